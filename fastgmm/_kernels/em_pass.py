@@ -1,0 +1,276 @@
+"""The fused EM pass: log-likelihood and sufficient statistics in one read of X.
+
+For each block of rows, one kernel computes the weighted log-densities of
+all components (the helpers of ``logprob.py``), their log-sum-exp, the
+responsibilities, and adds the responsibility-weighted sufficient
+statistics of the block into that block's row of the ``*_part`` arrays.
+The N x K responsibility matrix never exists: a block's responsibilities
+live in a (n_components, chunk_size) scratch array.
+
+Statistics are taken around the current means (``D = x - mu_k``, which the
+E-step computes anyway), so the M-step needs no ``E[xx^T] - mu mu^T``
+cancellation:
+
+- ``nk_part[c, k] = sum_b r_bk``
+- ``sx_part[c, k, i] = sum_b r_bk D_bi``
+- ``sxx_part[c, k, i, j] = sum_b r_bk D_bi D_bj`` (full, upper triangle
+  j >= i only), ``sum_b r_bk D_bi^2`` (diag and spherical), or, for tied,
+  ``sxx_part[c, i, j] = sum_b w_b (x_bi - shift_i)(x_bj - shift_j)``
+- ``loglik_part[c] = sum_b w_b log p(x_b)``
+
+where r_bk already includes the row's sample weight w_b.
+
+Every kernel runs over the rows [row_start, row_stop) of X in blocks of
+``chunk_size`` rows: block c reads rows [row_start + c * chunk_size, ...) and
+writes only row c of each ``*_part`` array. Block boundaries never depend on
+the thread count, and the driver sums the parts in a fixed order, so results
+are bit-identical for any number of threads.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from .._config import FASTMATH, NUMBA_CACHE
+from . import serial_twin
+from .logprob import (
+    block_log_prob_diag,
+    block_log_prob_full,
+    block_log_prob_tied,
+    block_normalize,
+    load_block,
+)
+
+_JIT = dict(fastmath=FASTMATH, cache=NUMBA_CACHE, nogil=True)
+
+
+@njit(**_JIT)
+def _block_weights(sample_weight, start, n_rows, w):
+    """Sample weights of the block's rows into ``w`` (1 when none are given)."""
+    if sample_weight.shape[0] == 0:
+        for b in range(n_rows):
+            w[b] = 1.0
+    else:
+        for b in range(n_rows):
+            w[b] = sample_weight[start + b]
+
+
+@njit(**_JIT)
+def _block_resp(logp, k, n_rows, w, inv_total, r):
+    """Responsibilities of component k for the block, times the sample weights."""
+    for b in range(n_rows):
+        r[b] = logp[k, b] * inv_total[b] * w[b]
+
+
+@njit(**_JIT)
+def _block_loglik(logp, n_rows, lse, w, inv_total):
+    """Weighted sum of the block's log-likelihoods; fills ``inv_total``."""
+    n_components = logp.shape[0]
+    loglik = 0.0
+    for b in range(n_rows):
+        total = 0.0
+        for k in range(n_components):
+            total += logp[k, b]
+        inv_total[b] = 1.0 / total if total > 0.0 else 0.0
+        if w[b] != 0.0:
+            loglik += w[b] * lse[b]
+    return loglik
+
+
+@njit(**_JIT)
+def _block_first_moments(xt, n_rows, mean, r, dev, rdev, sx):
+    """nk and sx of one component; leaves D and r*D in ``dev``, ``rdev``."""
+    n_features = xt.shape[0]
+    nk = 0.0
+    for b in range(n_rows):
+        nk += r[b]
+    for i in range(n_features):
+        m = mean[i]
+        s = 0.0
+        for b in range(n_rows):
+            t = xt[i, b] - m
+            dev[i, b] = t
+            rdev[i, b] = r[b] * t
+            s += rdev[i, b]
+        sx[i] = s
+    return nk
+
+
+@njit(parallel=True, **_JIT)
+def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row_stop,
+                 chunk_size, loglik_part, nk_part, sx_part, sxx_part):
+    """One fused E-step and statistics pass, full covariances.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32 or float64, C-contiguous
+    sample_weight : ndarray of shape (n_samples,) or (0,), float64
+        Empty for unit weights.
+    means : ndarray of shape (n_components, n_features), float64
+    precisions_chol : ndarray of shape (n_components, n_features, n_features), float64
+    const : ndarray of shape (n_components,), float64
+        log weight + log det(U) - n_features / 2 log(2 pi).
+    row_start, row_stop, chunk_size : int
+    loglik_part : ndarray of shape (n_blocks,), float64
+    nk_part : ndarray of shape (n_blocks, n_components), float64
+    sx_part : ndarray of shape (n_blocks, n_components, n_features), float64
+    sxx_part : ndarray of shape (n_blocks, n_components, n_features, n_features), float64
+        Only the upper triangle (j >= i) is written.
+
+    Notes
+    -----
+    Block c reads rows [row_start + c * chunk_size, ...) and writes only row c
+    of each ``*_part`` array.
+    """
+    n_features = X.shape[1]
+    n_components = means.shape[0]
+    n_blocks = loglik_part.shape[0]
+    for c in prange(n_blocks):
+        start = row_start + c * chunk_size
+        n_rows = min(chunk_size, row_stop - start)
+        xt = np.empty((n_features, chunk_size))
+        logp = np.empty((n_components, chunk_size))
+        dev = np.empty((n_features, chunk_size))
+        rdev = np.empty((n_features, chunk_size))
+        lse = np.empty(chunk_size)
+        w = np.empty(chunk_size)
+        inv_total = np.empty(chunk_size)
+        r = np.empty(chunk_size)
+        load_block(X, start, n_rows, xt)
+        _block_weights(sample_weight, start, n_rows, w)
+        block_log_prob_full(xt, n_rows, means, precisions_chol, const, logp, lse, r)
+        block_normalize(logp, n_rows, lse)
+        loglik_part[c] = _block_loglik(logp, n_rows, lse, w, inv_total)
+        for k in range(n_components):
+            _block_resp(logp, k, n_rows, w, inv_total, r)
+            nk_part[c, k] = _block_first_moments(xt, n_rows, means[k], r, dev, rdev,
+                                                 sx_part[c, k])
+            for i in range(n_features):
+                for j in range(i, n_features):
+                    s = 0.0
+                    for b in range(n_rows):
+                        s += rdev[i, b] * dev[j, b]
+                    sxx_part[c, k, i, j] = s
+
+
+@njit(parallel=True, **_JIT)
+def em_pass_tied(X, sample_weight, means, means_u, precision_chol, const, shift,
+                 row_start, row_stop, chunk_size, loglik_part, nk_part, sx_part,
+                 sxx_part):
+    """One fused E-step and statistics pass, one covariance shared by all components.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32 or float64, C-contiguous
+    sample_weight : ndarray of shape (n_samples,) or (0,), float64
+    means : ndarray of shape (n_components, n_features), float64
+    means_u : ndarray of shape (n_components, n_features), float64
+        ``means @ precision_chol``.
+    precision_chol : ndarray of shape (n_features, n_features), float64
+    const : ndarray of shape (n_components,), float64
+    shift : ndarray of shape (n_features,), float64
+        Centre of the pooled scatter (any point near the data).
+    row_start, row_stop, chunk_size : int
+    loglik_part : ndarray of shape (n_blocks,), float64
+    nk_part : ndarray of shape (n_blocks, n_components), float64
+    sx_part : ndarray of shape (n_blocks, n_components, n_features), float64
+    sxx_part : ndarray of shape (n_blocks, n_features, n_features), float64
+        Weighted scatter of all rows around ``shift``; upper triangle only.
+
+    Notes
+    -----
+    Block c reads rows [row_start + c * chunk_size, ...) and writes only row c
+    of each ``*_part`` array.
+    """
+    n_features = X.shape[1]
+    n_components = means.shape[0]
+    n_blocks = loglik_part.shape[0]
+    for c in prange(n_blocks):
+        start = row_start + c * chunk_size
+        n_rows = min(chunk_size, row_stop - start)
+        xt = np.empty((n_features, chunk_size))
+        logp = np.empty((n_components, chunk_size))
+        dev = np.empty((n_features, chunk_size))
+        rdev = np.empty((n_features, chunk_size))
+        lse = np.empty(chunk_size)
+        w = np.empty(chunk_size)
+        inv_total = np.empty(chunk_size)
+        r = np.empty(chunk_size)
+        pooled_sx = np.empty(n_features)
+        load_block(X, start, n_rows, xt)
+        _block_weights(sample_weight, start, n_rows, w)
+        block_log_prob_tied(xt, n_rows, means_u, precision_chol, const, logp, dev)
+        block_normalize(logp, n_rows, lse)
+        loglik_part[c] = _block_loglik(logp, n_rows, lse, w, inv_total)
+        for k in range(n_components):
+            _block_resp(logp, k, n_rows, w, inv_total, r)
+            nk_part[c, k] = _block_first_moments(xt, n_rows, means[k], r, dev, rdev,
+                                                 sx_part[c, k])
+        # The pooled scatter: sum_k r_bk = w_b, so one scatter of all rows
+        # replaces n_components per-component ones.
+        _block_first_moments(xt, n_rows, shift, w, dev, rdev, pooled_sx)
+        for i in range(n_features):
+            for j in range(i, n_features):
+                s = 0.0
+                for b in range(n_rows):
+                    s += rdev[i, b] * dev[j, b]
+                sxx_part[c, i, j] = s
+
+
+@njit(parallel=True, **_JIT)
+def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row_stop,
+                 chunk_size, loglik_part, nk_part, sx_part, sxx_part):
+    """One fused E-step and statistics pass, diagonal (and spherical) covariances.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32 or float64, C-contiguous
+    sample_weight : ndarray of shape (n_samples,) or (0,), float64
+    means : ndarray of shape (n_components, n_features), float64
+    precisions_chol : ndarray of shape (n_components, n_features), float64
+    const : ndarray of shape (n_components,), float64
+    row_start, row_stop, chunk_size : int
+    loglik_part : ndarray of shape (n_blocks,), float64
+    nk_part : ndarray of shape (n_blocks, n_components), float64
+    sx_part : ndarray of shape (n_blocks, n_components, n_features), float64
+    sxx_part : ndarray of shape (n_blocks, n_components, n_features), float64
+        ``sum_b r_bk D_bi^2``.
+
+    Notes
+    -----
+    Block c reads rows [row_start + c * chunk_size, ...) and writes only row c
+    of each ``*_part`` array.
+    """
+    n_features = X.shape[1]
+    n_components = means.shape[0]
+    n_blocks = loglik_part.shape[0]
+    for c in prange(n_blocks):
+        start = row_start + c * chunk_size
+        n_rows = min(chunk_size, row_stop - start)
+        xt = np.empty((n_features, chunk_size))
+        logp = np.empty((n_components, chunk_size))
+        dev = np.empty((n_features, chunk_size))
+        rdev = np.empty((n_features, chunk_size))
+        lse = np.empty(chunk_size)
+        w = np.empty(chunk_size)
+        inv_total = np.empty(chunk_size)
+        r = np.empty(chunk_size)
+        load_block(X, start, n_rows, xt)
+        _block_weights(sample_weight, start, n_rows, w)
+        block_log_prob_diag(xt, n_rows, means, precisions_chol, const, logp)
+        block_normalize(logp, n_rows, lse)
+        loglik_part[c] = _block_loglik(logp, n_rows, lse, w, inv_total)
+        for k in range(n_components):
+            _block_resp(logp, k, n_rows, w, inv_total, r)
+            nk_part[c, k] = _block_first_moments(xt, n_rows, means[k], r, dev, rdev,
+                                                 sx_part[c, k])
+            for i in range(n_features):
+                s = 0.0
+                for b in range(n_rows):
+                    s += rdev[i, b] * dev[i, b]
+                sxx_part[c, k, i] = s
+
+
+# Passes of a single block (small data) skip the thread pool; see ``serial_twin``.
+em_pass_full_serial = serial_twin(em_pass_full, **_JIT)
+em_pass_tied_serial = serial_twin(em_pass_tied, **_JIT)
+em_pass_diag_serial = serial_twin(em_pass_diag, **_JIT)

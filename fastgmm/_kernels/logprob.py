@@ -1,0 +1,326 @@
+"""Per-point weighted log-densities, one kernel per covariance type.
+
+``log pi_k + log N(x | mu_k, Sigma_k)`` for every point and component,
+written as an (n_samples, n_components) array: the per-point outputs of
+``predict``, ``predict_proba`` and ``score_samples`` are that size by nature.
+The block helpers here are shared with the fused EM pass (``em_pass.py``),
+so both compute the same numbers.
+
+Every block helper works on a block of rows transposed into ``xt`` of shape
+(n_features, chunk_size), so that the innermost loops run over the points of
+the block and vectorise even when n_features is 2.
+
+Conventions shared by all kernels (scikit-learn's):
+
+- ``precisions_chol`` is the upper-triangular U with precision = U U^T, so
+  the Mahalanobis term is ``||(x - mu) U||^2``; 'diag' passes U's diagonal as
+  (n_components, n_features); 'spherical' is run as 'diag' with each row
+  filled with the component's value.
+- ``const[k] = log pi_k + log det(U_k) - n_features / 2 * log(2 pi)``.
+"""
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from .._config import FASTMATH, NUMBA_CACHE
+from . import serial_twin
+from ._inline import exp_nonpositive
+
+_JIT = dict(fastmath=FASTMATH, cache=NUMBA_CACHE, nogil=True)
+
+
+@njit(**_JIT)
+def load_block(X, start, n_rows, xt):
+    """Copy rows [start, start + n_rows) of X into the columns of ``xt`` (float64)."""
+    n_features = X.shape[1]
+    for b in range(n_rows):
+        for j in range(n_features):
+            xt[j, b] = X[start + b, j]
+
+
+@njit(**_JIT)
+def block_log_prob_full(xt, n_rows, means, precisions_chol, const, logp, acc, sq):
+    """Weighted log-densities of one block, full covariances.
+
+    Parameters
+    ----------
+    xt : ndarray of shape (n_features, chunk_size), float64
+        The block, transposed; columns [0, n_rows) are used.
+    n_rows : int
+    means : ndarray of shape (n_components, n_features), float64
+    precisions_chol : ndarray of shape (n_components, n_features, n_features), float64
+    const : ndarray of shape (n_components,), float64
+    logp : ndarray of shape (n_components, chunk_size), float64
+        Output: logp[k, b] for the b-th row of the block.
+    acc, sq : ndarray of shape (chunk_size,), float64
+        Scratch.
+    """
+    n_components, n_features = means.shape
+    for k in range(n_components):
+        for b in range(n_rows):
+            sq[b] = 0.0
+        for j in range(n_features):
+            mu_u = 0.0
+            for i in range(j + 1):
+                mu_u += means[k, i] * precisions_chol[k, i, j]
+            for b in range(n_rows):
+                acc[b] = -mu_u
+            for i in range(j + 1):
+                u = precisions_chol[k, i, j]
+                for b in range(n_rows):
+                    acc[b] += xt[i, b] * u
+            for b in range(n_rows):
+                sq[b] += acc[b] * acc[b]
+        c = const[k]
+        for b in range(n_rows):
+            logp[k, b] = c - 0.5 * sq[b]
+
+
+@njit(**_JIT)
+def block_log_prob_tied(xt, n_rows, means_u, precision_chol, const, logp, xu):
+    """Weighted log-densities of one block, one shared covariance.
+
+    ``x U`` is computed once per point; each component then only subtracts
+    its ``mu_k U`` (``means_u[k]``), so the cost per component is
+    n_features, not n_features**2.
+
+    Parameters
+    ----------
+    xt : ndarray of shape (n_features, chunk_size), float64
+    n_rows : int
+    means_u : ndarray of shape (n_components, n_features), float64
+        ``means @ precision_chol``.
+    precision_chol : ndarray of shape (n_features, n_features), float64
+    const : ndarray of shape (n_components,), float64
+    logp : ndarray of shape (n_components, chunk_size), float64
+        Output.
+    xu : ndarray of shape (n_features, chunk_size), float64
+        Output as well as scratch: ``xu[:, b] = x_b U``.
+    """
+    n_components, n_features = means_u.shape
+    for j in range(n_features):
+        for b in range(n_rows):
+            xu[j, b] = 0.0
+        for i in range(j + 1):
+            u = precision_chol[i, j]
+            for b in range(n_rows):
+                xu[j, b] += xt[i, b] * u
+    for k in range(n_components):
+        c = const[k]
+        for b in range(n_rows):
+            logp[k, b] = 0.0
+        for j in range(n_features):
+            m = means_u[k, j]
+            for b in range(n_rows):
+                t = xu[j, b] - m
+                logp[k, b] += t * t
+        for b in range(n_rows):
+            logp[k, b] = c - 0.5 * logp[k, b]
+
+
+@njit(**_JIT)
+def block_log_prob_diag(xt, n_rows, means, precisions_chol, const, logp):
+    """Weighted log-densities of one block, diagonal covariances.
+
+    Parameters
+    ----------
+    xt : ndarray of shape (n_features, chunk_size), float64
+    n_rows : int
+    means : ndarray of shape (n_components, n_features), float64
+    precisions_chol : ndarray of shape (n_components, n_features), float64
+        Square roots of the diagonal precisions.
+    const : ndarray of shape (n_components,), float64
+    logp : ndarray of shape (n_components, chunk_size), float64
+        Output.
+    """
+    n_components, n_features = means.shape
+    for k in range(n_components):
+        for b in range(n_rows):
+            logp[k, b] = 0.0
+        for j in range(n_features):
+            m = means[k, j]
+            p = precisions_chol[k, j]
+            for b in range(n_rows):
+                t = (xt[j, b] - m) * p
+                logp[k, b] += t * t
+        c = const[k]
+        for b in range(n_rows):
+            logp[k, b] = c - 0.5 * logp[k, b]
+
+
+@njit(**_JIT)
+def block_normalize(logp, n_rows, lse):
+    """Turn weighted log-densities into unnormalised responsibilities, in place.
+
+    On return ``logp[k, b] = exp(logp[k, b] - max_k logp[:, b])`` (flushed to
+    0 below exp(-690)) and ``lse[b]`` is the log-sum-exp of the column, the
+    point's log-likelihood; the responsibilities are ``logp[k, b]`` divided
+    by ``exp(lse[b] - max)``, which the caller gets as ``1 / sum_k logp[k, b]``.
+    A column whose terms are all -inf gets lse = -inf and zero terms.
+
+    Parameters
+    ----------
+    logp : ndarray of shape (n_components, chunk_size), float64
+    n_rows : int
+    lse : ndarray of shape (chunk_size,), float64
+        Output. Used as scratch for the column maxima.
+    """
+    n_components = logp.shape[0]
+    for b in range(n_rows):
+        lse[b] = logp[0, b]
+    for k in range(1, n_components):
+        for b in range(n_rows):
+            lse[b] = max(lse[b], logp[k, b])
+    for b in range(n_rows):
+        if lse[b] == -np.inf:
+            # exp(-inf - -inf) would be NaN; 0 terms give lse = -inf below.
+            lse[b] = 0.0
+    for k in range(n_components):
+        for b in range(n_rows):
+            logp[k, b] = exp_nonpositive(logp[k, b] - lse[b])
+    for b in range(n_rows):
+        total = 0.0
+        for k in range(n_components):
+            total += logp[k, b]
+        lse[b] += math.log(total)
+
+
+@njit(parallel=True, **_JIT)
+def weighted_log_prob_full(X, means, precisions_chol, const, chunk_size, out):
+    """Per-point weighted log-densities, full covariances.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32 or float64, C-contiguous
+    means : ndarray of shape (n_components, n_features), float64
+    precisions_chol : ndarray of shape (n_components, n_features, n_features), float64
+    const : ndarray of shape (n_components,), float64
+    chunk_size : int
+    out : ndarray of shape (n_samples, n_components), float32 or float64
+        Output.
+
+    Notes
+    -----
+    Block c reads rows [c * chunk_size, (c + 1) * chunk_size) and writes only
+    those rows of ``out``.
+    """
+    n_samples, n_features = X.shape
+    n_components = means.shape[0]
+    n_blocks = (n_samples + chunk_size - 1) // chunk_size
+    for c in prange(n_blocks):
+        start = c * chunk_size
+        n_rows = min(chunk_size, n_samples - start)
+        xt = np.empty((n_features, chunk_size))
+        logp = np.empty((n_components, chunk_size))
+        acc = np.empty(chunk_size)
+        sq = np.empty(chunk_size)
+        load_block(X, start, n_rows, xt)
+        block_log_prob_full(xt, n_rows, means, precisions_chol, const, logp, acc, sq)
+        for b in range(n_rows):
+            for k in range(n_components):
+                out[start + b, k] = logp[k, b]
+
+
+@njit(parallel=True, **_JIT)
+def weighted_log_prob_tied(X, means_u, precision_chol, const, chunk_size, out):
+    """Per-point weighted log-densities, tied covariance.
+
+    Parameters as :func:`weighted_log_prob_full`, with ``means_u = means @ U``
+    and ``precision_chol`` of shape (n_features, n_features).
+
+    Notes
+    -----
+    Block c reads rows [c * chunk_size, (c + 1) * chunk_size) and writes only
+    those rows of ``out``.
+    """
+    n_samples, n_features = X.shape
+    n_components = means_u.shape[0]
+    n_blocks = (n_samples + chunk_size - 1) // chunk_size
+    for c in prange(n_blocks):
+        start = c * chunk_size
+        n_rows = min(chunk_size, n_samples - start)
+        xt = np.empty((n_features, chunk_size))
+        xu = np.empty((n_features, chunk_size))
+        logp = np.empty((n_components, chunk_size))
+        load_block(X, start, n_rows, xt)
+        block_log_prob_tied(xt, n_rows, means_u, precision_chol, const, logp, xu)
+        for b in range(n_rows):
+            for k in range(n_components):
+                out[start + b, k] = logp[k, b]
+
+
+@njit(parallel=True, **_JIT)
+def weighted_log_prob_diag(X, means, precisions_chol, const, chunk_size, out):
+    """Per-point weighted log-densities, diagonal (and spherical) covariances.
+
+    Parameters as :func:`weighted_log_prob_full`, with ``precisions_chol`` of
+    shape (n_components, n_features).
+
+    Notes
+    -----
+    Block c reads rows [c * chunk_size, (c + 1) * chunk_size) and writes only
+    those rows of ``out``.
+    """
+    n_samples, n_features = X.shape
+    n_components = means.shape[0]
+    n_blocks = (n_samples + chunk_size - 1) // chunk_size
+    for c in prange(n_blocks):
+        start = c * chunk_size
+        n_rows = min(chunk_size, n_samples - start)
+        xt = np.empty((n_features, chunk_size))
+        logp = np.empty((n_components, chunk_size))
+        load_block(X, start, n_rows, xt)
+        block_log_prob_diag(xt, n_rows, means, precisions_chol, const, logp)
+        for b in range(n_rows):
+            for k in range(n_components):
+                out[start + b, k] = logp[k, b]
+
+
+@njit(parallel=True, **_JIT)
+def normalize_log_prob(weighted_log_prob, chunk_size, log_prob_norm):
+    """Log-sum-exp of each row, and the row turned into log-responsibilities.
+
+    Parameters
+    ----------
+    weighted_log_prob : ndarray of shape (n_samples, n_components), float32 or float64
+        Replaced in place by ``weighted_log_prob - log_prob_norm[:, None]``.
+    chunk_size : int
+    log_prob_norm : ndarray of shape (n_samples,), same dtype
+        Output: the log-likelihood of each point.
+
+    Notes
+    -----
+    Block c writes only rows [c * chunk_size, (c + 1) * chunk_size).
+    """
+    n_samples, n_components = weighted_log_prob.shape
+    n_blocks = (n_samples + chunk_size - 1) // chunk_size
+    for c in prange(n_blocks):
+        start = c * chunk_size
+        stop = min(start + chunk_size, n_samples)
+        for i in range(start, stop):
+            row = weighted_log_prob[i]
+            top = -np.inf
+            for k in range(n_components):
+                top = max(top, np.float64(row[k]))
+            if top == -np.inf:
+                log_prob_norm[i] = -np.inf
+                for k in range(n_components):
+                    row[k] = np.nan
+                continue
+            total = 0.0
+            for k in range(n_components):
+                total += math.exp(np.float64(row[k]) - top)
+            norm = top + math.log(total)
+            log_prob_norm[i] = norm
+            for k in range(n_components):
+                row[k] = row[k] - norm
+
+
+# Single-block inputs (a few rows, as in a pipeline's predict) skip the
+# thread pool; see ``serial_twin``.
+weighted_log_prob_full_serial = serial_twin(weighted_log_prob_full, **_JIT)
+weighted_log_prob_tied_serial = serial_twin(weighted_log_prob_tied, **_JIT)
+weighted_log_prob_diag_serial = serial_twin(weighted_log_prob_diag, **_JIT)
+normalize_log_prob_serial = serial_twin(normalize_log_prob, **_JIT)

@@ -1,0 +1,192 @@
+"""Sufficient statistics to parameters: the M-step, in numpy.
+
+Nothing here touches the data: it turns the (small) sufficient statistics
+of a pass into weights, means and covariances, adds ``reg_covar``, and
+computes the precision Cholesky factors and log-determinants the kernels
+consume. Formulas follow scikit-learn's ``GaussianMixture`` (including its
+``10 * eps`` added to every component's weight), so that a step from the
+same parameters gives the same numbers; the statistics themselves are
+centred (see ``_kernels/em_pass.py``), so no ``E[xx^T] - mu mu^T``
+cancellation occurs.
+"""
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+
+_ILL_DEFINED = (
+    "Fitting the mixture model failed because some components have "
+    "ill-defined empirical covariance (for instance caused by singleton "
+    "or collapsed samples). Try to decrease the number of components, "
+    "increase reg_covar, or scale the input data."
+)
+_FLOAT32_HINT = (
+    " The numerical accuracy can also be improved by passing float64"
+    " data instead of float32."
+)
+
+
+class Stats(NamedTuple):
+    """Sufficient statistics of one pass over the data, all float64.
+
+    ``sx`` and ``sxx`` are taken around ``ref`` (per component), except
+    ``sxx`` of 'tied', a pooled scatter around ``shift``, whose pooled first
+    moment ``sum_i w_i (x_i - shift)`` is ``pooled_sx`` (None otherwise).
+    """
+
+    loglik: float
+    sum_weights: float
+    nk: np.ndarray
+    sx: np.ndarray
+    sxx: np.ndarray
+    ref: np.ndarray
+    shift: np.ndarray
+    pooled_sx: np.ndarray = None
+
+
+class Params(NamedTuple):
+    """Mixture parameters in scikit-learn's layout, float64."""
+
+    weights: np.ndarray
+    means: np.ndarray
+    covariances: np.ndarray
+    precisions_chol: np.ndarray
+
+
+def _symmetrize_upper(a):
+    """Fill the strict lower triangle of the trailing two axes from the upper one."""
+    upper = np.triu(a)
+    return upper + np.swapaxes(np.triu(a, 1), -1, -2)
+
+
+def estimate_parameters(stats, covariance_type, reg_covar, eps):
+    """The M-step: weights (unnormalised), means and covariances from statistics.
+
+    Parameters
+    ----------
+    stats : Stats
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}
+    reg_covar : float
+        Added to the diagonal of every covariance.
+    eps : float
+        Machine epsilon of the data's dtype; ``10 * eps`` is added to each
+        component's weight, as scikit-learn does, so that an empty component
+        keeps finite parameters.
+
+    Returns
+    -------
+    nk : ndarray of shape (n_components,)
+        Component weights before normalisation.
+    means : ndarray of shape (n_components, n_features)
+    covariances : ndarray, shape depends on ``covariance_type``
+    """
+    nk_raw = stats.nk
+    nk = nk_raw + 10 * eps
+    ref = stats.ref
+    # means = sum r x / nk, written from the statistics around ref.
+    means = ref * (nk_raw / nk)[:, None] + stats.sx / nk[:, None]
+    delta = means - ref
+    n_features = means.shape[1]
+    if covariance_type == "full":
+        scatter = _symmetrize_upper(stats.sxx)
+        cross = stats.sx[:, :, None] * delta[:, None, :]
+        scatter = (scatter - cross - np.swapaxes(cross, 1, 2)
+                   + nk_raw[:, None, None] * delta[:, :, None] * delta[:, None, :])
+        covariances = scatter / nk[:, None, None]
+        covariances[:, np.arange(n_features), np.arange(n_features)] += reg_covar
+    elif covariance_type == "tied":
+        # scikit-learn's (sum_i x x^T - sum_k nk m m^T) / sum_k nk, expanded
+        # around ``shift``: the terms after the first two vanish when the
+        # responsibilities of every row sum to its weight (any EM step), and
+        # reproduce scikit-learn's value for starts where they do not.
+        c = stats.shift
+        centred = means - c
+        excess = stats.pooled_sx - nk @ centred
+        covariances = (_symmetrize_upper(stats.sxx) - (nk[:, None] * centred).T @ centred
+                       + np.outer(c, excess) + np.outer(excess, c)
+                       + (stats.sum_weights - nk.sum()) * np.outer(c, c))
+        covariances /= nk.sum()
+        covariances.flat[:: n_features + 1] += reg_covar
+    else:
+        var = (stats.sxx - 2 * stats.sx * delta + nk_raw[:, None] * delta**2)
+        covariances = var / nk[:, None] + reg_covar
+        if covariance_type == "spherical":
+            covariances = covariances.mean(axis=1)
+    return nk, means, covariances
+
+
+def compute_precision_cholesky(covariances, covariance_type, float32_data=False):
+    """Upper-triangular U with precision = U U^T, from covariances.
+
+    Raises
+    ------
+    ValueError
+        When a covariance is not positive definite, with scikit-learn's
+        message (and its float32 hint when ``float32_data``).
+    """
+    message = _ILL_DEFINED + (_FLOAT32_HINT if float32_data else "")
+    if covariance_type in ("full", "tied"):
+        try:
+            cov_chol = np.linalg.cholesky(covariances)
+        except np.linalg.LinAlgError:
+            raise ValueError(message) from None
+        if not np.all(np.isfinite(cov_chol)):
+            raise ValueError(message)
+        n_features = covariances.shape[-1]
+        eye = np.broadcast_to(np.eye(n_features), cov_chol.shape)
+        return np.swapaxes(np.linalg.solve(cov_chol, eye), -1, -2)
+    if not np.all(covariances > 0.0):
+        raise ValueError(message)
+    return 1.0 / np.sqrt(covariances)
+
+
+def precision_cholesky_from_precisions(precisions, covariance_type):
+    """Upper-triangular U with precision = U U^T, from precisions.
+
+    The Cholesky factor of the row- and column-reversed precision, reversed
+    back, is upper triangular (scikit-learn's construction).
+    """
+    if covariance_type in ("full", "tied"):
+        flipped = precisions[..., ::-1, ::-1]
+        return np.linalg.cholesky(flipped)[..., ::-1, ::-1].copy()
+    return np.sqrt(precisions)
+
+
+def precisions_from_cholesky(precisions_chol, covariance_type):
+    """Precisions U U^T from their Cholesky factors."""
+    if covariance_type in ("full", "tied"):
+        return precisions_chol @ np.swapaxes(precisions_chol, -1, -2)
+    return precisions_chol**2
+
+
+def log_det_cholesky(precisions_chol, covariance_type, n_features):
+    """log det(U) per component (a scalar for 'tied')."""
+    if covariance_type == "full":
+        return np.log(np.diagonal(precisions_chol, axis1=1, axis2=2)).sum(axis=1)
+    if covariance_type == "tied":
+        return float(np.log(np.diag(precisions_chol)).sum())
+    if covariance_type == "diag":
+        return np.log(precisions_chol).sum(axis=1)
+    return n_features * np.log(precisions_chol)
+
+
+def log_prob_constants(weights, precisions_chol, covariance_type, n_features):
+    """``log pi_k + log det(U_k) - n_features / 2 log(2 pi)``, per component."""
+    with np.errstate(divide="ignore"):
+        log_weights = np.log(weights)
+    log_det = log_det_cholesky(precisions_chol, covariance_type, n_features)
+    return log_weights + log_det - 0.5 * n_features * math.log(2 * math.pi)
+
+
+def n_parameters(covariance_type, n_components, n_features):
+    """Number of free parameters of the mixture."""
+    cov_params = {
+        "full": n_components * n_features * (n_features + 1) // 2,
+        "tied": n_features * (n_features + 1) // 2,
+        "diag": n_components * n_features,
+        "spherical": n_components,
+    }[covariance_type]
+    return int(cov_params + n_features * n_components + n_components - 1)

@@ -1,0 +1,173 @@
+"""Input validation at the API boundary: clear errors, no silent copies.
+
+Error classes and messages follow scikit-learn's where it raises, with
+more detail where that helps (which rows hold NaN, how many).
+"""
+
+import numbers
+
+import numpy as np
+
+from .exceptions import InvalidParameterError
+
+
+def _describe_positions(mask):
+    rows, cols = np.nonzero(mask)
+    uniq_rows = np.unique(rows)
+    uniq_cols = np.unique(cols)
+    shown_rows = ", ".join(str(r) for r in uniq_rows[:5]) + (", ..." if uniq_rows.size > 5 else "")
+    shown_cols = ", ".join(str(c) for c in uniq_cols[:5]) + (", ..." if uniq_cols.size > 5 else "")
+    return (f"{rows.size} value(s) in {uniq_rows.size} row(s) (rows {shown_rows}; "
+            f"columns {shown_cols})")
+
+
+def check_array(X, *, estimator_name, ensure_min_samples=1, n_features=None,
+                name="X"):
+    """Validate a data matrix: 2-D, finite, real; float32 kept, anything else float64.
+
+    A C-contiguous float32/float64 array is returned as it is (no copy);
+    other layouts are copied once into C order.
+
+    Raises
+    ------
+    TypeError
+        Sparse matrices, or data that is not numeric.
+    ValueError
+        Wrong dimensions, complex values, NaN or infinity, too few rows, or
+        a number of features other than ``n_features``.
+    """
+    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
+        raise TypeError(
+            f"{estimator_name} does not accept sparse input: a sparse {name} was "
+            "passed. Convert it with X.toarray() if it fits in memory."
+        )
+    if hasattr(X, "__array__") and not isinstance(X, np.ndarray):
+        X = np.asarray(X)
+    if not isinstance(X, np.ndarray):
+        try:
+            X = np.asarray(X)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"Could not convert {name} to a numeric array: {exc}") from None
+    if np.iscomplexobj(X):
+        raise ValueError("Complex data not supported\n" + repr(X)[:200])
+    if X.dtype.kind in "OUSV":
+        try:
+            X = X.astype(np.float64)
+        except (ValueError, TypeError) as exc:
+            raise TypeError(
+                f"{name} must contain numbers only; got an array of dtype {X.dtype} "
+                f"that could not be converted to float64 ({exc})."
+            ) from None
+    elif X.dtype.kind not in "biuf":
+        raise TypeError(f"{name} has an unsupported dtype {X.dtype}; pass real numbers.")
+    if X.ndim != 2:
+        if X.ndim == 1:
+            raise ValueError(
+                f"Expected 2D array, got 1D array instead:\n"
+                f"array={X!r:.200}.\nReshape your data either using array.reshape(-1, 1) "
+                "if your data has a single feature or array.reshape(1, -1) if it "
+                "contains a single sample."
+            )
+        raise ValueError(
+            f"Found array with dim {X.ndim}, while dim <= 2 is required by {estimator_name}."
+        )
+    dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+    X = np.ascontiguousarray(X, dtype=dtype)
+    n_samples = X.shape[0]
+    if n_samples < ensure_min_samples:
+        raise ValueError(
+            f"Found array with {n_samples} sample(s) (shape={X.shape}) while a "
+            f"minimum of {ensure_min_samples} is required by {estimator_name}."
+        )
+    if X.shape[1] < 1:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 "
+            f"is required by {estimator_name}."
+        )
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(
+            f"X has {X.shape[1]} features, but {estimator_name} is expecting "
+            f"{n_features} features as input."
+        )
+    if not np.isfinite(X.sum()) or not np.all(np.isfinite(X)):
+        nan_mask = np.isnan(X)
+        if nan_mask.any():
+            raise ValueError(
+                f"Input {name} contains NaN: {_describe_positions(nan_mask)}. "
+                f"{estimator_name} does not accept missing values; remove or impute them."
+            )
+        inf_mask = ~np.isfinite(X)
+        if inf_mask.any():
+            raise ValueError(
+                f"Input {name} contains infinity or a value too large for "
+                f"dtype('{X.dtype}'): {_describe_positions(inf_mask)}."
+            )
+    return X
+
+
+def check_sample_weight(sample_weight, n_samples):
+    """Validate per-row weights; returns float64 of shape (n_samples,) or (0,) for None."""
+    if sample_weight is None:
+        return np.empty(0)
+    if isinstance(sample_weight, numbers.Number):
+        sample_weight = np.full(n_samples, float(sample_weight))
+    try:
+        sw = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError("sample_weight must be an array of numbers.") from None
+    if sw.ndim != 1:
+        raise ValueError(f"Sample weights must be 1D array or scalar, got shape {sw.shape}.")
+    if sw.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight.shape == ({sw.shape[0]},), expected ({n_samples},)!"
+        )
+    if not np.all(np.isfinite(sw)):
+        raise ValueError("sample_weight contains NaN or infinity.")
+    if np.any(sw < 0):
+        raise ValueError(
+            f"Negative values in data passed to sample_weight: {int((sw < 0).sum())} "
+            "negative value(s)."
+        )
+    if not sw.sum() > 0:
+        raise ValueError("sample_weight must have a positive sum; all weights are zero.")
+    return np.ascontiguousarray(sw)
+
+
+def _type_name(value):
+    return type(value).__qualname__
+
+
+def check_scalar(value, name, estimator_name, kind, low=None, high=None,
+                 low_closed=True):
+    """Check an int or real constructor parameter against a range.
+
+    Raises InvalidParameterError (a ValueError and TypeError) with
+    scikit-learn's message.
+    """
+    ok_type = (isinstance(value, numbers.Integral) and not isinstance(value, bool)
+               if kind == "int" else
+               isinstance(value, numbers.Real) and not isinstance(value, bool))
+    in_range = ok_type and not (isinstance(value, float) and np.isnan(value))
+    if in_range and low is not None:
+        in_range = value >= low if low_closed else value > low
+    if in_range and high is not None:
+        in_range = value <= high
+    if not in_range:
+        what = "an int" if kind == "int" else "a float"
+        bracket = "[" if low_closed else "("
+        lo = "-inf" if low is None else low
+        hi = "inf" if high is None else high
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {estimator_name} must be {what} in the range "
+            f"{bracket}{lo}, {hi}{']' if high is not None else ')'}. Got {value!r} instead."
+        )
+
+
+def check_option(value, name, estimator_name, options):
+    """Check a string parameter against its allowed values."""
+    if not isinstance(value, str) or value not in options:
+        shown = ", ".join(repr(o) for o in sorted(options))
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {estimator_name} must be a str among "
+            f"{{{shown}}}. Got {value!r} instead."
+        )

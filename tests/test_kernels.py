@@ -1,0 +1,176 @@
+"""The kernels and the fused pass against the plain numpy/scipy reference.
+
+Tolerances: see ``reference.RTOL``.
+"""
+
+import numba
+import numpy as np
+import pytest
+
+from fastgmm import _em
+from fastgmm._kernels._inline import EXP_CUTOFF
+from fastgmm._stats import Params, compute_precision_cholesky
+import reference as ref
+
+COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
+DTYPES = [np.float64, np.float32]
+
+
+def make_problem(seed, covariance_type, dtype, n_samples=1000, n_features=3,
+                 n_components=4):
+    rng = np.random.default_rng(seed)
+    X, _ = ref.make_blobs(rng, n_samples, n_features, n_components, dtype=dtype)
+    weights, means, cov = ref.random_parameters(rng, X, n_components, covariance_type)
+    params = Params(weights, means, cov, compute_precision_cholesky(cov, covariance_type))
+    return X, params
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_weighted_log_prob_matches_scipy(covariance_type, dtype):
+    X, params = make_problem(0, covariance_type, dtype, n_samples=700)
+    got = _em.weighted_log_prob(X, params, covariance_type)
+    assert got.dtype == dtype and got.shape == (700, 4)
+    expected = ref.weighted_log_prob(X, params.weights, params.means,
+                                     params.covariances, covariance_type)
+    np.testing.assert_allclose(got, expected, rtol=ref.RTOL[dtype])
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_log_resp_matches_reference(covariance_type, dtype):
+    X, params = make_problem(1, covariance_type, dtype)
+    norm, log_resp = _em.log_resp(X, params, covariance_type)
+    exp_norm, exp_resp = ref.responsibilities(X, params.weights, params.means,
+                                              params.covariances, covariance_type)
+    np.testing.assert_allclose(norm, exp_norm, rtol=ref.RTOL[dtype])
+    np.testing.assert_allclose(np.exp(log_resp), exp_resp, rtol=1e-4, atol=ref.RTOL[dtype])
+    np.testing.assert_allclose(np.exp(log_resp).sum(axis=1), 1.0, rtol=ref.RTOL[dtype])
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_em_pass_statistics_match_dense_reference(covariance_type, dtype, weighted):
+    X, params = make_problem(2, covariance_type, dtype, n_samples=1500)
+    rng = np.random.default_rng(3)
+    sw = rng.uniform(0, 3, size=X.shape[0]) if weighted else None
+    stats = _em.em_pass(X, np.empty(0) if sw is None else sw, params, covariance_type,
+                        chunk_size=128)
+    norm, resp = ref.responsibilities(X, params.weights, params.means,
+                                      params.covariances, covariance_type)
+    w = np.ones(X.shape[0]) if sw is None else sw
+    rw = resp * w[:, None]
+    X64 = X.astype(np.float64)
+    rtol = ref.RTOL[np.float64]
+    np.testing.assert_allclose(stats.loglik, (w * norm).sum(), rtol=rtol)
+    np.testing.assert_allclose(stats.nk, rw.sum(axis=0), rtol=rtol)
+    for k in range(params.means.shape[0]):
+        D = X64 - params.means[k]
+        np.testing.assert_allclose(stats.sx[k], rw[:, k] @ D, rtol=1e-8, atol=1e-9)
+        if covariance_type == "full":
+            np.testing.assert_allclose(np.triu(stats.sxx[k]),
+                                       np.triu((rw[:, k, None] * D).T @ D), rtol=rtol)
+        elif covariance_type in ("diag", "spherical"):
+            np.testing.assert_allclose(stats.sxx[k], rw[:, k] @ (D * D), rtol=rtol)
+    if covariance_type == "tied":
+        D0 = X64 - stats.shift
+        np.testing.assert_allclose(np.triu(stats.sxx), np.triu((w[:, None] * D0).T @ D0),
+                                   rtol=rtol)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_one_em_step_matches_reference(covariance_type, dtype):
+    X, params = make_problem(4, covariance_type, dtype)
+    reg = 1e-6
+    stats = _em.em_pass(X, np.empty(0), params, covariance_type)
+    new = _em.m_step(stats, covariance_type, reg, float(np.finfo(np.float64).eps), False)
+    lb, (weights, means, cov) = ref.em_step(X, params.weights, params.means,
+                                            params.covariances, covariance_type, reg)
+    rtol = ref.RTOL[np.float64]
+    np.testing.assert_allclose(stats.loglik / stats.sum_weights, lb, rtol=rtol)
+    np.testing.assert_allclose(new.weights, weights, rtol=rtol)
+    np.testing.assert_allclose(new.means, means, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(new.covariances, cov, rtol=1e-9, atol=1e-12)
+    prec = ref.precisions(cov, covariance_type)
+    U = new.precisions_chol
+    got_prec = U @ np.swapaxes(U, -1, -2) if covariance_type in ("full", "tied") else U**2
+    np.testing.assert_allclose(got_prec, prec, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_pass_identical_for_one_and_two_threads(covariance_type):
+    X, params = make_problem(5, covariance_type, np.float64, n_samples=5000)
+    results = []
+    for n_threads in (1, 2):
+        with _em.thread_limit(n_threads):
+            stats = _em.em_pass(X, np.empty(0), params, covariance_type, chunk_size=64)
+            wlp = _em.weighted_log_prob(X, params, covariance_type, chunk_size=64)
+        results.append((stats, wlp))
+    (s1, w1), (s2, w2) = results
+    assert s1.loglik == s2.loglik
+    for a, b in [(s1.nk, s2.nk), (s1.sx, s2.sx), (s1.sxx, s2.sxx), (w1, w2)]:
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_pass_agrees_across_block_sizes(covariance_type, monkeypatch):
+    X, params = make_problem(6, covariance_type, np.float64, n_samples=3001)
+    base = _em.em_pass(X, np.empty(0), params, covariance_type, chunk_size=256)
+    for chunk in (1, 7, 1000, 4096):
+        other = _em.em_pass(X, np.empty(0), params, covariance_type, chunk_size=chunk)
+        np.testing.assert_allclose(other.loglik, base.loglik, rtol=1e-13)
+        np.testing.assert_allclose(other.nk, base.nk, rtol=1e-13)
+        np.testing.assert_allclose(other.sxx, base.sxx, rtol=1e-12, atol=1e-12)
+    # Segments (a pass split over several kernel calls) change nothing either.
+    monkeypatch.setattr(_em._config, "PART_BYTES", 1)
+    seg = _em.em_pass(X, np.empty(0), params, covariance_type, chunk_size=256)
+    np.testing.assert_allclose(seg.loglik, base.loglik, rtol=1e-13)
+    np.testing.assert_allclose(seg.sxx, base.sxx, rtol=1e-12, atol=1e-12)
+
+
+def test_exp_helper_matches_numpy_over_whole_range():
+    from numba import njit
+
+    from fastgmm._kernels._inline import exp_nonpositive
+
+    @njit
+    def apply(x, out):
+        for i in range(x.shape[0]):
+            out[i] = exp_nonpositive(x[i])
+
+    x = -np.concatenate([np.linspace(0.0, 800.0, 400_001), np.geomspace(1e-300, 1.0, 1000),
+                         [np.inf]])
+    out = np.empty_like(x)
+    apply(x, out)
+    expected = np.exp(x)
+    kept = x >= EXP_CUTOFF
+    np.testing.assert_allclose(out[kept], expected[kept], rtol=5e-14)
+    assert np.all(out[~kept] == 0.0)
+    near = x >= -50
+    np.testing.assert_allclose(out[near], expected[near], rtol=5e-15)
+
+
+def test_far_outlier_gets_finite_loglik_and_responsibilities():
+    X, params = make_problem(7, "full", np.float64, n_samples=10)
+    X = X.copy()
+    X[0] = 1e6
+    norm, log_resp = _em.log_resp(X, params, "full")
+    assert np.all(np.isfinite(norm))
+    np.testing.assert_allclose(np.exp(log_resp).sum(axis=1), 1.0, rtol=1e-12)
+    stats = _em.em_pass(X, np.empty(0), params, "full")
+    assert np.isfinite(stats.loglik) and np.all(np.isfinite(stats.nk))
+
+
+def test_zero_weight_component_yields_no_nan():
+    X, params = make_problem(8, "diag", np.float64, n_samples=500)
+    weights = params.weights.copy()
+    weights[0] = 0.0
+    weights /= weights.sum()
+    params = params._replace(weights=weights)
+    stats = _em.em_pass(X, np.empty(0), params, "diag")
+    assert stats.nk[0] == 0.0
+    assert np.all(np.isfinite(stats.sx)) and np.all(np.isfinite(stats.sxx))
+    assert np.isfinite(stats.loglik)
+    assert numba.get_num_threads() >= 1
