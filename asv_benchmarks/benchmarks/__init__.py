@@ -1,0 +1,1 @@
+"""asv benchmarks of fastgmm; see ``asv_benchmarks/asv.conf.json``."""

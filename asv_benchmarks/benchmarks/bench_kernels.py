@@ -1,0 +1,49 @@
+"""The kernels on their own: the fused EM pass and per-point scoring.
+
+``fastgmm._em.em_pass`` is one E-step fused with the sufficient statistics
+(one read of X per EM iteration); ``fastgmm._em.weighted_log_prob`` writes
+log pi_k + log N(x | mu_k, Sigma_k) for every row (the N x K output of
+``predict_proba`` / ``score_samples``). Rows per n_features come from the
+profile (``common.py``); combinations over its memory budget are skipped.
+"""
+
+import numpy as np
+
+from . import common, datasets
+
+COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
+DTYPES = ["float64", "float32"]
+N_FEATURES = [2, 16, 64]
+N_COMPONENTS = [8, 16, 32]
+
+
+class Kernels:
+    """Fused EM pass and per-point scoring, from a fixed start."""
+
+    params = (COVARIANCE_TYPES, DTYPES, N_FEATURES, N_COMPONENTS)
+    param_names = ["covariance_type", "dtype", "n_features", "n_components"]
+    timeout = 300
+
+    def setup(self, covariance_type, dtype, n_features, n_components):
+        from fastgmm import _em
+
+        n_samples = common.n_samples_for(n_features)
+        common.check_budget(
+            common.kernel_bytes(n_samples, n_features, n_components, covariance_type, dtype),
+            f"N={n_samples} d={n_features} K={n_components} {covariance_type} {dtype}")
+        self.em = _em
+        self.covariance_type = covariance_type
+        self.X = datasets.blobs(n_samples, n_features, n_components, dtype)
+        self.gmm_params = datasets.kernel_params(n_samples, n_features, n_components,
+                                                 covariance_type, dtype)
+        self.sample_weight = np.empty(0)
+        # Compile (or load from Numba's cache) outside the timed region.
+        head = self.X[:512]
+        _em.em_pass(head, self.sample_weight, self.gmm_params, covariance_type)
+        _em.weighted_log_prob(head, self.gmm_params, covariance_type)
+
+    def time_em_pass(self, *args):
+        self.em.em_pass(self.X, self.sample_weight, self.gmm_params, self.covariance_type)
+
+    def time_weighted_log_prob(self, *args):
+        self.em.weighted_log_prob(self.X, self.gmm_params, self.covariance_type)

@@ -1,0 +1,87 @@
+"""k-means (``fastgmm.kmeans``): one fused Lloyd pass and ``KMeans.fit``.
+
+Both start from fixed centres (``datasets.centers_init``) and ``KMeans.fit``
+runs a fixed number of iterations (``tol=0``; strict convergence can still
+stop it early, which ``track_n_iter`` shows). Skipped (NotImplementedError
+in ``setup``) on commits without ``fastgmm.kmeans``.
+"""
+
+import warnings
+
+import numpy as np
+
+from . import common, datasets
+
+MAX_ITER = 10
+
+
+def _import_kmeans():
+    try:
+        from fastgmm import kmeans
+    except ImportError as exc:
+        raise NotImplementedError(f"fastgmm.kmeans is not available: {exc}") from None
+    if not hasattr(kmeans, "KMeans"):
+        raise NotImplementedError("fastgmm.kmeans has no KMeans")
+    return kmeans
+
+
+class _KMeansBase:
+    params = (["float64", "float32"], [2, 16, 64], [8, 32])
+    param_names = ["dtype", "n_features", "n_clusters"]
+    timeout = 300
+
+    def setup(self, dtype, n_features, n_clusters):
+        kmeans = _import_kmeans()
+        n_samples = common.n_samples_for(n_features)
+        common.check_budget(
+            common.kernel_bytes(n_samples, n_features, n_clusters, "diag", dtype),
+            f"k-means N={n_samples} d={n_features} K={n_clusters} {dtype}")
+        self.kmeans = kmeans
+        self.X = datasets.blobs(n_samples, n_features, n_clusters, dtype)
+        self.init = datasets.centers_init(n_samples, n_features, n_clusters, dtype)
+        # Compile (or load from Numba's cache) outside the timed region.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            kmeans.KMeans(n_clusters, init=self.init, n_init=1, max_iter=1,
+                          tol=0.0).fit(self.X[:max(1000, n_clusters)])
+
+
+class KMeansFit(_KMeansBase):
+    """``KMeans.fit``: fixed centres, at most ``MAX_ITER`` Lloyd iterations."""
+
+    def setup(self, dtype, n_features, n_clusters):
+        super().setup(dtype, n_features, n_clusters)
+        self.model = self.kmeans.KMeans(n_clusters, init=self.init, n_init=1,
+                                        max_iter=MAX_ITER, tol=0.0)
+
+    def time_fit(self, *args):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.model.fit(self.X)
+
+    def track_n_iter(self, *args):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return int(self.model.fit(self.X).n_iter_)
+
+    track_n_iter.unit = "iterations"
+
+
+class LloydPass(_KMeansBase):
+    """One fused assignment + centre-sums pass (``fastgmm.kmeans._lloyd_pass``)."""
+
+    def setup(self, dtype, n_features, n_clusters):
+        super().setup(dtype, n_features, n_clusters)
+        self.lloyd_pass = getattr(self.kmeans, "_lloyd_pass", None)
+        if self.lloyd_pass is None:
+            raise NotImplementedError("fastgmm.kmeans has no _lloyd_pass")
+        from fastgmm import _config
+
+        self.chunk_size = int(getattr(_config, "CHUNK_SIZE", 256))
+        n_samples = self.X.shape[0]
+        self.sample_weight = np.ones(n_samples, dtype=self.X.dtype)
+        self.labels = np.full(n_samples, -1, dtype=np.int32)
+        self.lloyd_pass(self.X, self.sample_weight, self.init, self.labels, self.chunk_size)
+
+    def time_lloyd_pass(self, *args):
+        self.lloyd_pass(self.X, self.sample_weight, self.init, self.labels, self.chunk_size)
