@@ -279,3 +279,16 @@ def test_passes_sklearn_check_estimator():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check_estimator(GaussianMixture())
+
+
+@pytest.mark.parametrize("init_params", ["kmeans", "k-means++"])
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_kmeans_starts_match_sklearn_for_same_seed(init_params, covariance_type):
+    X = blobs(17, n_samples=2000, n_components=4)
+    kw = dict(n_components=4, covariance_type=covariance_type, init_params=init_params,
+              random_state=3)
+    # 'k-means++' starts from single points, like 'random_from_data' (see
+    # test_random_starts_match_sklearn for why the first bound differs).
+    assert_same_fit(fit_quietly(GaussianMixture(**kw), X),
+                    fit_quietly(skm.GaussianMixture(**kw), X), np.float64,
+                    first_rtol=1e-6 if init_params == "k-means++" else None)

@@ -1,0 +1,330 @@
+"""k-means kernels: the fused Lloyd pass and the k-means++ seeding passes.
+
+Every kernel runs over the rows [row_start, row_stop) of X in blocks of
+``chunk_size`` rows: block c reads rows
+[row_start + c * chunk_size, min(row_start + (c + 1) * chunk_size, row_stop))
+and writes only those rows of per-row outputs (``labels``,
+``closest_dist_sq``) and only row c of each ``*_part`` array. Block
+boundaries never depend on the thread count and the driver
+(``fastgmm.kmeans``) sums the parts in a fixed order, so results are
+bit-identical for any number of threads.
+
+A block is copied, transposed and upcast, into a (n_features, chunk_size)
+float64 scratch array so that every inner loop runs over the block's points
+and vectorises, whatever the (often small) number of features. Squared
+distances are taken as sum_j (x_j - c_j)^2, never as
+||x||^2 - 2 x.c + ||c||^2, which cancels for points near a centre; no
+N x K distance matrix is ever built. X is read in its own dtype (float32 or
+float64); centres and all accumulators are float64.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from .._config import FASTMATH, NUMBA_CACHE
+
+# numba wants a set (not a frozenset) of flags.
+_JIT = dict(fastmath=FASTMATH, cache=NUMBA_CACHE, nogil=True)
+
+# Extra columns of the transposed block: with a row length of exactly
+# chunk_size (a power of two) the rows of ``xt`` alias onto a few L1 cache
+# sets, and the transposing copy ran 2.3 times slower at 64 features.
+_PAD = 8
+
+
+@njit(**_JIT)
+def _load_block_t(X, start, n_rows, xt):
+    """Copy rows [start, start + n_rows) of X into the columns of ``xt`` (float64)."""
+    n_features = X.shape[1]
+    for b in range(n_rows):
+        for j in range(n_features):
+            xt[j, b] = X[start + b, j]
+
+
+@njit(**_JIT)
+def _block_sq_dist(xt, n_rows, center, dist):
+    """Squared distances of the block's points to one centre, into ``dist[:n_rows]``.
+
+    Parameters
+    ----------
+    xt : ndarray of shape (n_features, >= n_rows), float64
+        The block, transposed; columns [0, n_rows) are used.
+    n_rows : int
+    center : ndarray of shape (n_features,), float64
+    dist : ndarray of shape (chunk_size,), float64
+        Output.
+    """
+    n_features = xt.shape[0]
+    c0 = center[0]
+    row = xt[0]
+    for b in range(n_rows):
+        t = row[b] - c0
+        dist[b] = t * t
+    for j in range(1, n_features):
+        cj = center[j]
+        row = xt[j]
+        for b in range(n_rows):
+            t = row[b] - cj
+            dist[b] += t * t
+
+
+@njit(**_JIT)
+def _block_nearest(xt, n_rows, centers, dist, best, lab):
+    """Nearest centre of each point of a block (the first one on ties, as argmin).
+
+    Parameters
+    ----------
+    xt : ndarray of shape (n_features, >= n_rows), float64
+        The block, transposed; columns [0, n_rows) are used.
+    n_rows : int
+    centers : ndarray of shape (n_clusters, n_features), float64
+    dist : ndarray of shape (chunk_size,), float64
+        Scratch.
+    best : ndarray of shape (chunk_size,), float64
+        Output: squared distance to the nearest centre.
+    lab : ndarray of shape (chunk_size,), int32
+        Output: index of the nearest centre.
+    """
+    n_clusters, n_features = centers.shape
+    last = n_features - 1
+    for b in range(n_rows):
+        best[b] = np.inf
+        lab[b] = 0
+    for k in range(n_clusters):
+        # sum over all features but the last into ``dist`` ...
+        if n_features > 1:
+            c0 = centers[k, 0]
+            row = xt[0]
+            for b in range(n_rows):
+                t = row[b] - c0
+                dist[b] = t * t
+            for j in range(1, last):
+                cj = centers[k, j]
+                row = xt[j]
+                for b in range(n_rows):
+                    t = row[b] - cj
+                    dist[b] += t * t
+        else:
+            for b in range(n_rows):
+                dist[b] = 0.0
+        # ... and fuse the last feature with the comparison (one pass fewer).
+        cl = centers[k, last]
+        row = xt[last]
+        kk = np.int32(k)
+        for b in range(n_rows):
+            t = row[b] - cl
+            d2 = dist[b] + t * t
+            # Branch-free select, so that the loop vectorises; strict < keeps
+            # the first of equidistant centres, as argmin.
+            closer = d2 < best[b]
+            best[b] = d2 if closer else best[b]
+            lab[b] = kk if closer else lab[b]
+
+
+@njit(parallel=True, **_JIT)
+def lloyd_pass(X, sample_weight, centers, row_start, row_stop, chunk_size,
+               labels, sums_part, weight_part, inertia_part, changed_part):
+    """One fused Lloyd pass: assignment to the nearest centre and the M-step sums.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32 or float64, C-contiguous
+    sample_weight : ndarray of shape (n_samples,), same dtype as X
+    centers : ndarray of shape (n_clusters, n_features), float64, C-contiguous
+        The current centres.
+    row_start, row_stop : int
+        The rows of X this call covers.
+    chunk_size : int
+        Rows per block.
+    labels : ndarray of shape (n_samples,), int32
+        In: the previous labels (any value, e.g. -1, before the first pass).
+        Out: index of the nearest centre of every row in [row_start, row_stop).
+    sums_part : ndarray of shape (n_blocks, n_clusters, n_features), float64
+        Out: ``sums_part[c, k] = sum of w_i x_i`` over the rows of block c
+        assigned to centre k.
+    weight_part : ndarray of shape (n_blocks, n_clusters), float64
+        Out: ``weight_part[c, k] = sum of w_i`` over the same rows.
+    inertia_part : ndarray of shape (n_blocks,), float64
+        Out: ``sum of w_i ||x_i - centers[labels_i]||^2`` over block c.
+    changed_part : ndarray of shape (n_blocks,), int64
+        Out: the number of rows of block c whose label changed.
+
+    Notes
+    -----
+    ``n_blocks = ceil((row_stop - row_start) / chunk_size)`` must equal
+    ``inertia_part.shape[0]``. Block c reads rows
+    [row_start + c * chunk_size, ...) of X and ``sample_weight``, writes those
+    rows of ``labels`` and only row c of ``sums_part``, ``weight_part``,
+    ``inertia_part`` and ``changed_part``.
+    """
+    n_features = X.shape[1]
+    n_clusters = centers.shape[0]
+    n_blocks = inertia_part.shape[0]
+    for c in prange(n_blocks):
+        start = row_start + c * chunk_size
+        n_rows = min(chunk_size, row_stop - start)
+        xt = np.empty((n_features, chunk_size + _PAD))
+        dist = np.empty(chunk_size)
+        best = np.empty(chunk_size)
+        lab = np.empty(chunk_size, dtype=np.int32)
+        _load_block_t(X, start, n_rows, xt)
+        _block_nearest(xt, n_rows, centers, dist, best, lab)
+
+        sums = np.zeros((n_clusters, n_features))
+        weights = np.zeros(n_clusters)
+        inertia = 0.0
+        n_changed = 0
+        for b in range(n_rows):
+            k = lab[b]
+            w = np.float64(sample_weight[start + b])
+            weights[k] += w
+            inertia += w * best[b]
+            # Rows of X are contiguous; columns of xt are not.
+            for j in range(n_features):
+                sums[k, j] += w * X[start + b, j]
+            if labels[start + b] != k:
+                n_changed += 1
+                labels[start + b] = k
+        for k in range(n_clusters):
+            weight_part[c, k] = weights[k]
+            for j in range(n_features):
+                sums_part[c, k, j] = sums[k, j]
+        inertia_part[c] = inertia
+        changed_part[c] = n_changed
+
+
+@njit(parallel=True, **_JIT)
+def update_closest_sq_dist(X, sample_weight, centers, row_start, row_stop,
+                           chunk_size, closest_dist_sq, pot_part):
+    """Lower ``closest_dist_sq`` to the squared distances to new centres.
+
+    ``closest_dist_sq[i] = min(closest_dist_sq[i], min_k ||x_i - centers[k]||^2)``;
+    started from ``inf`` it gives the squared distance of every point to its
+    closest centre among ``centers``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32 or float64, C-contiguous
+    sample_weight : ndarray of shape (n_samples,), same dtype as X
+    centers : ndarray of shape (n_centers, n_features), float64, C-contiguous
+    row_start, row_stop : int
+    chunk_size : int
+    closest_dist_sq : ndarray of shape (n_samples,), float64
+        In/out.
+    pot_part : ndarray of shape (n_blocks,), float64
+        Out: ``sum of w_i closest_dist_sq[i]`` (after the update) over block c.
+
+    Notes
+    -----
+    Block c reads rows [row_start + c * chunk_size, ...) of X, writes those rows
+    of ``closest_dist_sq`` and only ``pot_part[c]``.
+    """
+    n_features = X.shape[1]
+    n_blocks = pot_part.shape[0]
+    for c in prange(n_blocks):
+        start = row_start + c * chunk_size
+        n_rows = min(chunk_size, row_stop - start)
+        xt = np.empty((n_features, chunk_size + _PAD))
+        dist = np.empty(chunk_size)
+        best = np.empty(chunk_size)
+        _load_block_t(X, start, n_rows, xt)
+        for b in range(n_rows):
+            best[b] = closest_dist_sq[start + b]
+        for k in range(centers.shape[0]):
+            _block_sq_dist(xt, n_rows, centers[k], dist)
+            for b in range(n_rows):
+                best[b] = min(best[b], dist[b])
+        pot = 0.0
+        for b in range(n_rows):
+            closest_dist_sq[start + b] = best[b]
+            pot += np.float64(sample_weight[start + b]) * best[b]
+        pot_part[c] = pot
+
+
+@njit(parallel=True, **_JIT)
+def candidate_potentials(X, sample_weight, closest_dist_sq, candidates, row_start,
+                         row_stop, chunk_size, pot_part):
+    """Potential of each k-means++ candidate, in one pass over X.
+
+    The potential of candidate t is
+    ``sum_i w_i min(closest_dist_sq[i], ||x_i - candidates[t]||^2)``, the
+    inertia after adding it to the centres chosen so far.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32 or float64, C-contiguous
+    sample_weight : ndarray of shape (n_samples,), same dtype as X
+    closest_dist_sq : ndarray of shape (n_samples,), float64
+        Squared distance of every point to its closest chosen centre.
+    candidates : ndarray of shape (n_candidates, n_features), float64, C-contiguous
+    row_start, row_stop : int
+    chunk_size : int
+    pot_part : ndarray of shape (n_blocks, n_candidates), float64
+        Out: the potentials restricted to the rows of block c.
+
+    Notes
+    -----
+    Block c reads rows [row_start + c * chunk_size, ...) of X and writes only
+    row c of ``pot_part``; nothing else is written.
+    """
+    n_features = X.shape[1]
+    n_blocks = pot_part.shape[0]
+    for c in prange(n_blocks):
+        start = row_start + c * chunk_size
+        n_rows = min(chunk_size, row_stop - start)
+        xt = np.empty((n_features, chunk_size + _PAD))
+        dist = np.empty(chunk_size)
+        w = np.empty(chunk_size)
+        closest = np.empty(chunk_size)
+        _load_block_t(X, start, n_rows, xt)
+        for b in range(n_rows):
+            w[b] = sample_weight[start + b]
+            closest[b] = closest_dist_sq[start + b]
+        for t in range(candidates.shape[0]):
+            _block_sq_dist(xt, n_rows, candidates[t], dist)
+            pot = 0.0
+            for b in range(n_rows):
+                pot += w[b] * min(closest[b], dist[b])
+            pot_part[c, t] = pot
+
+
+@njit(parallel=True, **_JIT)
+def shifted_column_sums(X, shift, row_start, row_stop, chunk_size, sum_part, sq_part):
+    """Per-block sums of ``x - shift`` and ``(x - shift)**2``, column by column.
+
+    Two calls (shift 0, then shift = the mean) give the feature variances by
+    the corrected two-pass formula.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32 or float64, C-contiguous
+    shift : ndarray of shape (n_features,), float64
+    row_start, row_stop : int
+    chunk_size : int
+    sum_part, sq_part : ndarray of shape (n_blocks, n_features), float64
+        Out: ``sum_b (x_bj - shift_j)`` and ``sum_b (x_bj - shift_j)^2`` over
+        the rows b of block c.
+
+    Notes
+    -----
+    Block c reads rows [row_start + c * chunk_size, ...) of X and writes only
+    row c of ``sum_part`` and ``sq_part``.
+    """
+    n_features = X.shape[1]
+    n_blocks = sum_part.shape[0]
+    for c in prange(n_blocks):
+        start = row_start + c * chunk_size
+        n_rows = min(chunk_size, row_stop - start)
+        xt = np.empty((n_features, chunk_size + _PAD))
+        _load_block_t(X, start, n_rows, xt)
+        for j in range(n_features):
+            sj = shift[j]
+            row = xt[j]
+            s1 = 0.0
+            s2 = 0.0
+            for b in range(n_rows):
+                t = row[b] - sj
+                s1 += t
+                s2 += t * t
+            sum_part[c, j] = s1
+            sq_part[c, j] = s2

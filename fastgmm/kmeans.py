@@ -1,0 +1,757 @@
+"""k-means (Lloyd) and k-means++ seeding, scikit-learn compatible.
+
+The numerical work runs in the Numba kernels of ``fastgmm._kernels.kmeans``
+(fused assignment + centre sums, per-block partial results summed in a fixed
+order, so results do not depend on the thread count); this module validates,
+draws the random numbers, and runs the loop.
+
+Given the same ``np.random.RandomState``, :func:`kmeans_plusplus` and
+:class:`KMeans` make the same random draws, in the same order, as
+``sklearn.cluster.kmeans_plusplus`` and ``sklearn.cluster.KMeans``, so they
+pick the same seeds; the Lloyd iterations then agree with scikit-learn's to
+rounding (distances here are sum_j (x_j - c_j)^2 in float64, where
+scikit-learn uses ||x||^2 - 2 x.c + ||c||^2 in the dtype of X).
+"""
+
+import contextlib
+import numbers
+import warnings
+
+import numba
+import numpy as np
+
+from . import _config
+from ._base import _ParamsMixin
+from ._kernels import kmeans as _kernels
+from .exceptions import ConvergenceWarning, InvalidParameterError, NotFittedError
+
+__all__ = ["KMeans", "kmeans_plusplus", "kmeans_labels"]
+
+
+# --------------------------------------------------------------------------
+# validation helpers
+
+
+@contextlib.contextmanager
+def _numba_threads(n_threads):
+    """Run the kernels on ``n_threads`` threads (None: numba's current setting)."""
+    if n_threads is None:
+        yield
+        return
+    previous = numba.get_num_threads()
+    numba.set_num_threads(int(n_threads))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+def _check_random_state(seed):
+    """None, an int or a RandomState -> a RandomState (scikit-learn's rules)."""
+    if seed is None or seed is np.random:
+        return np.random.mtrand._rand
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        return np.random.RandomState(seed)
+    if isinstance(seed, np.random.RandomState):
+        return seed
+    raise ValueError(
+        f"{seed!r} cannot be used to seed a numpy.random.RandomState instance; "
+        "pass None, an int or a RandomState (not a Generator)."
+    )
+
+
+def _check_array(X, name="X", dtype=None):
+    """A finite, C-contiguous 2-D float32/float64 array (other dtypes -> float64)."""
+    if hasattr(X, "toarray") or hasattr(X, "tocsr"):
+        raise TypeError(f"{name}: sparse input is not supported; pass a dense array.")
+    X = np.asarray(X)
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {X.dtype}.")
+    if dtype is None:
+        dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+    if X.ndim != 2:
+        raise ValueError(
+            f"Expected a 2D array for {name}, got an array of shape {X.shape}; "
+            "reshape it with X.reshape(-1, 1) for a single feature or "
+            "X.reshape(1, -1) for a single sample."
+        )
+    if X.shape[0] < 1 or X.shape[1] < 1:
+        raise ValueError(f"{name} has shape {X.shape}: it needs at least one sample "
+                         "and one feature.")
+    X = np.ascontiguousarray(X, dtype=dtype)
+    if not np.isfinite(X).all():
+        raise ValueError(f"{name} contains NaN or infinity.")
+    return X
+
+
+def _check_sample_weight(sample_weight, X):
+    """Weights of shape (n_samples,), in the dtype of X, finite, >= 0, sum > 0."""
+    n_samples = X.shape[0]
+    if sample_weight is None:
+        return np.ones(n_samples, dtype=X.dtype)
+    if isinstance(sample_weight, numbers.Number):
+        sample_weight = np.full(n_samples, sample_weight)
+    sample_weight = np.asarray(sample_weight)
+    if sample_weight.dtype.kind not in "biuf":
+        raise TypeError(f"sample_weight must hold real numbers, got dtype "
+                        f"{sample_weight.dtype}.")
+    if sample_weight.shape != (n_samples,):
+        raise ValueError(f"sample_weight has shape {sample_weight.shape}, expected "
+                         f"({n_samples},).")
+    sample_weight = np.ascontiguousarray(sample_weight, dtype=X.dtype)
+    if not np.isfinite(sample_weight).all():
+        raise ValueError("sample_weight contains NaN or infinity.")
+    if (sample_weight < 0).any():
+        raise ValueError("sample_weight must be non-negative.")
+    if not sample_weight.sum() > 0:
+        raise ValueError("sample_weight sums to 0: at least one sample needs a "
+                         "positive weight.")
+    return sample_weight
+
+
+def _check_n_clusters(n_clusters, n_samples):
+    if not isinstance(n_clusters, numbers.Integral) or isinstance(n_clusters, bool) \
+            or n_clusters < 1:
+        raise InvalidParameterError(
+            f"n_clusters must be an int >= 1, got {n_clusters!r}.")
+    if n_samples < n_clusters:
+        raise ValueError(f"n_samples={n_samples} should be >= n_clusters={n_clusters}.")
+
+
+def _check_n_threads(n_threads):
+    if n_threads is None:
+        return
+    max_threads = numba.config.NUMBA_NUM_THREADS
+    if (not isinstance(n_threads, numbers.Integral) or isinstance(n_threads, bool)
+            or not 1 <= n_threads <= max_threads):
+        raise InvalidParameterError(
+            f"n_threads must be None or an int in [1, {max_threads}] "
+            f"(numba.config.NUMBA_NUM_THREADS), got {n_threads!r}.")
+
+
+# --------------------------------------------------------------------------
+# kernel drivers
+
+
+def _n_blocks(n_rows, chunk_size):
+    return -(-n_rows // chunk_size)
+
+
+def _lloyd_pass(X, sample_weight, centers, labels, chunk_size):
+    """Run the fused Lloyd pass over X in segments of blocks.
+
+    Returns (sums, weights, inertia, n_changed): float64 (K, d) and (K,)
+    arrays, a float and an int; ``labels`` is updated in place.
+    """
+    n_samples = X.shape[0]
+    n_clusters, n_features = centers.shape
+    centers = np.ascontiguousarray(centers, dtype=np.float64)
+    n_blocks = _n_blocks(n_samples, chunk_size)
+    block_bytes = 8 * (n_clusters * (n_features + 1) + 2)
+    # The segment length depends on the problem's shape only, never on the
+    # thread count, so the fixed-order sums below are reproducible.
+    seg_blocks = max(1, min(n_blocks, _config.PART_BYTES // block_bytes))
+    sums_part = np.empty((seg_blocks, n_clusters, n_features))
+    weight_part = np.empty((seg_blocks, n_clusters))
+    inertia_part = np.empty(seg_blocks)
+    changed_part = np.empty(seg_blocks, dtype=np.int64)
+    sums = np.zeros((n_clusters, n_features))
+    weights = np.zeros(n_clusters)
+    inertia = 0.0
+    n_changed = 0
+    for first in range(0, n_blocks, seg_blocks):
+        n_seg = min(seg_blocks, n_blocks - first)
+        row_start = first * chunk_size
+        row_stop = min(n_samples, (first + n_seg) * chunk_size)
+        _kernels.lloyd_pass(X, sample_weight, centers, row_start, row_stop, chunk_size,
+                            labels, sums_part[:n_seg], weight_part[:n_seg],
+                            inertia_part[:n_seg], changed_part[:n_seg])
+        sums += sums_part[:n_seg].sum(axis=0)
+        weights += weight_part[:n_seg].sum(axis=0)
+        inertia += float(inertia_part[:n_seg].sum())
+        n_changed += int(changed_part[:n_seg].sum())
+    return sums, weights, inertia, n_changed
+
+
+def _labels_inertia(X, sample_weight, centers, chunk_size):
+    """Labels (int32) of the nearest centres and the weighted inertia."""
+    labels = np.full(X.shape[0], -1, dtype=np.int32)
+    _, _, inertia, _ = _lloyd_pass(X, sample_weight, centers, labels, chunk_size)
+    return labels, inertia
+
+
+def _update_closest(X, sample_weight, centers, closest_dist_sq, chunk_size):
+    """Lower ``closest_dist_sq`` in place to the new centres; returns the potential."""
+    n_samples = X.shape[0]
+    pot_part = np.empty(_n_blocks(n_samples, chunk_size))
+    _kernels.update_closest_sq_dist(
+        X, sample_weight, np.ascontiguousarray(centers, dtype=np.float64), 0, n_samples,
+        chunk_size, closest_dist_sq, pot_part)
+    return float(pot_part.sum())
+
+
+def _candidate_potentials(X, sample_weight, closest_dist_sq, candidates, chunk_size):
+    """Potential (inertia) after adding each candidate, shape (n_candidates,)."""
+    n_samples = X.shape[0]
+    pot_part = np.empty((_n_blocks(n_samples, chunk_size), candidates.shape[0]))
+    _kernels.candidate_potentials(
+        X, sample_weight, closest_dist_sq,
+        np.ascontiguousarray(candidates, dtype=np.float64), 0, n_samples, chunk_size,
+        pot_part)
+    return pot_part.sum(axis=0)
+
+
+# --------------------------------------------------------------------------
+# k-means++
+
+
+def _kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials,
+                     chunk_size):
+    """k-means++ on validated input; the draws of scikit-learn's ``_kmeans_plusplus``."""
+    n_samples, n_features = X.shape
+    centers = np.empty((n_clusters, n_features), dtype=X.dtype)
+    if n_local_trials is None:
+        # Arthur and Vassilvitskii's choice, as scikit-learn.
+        n_local_trials = 2 + int(np.log(n_clusters))
+
+    center_id = random_state.choice(n_samples, p=sample_weight / sample_weight.sum())
+    indices = np.full(n_clusters, -1, dtype=int)
+    centers[0] = X[center_id]
+    indices[0] = center_id
+
+    closest_dist_sq = np.full(n_samples, np.inf)
+    current_pot = _update_closest(X, sample_weight, centers[:1], closest_dist_sq,
+                                  chunk_size)
+
+    for c in range(1, n_clusters):
+        rand_vals = random_state.uniform(size=n_local_trials) * current_pot
+        # scikit-learn's cumulative sum runs in the dtype of X; so does this one,
+        # so that the draws land on the same points.
+        weighted = sample_weight * closest_dist_sq.astype(X.dtype, copy=False)
+        candidate_ids = np.searchsorted(np.cumsum(weighted), rand_vals)
+        # Rounding can put a draw past the last cumulative sum.
+        np.clip(candidate_ids, None, n_samples - 1, out=candidate_ids)
+
+        candidates_pot = _candidate_potentials(X, sample_weight, closest_dist_sq,
+                                               X[candidate_ids], chunk_size)
+        best = int(np.argmin(candidates_pot))
+        current_pot = float(candidates_pot[best])
+        best_id = candidate_ids[best]
+        _update_closest(X, sample_weight, X[best_id:best_id + 1], closest_dist_sq,
+                        chunk_size)
+        centers[c] = X[best_id]
+        indices[c] = best_id
+    return centers, indices
+
+
+def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None,
+                    random_state=None, n_local_trials=None):
+    """Initial centres by k-means++, as ``sklearn.cluster.kmeans_plusplus``.
+
+    The first centre is drawn with probability proportional to the sample
+    weights; every later one is the best, by potential (weighted inertia), of
+    ``n_local_trials`` candidates drawn with probability proportional to
+    ``w * D^2``, D the distance to the closest centre chosen so far. Given the
+    same ``RandomState``, the random draws, and hence the chosen indices, are
+    scikit-learn's.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The data to pick seeds from; float32 stays float32.
+    n_clusters : int
+        The number of centres to choose.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weights of the samples (None: all 1).
+    x_squared_norms : array-like of shape (n_samples,), default=None
+        Accepted for compatibility with scikit-learn and checked for length;
+        not used, since distances are computed from differences.
+    random_state : int, RandomState instance or None, default=None
+        The generator of the draws. None uses numpy's global RandomState.
+    n_local_trials : int, default=None
+        Candidates per centre after the first; None means
+        ``2 + int(log(n_clusters))``.
+
+    Returns
+    -------
+    centers : ndarray of shape (n_clusters, n_features)
+        The chosen centres, ``X[indices]``.
+    indices : ndarray of shape (n_clusters,)
+        The row indices of the centres in X.
+
+    Raises
+    ------
+    ValueError
+        If X is not a finite 2-D array, has fewer samples than ``n_clusters``,
+        or ``sample_weight``/``x_squared_norms`` are invalid.
+    """
+    X = _check_array(X)
+    _check_n_clusters(n_clusters, X.shape[0])
+    sample_weight = _check_sample_weight(sample_weight, X)
+    if x_squared_norms is not None:
+        x_squared_norms = np.asarray(x_squared_norms)
+        if x_squared_norms.shape != (X.shape[0],):
+            raise ValueError(
+                f"x_squared_norms has shape {x_squared_norms.shape}; its length should "
+                f"be equal to the length of n_samples {X.shape[0]}.")
+    if n_local_trials is not None and (
+            not isinstance(n_local_trials, numbers.Integral) or n_local_trials < 1):
+        raise InvalidParameterError(
+            f"n_local_trials must be None or an int >= 1, got {n_local_trials!r}.")
+    random_state = _check_random_state(random_state)
+    return _kmeans_plusplus(X, n_clusters, sample_weight, random_state,
+                            n_local_trials, _config.CHUNK_SIZE)
+
+
+# --------------------------------------------------------------------------
+# Lloyd
+
+
+def _feature_variances(X, chunk_size):
+    """``np.var(X, axis=0)`` in float64, by the corrected two-pass formula.
+
+    A kernel, because numpy's axis-0 reductions of a tall, narrow array are
+    slow (27 ms for np.var of 1e6 x 2, against two passes of ~2 ms here).
+    """
+    n_samples, n_features = X.shape
+    n_blocks = _n_blocks(n_samples, chunk_size)
+    sum_part = np.empty((n_blocks, n_features))
+    sq_part = np.empty((n_blocks, n_features))
+    _kernels.shifted_column_sums(X, np.zeros(n_features), 0, n_samples, chunk_size,
+                                 sum_part, sq_part)
+    mean = sum_part.sum(axis=0) / n_samples
+    _kernels.shifted_column_sums(X, mean, 0, n_samples, chunk_size, sum_part, sq_part)
+    s1 = sum_part.sum(axis=0)
+    return (sq_part.sum(axis=0) - s1 * s1 / n_samples) / n_samples
+
+
+def _tolerance(X, tol, chunk_size):
+    """scikit-learn's absolute tolerance: tol times the mean (unweighted)
+    feature variance of X, computed here in float64 whatever the dtype of X."""
+    if tol == 0:
+        return 0
+    return float(np.mean(_feature_variances(X, chunk_size))) * tol
+
+
+def _is_same_clustering(labels1, labels2):
+    """Whether labels2 is a function of labels1, scikit-learn's test for "same up
+    to a permutation": the first row of each label of labels1 fixes its image."""
+    values, first = np.unique(labels1, return_index=True)
+    mapping = np.full(int(values.max()) + 1, -1, dtype=labels2.dtype)
+    mapping[values] = labels2[first]
+    return bool(np.array_equal(mapping[labels1], labels2))
+
+
+def _relocate_empty_clusters(X, sample_weight, centers_old, sums, weights, labels):
+    """scikit-learn's ``_relocate_empty_clusters_dense`` on the float64 sums.
+
+    Each empty cluster takes the point farthest from its (old) centre, in the
+    order scikit-learn picks them; the point's weighted coordinates move from
+    its cluster's sums to the empty one. Labels are left unchanged.
+    """
+    empty_clusters = np.flatnonzero(weights == 0)
+    n_empty = empty_clusters.shape[0]
+    if n_empty == 0:
+        return
+    distances = ((X - centers_old.astype(X.dtype)[labels]) ** 2).sum(axis=1)
+    far_from_centers = np.argpartition(distances, -n_empty)[:-n_empty - 1:-1]
+    if np.max(distances) == 0:
+        # More clusters than distinct points: nothing to relocate to.
+        return
+    for new_cluster_id, far_idx in zip(empty_clusters, far_from_centers):
+        weight = np.float64(sample_weight[far_idx])
+        old_cluster_id = labels[far_idx]
+        point = X[far_idx].astype(np.float64) * weight
+        sums[old_cluster_id] -= point
+        sums[new_cluster_id] = point
+        weights[new_cluster_id] = weight
+        weights[old_cluster_id] -= weight
+
+
+def _average_centers(sums, weights, dtype):
+    """Centres = sums / weights; a cluster still empty sits on the heaviest one."""
+    centers = np.empty_like(sums)
+    nonempty = weights > 0
+    centers[nonempty] = sums[nonempty] / weights[nonempty, None]
+    if not nonempty.all():
+        # scikit-learn's intent (it copies the heaviest cluster's row, which
+        # may not be averaged yet at that point of its loop).
+        centers[~nonempty] = centers[np.argmax(weights)]
+    return centers.astype(dtype)
+
+
+def _inertia_numpy(X, sample_weight, centers, labels):
+    dist = ((X.astype(np.float64) - centers.astype(np.float64)[labels]) ** 2).sum(axis=1)
+    return float(dist @ sample_weight.astype(np.float64))
+
+
+def _kmeans_single_lloyd(X, sample_weight, centers_init, max_iter, verbose, tol,
+                         chunk_size):
+    """One Lloyd run, scikit-learn's ``_kmeans_single_lloyd``.
+
+    Returns (labels, inertia, centers, n_iter).
+    """
+    centers = np.ascontiguousarray(centers_init, dtype=X.dtype)
+    labels = np.full(X.shape[0], -1, dtype=np.int32)
+    strict_convergence = False
+    pass_inertia = None
+    for i in range(max_iter):
+        centers_old = centers
+        sums, weights, pass_inertia, n_changed = _lloyd_pass(
+            X, sample_weight, centers_old, labels, chunk_size)
+        _relocate_empty_clusters(X, sample_weight, centers_old, sums, weights, labels)
+        centers = _average_centers(sums, weights, X.dtype)
+        if verbose:
+            print(f"Iteration {i}, inertia {pass_inertia}.")
+        if n_changed == 0:
+            if verbose:
+                print(f"Converged at iteration {i}: strict convergence.")
+            strict_convergence = True
+            break
+        shift = centers.astype(np.float64) - centers_old.astype(np.float64)
+        center_shift_tot = float((shift ** 2).sum())
+        if center_shift_tot <= tol:
+            if verbose:
+                print(f"Converged at iteration {i}: center shift {center_shift_tot} "
+                      f"within tolerance {tol}.")
+            break
+
+    if strict_convergence:
+        # Unchanged labels give bit-identical sums, hence the same centres, and
+        # the pass's inertia is the inertia at the final centres.
+        if np.array_equal(centers, centers_old):
+            inertia = pass_inertia
+        else:  # only after an empty-cluster relocation
+            inertia = _inertia_numpy(X, sample_weight, centers, labels)
+    else:
+        # Final assignment, so that the labels match the returned centres.
+        labels, inertia = _labels_inertia(X, sample_weight, centers, chunk_size)
+    return labels, inertia, centers, i + 1
+
+
+class KMeans(_ParamsMixin):
+    """K-Means clustering (Lloyd's algorithm), scikit-learn compatible.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        The number of clusters.
+    init : {'k-means++', 'random'}, callable or array-like of shape \
+(n_clusters, n_features), default='k-means++'
+        'k-means++': greedy k-means++ seeding (see :func:`kmeans_plusplus`);
+        'random': ``n_clusters`` distinct rows drawn with probability
+        proportional to the sample weights; an array: the initial centres;
+        a callable ``init(X, n_clusters, random_state)`` returning them.
+    n_init : 'auto' or int, default='auto'
+        Number of runs from different seeds; the one with the lowest inertia
+        is kept. 'auto': 1 for 'k-means++' and an array, 10 for 'random' and a
+        callable.
+    max_iter : int, default=300
+        Maximum number of Lloyd iterations of one run.
+    tol : float, default=1e-4
+        Convergence tolerance on the squared centre shift, relative to the
+        mean of the feature variances of X (scikit-learn's ``_tolerance``).
+    verbose : int, default=0
+        Print the inertia at every iteration.
+    random_state : int, RandomState instance or None, default=None
+        Generator of the seeding draws; None uses numpy's global RandomState.
+    copy_x : bool, default=True
+        Accepted for compatibility with scikit-learn; X is never modified
+        (no centring is needed with difference-based distances).
+    algorithm : {'lloyd'}, default='lloyd'
+        Only Lloyd's algorithm is implemented.
+    n_threads : int, default=None
+        Numba threads for the call (restored afterwards); None keeps numba's
+        current setting, by default all ``NUMBA_NUM_THREADS``. Results do not
+        depend on it.
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+        The centres, in the dtype of X.
+    labels_ : ndarray of shape (n_samples,), int32
+        Index of the nearest centre of every training sample.
+    inertia_ : float
+        Weighted sum of squared distances of the samples to their centres.
+    n_iter_ : int
+        Lloyd iterations of the kept run.
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    Notes
+    -----
+    Given the same ``RandomState``, the seeding makes the same draws as
+    ``sklearn.cluster.KMeans`` (same initial centres), and the Lloyd
+    iterations agree with scikit-learn's to rounding; differences appear
+    only for points (nearly) equidistant from two centres.
+    """
+
+    _estimator_type = "clusterer"
+
+    def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300,
+                 tol=1e-4, verbose=0, random_state=None, copy_x=True,
+                 algorithm="lloyd", n_threads=None):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.verbose = verbose
+        self.random_state = random_state
+        self.copy_x = copy_x
+        self.algorithm = algorithm
+        self.n_threads = n_threads
+
+    # ---------------------------------------------------------------- checks
+
+    def _check_params(self, X):
+        _check_n_clusters(self.n_clusters, X.shape[0])
+        init = self.init
+        is_str = isinstance(init, str)
+        if is_str and init not in ("k-means++", "random"):
+            raise InvalidParameterError(
+                f"init must be 'k-means++', 'random', a callable or an array of "
+                f"shape (n_clusters, n_features), got {init!r}.")
+        n_init = self.n_init
+        if not (n_init == "auto" if isinstance(n_init, str) else
+                isinstance(n_init, numbers.Integral) and not isinstance(n_init, bool)
+                and n_init >= 1):
+            raise InvalidParameterError(f"n_init must be 'auto' or an int >= 1, got "
+                                        f"{n_init!r}.")
+        if (not isinstance(self.max_iter, numbers.Integral)
+                or isinstance(self.max_iter, bool) or self.max_iter < 1):
+            raise InvalidParameterError(f"max_iter must be an int >= 1, got "
+                                        f"{self.max_iter!r}.")
+        if (not isinstance(self.tol, numbers.Real) or isinstance(self.tol, bool)
+                or not np.isfinite(self.tol) or self.tol < 0):
+            raise InvalidParameterError(f"tol must be a finite float >= 0, got "
+                                        f"{self.tol!r}.")
+        if self.algorithm != "lloyd":
+            raise InvalidParameterError(
+                f"algorithm must be 'lloyd' (the only one implemented), got "
+                f"{self.algorithm!r}.")
+        _check_n_threads(self.n_threads)
+
+        if n_init == "auto":
+            n_init = 10 if (is_str and init == "random") or callable(init) else 1
+        if not is_str and not callable(init) and n_init != 1:
+            warnings.warn(
+                "Explicit initial center position passed: performing only one init "
+                f"in KMeans instead of n_init={n_init}.", RuntimeWarning, stacklevel=3)
+            n_init = 1
+        return n_init
+
+    def _validate_centers(self, X, centers):
+        centers = np.asarray(centers)
+        if centers.ndim != 2 or centers.shape[0] != self.n_clusters:
+            raise ValueError(f"The shape of the initial centers {centers.shape} does not "
+                             f"match the number of clusters {self.n_clusters}.")
+        if centers.shape[1] != X.shape[1]:
+            raise ValueError(f"The shape of the initial centers {centers.shape} does not "
+                             f"match the number of features of the data {X.shape[1]}.")
+        centers = _check_array(centers, name="init", dtype=X.dtype)
+        return centers.copy()
+
+    def _check_test_data(self, X):
+        if not hasattr(self, "cluster_centers_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
+                "with appropriate arguments before using this estimator.")
+        X = _check_array(X)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
+                             f"expecting {self.n_features_in_} features as input.")
+        return X
+
+    def _init_centroids(self, X, init, random_state, sample_weight, chunk_size):
+        if isinstance(init, str) and init == "k-means++":
+            centers, _ = _kmeans_plusplus(X, self.n_clusters, sample_weight,
+                                          random_state, None, chunk_size)
+        elif isinstance(init, str) and init == "random":
+            seeds = random_state.choice(X.shape[0], size=self.n_clusters, replace=False,
+                                        p=sample_weight / sample_weight.sum())
+            centers = X[seeds]
+        elif callable(init):
+            centers = self._validate_centers(
+                X, init(X, self.n_clusters, random_state=random_state))
+        else:
+            centers = init
+        return centers
+
+    # ------------------------------------------------------------------- fit
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Compute the k-means clustering.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; float32 stays float32, other dtypes become float64.
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights (None: all 1). As in scikit-learn they are
+            not used by the seeding if ``init`` is an array or a callable.
+
+        Returns
+        -------
+        self : KMeans
+            The fitted estimator.
+        """
+        X = _check_array(X)
+        n_init = self._check_params(X)
+        random_state = _check_random_state(self.random_state)
+        sample_weight = _check_sample_weight(sample_weight, X)
+        init = self.init
+        if not isinstance(init, str) and not callable(init):
+            init = self._validate_centers(X, init)
+        chunk_size = int(_config.CHUNK_SIZE)
+        tol = _tolerance(X, self.tol, chunk_size)
+
+        best_inertia = best_labels = best_centers = best_n_iter = None
+        with _numba_threads(self.n_threads):
+            for _ in range(n_init):
+                centers_init = self._init_centroids(X, init, random_state,
+                                                    sample_weight, chunk_size)
+                if self.verbose:
+                    print("Initialization complete")
+                labels, inertia, centers, n_iter = _kmeans_single_lloyd(
+                    X, sample_weight, centers_init, self.max_iter, self.verbose, tol,
+                    chunk_size)
+                # A slightly lower inertia for the same clustering (permuted
+                # labels) is rounding; keep the first, as scikit-learn.
+                if best_inertia is None or (
+                        inertia < best_inertia
+                        and not _is_same_clustering(labels, best_labels)):
+                    best_labels, best_centers = labels, centers
+                    best_inertia, best_n_iter = inertia, n_iter
+
+        distinct_clusters = int(np.count_nonzero(
+            np.bincount(best_labels, minlength=self.n_clusters)))
+        if distinct_clusters < self.n_clusters:
+            warnings.warn(
+                f"Number of distinct clusters ({distinct_clusters}) found smaller than "
+                f"n_clusters ({self.n_clusters}). Possibly due to duplicate points "
+                "in X.", ConvergenceWarning, stacklevel=2)
+
+        self.cluster_centers_ = best_centers
+        self.labels_ = best_labels
+        self.inertia_ = float(best_inertia)
+        self.n_iter_ = int(best_n_iter)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit, then return ``labels_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,), int32
+        """
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def predict(self, X):
+        """Index of the nearest centre of every sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,), int32
+        """
+        X = self._check_test_data(X)
+        with _numba_threads(self.n_threads):
+            labels, _ = _labels_inertia(X, np.ones(X.shape[0], dtype=X.dtype),
+                                        self.cluster_centers_, int(_config.CHUNK_SIZE))
+        return labels
+
+    def transform(self, X):
+        """Euclidean distances of the samples to the centres.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        distances : ndarray of shape (n_samples, n_clusters), dtype of X
+        """
+        X = self._check_test_data(X)
+        return self._transform(X)
+
+    def _transform(self, X):
+        centers = self.cluster_centers_.astype(np.float64)
+        out = np.empty((X.shape[0], centers.shape[0]), dtype=X.dtype)
+        sq = np.empty(X.shape[0])
+        for k in range(centers.shape[0]):
+            sq[:] = 0.0
+            for j in range(X.shape[1]):
+                sq += (X[:, j] - centers[k, j]) ** 2
+            out[:, k] = np.sqrt(sq)
+        return out
+
+    def fit_transform(self, X, y=None, sample_weight=None):
+        """Fit, then return the distances of X to the centres.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        distances : ndarray of shape (n_samples, n_clusters)
+        """
+        return self.fit(X, sample_weight=sample_weight)._transform(_check_array(X))
+
+    def score(self, X, y=None, sample_weight=None):
+        """Opposite of the weighted inertia of X at the fitted centres.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        X = self._check_test_data(X)
+        sample_weight = _check_sample_weight(sample_weight, X)
+        with _numba_threads(self.n_threads):
+            _, inertia = _labels_inertia(X, sample_weight, self.cluster_centers_,
+                                         int(_config.CHUNK_SIZE))
+        return -inertia
+
+
+def kmeans_labels(X, n_clusters, random_state, sample_weight=None):
+    """Labels of one k-means++ / Lloyd run, for the EM initialisation.
+
+    The labels of ``KMeans(n_clusters, n_init=1, random_state=random_state)
+    .fit(X, sample_weight=sample_weight)``: given the same ``RandomState``,
+    the draws of ``sklearn.cluster.KMeans(n_clusters=K, n_init=1,
+    random_state=random_state).fit(X)``, and ``random_state`` is left in the
+    same state.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    n_clusters : int
+    random_state : int, RandomState instance or None
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,), int32
+    """
+    return KMeans(n_clusters, n_init=1, random_state=random_state).fit(
+        X, sample_weight=sample_weight).labels_

@@ -1,0 +1,467 @@
+"""Tests of fastgmm's k-means: kernels, k-means++ and the KMeans estimator.
+
+Tolerances (relative unless said otherwise):
+
+- Kernels against ``reference_kmeans`` (dense float64 numpy): 1e-12 for
+  float64 and float32 input alike. Both compute in float64 from the same
+  values; only the summation order differs (per block, then over blocks).
+- ``KMeans`` against ``sklearn.cluster.KMeans`` from the same initial
+  centres: labels equal, inertia and centres to 1e-8 (float64).
+  scikit-learn uses ||x||^2 - 2 x.c + ||c||^2 on centred data, fastgmm
+  sum_j (x_j - c_j)^2; both are exact to ~1e-13 on these data. For float32
+  scikit-learn computes in float32, fastgmm in float64: 1e-4, and labels
+  equal up to a handful of near-ties (at most 0.2 % of points).
+- k-means++: the same indices as scikit-learn, exactly.
+- Seeding statistics: chi-square goodness of fit, rejected below p = 1e-4
+  (seeded, so the outcome is fixed; the threshold says how surprising a
+  failure would be for a correct sampler).
+- Thread count: bit-identical results for 1 and 2 threads.
+"""
+
+import numba
+import numpy as np
+import pytest
+from scipy import stats
+
+import reference_kmeans as ref
+from fastgmm import _config
+from fastgmm._kernels import kmeans as kernels
+from fastgmm.exceptions import ConvergenceWarning, NotFittedError
+from fastgmm.kmeans import (
+    KMeans,
+    _feature_variances,
+    _is_same_clustering,
+    _lloyd_pass,
+    _relocate_empty_clusters,
+    _tolerance,
+    kmeans_labels,
+    kmeans_plusplus,
+)
+
+pytest.importorskip("sklearn")
+from sklearn.cluster import KMeans as SKKMeans  # noqa: E402
+from sklearn.cluster import kmeans_plusplus as sk_kmeans_plusplus  # noqa: E402
+
+KERNEL_RTOL = 1e-12
+SKLEARN_RTOL = {np.float64: 1e-8, np.float32: 1e-4}
+DTYPES = [np.float64, np.float32]
+
+
+def blobs(rng, n_samples=2000, n_features=3, n_centers=5, spread=6.0, scale=1.0):
+    """Gaussian blobs around uniformly drawn centres."""
+    centers = rng.uniform(-spread, spread, size=(n_centers, n_features)) * n_centers
+    which = rng.integers(0, n_centers, n_samples)
+    return centers[which] + scale * rng.normal(size=(n_samples, n_features))
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(20240611)
+
+
+@pytest.fixture
+def restore_threads():
+    previous = numba.get_num_threads()
+    yield
+    numba.set_num_threads(previous)
+
+
+# --------------------------------------------------------------------------
+# kernels against the numpy reference
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("chunk_size", [1, 7, 256])
+def test_lloyd_pass_matches_reference(rng, dtype, chunk_size):
+    X = blobs(rng, n_samples=1001, n_features=3).astype(dtype)
+    w = rng.uniform(0.5, 2.0, X.shape[0]).astype(dtype)
+    centers = X[rng.choice(X.shape[0], 6, replace=False)].astype(np.float64)
+    labels = np.full(X.shape[0], -1, dtype=np.int32)
+    sums, weights, inertia, n_changed = _lloyd_pass(X, w, centers, labels, chunk_size)
+    r_labels, r_sums, r_weights, r_inertia = ref.lloyd_pass(X, w, centers)
+    np.testing.assert_array_equal(labels, r_labels)
+    np.testing.assert_allclose(sums, r_sums, rtol=KERNEL_RTOL, atol=1e-9)
+    np.testing.assert_allclose(weights, r_weights, rtol=KERNEL_RTOL)
+    np.testing.assert_allclose(inertia, r_inertia, rtol=KERNEL_RTOL)
+    assert n_changed == X.shape[0]
+    # A second pass with the same centres changes nothing.
+    assert _lloyd_pass(X, w, centers, labels, chunk_size)[3] == 0
+
+
+def test_lloyd_pass_segments(rng, monkeypatch):
+    """Splitting the blocks into several kernel calls gives the same result."""
+    X = blobs(rng, n_samples=3000, n_features=4)
+    w = rng.uniform(0.5, 2.0, X.shape[0])
+    centers = X[:7].copy()
+    labels = np.full(X.shape[0], -1, dtype=np.int32)
+    whole = _lloyd_pass(X, w, centers, labels, 64)
+    monkeypatch.setattr(_config, "PART_BYTES", 5 * 8 * (7 * 5 + 2))  # 5 blocks a call
+    labels2 = np.full(X.shape[0], -1, dtype=np.int32)
+    split = _lloyd_pass(X, w, centers, labels2, 64)
+    np.testing.assert_array_equal(labels, labels2)
+    for a, b in zip(whole[:3], split[:3]):
+        np.testing.assert_allclose(a, b, rtol=KERNEL_RTOL)
+    assert whole[3] == split[3]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_seeding_kernels_match_reference(rng, dtype):
+    X = blobs(rng, n_samples=777, n_features=5).astype(dtype)
+    w = rng.uniform(0.0, 3.0, X.shape[0]).astype(dtype)
+    n_blocks = -(-X.shape[0] // 100)
+    chosen = X[[3, 50, 400]].astype(np.float64)
+    closest = np.full(X.shape[0], np.inf)
+    pot_part = np.empty(n_blocks)
+    kernels.update_closest_sq_dist(X, w, chosen[:1], 0, X.shape[0], 100, closest,
+                                   pot_part)
+    np.testing.assert_allclose(closest, ref.closest_sq_dist(X, chosen[:1]),
+                               rtol=KERNEL_RTOL, atol=1e-12)
+    kernels.update_closest_sq_dist(X, w, chosen[1:], 0, X.shape[0], 100, closest,
+                                   pot_part)
+    expected = ref.closest_sq_dist(X, chosen)
+    np.testing.assert_allclose(closest, expected, rtol=KERNEL_RTOL, atol=1e-12)
+    np.testing.assert_allclose(pot_part.sum(), expected @ w.astype(np.float64),
+                               rtol=KERNEL_RTOL)
+
+    candidates = X[[7, 8, 9, 700]].astype(np.float64)
+    pot_part = np.empty((n_blocks, 4))
+    kernels.candidate_potentials(X, w, closest, candidates, 0, X.shape[0], 100,
+                                 pot_part)
+    np.testing.assert_allclose(pot_part.sum(axis=0),
+                               ref.candidate_potentials(X, w, closest, candidates),
+                               rtol=KERNEL_RTOL)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_feature_variances(rng, dtype):
+    X = (rng.normal(size=(5000, 3)) * [1.0, 10.0, 0.1] + [1e3, 0.0, -5.0]).astype(dtype)
+    np.testing.assert_allclose(_feature_variances(X, 256),
+                               np.var(X.astype(np.float64), axis=0), rtol=1e-10)
+
+
+def test_tolerance_matches_sklearn(rng):
+    from sklearn.cluster._kmeans import _tolerance as sk_tolerance
+
+    X = blobs(rng)
+    np.testing.assert_allclose(_tolerance(X, 1e-4, 256), sk_tolerance(X, 1e-4),
+                               rtol=1e-10)
+    assert _tolerance(X, 0, 256) == 0
+
+
+def test_is_same_clustering_matches_sklearn(rng):
+    from sklearn.cluster._k_means_common import _is_same_clustering as sk_same
+
+    for _ in range(50):
+        a = rng.integers(0, 4, 30).astype(np.int32)
+        perm = rng.permutation(4).astype(np.int32)
+        b = perm[a]
+        if rng.random() < 0.5:
+            b = b.copy()
+            b[rng.integers(0, 30)] = rng.integers(0, 4)
+        assert _is_same_clustering(a, b) == sk_same(a, b, 4)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relocate_empty_clusters_matches_sklearn(rng, dtype):
+    from sklearn.cluster._k_means_common import _relocate_empty_clusters_dense
+
+    X = rng.normal(size=(300, 3)).astype(dtype)
+    w = rng.uniform(0.5, 2.0, 300).astype(dtype)
+    centers_old = np.vstack([X[:3], np.full((2, 3), 50.0)]).astype(dtype)
+    labels, sums, weights, _ = ref.lloyd_pass(X, w, centers_old)
+    labels = labels.astype(np.int32)
+    assert (weights[3:] == 0).all()
+
+    sk_sums, sk_weights = sums.astype(dtype), weights.astype(dtype)
+    _relocate_empty_clusters_dense(X, w, centers_old, sk_sums, sk_weights, labels)
+    _relocate_empty_clusters(X, w, centers_old, sums, weights, labels)
+    rtol = SKLEARN_RTOL[dtype]
+    np.testing.assert_allclose(sums, sk_sums, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(weights, sk_weights, rtol=rtol)
+    assert (weights > 0).all()
+
+
+# --------------------------------------------------------------------------
+# k-means++
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_kmeans_plusplus_same_indices_as_sklearn(rng, dtype, weighted):
+    X = blobs(rng, n_samples=1500, n_features=4, n_centers=6).astype(dtype)
+    w = rng.uniform(0.1, 3.0, X.shape[0]) if weighted else None
+    for seed in range(15):
+        centers, indices = kmeans_plusplus(X, 9, sample_weight=w, random_state=seed)
+        sk_centers, sk_indices = sk_kmeans_plusplus(X, 9, sample_weight=w,
+                                                    random_state=seed)
+        np.testing.assert_array_equal(indices, sk_indices)
+        np.testing.assert_array_equal(centers, sk_centers)
+        assert centers.dtype == dtype
+
+
+def test_kmeans_plusplus_leaves_random_state_as_sklearn(rng):
+    X = blobs(rng, n_samples=500)
+    ours, theirs = np.random.RandomState(3), np.random.RandomState(3)
+    kmeans_plusplus(X, 5, random_state=ours, n_local_trials=4)
+    sk_kmeans_plusplus(X, 5, random_state=theirs, n_local_trials=4)
+    assert ours.uniform() == theirs.uniform()
+
+
+def test_first_center_is_weighted_uniform():
+    X = np.arange(6, dtype=np.float64)[:, None] ** 2
+    for w in (np.ones(6), np.array([1.0, 2.0, 3.0, 4.0, 5.0, 10.0])):
+        n_draws = 3000
+        first = [kmeans_plusplus(X, 1, sample_weight=w, random_state=s)[1][0]
+                 for s in range(n_draws)]
+        observed = np.bincount(first, minlength=6)
+        expected = n_draws * ref.first_center_probabilities(w)
+        assert stats.chisquare(observed, expected).pvalue > 1e-4
+
+
+def test_second_center_proportional_to_d2():
+    X = np.array([[0.0], [1.0], [2.0], [4.0], [7.0]])
+    w = np.array([1.0, 3.0, 1.0, 2.0, 1.0])
+    n_draws = 3000
+    second = [kmeans_plusplus(X, 2, sample_weight=w, random_state=s,
+                              n_local_trials=1)[1][1] for s in range(n_draws)]
+    observed = np.bincount(second, minlength=5)
+    expected = n_draws * ref.second_center_probabilities(X, w)
+    assert stats.chisquare(observed, expected).pvalue > 1e-4
+
+
+# --------------------------------------------------------------------------
+# KMeans against scikit-learn
+
+
+def _compare_with_sklearn(X, ours, theirs, dtype):
+    rtol = SKLEARN_RTOL[dtype]
+    if dtype == np.float64:
+        np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+        assert ours.n_iter_ == theirs.n_iter_
+    else:
+        assert np.mean(ours.labels_ != theirs.labels_) <= 2e-3
+    np.testing.assert_allclose(ours.inertia_, theirs.inertia_, rtol=rtol)
+    scale = np.abs(X).max()
+    np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_,
+                               rtol=rtol, atol=rtol * scale)
+    assert ours.cluster_centers_.dtype == theirs.cluster_centers_.dtype
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_kmeans_same_init_matches_sklearn(rng, dtype, weighted):
+    X = blobs(rng, n_samples=3000, n_features=3, n_centers=6, scale=4.0).astype(dtype)
+    w = rng.uniform(0.2, 2.0, X.shape[0]) if weighted else None
+    init = X[rng.choice(X.shape[0], 6, replace=False)]
+    for max_iter, tol in ((300, 1e-4), (300, 0.0), (3, 0.0)):
+        ours = KMeans(6, init=init, max_iter=max_iter, tol=tol).fit(X, sample_weight=w)
+        theirs = SKKMeans(6, init=init, n_init=1, max_iter=max_iter,
+                          tol=tol).fit(X, sample_weight=w)
+        _compare_with_sklearn(X, ours, theirs, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_kmeans_plusplus_fit_matches_sklearn(rng, dtype):
+    X = blobs(rng, n_samples=2000, n_features=2, n_centers=4).astype(dtype)
+    for seed in range(3):
+        ours = KMeans(4, random_state=seed).fit(X)
+        theirs = SKKMeans(4, random_state=seed).fit(X)
+        _compare_with_sklearn(X, ours, theirs, dtype)
+
+
+def test_random_init_n_init_matches_sklearn(rng):
+    X = blobs(rng, n_samples=1500, n_features=2, n_centers=5, scale=3.0)
+    ours = KMeans(5, init="random", n_init=4, random_state=1).fit(X)
+    theirs = SKKMeans(5, init="random", n_init=4, random_state=1).fit(X)
+    _compare_with_sklearn(X, ours, theirs, np.float64)
+
+
+def test_kmeans_labels_follows_sklearn_draws(rng):
+    X = blobs(rng, n_samples=1200, n_features=3, n_centers=4, spread=10.0)
+    for seed in range(3):
+        ours, theirs = np.random.RandomState(seed), np.random.RandomState(seed)
+        labels = kmeans_labels(X, 4, ours)
+        sk_labels = SKKMeans(n_clusters=4, n_init=1, random_state=theirs).fit(X).labels_
+        np.testing.assert_array_equal(labels, sk_labels)
+        # The generator is left where scikit-learn leaves it.
+        assert ours.uniform() == theirs.uniform()
+
+
+def test_empty_cluster_relocation_matches_sklearn(rng):
+    X = blobs(rng, n_samples=1000, n_features=2, n_centers=3)
+    init = np.vstack([X[:3], [[1e4, 1e4], [-1e4, 1e4]]])
+    ours = KMeans(5, init=init).fit(X)
+    theirs = SKKMeans(5, init=init, n_init=1).fit(X)
+    _compare_with_sklearn(X, ours, theirs, np.float64)
+    assert np.bincount(ours.labels_, minlength=5).min() > 0
+
+
+def test_fewer_distinct_points_than_clusters():
+    X = np.repeat(np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 5.0]]), 10, axis=0)
+    with pytest.warns(ConvergenceWarning, match="distinct clusters"):
+        km = KMeans(5, random_state=0).fit(X)
+    assert np.isfinite(km.cluster_centers_).all()
+    assert len(np.unique(km.labels_)) == 3
+    assert km.inertia_ == pytest.approx(0.0, abs=1e-12)
+
+
+# --------------------------------------------------------------------------
+# invariances
+
+
+def test_thread_count_bit_identical(rng, restore_threads):
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs 2 numba threads")
+    X = blobs(rng, n_samples=20_011, n_features=3, n_centers=6, scale=3.0)
+    w = rng.uniform(0.5, 2.0, X.shape[0])
+    results = []
+    for n_threads in (1, 2):
+        numba.set_num_threads(n_threads)
+        km = KMeans(6, random_state=0, tol=0).fit(X, sample_weight=w)
+        pp = kmeans_plusplus(X, 6, sample_weight=w, random_state=5)[1]
+        results.append((km.cluster_centers_.tobytes(), km.inertia_,
+                        km.labels_.tobytes(), km.n_iter_, pp.tobytes()))
+    # The n_threads parameter, around a different global setting.
+    numba.set_num_threads(2)
+    km = KMeans(6, random_state=0, tol=0, n_threads=1).fit(X, sample_weight=w)
+    assert numba.get_num_threads() == 2
+    results.append((km.cluster_centers_.tobytes(), km.inertia_, km.labels_.tobytes(),
+                    km.n_iter_, results[0][4]))
+    assert results[0] == results[1] == results[2]
+
+
+def test_integer_weights_equal_repeated_rows(rng):
+    X = blobs(rng, n_samples=400, n_features=3, n_centers=4, scale=3.0)
+    w = rng.integers(0, 4, X.shape[0])
+    init = X[w > 0][:4]
+    # tol=0: the tolerance uses the unweighted variance, which differs.
+    weighted = KMeans(4, init=init, tol=0).fit(X, sample_weight=w)
+    repeated = KMeans(4, init=init, tol=0).fit(np.repeat(X, w, axis=0))
+    np.testing.assert_allclose(weighted.cluster_centers_, repeated.cluster_centers_,
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(weighted.inertia_, repeated.inertia_, rtol=1e-12)
+    np.testing.assert_array_equal(np.repeat(weighted.labels_, w), repeated.labels_)
+    assert weighted.n_iter_ == repeated.n_iter_
+
+
+# --------------------------------------------------------------------------
+# estimator API
+
+
+def test_estimator_api(rng):
+    X = blobs(rng, n_samples=600, n_features=3, n_centers=3)
+    km = KMeans(3, random_state=0)
+    labels = km.fit_predict(X)
+    np.testing.assert_array_equal(labels, km.labels_)
+    np.testing.assert_array_equal(km.predict(X), labels)
+    assert labels.dtype == np.int32
+    assert km.n_features_in_ == 3
+    np.testing.assert_allclose(km.score(X), -km.inertia_, rtol=1e-12)
+    expected = np.sqrt(ref.sq_distances(X, km.cluster_centers_))
+    np.testing.assert_allclose(km.transform(X), expected, rtol=1e-12)
+    np.testing.assert_allclose(km.fit_transform(X), expected, rtol=1e-12)
+
+    params = km.get_params()
+    assert params["n_clusters"] == 3 and params["init"] == "k-means++"
+    assert km.set_params(max_iter=5) is km and km.max_iter == 5
+    text = repr(km)
+    assert text.startswith("KMeans(") and "max_iter=5" in text
+    assert "random_state=0" in text and "tol" not in text
+    from sklearn.base import clone
+
+    assert clone(km).get_params() == km.get_params()
+
+    X32 = X.astype(np.float32)
+    km32 = KMeans(3, random_state=0).fit(X32)
+    assert km32.cluster_centers_.dtype == np.float32
+    assert km32.transform(X32).dtype == np.float32
+    np.testing.assert_array_equal(km32.predict(X), km32.labels_)
+
+
+def test_explicit_init_with_n_init_warns(rng):
+    X = blobs(rng, n_samples=100)
+    with pytest.warns(RuntimeWarning, match="only one init"):
+        KMeans(2, init=X[:2], n_init=3).fit(X)
+
+
+def test_verbose_prints(rng, capsys):
+    X = blobs(rng, n_samples=100)
+    KMeans(2, random_state=0, verbose=1).fit(X)
+    out = capsys.readouterr().out
+    assert "Initialization complete" in out and "Converged at iteration" in out
+
+
+# --------------------------------------------------------------------------
+# validation
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_X(bad):
+    X = np.ones((10, 2))
+    X[3, 1] = bad
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        KMeans(2).fit(X)
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        kmeans_plusplus(X, 2)
+
+
+def test_validation_errors(rng):
+    X = rng.normal(size=(20, 2))
+    with pytest.raises(ValueError, match="n_samples=20 should be >= n_clusters=21"):
+        KMeans(21).fit(X)
+    with pytest.raises(ValueError, match="n_samples=20 should be >= n_clusters=21"):
+        kmeans_plusplus(X, 21)
+    with pytest.raises(ValueError, match="2D array"):
+        KMeans(2).fit(X[:, 0])
+    with pytest.raises(TypeError, match="real numbers"):
+        KMeans(2).fit(X.astype(complex))
+    for bad_params in (dict(n_clusters=0), dict(init="kmeans"), dict(n_init=0),
+                       dict(max_iter=0), dict(tol=-1.0), dict(algorithm="elkan"),
+                       dict(n_threads=0),
+                       dict(n_threads=numba.config.NUMBA_NUM_THREADS + 1)):
+        with pytest.raises(ValueError):
+            KMeans(**{"n_clusters": 2, **bad_params}).fit(X)
+    with pytest.raises(ValueError, match="shape of the initial centers"):
+        KMeans(3, init=X[:2]).fit(X)
+    with pytest.raises(ValueError, match="shape of the initial centers"):
+        KMeans(2, init=np.ones((2, 3))).fit(X)
+    with pytest.raises(ValueError, match="RandomState"):
+        KMeans(2, random_state=np.random.default_rng(0)).fit(X)
+    with pytest.raises(ValueError, match="n_local_trials"):
+        kmeans_plusplus(X, 2, n_local_trials=0)
+    with pytest.raises(ValueError, match="x_squared_norms"):
+        kmeans_plusplus(X, 2, x_squared_norms=np.ones(3))
+
+
+def test_bad_sample_weight(rng):
+    X = rng.normal(size=(20, 2))
+    for w, match in ((np.ones(19), "shape"), (-np.ones(20), "non-negative"),
+                     (np.full(20, np.nan), "NaN"), (np.zeros(20), "sums to 0"),
+                     (np.ones((20, 1)), "shape")):
+        with pytest.raises(ValueError, match=match):
+            KMeans(2).fit(X, sample_weight=w)
+        with pytest.raises(ValueError, match=match):
+            kmeans_plusplus(X, 2, sample_weight=w)
+
+
+def test_not_fitted_and_wrong_n_features(rng):
+    X = rng.normal(size=(20, 2))
+    km = KMeans(2)
+    for method in (km.predict, km.transform, km.score):
+        with pytest.raises(NotFittedError):
+            method(X)
+    km.fit(X)
+    for method in (km.predict, km.transform, km.score):
+        with pytest.raises(ValueError, match="3 features"):
+            method(np.ones((4, 3)))
+
+
+def test_n_threads_restored_after_error(rng, restore_threads):
+    def failing_init(X, n_clusters, random_state):
+        assert numba.get_num_threads() == 1
+        raise RuntimeError("init failed")
+
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    with pytest.raises(RuntimeError, match="init failed"):
+        KMeans(2, n_threads=1, init=failing_init).fit(rng.normal(size=(9, 2)))
+    assert numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS
