@@ -6,7 +6,30 @@ one fused, parallel Numba pass over the data.
 
 from .exceptions import ConvergenceWarning, NotFittedError
 from .gaussian_mixture import GaussianMixture
+from .kmeans import KMeans
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["GaussianMixture", "ConvergenceWarning", "NotFittedError", "__version__"]
+
+def load(path):
+    """Load a model saved by :meth:`GaussianMixture.save`.
+
+    The file is read with ``allow_pickle=False``: an untrusted file cannot run
+    code. A corrupt, truncated or newer-format file raises ``ValueError``.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    GaussianMixture
+        The fitted model; it predicts bit-identically to the saved one.
+    """
+    from ._io import load_model
+
+    return load_model(path)
+
+
+__all__ = ["GaussianMixture", "KMeans", "ConvergenceWarning", "NotFittedError", "load",
+           "__version__"]

@@ -598,6 +598,21 @@ class GaussianMixture(_ParamsMixin):
         X = self._check_X(X, reset=False)
         return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
 
+    # -- model files --------------------------------------------------------
+
+    def save(self, path):
+        """Save the fitted model to a ``.npz`` file (no pickle; see :func:`fastgmm.load`).
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write; the file is replaced atomically.
+        """
+        from ._io import save_model
+
+        self._check_is_fitted("precisions_cholesky_")
+        save_model(self, path)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
