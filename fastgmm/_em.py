@@ -72,7 +72,7 @@ def _kernel_params(params, covariance_type, n_features):
     return means, prec, np.ascontiguousarray(const), means_u
 
 
-def em_pass(X, sample_weight, params, covariance_type, chunk_size=None):
+def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=False):
     """One fused pass: the log-likelihood at ``params`` and the statistics for the M-step.
 
     Parameters
@@ -83,6 +83,9 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None):
     covariance_type : str
     chunk_size : int, optional
         Rows per block (default ``_config.CHUNK_SIZE``).
+    hard : bool, default=False
+        Classification EM: every row wholly to its most probable component;
+        ``Stats.loglik`` is then the classification log-likelihood.
 
     Returns
     -------
@@ -124,10 +127,10 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None):
         kernel = _pick(_EM_KERNELS[covariance_type], n_seg)
         if covariance_type == "tied":
             kernel(X, sample_weight, means, means_u, prec, const, shift, row_start,
-                   row_stop, chunk_size, *parts)
+                   row_stop, chunk_size, hard, *parts)
         else:
             kernel(X, sample_weight, means, prec, const, row_start, row_stop, chunk_size,
-                   *parts)
+                   hard, *parts)
         loglik += parts[0].sum()
         nk += parts[1].sum(axis=0)
         sx += parts[2].sum(axis=0)
@@ -173,12 +176,14 @@ def m_step(stats, covariance_type, reg_covar, eps, float32_data, normalize="sum"
 
 
 def run_em(X, sample_weight, params, *, covariance_type, reg_covar, tol, max_iter,
-           lower_bound=-np.inf, chunk_size=None, on_iteration=None):
+           lower_bound=-np.inf, chunk_size=None, on_iteration=None, hard=False):
     """EM iterations from ``params`` until the lower bound changes by less than ``tol``.
 
     The lower bound of an iteration is the mean (sample-weighted)
     log-likelihood at the parameters *before* its M-step, as in
     scikit-learn: the fused pass yields it together with the statistics.
+    With ``hard``, classification EM (C-step between E and M) and the mean
+    classification log-likelihood, which never decreases either.
 
     Parameters
     ----------
@@ -201,7 +206,7 @@ def run_em(X, sample_weight, params, *, covariance_type, reg_covar, tol, max_ite
     for n_iter in range(1, max_iter + 1):
         tick = time.perf_counter()
         prev = lower_bound
-        stats = em_pass(X, sample_weight, params, covariance_type, chunk_size)
+        stats = em_pass(X, sample_weight, params, covariance_type, chunk_size, hard)
         params = m_step(stats, covariance_type, reg_covar, eps, float32_data)
         lower_bound = stats.loglik / stats.sum_weights
         lower_bounds.append(lower_bound)

@@ -5,7 +5,10 @@ all components (the helpers of ``logprob.py``), their log-sum-exp, the
 responsibilities, and adds the responsibility-weighted sufficient
 statistics of the block into that block's row of the ``*_part`` arrays.
 The N x K responsibility matrix never exists: a block's responsibilities
-live in a (n_components, chunk_size) scratch array.
+live in a (n_components, chunk_size) scratch array. With ``hard`` set, the
+responsibilities are 0/1 (each row to its most probable component: the
+C-step of classification EM) and ``loglik_part`` sums the classification
+log-likelihood ``max_k log(pi_k N(x | mu_k, Sigma_k))`` instead.
 
 Statistics are taken around the current means (``D = x - mu_k``, which the
 E-step computes anyway), so the M-step needs no ``E[xx^T] - mu mu^T``
@@ -35,6 +38,7 @@ from . import serial_twin
 from .logprob import (
     block_log_prob_diag,
     block_log_prob_full,
+    block_hard_assign,
     block_log_prob_tied,
     block_normalize,
     load_block,
@@ -97,7 +101,7 @@ def _block_first_moments(xt, n_rows, mean, r, dev, rdev, sx):
 
 @njit(parallel=True, **_JIT)
 def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row_stop,
-                 chunk_size, loglik_part, nk_part, sx_part, sxx_part):
+                 chunk_size, hard, loglik_part, nk_part, sx_part, sxx_part):
     """One fused E-step and statistics pass, full covariances.
 
     Parameters
@@ -110,6 +114,8 @@ def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row
     const : ndarray of shape (n_components,), float64
         log weight + log det(U) - n_features / 2 log(2 pi).
     row_start, row_stop, chunk_size : int
+    hard : bool
+        Classification EM: 0/1 responsibilities (see the module docstring).
     loglik_part : ndarray of shape (n_blocks,), float64
     nk_part : ndarray of shape (n_blocks, n_components), float64
     sx_part : ndarray of shape (n_blocks, n_components, n_features), float64
@@ -138,7 +144,10 @@ def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row
         load_block(X, start, n_rows, xt)
         _block_weights(sample_weight, start, n_rows, w)
         block_log_prob_full(xt, n_rows, means, precisions_chol, const, logp, lse, r)
-        block_normalize(logp, n_rows, lse)
+        if hard:
+            block_hard_assign(logp, n_rows, lse)
+        else:
+            block_normalize(logp, n_rows, lse)
         loglik_part[c] = _block_loglik(logp, n_rows, lse, w, inv_total)
         for k in range(n_components):
             _block_resp(logp, k, n_rows, w, inv_total, r)
@@ -154,7 +163,7 @@ def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row
 
 @njit(parallel=True, **_JIT)
 def em_pass_tied(X, sample_weight, means, means_u, precision_chol, const, shift,
-                 row_start, row_stop, chunk_size, loglik_part, nk_part, sx_part,
+                 row_start, row_stop, chunk_size, hard, loglik_part, nk_part, sx_part,
                  sxx_part):
     """One fused E-step and statistics pass, one covariance shared by all components.
 
@@ -170,6 +179,8 @@ def em_pass_tied(X, sample_weight, means, means_u, precision_chol, const, shift,
     shift : ndarray of shape (n_features,), float64
         Centre of the pooled scatter (any point near the data).
     row_start, row_stop, chunk_size : int
+    hard : bool
+        Classification EM: 0/1 responsibilities (see the module docstring).
     loglik_part : ndarray of shape (n_blocks,), float64
     nk_part : ndarray of shape (n_blocks, n_components), float64
     sx_part : ndarray of shape (n_blocks, n_components, n_features), float64
@@ -199,7 +210,10 @@ def em_pass_tied(X, sample_weight, means, means_u, precision_chol, const, shift,
         load_block(X, start, n_rows, xt)
         _block_weights(sample_weight, start, n_rows, w)
         block_log_prob_tied(xt, n_rows, means_u, precision_chol, const, logp, dev)
-        block_normalize(logp, n_rows, lse)
+        if hard:
+            block_hard_assign(logp, n_rows, lse)
+        else:
+            block_normalize(logp, n_rows, lse)
         loglik_part[c] = _block_loglik(logp, n_rows, lse, w, inv_total)
         for k in range(n_components):
             _block_resp(logp, k, n_rows, w, inv_total, r)
@@ -218,7 +232,7 @@ def em_pass_tied(X, sample_weight, means, means_u, precision_chol, const, shift,
 
 @njit(parallel=True, **_JIT)
 def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row_stop,
-                 chunk_size, loglik_part, nk_part, sx_part, sxx_part):
+                 chunk_size, hard, loglik_part, nk_part, sx_part, sxx_part):
     """One fused E-step and statistics pass, diagonal (and spherical) covariances.
 
     Parameters
@@ -229,6 +243,8 @@ def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row
     precisions_chol : ndarray of shape (n_components, n_features), float64
     const : ndarray of shape (n_components,), float64
     row_start, row_stop, chunk_size : int
+    hard : bool
+        Classification EM: 0/1 responsibilities (see the module docstring).
     loglik_part : ndarray of shape (n_blocks,), float64
     nk_part : ndarray of shape (n_blocks, n_components), float64
     sx_part : ndarray of shape (n_blocks, n_components, n_features), float64
@@ -257,7 +273,10 @@ def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row
         load_block(X, start, n_rows, xt)
         _block_weights(sample_weight, start, n_rows, w)
         block_log_prob_diag(xt, n_rows, means, precisions_chol, const, logp)
-        block_normalize(logp, n_rows, lse)
+        if hard:
+            block_hard_assign(logp, n_rows, lse)
+        else:
+            block_normalize(logp, n_rows, lse)
         loglik_part[c] = _block_loglik(logp, n_rows, lse, w, inv_total)
         for k in range(n_components):
             _block_resp(logp, k, n_rows, w, inv_total, r)

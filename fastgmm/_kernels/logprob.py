@@ -187,6 +187,34 @@ def block_normalize(logp, n_rows, lse):
         lse[b] += math.log(total)
 
 
+@njit(**_JIT)
+def block_hard_assign(logp, n_rows, best):
+    """Classification step: each row wholly to its most probable component, in place.
+
+    On return ``logp[k, b]`` is 1 for the first k with the largest weighted
+    log-density of row b and 0 elsewhere, and ``best[b]`` is that largest
+    value (the row's term of the classification log-likelihood).
+
+    Parameters
+    ----------
+    logp : ndarray of shape (n_components, chunk_size), float64
+    n_rows : int
+    best : ndarray of shape (chunk_size,), float64
+        Output.
+    """
+    n_components = logp.shape[0]
+    for b in range(n_rows):
+        top = logp[0, b]
+        arg = 0
+        for k in range(1, n_components):
+            if logp[k, b] > top:
+                top = logp[k, b]
+                arg = k
+        best[b] = top
+        for k in range(n_components):
+            logp[k, b] = 1.0 if k == arg else 0.0
+
+
 @njit(parallel=True, **_JIT)
 def weighted_log_prob_full(X, means, precisions_chol, const, chunk_size, out):
     """Per-point weighted log-densities, full covariances.
