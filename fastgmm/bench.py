@@ -132,22 +132,37 @@ def environment():
     return ", ".join(parts)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="python -m fastgmm.bench",
-        description="Time per EM iteration, fastgmm against installed peers, same start.")
+def add_arguments(parser):
+    """Declare the benchmark's options on ``parser`` (shared with ``fastgmm bench``)."""
     parser.add_argument("--shapes", default="abc", help="subset of 'abc' (default: abc)")
     parser.add_argument("--n-iter", type=int, default=5, help="EM iterations per fit")
     parser.add_argument("--repeat", type=int, default=3, help="fits per library (median)")
     parser.add_argument("--float32", action="store_true", help="float32 data")
     parser.add_argument("--scale", type=float, default=1.0,
                         help="multiply every N by this (quick runs)")
-    args = parser.parse_args(argv)
+
+
+def run_from_args(args):
+    """Run the benchmark for parsed options and print the table; returns 0."""
+    unknown = set(args.shapes) - set(SHAPES)
+    if unknown or not args.shapes:
+        raise ValueError(f"--shapes takes letters among {''.join(SHAPES)}, "
+                         f"got {args.shapes!r}")
+    if args.n_iter < 1 or args.repeat < 1 or not args.scale > 0:
+        raise ValueError("--n-iter and --repeat must be >= 1 and --scale > 0")
     results = run(list(args.shapes), n_iter=args.n_iter, repeat=args.repeat,
                   dtype=np.float32 if args.float32 else np.float64, scale=args.scale)
     print(environment())
     print(format_table(results))
     return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m fastgmm.bench",
+        description="Time per EM iteration, fastgmm against installed peers, same start.")
+    add_arguments(parser)
+    return run_from_args(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -155,8 +155,10 @@ class GaussianMixture(_ParamsMixin):
         If True, each ``fit`` starts from the previous solution and
         ``n_init`` is ignored after the first call.
     verbose : int, default=0
-        0: silent; 1: prints each initialisation and iteration; 2 adds the
-        time per iteration and the change of the lower bound.
+        0: silent; 1: prints each start and, every ``verbose_interval``
+        iterations, the time per iteration and the change of the lower bound
+        (scikit-learn's ``verbose=2`` lines); 2 adds the lower bound itself
+        and each start's total time.
     verbose_interval : int, default=10
         Iterations between two printed messages.
     n_threads : int, default=None
@@ -453,11 +455,11 @@ class GaussianMixture(_ParamsMixin):
 
     def _on_iteration(self, n_iter, lower_bound, change, seconds):
         if self.verbose >= 1 and n_iter % self.verbose_interval == 0:
-            if self.verbose == 1:
-                print(f"  Iteration {n_iter}")
-            else:
-                print(f"  Iteration {n_iter}\t time lapse {seconds:.5f}s\t "
-                      f"ll change {change:.5f}")
+            line = (f"  Iteration {n_iter}\t time lapse {seconds:.5f}s\t "
+                    f"ll change {change:.5f}")
+            if self.verbose >= 2:
+                line += f"\t lower bound {lower_bound:.8f}"
+            print(line)
         if self.callback is not None:
             return bool(self.callback(n_iter, lower_bound))
         return False

@@ -222,6 +222,19 @@ def test_help_reads_like_a_man_page(workdir):
         assert text in result.stdout, text
 
 
+# -- bench -------------------------------------------------------------------
+
+
+def test_bench_prints_a_table(workdir):
+    result = run_cli("bench", "--shapes", "a", "--scale", "0.002", "--n-iter", "1",
+                     "--repeat", "1", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| a |")]
+    assert [row.split("|")[7].strip() for row in rows] == ["fastgmm", "scikit-learn"]
+    # Both timed the same computation: the final lower bounds agree.
+    assert float(rows[1].split("|")[10]) < 1e-8
+
+
 # -- errors ------------------------------------------------------------------
 
 
@@ -242,6 +255,7 @@ def test_help_reads_like_a_man_page(workdir):
         (["fit", "tiny.csv", "-k", "0", "-o", "m.npz"], 2, r"-k/--n-components: must be a positive integer"),
         (["fit", "tiny.txt", "-k", "1", "-o", "m.npz"], 2, r"unsupported data file type '\.txt'"),
         (["frobnicate"], 2, r"invalid choice: 'frobnicate'"),
+        (["bench", "--shapes", "xyz"], 1, r"--shapes takes letters among abc"),
     ],
 )
 def test_errors_are_one_line(faithful_model, workdir, args, status, pattern):
@@ -269,7 +283,7 @@ def test_main_in_process(capsys):
     assert cli.main(["fit"]) == 2
     assert capsys.readouterr().err.startswith("fastgmm: error: the following arguments are required")
     subcommands = cli.build_parser()._subparsers._group_actions[0].choices
-    assert list(subcommands) == ["demo", "fit", "predict", "score", "info"]
+    assert list(subcommands) == ["demo", "fit", "predict", "score", "info", "bench"]
 
 
 def _read(text, on_missing="skip"):

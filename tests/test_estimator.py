@@ -194,10 +194,16 @@ def test_callback_sees_every_iteration_and_can_stop():
 
 
 def test_verbose_output(capsys):
-    fit_quietly(GaussianMixture(2, verbose=2, verbose_interval=1, max_iter=2,
+    fit_quietly(GaussianMixture(2, verbose=1, verbose_interval=2, max_iter=4, tol=0.0,
                                 init_params="random"), blobs(11))
     out = capsys.readouterr().out
     assert "Initialization 0" in out and "Iteration 2" in out and "ll change" in out
+    assert "Iteration 1\t" not in out and "Iteration 4" in out
+    assert "lower bound" not in out.split("Initialization did not converge")[0]
+    fit_quietly(GaussianMixture(2, verbose=2, verbose_interval=1, max_iter=2,
+                                init_params="random"), blobs(11))
+    out = capsys.readouterr().out
+    assert "Iteration 1\t" in out and "lower bound" in out and "time lapse" in out
 
 
 def test_sample_matches_sklearn():
