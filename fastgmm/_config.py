@@ -25,4 +25,4 @@ CHUNK_SIZE = int(os.environ.get("FASTGMM_CHUNK_SIZE", "256"))
 
 # Upper bound on the memory of the per-block partial statistics of one kernel
 # call; the driver splits a pass into segments of blocks to stay below it.
-PART_BYTES = 64 * 2**20
+PART_BYTES = 8 * 2**20

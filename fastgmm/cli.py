@@ -573,7 +573,8 @@ def _cmd_demo(args):
     print(_format_components(model, ["eruption (min)", "waiting (min)"]))
     print()
     print(f"BIC       {model.bic(X):.2f}   (lower is better)")
-    print(f"wall time {elapsed:.3f} s   (fit, including the per-iteration printing)")
+    print(f"wall time {elapsed:.3f} s   (fit, including the per-iteration printing; the "
+          "first run also compiles the kernels, cached on disk for later runs)")
     if args.plot:
         _plot_demo(args.plot, X, model, GaussianMixture, params)
         print(f"figure saved to {args.plot}")
