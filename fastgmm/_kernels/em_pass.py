@@ -66,17 +66,13 @@ def _block_resp(logp, k, n_rows, w, inv_total, r):
 
 
 @njit(**_JIT)
-def _block_loglik(logp, n_rows, lse, w, inv_total):
-    """Weighted sum of the block's log-likelihoods; fills ``inv_total``."""
-    n_components = logp.shape[0]
+def _block_loglik(n_rows, lse, w, total):
+    """Weighted sum of the block's log-likelihoods; turns ``total`` into its inverse."""
     loglik = 0.0
     for b in range(n_rows):
-        total = 0.0
-        for k in range(n_components):
-            total += logp[k, b]
-        inv_total[b] = 1.0 / total if total > 0.0 else 0.0
-        if w[b] != 0.0:
-            loglik += w[b] * lse[b]
+        # A row of weight 0 adds nothing, even where its lse is -inf.
+        loglik += w[b] * lse[b] if w[b] != 0.0 else 0.0
+        total[b] = 1.0 / total[b] if total[b] > 0.0 else 0.0
     return loglik
 
 
@@ -145,10 +141,10 @@ def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row
         _block_weights(sample_weight, start, n_rows, w)
         block_log_prob_full(xt, n_rows, means, precisions_chol, const, logp, lse, r)
         if hard:
-            block_hard_assign(logp, n_rows, lse)
+            block_hard_assign(logp, n_rows, lse, inv_total)
         else:
-            block_normalize(logp, n_rows, lse)
-        loglik_part[c] = _block_loglik(logp, n_rows, lse, w, inv_total)
+            block_normalize(logp, n_rows, lse, inv_total)
+        loglik_part[c] = _block_loglik(n_rows, lse, w, inv_total)
         for k in range(n_components):
             _block_resp(logp, k, n_rows, w, inv_total, r)
             nk_part[c, k] = _block_first_moments(xt, n_rows, means[k], r, dev, rdev,
@@ -211,10 +207,10 @@ def em_pass_tied(X, sample_weight, means, means_u, precision_chol, const, shift,
         _block_weights(sample_weight, start, n_rows, w)
         block_log_prob_tied(xt, n_rows, means_u, precision_chol, const, logp, dev)
         if hard:
-            block_hard_assign(logp, n_rows, lse)
+            block_hard_assign(logp, n_rows, lse, inv_total)
         else:
-            block_normalize(logp, n_rows, lse)
-        loglik_part[c] = _block_loglik(logp, n_rows, lse, w, inv_total)
+            block_normalize(logp, n_rows, lse, inv_total)
+        loglik_part[c] = _block_loglik(n_rows, lse, w, inv_total)
         for k in range(n_components):
             _block_resp(logp, k, n_rows, w, inv_total, r)
             nk_part[c, k] = _block_first_moments(xt, n_rows, means[k], r, dev, rdev,
@@ -274,10 +270,10 @@ def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row
         _block_weights(sample_weight, start, n_rows, w)
         block_log_prob_diag(xt, n_rows, means, precisions_chol, const, logp)
         if hard:
-            block_hard_assign(logp, n_rows, lse)
+            block_hard_assign(logp, n_rows, lse, inv_total)
         else:
-            block_normalize(logp, n_rows, lse)
-        loglik_part[c] = _block_loglik(logp, n_rows, lse, w, inv_total)
+            block_normalize(logp, n_rows, lse, inv_total)
+        loglik_part[c] = _block_loglik(n_rows, lse, w, inv_total)
         for k in range(n_components):
             _block_resp(logp, k, n_rows, w, inv_total, r)
             nk_part[c, k] = _block_first_moments(xt, n_rows, means[k], r, dev, rdev,

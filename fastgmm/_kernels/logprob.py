@@ -151,21 +151,22 @@ def block_log_prob_diag(xt, n_rows, means, precisions_chol, const, logp):
 
 
 @njit(**_JIT)
-def block_normalize(logp, n_rows, lse):
+def block_normalize(logp, n_rows, lse, total):
     """Turn weighted log-densities into unnormalised responsibilities, in place.
 
     On return ``logp[k, b] = exp(logp[k, b] - max_k logp[:, b])`` (flushed to
-    0 below exp(-690)) and ``lse[b]`` is the log-sum-exp of the column, the
-    point's log-likelihood; the responsibilities are ``logp[k, b]`` divided
-    by ``exp(lse[b] - max)``, which the caller gets as ``1 / sum_k logp[k, b]``.
-    A column whose terms are all -inf gets lse = -inf and zero terms.
+    0 below exp(-690)), ``total[b] = sum_k logp[k, b]`` (>= 1) and ``lse[b]``
+    is the log-sum-exp of the column, the point's log-likelihood; the
+    responsibilities are ``logp[k, b] / total[b]``. A column whose terms are
+    all -inf gets lse = -inf, zero terms and total 0. Every loop runs over
+    the block's rows, so each vectorises.
 
     Parameters
     ----------
     logp : ndarray of shape (n_components, chunk_size), float64
     n_rows : int
-    lse : ndarray of shape (chunk_size,), float64
-        Output. Used as scratch for the column maxima.
+    lse, total : ndarray of shape (chunk_size,), float64
+        Outputs.
     """
     n_components = logp.shape[0]
     for b in range(n_rows):
@@ -174,33 +175,33 @@ def block_normalize(logp, n_rows, lse):
         for b in range(n_rows):
             lse[b] = max(lse[b], logp[k, b])
     for b in range(n_rows):
-        if lse[b] == -np.inf:
-            # exp(-inf - -inf) would be NaN; 0 terms give lse = -inf below.
-            lse[b] = 0.0
+        # exp(-inf - -inf) would be NaN; a 0 shift gives 0 terms instead.
+        lse[b] = 0.0 if lse[b] == -np.inf else lse[b]
+        total[b] = 0.0
     for k in range(n_components):
         for b in range(n_rows):
-            logp[k, b] = exp_nonpositive(logp[k, b] - lse[b])
+            e = exp_nonpositive(logp[k, b] - lse[b])
+            logp[k, b] = e
+            total[b] += e
     for b in range(n_rows):
-        total = 0.0
-        for k in range(n_components):
-            total += logp[k, b]
-        lse[b] += math.log(total)
+        lse[b] += math.log(total[b])
 
 
 @njit(**_JIT)
-def block_hard_assign(logp, n_rows, best):
+def block_hard_assign(logp, n_rows, best, total):
     """Classification step: each row wholly to its most probable component, in place.
 
     On return ``logp[k, b]`` is 1 for the first k with the largest weighted
-    log-density of row b and 0 elsewhere, and ``best[b]`` is that largest
-    value (the row's term of the classification log-likelihood).
+    log-density of row b and 0 elsewhere, ``total[b]`` is 1, and ``best[b]``
+    is that largest value (the row's term of the classification
+    log-likelihood).
 
     Parameters
     ----------
     logp : ndarray of shape (n_components, chunk_size), float64
     n_rows : int
-    best : ndarray of shape (chunk_size,), float64
-        Output.
+    best, total : ndarray of shape (chunk_size,), float64
+        Outputs.
     """
     n_components = logp.shape[0]
     for b in range(n_rows):
@@ -211,6 +212,7 @@ def block_hard_assign(logp, n_rows, best):
                 top = logp[k, b]
                 arg = k
         best[b] = top
+        total[b] = 1.0
         for k in range(n_components):
             logp[k, b] = 1.0 if k == arg else 0.0
 
