@@ -41,6 +41,7 @@ from .logprob import (
     block_hard_assign,
     block_log_prob_tied,
     block_normalize,
+    ROW_PAD,
     load_block,
 )
 
@@ -129,10 +130,10 @@ def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row
     for c in prange(n_blocks):
         start = row_start + c * chunk_size
         n_rows = min(chunk_size, row_stop - start)
-        xt = np.empty((n_features, chunk_size))
-        logp = np.empty((n_components, chunk_size))
-        dev = np.empty((n_features, chunk_size))
-        rdev = np.empty((n_features, chunk_size))
+        xt = np.empty((n_features, chunk_size + ROW_PAD))
+        logp = np.empty((n_components, chunk_size + ROW_PAD))
+        dev = np.empty((n_features, chunk_size + ROW_PAD))
+        rdev = np.empty((n_features, chunk_size + ROW_PAD))
         lse = np.empty(chunk_size)
         w = np.empty(chunk_size)
         inv_total = np.empty(chunk_size)
@@ -194,10 +195,10 @@ def em_pass_tied(X, sample_weight, means, means_u, precision_chol, const, shift,
     for c in prange(n_blocks):
         start = row_start + c * chunk_size
         n_rows = min(chunk_size, row_stop - start)
-        xt = np.empty((n_features, chunk_size))
-        logp = np.empty((n_components, chunk_size))
-        dev = np.empty((n_features, chunk_size))
-        rdev = np.empty((n_features, chunk_size))
+        xt = np.empty((n_features, chunk_size + ROW_PAD))
+        logp = np.empty((n_components, chunk_size + ROW_PAD))
+        dev = np.empty((n_features, chunk_size + ROW_PAD))
+        rdev = np.empty((n_features, chunk_size + ROW_PAD))
         lse = np.empty(chunk_size)
         w = np.empty(chunk_size)
         inv_total = np.empty(chunk_size)
@@ -258,10 +259,10 @@ def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row
     for c in prange(n_blocks):
         start = row_start + c * chunk_size
         n_rows = min(chunk_size, row_stop - start)
-        xt = np.empty((n_features, chunk_size))
-        logp = np.empty((n_components, chunk_size))
-        dev = np.empty((n_features, chunk_size))
-        rdev = np.empty((n_features, chunk_size))
+        xt = np.empty((n_features, chunk_size + ROW_PAD))
+        logp = np.empty((n_components, chunk_size + ROW_PAD))
+        dev = np.empty((n_features, chunk_size + ROW_PAD))
+        rdev = np.empty((n_features, chunk_size + ROW_PAD))
         lse = np.empty(chunk_size)
         w = np.empty(chunk_size)
         inv_total = np.empty(chunk_size)

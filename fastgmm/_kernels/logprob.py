@@ -31,12 +31,22 @@ from ._inline import exp_nonpositive
 _JIT = dict(fastmath=FASTMATH, cache=NUMBA_CACHE, nogil=True)
 
 
+# Scratch rows are this many elements longer than a block: with a row
+# stride of exactly chunk_size doubles (a power of two), the columns written
+# by ``load_block`` map to a handful of cache sets and evict each other.
+ROW_PAD = 8
+
+
 @njit(**_JIT)
 def load_block(X, start, n_rows, xt):
-    """Copy rows [start, start + n_rows) of X into the columns of ``xt`` (float64)."""
+    """Copy rows [start, start + n_rows) of X into the columns of ``xt`` (float64).
+
+    Feature by feature: the writes are contiguous; the strided reads of one
+    column of the block stay in cache for the next features.
+    """
     n_features = X.shape[1]
-    for b in range(n_rows):
-        for j in range(n_features):
+    for j in range(n_features):
+        for b in range(n_rows):
             xt[j, b] = X[start + b, j]
 
 
@@ -242,8 +252,8 @@ def weighted_log_prob_full(X, means, precisions_chol, const, chunk_size, out):
     for c in prange(n_blocks):
         start = c * chunk_size
         n_rows = min(chunk_size, n_samples - start)
-        xt = np.empty((n_features, chunk_size))
-        logp = np.empty((n_components, chunk_size))
+        xt = np.empty((n_features, chunk_size + ROW_PAD))
+        logp = np.empty((n_components, chunk_size + ROW_PAD))
         acc = np.empty(chunk_size)
         sq = np.empty(chunk_size)
         load_block(X, start, n_rows, xt)
@@ -271,9 +281,9 @@ def weighted_log_prob_tied(X, means_u, precision_chol, const, chunk_size, out):
     for c in prange(n_blocks):
         start = c * chunk_size
         n_rows = min(chunk_size, n_samples - start)
-        xt = np.empty((n_features, chunk_size))
-        xu = np.empty((n_features, chunk_size))
-        logp = np.empty((n_components, chunk_size))
+        xt = np.empty((n_features, chunk_size + ROW_PAD))
+        xu = np.empty((n_features, chunk_size + ROW_PAD))
+        logp = np.empty((n_components, chunk_size + ROW_PAD))
         load_block(X, start, n_rows, xt)
         block_log_prob_tied(xt, n_rows, means_u, precision_chol, const, logp, xu)
         for b in range(n_rows):
@@ -299,8 +309,8 @@ def weighted_log_prob_diag(X, means, precisions_chol, const, chunk_size, out):
     for c in prange(n_blocks):
         start = c * chunk_size
         n_rows = min(chunk_size, n_samples - start)
-        xt = np.empty((n_features, chunk_size))
-        logp = np.empty((n_components, chunk_size))
+        xt = np.empty((n_features, chunk_size + ROW_PAD))
+        logp = np.empty((n_components, chunk_size + ROW_PAD))
         load_block(X, start, n_rows, xt)
         block_log_prob_diag(xt, n_rows, means, precisions_chol, const, logp)
         for b in range(n_rows):
