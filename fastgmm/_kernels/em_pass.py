@@ -261,8 +261,6 @@ def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row
         n_rows = min(chunk_size, row_stop - start)
         xt = np.empty((n_features, chunk_size + ROW_PAD))
         logp = np.empty((n_components, chunk_size + ROW_PAD))
-        dev = np.empty((n_features, chunk_size + ROW_PAD))
-        rdev = np.empty((n_features, chunk_size + ROW_PAD))
         lse = np.empty(chunk_size)
         w = np.empty(chunk_size)
         inv_total = np.empty(chunk_size)
@@ -277,13 +275,22 @@ def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row
         loglik_part[c] = _block_loglik(n_rows, lse, w, inv_total)
         for k in range(n_components):
             _block_resp(logp, k, n_rows, w, inv_total, r)
-            nk_part[c, k] = _block_first_moments(xt, n_rows, means[k], r, dev, rdev,
-                                                 sx_part[c, k])
+            nk = 0.0
+            for b in range(n_rows):
+                nk += r[b]
+            nk_part[c, k] = nk
+            # First and second moments in one sweep per feature; nothing stored.
             for i in range(n_features):
-                s = 0.0
+                m = means[k, i]
+                s1 = 0.0
+                s2 = 0.0
                 for b in range(n_rows):
-                    s += rdev[i, b] * dev[i, b]
-                sxx_part[c, k, i] = s
+                    t = xt[i, b] - m
+                    rt = r[b] * t
+                    s1 += rt
+                    s2 += rt * t
+                sx_part[c, k, i] = s1
+                sxx_part[c, k, i] = s2
 
 
 # Passes of a single block (small data) skip the thread pool; see ``serial_twin``.
