@@ -96,6 +96,42 @@ def _block_first_moments(xt, n_rows, mean, r, dev, rdev, sx):
     return nk
 
 
+@njit(**_JIT)
+def _block_scatter(n_rows, rdev, dev, out):
+    """Upper triangle of ``rdev @ dev.T`` over the block's rows into ``out``.
+
+    Entries are computed two rows by two columns at a time, so each loaded
+    element serves two products (register tiling); a 2x2 tile on the
+    diagonal also computes its one lower entry, which is not written.
+    """
+    n_features = dev.shape[0]
+    for i in range(0, n_features, 2):
+        i2 = min(i + 1, n_features - 1)
+        for j in range(i, n_features, 2):
+            j2 = min(j + 1, n_features - 1)
+            s00 = 0.0
+            s01 = 0.0
+            s10 = 0.0
+            s11 = 0.0
+            for b in range(n_rows):
+                ra = rdev[i, b]
+                rb = rdev[i2, b]
+                da = dev[j, b]
+                db = dev[j2, b]
+                s00 += ra * da
+                s01 += ra * db
+                s10 += rb * da
+                s11 += rb * db
+            out[i, j] = s00
+            if j2 > j:
+                out[i, j2] = s01
+            if i2 > i:
+                if j > i:
+                    out[i2, j] = s10
+                if j2 > j:
+                    out[i2, j2] = s11
+
+
 @njit(parallel=True, **_JIT)
 def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row_stop,
                  chunk_size, hard, loglik_part, nk_part, sx_part, sxx_part):
@@ -150,12 +186,7 @@ def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row
             _block_resp(logp, k, n_rows, w, inv_total, r)
             nk_part[c, k] = _block_first_moments(xt, n_rows, means[k], r, dev, rdev,
                                                  sx_part[c, k])
-            for i in range(n_features):
-                for j in range(i, n_features):
-                    s = 0.0
-                    for b in range(n_rows):
-                        s += rdev[i, b] * dev[j, b]
-                    sxx_part[c, k, i, j] = s
+            _block_scatter(n_rows, rdev, dev, sxx_part[c, k])
 
 
 @njit(parallel=True, **_JIT)
@@ -219,12 +250,7 @@ def em_pass_tied(X, sample_weight, means, means_u, precision_chol, const, shift,
         # The pooled scatter: sum_k r_bk = w_b, so one scatter of all rows
         # replaces n_components per-component ones.
         _block_first_moments(xt, n_rows, shift, w, dev, rdev, pooled_sx)
-        for i in range(n_features):
-            for j in range(i, n_features):
-                s = 0.0
-                for b in range(n_rows):
-                    s += rdev[i, b] * dev[j, b]
-                sxx_part[c, i, j] = s
+        _block_scatter(n_rows, rdev, dev, sxx_part[c])
 
 
 @njit(parallel=True, **_JIT)
