@@ -80,7 +80,32 @@ def peers():
 
 
 def run(shapes, n_iter=5, repeat=3, dtype=np.float64, scale=1.0, warmup=True):
-    """Measure every peer on every shape; returns a list of result dicts."""
+    """Measure every installed peer on every shape, from the same start.
+
+    Parameters
+    ----------
+    shapes : iterable of str
+        Keys of ``SHAPES`` ('a', 'b', 'c').
+    n_iter : int, default=5
+        EM iterations per fit (``tol=0``, so every library runs all of them).
+    repeat : int, default=3
+        Fits per library and shape; the median time is kept.
+    dtype : numpy dtype, default=np.float64
+        dtype of the data.
+    scale : float, default=1.0
+        Multiplies every shape's number of rows (at least 1000 are kept).
+    warmup : bool, default=True
+        Fit a small slice first, so compilation is not timed.
+
+    Returns
+    -------
+    results : list of dict
+        One per (shape, library), with keys ``shape``, ``library``, ``dtype``,
+        ``ms_per_iter``, ``ratio`` (time over fastgmm's), ``lb_rel_diff``
+        (relative difference of the final lower bound from fastgmm's) and the
+        shape's ``n_samples``, ``n_features``, ``n_components``,
+        ``covariance_type``.
+    """
     results = []
     libraries = peers()
     for key in shapes:
@@ -106,6 +131,17 @@ def run(shapes, n_iter=5, repeat=3, dtype=np.float64, scale=1.0, warmup=True):
 
 
 def format_table(results):
+    """The results of :func:`run` as a Markdown table.
+
+    Parameters
+    ----------
+    results : list of dict
+        As returned by :func:`run`.
+
+    Returns
+    -------
+    table : str
+    """
     lines = ["| shape | N | d | K | covariance | dtype | library | ms / iteration "
              "| × fastgmm's time | lower bound rel. diff |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -135,8 +171,10 @@ def environment():
 def add_arguments(parser):
     """Declare the benchmark's options on ``parser`` (shared with ``fastgmm bench``)."""
     parser.add_argument("--shapes", default="abc", help="subset of 'abc' (default: abc)")
-    parser.add_argument("--n-iter", type=int, default=5, help="EM iterations per fit")
-    parser.add_argument("--repeat", type=int, default=3, help="fits per library (median)")
+    parser.add_argument("--n-iter", type=int, default=5,
+                        help="EM iterations per fit (default: %(default)s)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="fits per library, median kept (default: %(default)s)")
     parser.add_argument("--float32", action="store_true", help="float32 data")
     parser.add_argument("--scale", type=float, default=1.0,
                         help="multiply every N by this (quick runs)")

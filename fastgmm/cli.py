@@ -965,7 +965,7 @@ def main(argv=None):
     Examples
     --------
     >>> main(["--version"])  # doctest: +SKIP
-    fastgmm 0.1.0
+    fastgmm 0.1.0.dev0
     0
     """
     argv = list(sys.argv[1:] if argv is None else argv)
