@@ -7,6 +7,7 @@ one fused, parallel Numba pass over the data.
 from .exceptions import ConvergenceWarning, NotFittedError
 from .gaussian_mixture import GaussianMixture
 from .kmeans import KMeans
+from .model_selection import ModelSelection, select_model
 
 __version__ = "0.1.0.dev0"
 
@@ -32,4 +33,4 @@ def load(path):
 
 
 __all__ = ["GaussianMixture", "KMeans", "ConvergenceWarning", "NotFittedError", "load",
-           "__version__"]
+           "select_model", "ModelSelection", "__version__"]

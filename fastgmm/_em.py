@@ -14,6 +14,14 @@ import numba
 import numpy as np
 
 from . import _config
+from ._outofcore import (
+    PageReleaser,
+    float_dtype,
+    float_rows,
+    is_mapped,
+    iter_segments,
+    segment_rows,
+)
 from ._kernels import em_pass as _em_kernels
 from ._kernels import logprob as _lp_kernels
 from ._stats import (
@@ -21,8 +29,16 @@ from ._stats import (
     Stats,
     compute_precision_cholesky,
     estimate_parameters,
+    ill_defined_message,
     log_prob_constants,
+    precision_cholesky_checked,
 )
+
+ON_DEGENERATE = ("raise", "reseed", "drop")
+
+# A component is 'empty' when its responsibilities sum to less than this
+# fraction of the total sample weight (1e-10 * n_samples without weights).
+EMPTY_FRACTION = 1e-10
 
 
 @contextlib.contextmanager
@@ -55,8 +71,8 @@ _LOG_PROB_KERNELS["spherical"] = _LOG_PROB_KERNELS["diag"]
 
 
 def _pick(kernels, n_blocks):
-    """The serial twin for a single block, else the parallel kernel."""
-    return kernels[1] if n_blocks <= 1 else kernels[0]
+    """The serial twin below ``_config.PARALLEL_MIN_BLOCKS`` blocks, else the parallel kernel."""
+    return kernels[1] if n_blocks < _config.PARALLEL_MIN_BLOCKS else kernels[0]
 
 
 def _kernel_params(params, covariance_type, n_features):
@@ -75,9 +91,21 @@ def _kernel_params(params, covariance_type, n_features):
 def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=False):
     """One fused pass: the log-likelihood at ``params`` and the statistics for the M-step.
 
+    The pass runs over segments of whole blocks, each reading at most
+    about ``_config.SEGMENT_BYTES`` of X and at most ``_config.PART_BYTES``
+    of partial statistics; the segment length depends only on the shape of
+    the problem. Data that are not float32/float64 are converted to float64
+    one segment at a time, and the pages of a memory-mapped X are handed
+    back to the operating system after each segment (see ``_outofcore``),
+    so the memory a pass needs does not grow with n_samples and a
+    memory-mapped X gives the bit-identical result of the same array in
+    memory.
+
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features), float32 or float64, C-contiguous
+    X : ndarray of shape (n_samples, n_features)
+        Any layout, ``np.memmap`` included; float32 and float64 are read as
+        they are, other real dtypes converted per segment.
     sample_weight : ndarray of shape (n_samples,) or (0,), float64
     params : Params
     covariance_type : str
@@ -105,7 +133,8 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
     n_blocks = -(-n_samples // chunk_size)
     # Partial statistics for at most PART_BYTES per kernel call; the segment
     # length depends only on the problem's shape, never on the thread count.
-    seg_blocks = max(1, min(n_blocks, _config.PART_BYTES // (8 * block_floats)))
+    seg_blocks = max(1, min(n_blocks, _config.PART_BYTES // (8 * block_floats),
+                            segment_rows(n_features, float_dtype(X)) // chunk_size))
     loglik_part = np.empty(seg_blocks)
     nk_part = np.empty((seg_blocks, n_components))
     sx_part = np.empty((seg_blocks, n_components, n_features))
@@ -119,18 +148,28 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
         shift = params.weights @ means
     else:
         shift = np.zeros(n_features)
+    convert = X.dtype not in (np.float32, np.float64)
+    pager = PageReleaser(X)
     for first in range(0, n_blocks, seg_blocks):
         n_seg = min(seg_blocks, n_blocks - first)
         row_start = first * chunk_size
         row_stop = min(n_samples, (first + n_seg) * chunk_size)
         parts = (loglik_part[:n_seg], nk_part[:n_seg], sx_part[:n_seg], sxx_part[:n_seg])
         kernel = _pick(_EM_KERNELS[covariance_type], n_seg)
-        if covariance_type == "tied":
-            kernel(X, sample_weight, means, means_u, prec, const, shift, row_start,
-                   row_stop, chunk_size, hard, *parts)
+        if convert:
+            # The segment alone, in float64; its blocks are the same rows.
+            seg_X = float_rows(X, row_start, row_stop)
+            seg_w = (sample_weight[row_start:row_stop] if sample_weight.shape[0]
+                     else sample_weight)
+            rows = (0, row_stop - row_start)
         else:
-            kernel(X, sample_weight, means, prec, const, row_start, row_stop, chunk_size,
-                   hard, *parts)
+            seg_X, seg_w, rows = X, sample_weight, (row_start, row_stop)
+        if covariance_type == "tied":
+            kernel(seg_X, seg_w, means, means_u, prec, const, shift, *rows,
+                   chunk_size, hard, *parts)
+        else:
+            kernel(seg_X, seg_w, means, prec, const, *rows, chunk_size, hard, *parts)
+        pager.release(row_start, row_stop)
         loglik += parts[0].sum()
         nk += parts[1].sum(axis=0)
         sx += parts[2].sum(axis=0)
@@ -144,13 +183,32 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
 
 
 def weighted_log_prob(X, params, covariance_type, chunk_size=None):
-    """log pi_k + log N(x | mu_k, Sigma_k) for every row, in X's dtype."""
+    """log pi_k + log N(x | mu_k, Sigma_k) for every row, in X's dtype (float64
+    for data that are not float32/float64).
+
+    The kernels take the parameters as stored and compute their constants
+    themselves: little Python work per call, for pipelines scoring a few
+    rows at a time.
+    """
     chunk_size = int(chunk_size or _config.CHUNK_SIZE)
-    n_features = X.shape[1]
-    means, prec, const, means_u = _kernel_params(params, covariance_type, n_features)
-    out = np.empty((X.shape[0], means.shape[0]), dtype=X.dtype)
+    means = np.asarray(params.means, dtype=np.float64)
+    prec = np.asarray(params.precisions_chol, dtype=np.float64)
+    if covariance_type == "spherical":
+        prec = prec.reshape(-1, 1)
+    weights = np.asarray(params.weights, dtype=np.float64)
+    out = np.empty((X.shape[0], means.shape[0]), dtype=float_dtype(X))
+    if X.dtype not in (np.float32, np.float64) or is_mapped(X):
+        # Segment by segment (converted to float64 where X is not float; the
+        # pages of a mapped X handed back after each): each row's values
+        # depend on that row only.
+        rows = segment_rows(X.shape[1], out.dtype, chunk_size)
+        for start, stop, seg in iter_segments(X, rows):
+            n_blocks = -(-(stop - start) // chunk_size)
+            kernel = _pick(_LOG_PROB_KERNELS[covariance_type], n_blocks)
+            kernel(seg, weights, means, prec, chunk_size, out[start:stop])
+        return out
     kernel = _pick(_LOG_PROB_KERNELS[covariance_type], -(-X.shape[0] // chunk_size))
-    kernel(X, means_u if covariance_type == "tied" else means, prec, const, chunk_size, out)
+    kernel(X, weights, means, prec, chunk_size, out)
     return out
 
 
@@ -158,25 +216,200 @@ def log_resp(X, params, covariance_type, chunk_size=None):
     """(log p(x_i), log responsibilities) for every row, in X's dtype."""
     chunk_size = int(chunk_size or _config.CHUNK_SIZE)
     out = weighted_log_prob(X, params, covariance_type, chunk_size)
-    norm = np.empty(X.shape[0], dtype=X.dtype)
+    norm = np.empty(X.shape[0], dtype=out.dtype)
     kernel = _pick((_lp_kernels.normalize_log_prob, _lp_kernels.normalize_log_prob_serial),
                    -(-X.shape[0] // chunk_size))
     kernel(out, chunk_size, norm)
     return norm, out
 
 
-def m_step(stats, covariance_type, reg_covar, eps, float32_data, normalize="sum"):
+def m_step(stats, covariance_type, reg_covar, eps, float32_data, normalize="sum", *,
+           on_degenerate="raise", X=None, sample_weight=None, iteration=0, events=None,
+           chunk_size=None):
     """Parameters from statistics; weights over their sum (``normalize='sum'``,
-    the M-step) or over the total sample weight (``'n_samples'``, the start)."""
+    the M-step) or over the total sample weight (``'n_samples'``, the start).
+
+    With ``on_degenerate='raise'`` a covariance that is not positive definite
+    raises scikit-learn's ValueError. With 'reseed' or 'drop', components
+    whose covariance is singular, or that are empty (responsibilities
+    summing to less than ``EMPTY_FRACTION`` of the total sample weight), are
+    repaired by :func:`repair_components` (which needs ``X`` and
+    ``sample_weight``), and one dict per component is appended to
+    ``events``.
+    """
     nk, means, covariances = estimate_parameters(stats, covariance_type, reg_covar, eps)
     weights = nk / (nk.sum() if normalize == "sum" else stats.sum_weights)
-    precisions_chol = compute_precision_cholesky(covariances, covariance_type,
-                                                 float32_data)
-    return Params(weights, means, covariances, precisions_chol)
+    if on_degenerate == "raise":
+        precisions_chol = compute_precision_cholesky(covariances, covariance_type,
+                                                     float32_data)
+        return Params(weights, means, covariances, precisions_chol)
+    precisions_chol, singular = precision_cholesky_checked(covariances, covariance_type)
+    if covariance_type == "tied":
+        if singular[0]:
+            raise ValueError(
+                ill_defined_message(float32_data) + " The shared ('tied') covariance "
+                "itself is singular, which on_degenerate cannot repair."
+            )
+        singular = np.zeros(means.shape[0], dtype=bool)
+    empty = stats.nk < EMPTY_FRACTION * stats.sum_weights
+    params = Params(weights, means, covariances, precisions_chol)
+    if not (singular.any() or empty.any()):
+        return params
+    return repair_components(
+        X, sample_weight, params, empty=empty, singular=singular,
+        covariance_type=covariance_type, reg_covar=reg_covar, action=on_degenerate,
+        iteration=iteration, events=events, float32_data=float32_data,
+        chunk_size=chunk_size)
+
+
+def _subset(params, keep, covariance_type):
+    """The components ``keep`` of ``params``, weights renormalised to sum to 1."""
+    weights = params.weights[keep]
+    weights = weights / weights.sum()
+    if covariance_type == "tied":
+        return Params(weights, params.means[keep], params.covariances,
+                      params.precisions_chol)
+    return Params(weights, params.means[keep], params.covariances[keep],
+                  params.precisions_chol[keep])
+
+
+def data_covariance(X, sample_weight, covariance_type, reg_covar):
+    """The (sample-weighted) covariance of all of X plus ``reg_covar`` on its diagonal.
+
+    Two passes over row chunks in float64 (mean, then the scatter around
+    it). A matrix for 'full' and 'tied', the per-feature variances for
+    'diag', their mean for 'spherical'.
+    """
+    n_samples, n_features = X.shape
+    step = 1 << 15
+    weighted = sample_weight.shape[0] > 0
+    total = float(sample_weight.sum()) if weighted else float(n_samples)
+    mean = np.zeros(n_features)
+    for start in range(0, n_samples, step):
+        rows = np.asarray(X[start:start + step], dtype=np.float64)
+        mean += (sample_weight[start:start + step] @ rows if weighted
+                 else rows.sum(axis=0))
+    mean /= total
+    matrix = covariance_type in ("full", "tied")
+    scatter = np.zeros((n_features, n_features) if matrix else n_features)
+    for start in range(0, n_samples, step):
+        diff = np.asarray(X[start:start + step], dtype=np.float64) - mean
+        wdiff = diff * sample_weight[start:start + step, None] if weighted else diff
+        scatter += wdiff.T @ diff if matrix else (wdiff * diff).sum(axis=0)
+    cov = scatter / total
+    if matrix:
+        cov.flat[:: n_features + 1] += reg_covar
+        return cov
+    cov += reg_covar
+    return float(cov.mean()) if covariance_type == "spherical" else cov
+
+
+def repair_components(X, sample_weight, params, *, empty, singular, covariance_type,
+                      reg_covar, action, iteration, events, float32_data,
+                      chunk_size=None):
+    """Reseed or drop the degenerate components of ``params`` (after an M-step).
+
+    ``action='drop'`` removes them. ``action='reseed'`` restarts each at one
+    of the worst-explained rows: the rows of lowest log-likelihood under the
+    mixture of the healthy components (rows of zero weight excluded), one
+    row per component, each component with the covariance of all the data
+    (:func:`data_covariance`, which includes ``reg_covar``; for 'tied' the
+    shared covariance is kept) and weight ``1 / n_components`` before the
+    weights are renormalised. Appends ``{'iteration', 'component', 'kind',
+    'action'}`` to ``events`` per component (kind 'empty' wins over
+    'singular': an empty component's covariance is singular with
+    ``reg_covar=0``). When no component is healthy (every component of a
+    start a single row, with ``reg_covar=0``), 'reseed' keeps each mean and
+    weight and only gives each the covariance of the data.
+
+    Raises
+    ------
+    ValueError
+        When every component is degenerate ('drop'), or the covariance of the
+        data is itself singular ('reseed').
+    """
+    bad = empty | singular
+    for k in np.flatnonzero(bad):
+        events.append({"iteration": int(iteration), "component": int(k),
+                       "kind": "empty" if empty[k] else "singular", "action": action})
+    keep = ~bad
+    if not keep.any() and action == "drop":
+        raise ValueError(
+            ill_defined_message(float32_data) + f" All {bad.size} components became "
+            f"degenerate at iteration {iteration}, so on_degenerate='drop' would leave "
+            "none; try on_degenerate='reseed'."
+        )
+    if action == "drop":
+        return _subset(params, keep, covariance_type)
+    weights = params.weights.copy()
+    means = params.means.copy()
+    covariances = np.array(params.covariances, dtype=np.float64, copy=True)
+    precisions_chol = np.array(params.precisions_chol, dtype=np.float64, copy=True)
+    if keep.any():
+        healthy = _subset(params, keep, covariance_type)
+        log_prob = log_resp(X, healthy, covariance_type, chunk_size)[0].astype(np.float64)
+        log_prob[np.isnan(log_prob)] = -np.inf
+        if sample_weight.shape[0]:
+            log_prob[sample_weight == 0] = np.inf
+        n_bad = int(bad.sum())
+        worst = np.argpartition(log_prob, n_bad - 1)[:n_bad]
+        worst = worst[np.lexsort((worst, log_prob[worst]))]
+        weights[bad] = 1.0 / bad.size
+        means[bad] = np.asarray(X[worst], dtype=np.float64)
+    # else no component explains anything yet (say, every component of the
+    # start is a single row and reg_covar=0): each keeps its mean and weight
+    # and only takes the data's covariance.
+    if covariance_type != "tied":
+        cov = data_covariance(X, sample_weight, covariance_type, reg_covar)
+        prec_chol, failed = precision_cholesky_checked(
+            np.asarray(cov, dtype=np.float64)[None], covariance_type)
+        if failed[0]:
+            raise ValueError(
+                ill_defined_message(float32_data) + " on_degenerate='reseed' restarts "
+                "a component with the covariance of the data, which is singular here "
+                "too: increase reg_covar."
+            )
+        covariances[bad] = cov
+        precisions_chol[bad] = prec_chol[0]
+    return Params(weights / weights.sum(), means, covariances, precisions_chol)
+
+
+def nearest_component(X, params, covariance_type):
+    """The component of smallest Mahalanobis distance for each row of X.
+
+    For rows whose densities underflow to 0 under every component (their
+    log-densities are all -inf, their responsibilities 0/0): far enough out
+    that the distances dwarf the weights and normalising constants, the
+    most probable component is the nearest one. X and the means are scaled
+    by a power of two and the distances compared as logarithms, so nothing
+    overflows.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    means = np.asarray(params.means, dtype=np.float64)
+    prec = np.asarray(params.precisions_chol, dtype=np.float64)
+    largest = max(float(np.max(np.abs(X), initial=0.0)), float(np.max(np.abs(means))))
+    scale = 2.0 ** np.ceil(np.log2(largest)) if largest > 0 else 1.0
+    X, means = X / scale, means / scale
+    log_dist = np.empty((X.shape[0], means.shape[0]))
+    for k in range(means.shape[0]):
+        diff = X - means[k]
+        if covariance_type == "full":
+            t = diff @ prec[k]
+        elif covariance_type == "tied":
+            t = diff @ prec
+        else:
+            t = diff * prec[k]
+        top = np.max(np.abs(t), axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(top[:, None] > 0, t / top[:, None], 0.0)
+            log_dist[:, k] = 2 * np.log(top) + np.log((ratio * ratio).sum(axis=1))
+    log_dist[np.isnan(log_dist)] = np.inf
+    return log_dist.argmin(axis=1)
 
 
 def run_em(X, sample_weight, params, *, covariance_type, reg_covar, tol, max_iter,
-           lower_bound=-np.inf, chunk_size=None, on_iteration=None, hard=False):
+           lower_bound=-np.inf, chunk_size=None, on_iteration=None, hard=False,
+           on_degenerate="raise", events=None, stats_pass=None):
     """EM iterations from ``params`` until the lower bound changes by less than ``tol``.
 
     The lower bound of an iteration is the mean (sample-weighted)
@@ -190,6 +423,15 @@ def run_em(X, sample_weight, params, *, covariance_type, reg_covar, tol, max_ite
     on_iteration : callable, optional
         ``on_iteration(n_iter, lower_bound, change, seconds)``; a true return
         value stops the iterations (reported as not converged).
+    on_degenerate : {'raise', 'reseed', 'drop'}, default='raise'
+        What the M-step does with a degenerate component (see :func:`m_step`).
+        After a repair at iteration ``n`` the bound may fall, and convergence
+        is not declared at iterations ``n`` and ``n + 1``.
+    events : list, optional
+        Receives one dict per repaired component.
+    stats_pass : callable, optional
+        Replaces :func:`em_pass` (same arguments, returns Stats): the Dask
+        path passes its distributed pass here.
 
     Returns
     -------
@@ -197,23 +439,45 @@ def run_em(X, sample_weight, params, *, covariance_type, reg_covar, tol, max_ite
     lower_bounds : list of float
     n_iter : int
     converged : bool
+
+    Raises
+    ------
+    ValueError
+        When a covariance is not positive definite (``on_degenerate='raise'``)
+        or the log-likelihood is not finite.
     """
-    eps = float(np.finfo(X.dtype).eps)
-    float32_data = X.dtype == np.float32
+    dtype = float_dtype(X)
+    eps = float(np.finfo(dtype).eps)
+    float32_data = dtype == np.float32
+    stats_pass = em_pass if stats_pass is None else stats_pass
+    events = [] if events is None else events
     lower_bounds = []
     converged = False
     n_iter = 0
+    repaired_at = -2
     for n_iter in range(1, max_iter + 1):
         tick = time.perf_counter()
         prev = lower_bound
-        stats = em_pass(X, sample_weight, params, covariance_type, chunk_size, hard)
-        params = m_step(stats, covariance_type, reg_covar, eps, float32_data)
+        stats = stats_pass(X, sample_weight, params, covariance_type, chunk_size, hard)
         lower_bound = stats.loglik / stats.sum_weights
+        if not np.isfinite(lower_bound):
+            raise ValueError(
+                f"The log-likelihood is {lower_bound} at iteration {n_iter}: the data "
+                "are too large or too spread out for the arithmetic. Scale X (for "
+                "instance with sklearn.preprocessing.StandardScaler), pass float64 "
+                "data, or increase reg_covar."
+            )
+        n_events = len(events)
+        params = m_step(stats, covariance_type, reg_covar, eps, float32_data,
+                        on_degenerate=on_degenerate, X=X, sample_weight=sample_weight,
+                        iteration=n_iter, events=events, chunk_size=chunk_size)
+        if len(events) > n_events:
+            repaired_at = n_iter
         lower_bounds.append(lower_bound)
         change = lower_bound - prev
         stop = bool(on_iteration(n_iter, lower_bound, change, time.perf_counter() - tick)) \
             if on_iteration is not None else False
-        if abs(change) < tol:
+        if abs(change) < tol and n_iter > repaired_at + 1:
             converged = True
             break
         if stop:

@@ -4,13 +4,15 @@ Each start is a responsibility matrix, as in scikit-learn, turned into
 parameters by one M-step. The matrix is never built whole: it is produced
 in chunks of rows (the random draws are the same as scikit-learn's for the
 same ``RandomState``, since drawing a matrix row block by row block gives
-the same numbers), or from labels or a few chosen rows directly.
+the same numbers), or from a few chosen rows directly; the k-means start's
+statistics come from one classification pass of the fused kernels.
 """
 
 import numpy as np
 
-from ._em import m_step
-from ._stats import Stats
+from ._em import em_pass, m_step
+from ._outofcore import PageReleaser, float_dtype
+from ._stats import Params, Stats
 
 _INIT_CHUNK = 1 << 15
 
@@ -19,9 +21,12 @@ def _stats_from_resp(X, sample_weight, resp_chunks, n_components, covariance_typ
     """Statistics of a start, from a callable yielding (start, resp_chunk) pairs.
 
     Two passes: the first gives the means, the second the scatter around
-    them, so the covariances suffer no cancellation.
+    them, so the covariances suffer no cancellation. Rows are read (and
+    converted to float64) chunk by chunk, and the pages of a memory-mapped
+    X handed back after each chunk.
     """
     n_features = X.shape[1]
+    pager = PageReleaser(X)
     nk = np.zeros(n_components)
     sum_rx = np.zeros((n_components, n_features))
     for start, resp in resp_chunks():
@@ -29,7 +34,8 @@ def _stats_from_resp(X, sample_weight, resp_chunks, n_components, covariance_typ
         if sample_weight.shape[0]:
             resp = resp * sample_weight[start:stop, None]
         nk += resp.sum(axis=0)
-        sum_rx += resp.T @ X[start:stop].astype(np.float64, copy=False)
+        sum_rx += resp.T @ np.ascontiguousarray(X[start:stop], dtype=np.float64)
+        pager.release(start, stop)
     ref = sum_rx / np.maximum(nk, np.finfo(np.float64).tiny)[:, None]
     total_w = nk.sum()
     shift = nk @ ref / total_w
@@ -43,7 +49,7 @@ def _stats_from_resp(X, sample_weight, resp_chunks, n_components, covariance_typ
         sxx = np.zeros((n_components, n_features))
     for start, resp in resp_chunks():
         stop = start + resp.shape[0]
-        Xc = X[start:stop].astype(np.float64, copy=False)
+        Xc = np.ascontiguousarray(X[start:stop], dtype=np.float64)
         w = sample_weight[start:stop] if sample_weight.shape[0] else None
         if w is not None:
             resp = resp * w[:, None]
@@ -67,6 +73,7 @@ def _stats_from_resp(X, sample_weight, resp_chunks, n_components, covariance_typ
                 sxx[k] += rD.T @ D
             elif covariance_type in ("diag", "spherical"):
                 sxx[k] += (rD * D).sum(axis=0)
+        pager.release(start, stop)
     sum_weights = float(sample_weight.sum()) if sample_weight.shape[0] else float(X.shape[0])
     return Stats(0.0, sum_weights, nk, sx, sxx, ref, shift, pooled_sx)
 
@@ -102,13 +109,6 @@ def initial_resp_chunks(X, sample_weight, n_components, init_params, random_stat
         return _one_hot_chunks(n_samples, n_components, np.asarray(indices),
                                np.arange(n_components))
 
-    if init_params == "kmeans":
-        from .kmeans import kmeans_labels
-
-        labels = kmeans_labels(X, n_components, random_state,
-                               sample_weight=sample_weight if sample_weight.shape[0] else None)
-        return _one_hot_chunks(n_samples, n_components, np.arange(n_samples),
-                               np.asarray(labels))
     raise ValueError(f"Unknown init_params {init_params!r}.")
 
 
@@ -127,11 +127,66 @@ def _one_hot_chunks(n_samples, n_components, rows, cols):
     return chunks
 
 
+def _kmeans_start_stats(X, sample_weight, n_components, covariance_type, random_state,
+                        kmeans=None):
+    """Statistics of the k-means partition, in one fused pass over X.
+
+    scikit-learn's 'kmeans' start gives every row wholly to its k-means
+    label, the nearest of the fitted centres. A classification pass with
+    equal weights and identity precisions around those centres makes the
+    same partition (nearest centre, first on ties) and returns its
+    statistics for ``covariance_type`` directly, with no N x K matrix.
+    ``kmeans``, when given, is that k-means fit, made beforehand.
+    """
+    from .kmeans import KMeans
+
+    if kmeans is None:
+        kmeans = KMeans(n_components, n_init=1, random_state=random_state).fit(
+            X, sample_weight=sample_weight if sample_weight.shape[0] else None)
+    centres = kmeans.cluster_centers_.astype(np.float64)
+    n_samples, n_features = X.shape
+    # Distances in units of the clusters' own spread, so that they are O(1)
+    # whatever the scale of X (at 1e-150, unscaled squared distances would
+    # vanish next to the constant and every row would tie).
+    total_weight = sample_weight.sum() if sample_weight.shape[0] else n_samples
+    variance = kmeans.inertia_ / (total_weight * n_features)
+    inv_sd = 1.0 / np.sqrt(variance) if variance > 0 and np.isfinite(1.0 / variance) else 1.0
+    precisions_chol = inv_sd * {
+        "full": np.repeat(np.eye(n_features)[None], n_components, axis=0),
+        "tied": np.eye(n_features),
+        "diag": np.ones((n_components, n_features)),
+        "spherical": np.ones(n_components),
+    }[covariance_type]
+    params = Params(np.full(n_components, 1.0 / n_components), centres, None,
+                    precisions_chol)
+    return em_pass(X, sample_weight, params, covariance_type, hard=True)
+
+
 def initial_parameters(X, sample_weight, *, n_components, covariance_type, init_params,
-                       reg_covar, random_state):
-    """Parameters of a start: one M-step from the start's responsibilities."""
-    chunks = initial_resp_chunks(X, sample_weight, n_components, init_params,
-                                 random_state)
-    stats = _stats_from_resp(X, sample_weight, chunks, n_components, covariance_type)
-    return m_step(stats, covariance_type, reg_covar, float(np.finfo(X.dtype).eps),
-                  X.dtype == np.float32, normalize="n_samples")
+                       reg_covar, random_state, on_degenerate="raise", events=None,
+                       next_start=None):
+    """Parameters of a start: one M-step from the start's responsibilities.
+
+    ``on_degenerate`` and ``events`` as in :func:`fastgmm._em.m_step`; a
+    repair of the start is recorded as iteration 0. ``next_start``, when
+    given, returns the start drawn beforehand (``select_model`` shares each
+    start across covariance types this way): the fitted ``KMeans`` for
+    'kmeans', else the callable :func:`initial_resp_chunks` returns;
+    ``random_state`` is then unused.
+    """
+    if init_params == "kmeans":
+        stats = _kmeans_start_stats(X, sample_weight, n_components, covariance_type,
+                                    random_state,
+                                    kmeans=None if next_start is None else next_start())
+    elif next_start is not None:
+        stats = _stats_from_resp(X, sample_weight, next_start(), n_components,
+                                 covariance_type)
+    else:
+        chunks = initial_resp_chunks(X, sample_weight, n_components, init_params,
+                                     random_state)
+        stats = _stats_from_resp(X, sample_weight, chunks, n_components, covariance_type)
+    dtype = float_dtype(X)
+    return m_step(stats, covariance_type, reg_covar, float(np.finfo(dtype).eps),
+                  dtype == np.float32, normalize="n_samples",
+                  on_degenerate=on_degenerate, X=X, sample_weight=sample_weight,
+                  iteration=0, events=[] if events is None else events)

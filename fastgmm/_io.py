@@ -37,6 +37,9 @@ entry                      dtype           shape
 ``n_features_in_``         int64           ``()``
 ``feature_names_in_``      str             ``(D,)``, optional, present when
                                            the model was fitted on a DataFrame
+``degenerate_events_``     str             ``()``, optional: the list of
+                                           dicts as a JSON array, present when
+                                           not empty
 =========================  ==============  =====================================
 
 "float" is float32 or float64: fitted arrays and lower bounds keep the
@@ -205,6 +208,8 @@ def save_model(model, path):
     arrays["n_features_in_"] = np.array(int(model.n_features_in_), dtype=np.int64)
     if hasattr(model, "feature_names_in_"):
         arrays["feature_names_in_"] = np.asarray(model.feature_names_in_, dtype=str)
+    if getattr(model, "degenerate_events_", None):
+        arrays["degenerate_events_"] = np.array(json.dumps(model.degenerate_events_))
 
     path = os.fspath(path)
     if os.path.isdir(path):
@@ -361,7 +366,11 @@ def _load(path):
     n_components = means.shape[0]
     if n_components < 1 or n_features < 1:
         raise fail(f"entry 'means_' has shape {means.shape}: no components or no features")
-    if params.get("n_components", n_components) != n_components:
+    n_requested = params.get("n_components", n_components)
+    # on_degenerate='drop' may leave fewer components than requested.
+    dropped = params.get("on_degenerate") == "drop" and isinstance(n_requested, int) \
+        and n_components < n_requested
+    if n_requested != n_components and not dropped:
         raise fail(
             f"params say n_components={params['n_components']!r} but 'means_' has "
             f"{n_components} rows"
@@ -373,9 +382,9 @@ def _load(path):
         "covariances_": cov_shape,
         "precisions_": cov_shape,
         "precisions_cholesky_": cov_shape,
-        "weights_init": (n_components,),
-        "means_init": (n_components, n_features),
-        "precisions_init": cov_shape,
+        "weights_init": (n_requested,),
+        "means_init": (n_requested, n_features),
+        "precisions_init": _covariance_shape(covariance_type, n_requested, n_features),
     }
     for key, shape in expected.items():
         if key not in data:
@@ -401,6 +410,7 @@ def _load(path):
         if names.dtype.kind != "U" or names.shape != (n_features,):
             raise fail(f"entry 'feature_names_in_' should be {n_features} strings")
 
+    from fastgmm._stats import n_parameters
     from fastgmm.gaussian_mixture import GaussianMixture
 
     for key in _INIT_ARRAYS:
@@ -417,6 +427,15 @@ def _load(path):
     model.lower_bound_ = scalar("lower_bound_", "f", "a float")
     model.lower_bounds_ = list(lower_bounds)
     model.n_features_in_ = n_features
+    model.n_parameters_ = n_parameters(covariance_type, n_components, n_features)
+    model.n_components_ = n_components
+    model.degenerate_events_ = []
+    if "degenerate_events_" in data:
+        try:
+            model.degenerate_events_ = json.loads(
+                str(scalar("degenerate_events_", "U", "a JSON string")))
+        except json.JSONDecodeError as exc:
+            raise fail(f"entry 'degenerate_events_' is not valid JSON ({exc})") from None
     if "feature_names_in_" in data:
         model.feature_names_in_ = data["feature_names_in_"].astype(object)
     return model, {"format_version": version, "fastgmm_version": fastgmm_version}

@@ -118,6 +118,57 @@ def estimate_parameters(stats, covariance_type, reg_covar, eps):
     return nk, means, covariances
 
 
+def ill_defined_message(float32_data=False):
+    """scikit-learn's message for a covariance that is not positive definite."""
+    return _ILL_DEFINED + (_FLOAT32_HINT if float32_data else "")
+
+
+def _cholesky_or_none(matrix):
+    try:
+        chol = np.linalg.cholesky(matrix)
+    except np.linalg.LinAlgError:
+        return None
+    return chol if np.all(np.isfinite(chol)) else None
+
+
+def precision_cholesky_checked(covariances, covariance_type):
+    """Upper-triangular U with precision = U U^T, and which components failed.
+
+    A component fails when its covariance is not positive definite: the
+    Cholesky factorisation fails (full, tied), a variance is not positive
+    (diag, spherical), or a value is not finite. Nothing is raised.
+
+    Returns
+    -------
+    precisions_chol : ndarray, shape as ``covariances``
+        NaN for the failed components.
+    failed : ndarray of bool, shape (n_components,), or (1,) for 'tied'
+    """
+    if covariance_type in ("full", "tied"):
+        batch = covariances if covariance_type == "full" else covariances[None]
+        n_features = batch.shape[-1]
+        cov_chol = _cholesky_or_none(batch)
+        failed = np.zeros(batch.shape[0], dtype=bool)
+        if cov_chol is None:
+            # Rare: find the failing components one by one.
+            cov_chol = np.empty_like(batch)
+            for k, matrix in enumerate(batch):
+                chol = _cholesky_or_none(matrix)
+                failed[k] = chol is None
+                cov_chol[k] = np.eye(n_features) if chol is None else chol
+        eye = np.broadcast_to(np.eye(n_features), cov_chol.shape)
+        prec_chol = np.swapaxes(np.linalg.solve(cov_chol, eye), -1, -2)
+        prec_chol[failed] = np.nan
+        return (prec_chol if covariance_type == "full" else prec_chol[0]), failed
+    cov = covariances if covariance_type == "spherical" else covariances.reshape(
+        covariances.shape[0], -1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ok = (cov > 0.0) & np.isfinite(cov)
+        failed = ~ok if covariance_type == "spherical" else ~ok.all(axis=1)
+        prec_chol = 1.0 / np.sqrt(np.where(ok, covariances, np.nan))
+    return prec_chol, failed
+
+
 def compute_precision_cholesky(covariances, covariance_type, float32_data=False):
     """Upper-triangular U with precision = U U^T, from covariances.
 
@@ -127,20 +178,10 @@ def compute_precision_cholesky(covariances, covariance_type, float32_data=False)
         When a covariance is not positive definite, with scikit-learn's
         message (and its float32 hint when ``float32_data``).
     """
-    message = _ILL_DEFINED + (_FLOAT32_HINT if float32_data else "")
-    if covariance_type in ("full", "tied"):
-        try:
-            cov_chol = np.linalg.cholesky(covariances)
-        except np.linalg.LinAlgError:
-            raise ValueError(message) from None
-        if not np.all(np.isfinite(cov_chol)):
-            raise ValueError(message)
-        n_features = covariances.shape[-1]
-        eye = np.broadcast_to(np.eye(n_features), cov_chol.shape)
-        return np.swapaxes(np.linalg.solve(cov_chol, eye), -1, -2)
-    if not np.all(covariances > 0.0):
-        raise ValueError(message)
-    return 1.0 / np.sqrt(covariances)
+    prec_chol, failed = precision_cholesky_checked(covariances, covariance_type)
+    if failed.any():
+        raise ValueError(ill_defined_message(float32_data))
+    return prec_chol
 
 
 def precision_cholesky_from_precisions(precisions, covariance_type):
@@ -190,3 +231,28 @@ def n_parameters(covariance_type, n_components, n_features):
         "spherical": n_components,
     }[covariance_type]
     return int(cov_params + n_features * n_components + n_components - 1)
+
+
+def sum_stats(parts):
+    """The statistics of the union of disjoint parts of the data, summed in order.
+
+    Every part must come from the same parameters (the same ``ref`` and
+    ``shift``): the pass statistics of row chunks, of batches of a stream,
+    or of the blocks of a Dask array. The sum runs left to right, so a given
+    list of parts always gives the same bits.
+    """
+    parts = list(parts)
+    first = parts[0]
+    loglik, sum_weights = first.loglik, first.sum_weights
+    nk, sx, sxx = first.nk.copy(), first.sx.copy(), first.sxx.copy()
+    pooled_sx = None if first.pooled_sx is None else first.pooled_sx.copy()
+    for part in parts[1:]:
+        loglik += part.loglik
+        sum_weights += part.sum_weights
+        nk += part.nk
+        sx += part.sx
+        sxx += part.sxx
+        if pooled_sx is not None:
+            pooled_sx += part.pooled_sx
+    return Stats(float(loglik), float(sum_weights), nk, sx, sxx, first.ref, first.shift,
+                 pooled_sx)

@@ -8,11 +8,13 @@ import numbers
 
 import numpy as np
 
+from ._outofcore import is_mapped, nonfinite_positions
 from .exceptions import InvalidParameterError
 
 
-def _describe_positions(mask):
-    rows, cols = np.nonzero(mask)
+def _describe_positions(mask=None, rows=None, cols=None):
+    if mask is not None:
+        rows, cols = np.nonzero(mask)
     uniq_rows = np.unique(rows)
     uniq_cols = np.unique(cols)
     shown_rows = ", ".join(str(r) for r in uniq_rows[:5]) + (", ..." if uniq_rows.size > 5 else "")
@@ -21,12 +23,22 @@ def _describe_positions(mask):
             f"columns {shown_cols})")
 
 
+_KEPT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def check_array(X, *, estimator_name, ensure_min_samples=1, n_features=None,
-                name="X"):
+                name="X", keep_mapped_dtype=False):
     """Validate a data matrix: 2-D, finite, real; float32 kept, anything else float64.
 
-    A C-contiguous float32/float64 array is returned as it is (no copy);
-    other layouts are copied once into C order.
+    A float32/float64 array in native byte order is returned as it is,
+    whatever its layout (C, Fortran or strided: the kernels index
+    ``X[row, j]`` and are compiled for each layout), so no copy is made;
+    other dtypes are converted once to float64. A memory-mapped X
+    (``np.memmap``, or a view of one) is read in segments of rows, and its
+    pages handed back after each (see ``_outofcore``), so validating it
+    needs no memory that grows with its size; with ``keep_mapped_dtype`` a
+    memory-mapped X of another real dtype (integers, say) is returned
+    unconverted, for the passes to convert one segment at a time.
 
     Raises
     ------
@@ -36,10 +48,25 @@ def check_array(X, *, estimator_name, ensure_min_samples=1, n_features=None,
         Wrong dimensions, complex values, NaN or infinity, too few rows, or
         a number of features other than ``n_features``.
     """
+    if (type(X) is np.ndarray and X.ndim == 2 and X.dtype in _KEPT_DTYPES
+            and X.shape[0] >= ensure_min_samples and X.shape[1] >= 1
+            and (n_features is None or X.shape[1] == n_features)
+            and not is_mapped(X) and np.isfinite(X.sum())):
+        # The common case, checked in a few microseconds (a pipeline scoring
+        # a row at a time pays this per call); anything else takes the full
+        # path below, which names the problem.
+        return X
     if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
         raise TypeError(
             f"{estimator_name} does not accept sparse input: a sparse {name} was "
             "passed. Convert it with X.toarray() if it fits in memory."
+        )
+    original = X
+    if np.ma.isMaskedArray(X) and np.ma.getmaskarray(X).any():
+        raise ValueError(
+            f"{name} is a masked array with {int(np.ma.getmaskarray(X).sum())} masked "
+            f"value(s); {estimator_name} does not accept missing values. Fill them "
+            "(X.filled(value)) or drop those rows."
         )
     if hasattr(X, "__array__") and not isinstance(X, np.ndarray):
         X = np.asarray(X)
@@ -50,7 +77,13 @@ def check_array(X, *, estimator_name, ensure_min_samples=1, n_features=None,
             raise ValueError(f"Could not convert {name} to a numeric array: {exc}") from None
     if np.iscomplexobj(X):
         raise ValueError("Complex data not supported\n" + repr(X)[:200])
-    if X.dtype.kind in "OUSV":
+    if X.dtype.kind in "US":
+        raise ValueError(
+            "dtype='numeric' is not compatible with arrays of bytes/strings. "
+            f"Convert your data to numeric values explicitly instead ({name} has "
+            f"dtype {X.dtype})."
+        )
+    if X.dtype.kind in "OV":
         try:
             X = X.astype(np.float64)
         except (ValueError, TypeError) as exc:
@@ -61,6 +94,12 @@ def check_array(X, *, estimator_name, ensure_min_samples=1, n_features=None,
     elif X.dtype.kind not in "biuf":
         raise TypeError(f"{name} has an unsupported dtype {X.dtype}; pass real numbers.")
     if X.ndim != 2:
+        if X.ndim == 0:
+            raise ValueError(
+                f"Expected 2D array, got scalar array instead:\narray={original!r:.200}.\n"
+                "Reshape your data either using array.reshape(-1, 1) if your data has "
+                "a single feature or array.reshape(1, -1) if it contains a single sample."
+            )
         if X.ndim == 1:
             raise ValueError(
                 f"Expected 2D array, got 1D array instead:\n"
@@ -71,8 +110,10 @@ def check_array(X, *, estimator_name, ensure_min_samples=1, n_features=None,
         raise ValueError(
             f"Found array with dim {X.ndim}, while dim <= 2 is required by {estimator_name}."
         )
-    dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
-    X = np.ascontiguousarray(X, dtype=dtype)
+    mapped = is_mapped(X)
+    if X.dtype not in (np.float32, np.float64) and not (keep_mapped_dtype and mapped):
+        # Integers, booleans, float16, longdouble, non-native byte order.
+        X = X.astype(np.float64)
     n_samples = X.shape[0]
     if n_samples < ensure_min_samples:
         raise ValueError(
@@ -89,7 +130,25 @@ def check_array(X, *, estimator_name, ensure_min_samples=1, n_features=None,
             f"X has {X.shape[1]} features, but {estimator_name} is expecting "
             f"{n_features} features as input."
         )
-    if not np.isfinite(X.sum()) or not np.all(np.isfinite(X)):
+    # The sum is NaN or infinite when any value is (NaN and inf propagate,
+    # inf - inf is NaN), so a finite sum clears X without an N x d temporary;
+    # a sum that overflowed is told apart by the masks below.
+    if mapped:
+        positions = nonfinite_positions(X)
+        if positions is not None:
+            (nan_rows, nan_cols), (inf_rows, inf_cols) = positions
+            if nan_rows.size:
+                raise ValueError(
+                    f"Input {name} contains NaN: "
+                    f"{_describe_positions(rows=nan_rows, cols=nan_cols)}. "
+                    f"{estimator_name} does not accept missing values; remove or "
+                    "impute them."
+                )
+            raise ValueError(
+                f"Input {name} contains infinity or a value too large for "
+                f"dtype('{X.dtype}'): {_describe_positions(rows=inf_rows, cols=inf_cols)}."
+            )
+    elif not np.isfinite(X.sum()):
         nan_mask = np.isnan(X)
         if nan_mask.any():
             raise ValueError(

@@ -25,6 +25,10 @@ class ConvergenceWarning(UserWarning):
     """EM (or k-means) stopped at ``max_iter`` before meeting ``tol``."""
 
 
+class FitFailedWarning(RuntimeWarning):
+    """One fit of a sweep (``select_model``) failed; the sweep went on without it."""
+
+
 @functools.lru_cache(maxsize=None)
 def _with_sklearn_twin(cls, sklearn_cls):
     return type(cls.__name__, (cls, sklearn_cls), {"__module__": cls.__module__,

@@ -15,6 +15,7 @@ import numpy as np
 from . import _em
 from ._base import _ParamsMixin
 from ._init import initial_parameters
+from ._outofcore import float_dtype, is_dask_array, max_abs
 from ._stats import (
     COVARIANCE_TYPES,
     Params,
@@ -107,6 +108,40 @@ def _check_precisions_init(precisions, covariance_type, n_components, n_features
     return precisions
 
 
+def _check_magnitude(X, largest=None):
+    """Refuse data whose squared deviations overflow float64 in the passes.
+
+    Sums of ``n_samples`` squared deviations of up to ``2 max|X|`` each (the
+    scatter of EM, the inertia of k-means) must stay below the float64
+    maximum. ``largest`` is ``max|X|`` where already known; otherwise it is
+    read from X (in segments for a large or memory-mapped X).
+    """
+    largest = max_abs(X) if largest is None else largest
+    if largest > 0 and (2 * math.log(2 * largest) + math.log(X.shape[0] * X.shape[1])
+                        >= math.log(np.finfo(np.float64).max)):
+        raise ValueError(
+            f"X has values up to {largest:.3g} in absolute value: sums of squared "
+            f"deviations over {X.shape[0]} rows and {X.shape[1]} features would "
+            "overflow float64. Divide X by a constant (for instance its largest "
+            "absolute value) or standardise it (sklearn.preprocessing.StandardScaler) "
+            "before fitting."
+        )
+
+
+def _resp_entropy(log_resp, sample_weight=None):
+    """Entropy ``-sum_i w_i sum_k r_ik log r_ik`` of responsibilities, in float64.
+
+    From log responsibilities, where a zero responsibility is -inf and adds
+    nothing (``0 log 0 = 0``).
+    """
+    log_resp = np.asarray(log_resp, dtype=np.float64)
+    resp = np.exp(log_resp)
+    per_row = -(resp * np.where(resp > 0.0, log_resp, 0.0)).sum(axis=1)
+    if sample_weight is None:
+        return float(per_row.sum())
+    return float(np.asarray(sample_weight, dtype=np.float64) @ per_row)
+
+
 class GaussianMixture(_ParamsMixin):
     """Gaussian mixture fitted by EM with fused, parallel Numba passes.
 
@@ -175,6 +210,41 @@ class GaussianMixture(_ParamsMixin):
         lower bound, per sample) and converges in few iterations; with
         equal, fixed spherical variances and equal weights its steps are
         those of k-means.
+    on_degenerate : {'raise', 'reseed', 'drop'}, default='raise'
+        What to do when a component degenerates during a fit: its covariance
+        stops being positive definite (Cholesky fails, a variance is not
+        positive) or it becomes empty (its responsibilities sum to less than
+        1e-10 of the total sample weight). 'raise' is scikit-learn's
+        behaviour: a ValueError for a singular covariance, and an empty
+        component is kept. 'reseed' restarts each such component at one of
+        the worst-explained rows (lowest log-likelihood under the other
+        components), with the covariance of the whole data plus
+        ``reg_covar`` and weight ``1 / n_components`` before renormalising
+        (for 'tied', only empty components can be restarted; the shared
+        covariance is kept). 'drop' removes the component, so that
+        ``n_components_`` ends lower than ``n_components``. Either way the
+        event is recorded in ``degenerate_events_``; the lower bound may
+        fall at the iteration after one, and convergence is not declared
+        there.
+    partial_fit_mode : {'exact', 'online'}, default='exact'
+        What :meth:`partial_fit` does with a batch. 'exact' adds the batch's
+        statistics to those of the epoch and runs the M-step only when
+        called with ``end_epoch=True``: one EM iteration per pass over the
+        batches, the iterations of :meth:`fit` on data that do not fit in
+        memory or arrive in pieces, for streams that can be replayed.
+        'online' is the online EM of Cappe & Moulines (2009), for a stream
+        seen once: after every batch the running statistics become
+        ``s_t = (1 - gamma_t) s_{t-1} + gamma_t sbar(batch)`` and the
+        parameters their M-step.
+    online_t0 : float, default=0.0
+        Non-negative offset of the online step size
+        ``gamma_t = (t + online_t0) ** -online_kappa`` at the t-th batch
+        (t = 1, 2, ...); 0 makes the first batch's statistics replace the
+        start's, larger values make the first steps smaller.
+    online_kappa : float, default=0.6
+        Decay of the online step size, in (0.5, 1]: smaller values forget
+        older batches faster (and follow a drifting stream), 1 weighs every
+        batch about equally (the running average).
 
     Attributes
     ----------
@@ -196,6 +266,17 @@ class GaussianMixture(_ParamsMixin):
     lower_bounds_ : list of float
         The lower bound at every iteration of the best start.
     n_features_in_ : int
+    n_components_ : int
+        Components of the fitted model: ``n_components``, less those dropped
+        with ``on_degenerate='drop'``.
+    degenerate_events_ : list of dict
+        One dict per degenerate component met by the best start, with keys
+        'iteration' (0: the start itself), 'component' (its index at that
+        iteration), 'kind' ('singular' or 'empty') and 'action' ('reseed'
+        or 'drop'); empty when none occurred.
+    n_parameters_ : int
+        Number of free parameters of the fitted model (weights, means and
+        covariances), the ``p`` of :meth:`bic`, :meth:`aic` and :meth:`icl`.
 
     See Also
     --------
@@ -236,6 +317,10 @@ class GaussianMixture(_ParamsMixin):
         n_threads=None,
         callback=None,
         assignment="soft",
+        on_degenerate="raise",
+        partial_fit_mode="exact",
+        online_t0=0.0,
+        online_kappa=0.6,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -254,6 +339,10 @@ class GaussianMixture(_ParamsMixin):
         self.n_threads = n_threads
         self.callback = callback
         self.assignment = assignment
+        self.on_degenerate = on_degenerate
+        self.partial_fit_mode = partial_fit_mode
+        self.online_t0 = online_t0
+        self.online_kappa = online_kappa
 
     # -- validation ---------------------------------------------------------
 
@@ -281,6 +370,16 @@ class GaussianMixture(_ParamsMixin):
                 f"Got {self.callback!r} instead."
             )
         check_option(self.assignment, "assignment", name, ("soft", "hard"))
+        check_option(self.on_degenerate, "on_degenerate", name, _em.ON_DEGENERATE)
+        check_option(self.partial_fit_mode, "partial_fit_mode", name, ("exact", "online"))
+        check_scalar(self.online_t0, "online_t0", name, "real", low=0.0)
+        check_scalar(self.online_kappa, "online_kappa", name, "real", low=0.5, high=1.0,
+                     low_closed=False)
+        if not math.isfinite(self.reg_covar):
+            raise InvalidParameterError(
+                f"The 'reg_covar' parameter of {name} must be finite. Got "
+                f"{self.reg_covar!r} instead."
+            )
         check_random_state(self.random_state)
 
     def _check_initial_parameters(self, n_features):
@@ -298,10 +397,11 @@ class GaussianMixture(_ParamsMixin):
 
     def _check_X(self, X, *, reset):
         if reset:
-            return check_array(X, estimator_name=type(self).__name__, ensure_min_samples=2)
+            return check_array(X, estimator_name=type(self).__name__, ensure_min_samples=2,
+                               keep_mapped_dtype=True)
         self._check_is_fitted("precisions_cholesky_")
         return check_array(X, estimator_name=type(self).__name__,
-                           n_features=self.n_features_in_)
+                           n_features=self.n_features_in_, keep_mapped_dtype=True)
 
     # -- fitting ------------------------------------------------------------
 
@@ -314,15 +414,39 @@ class GaussianMixture(_ParamsMixin):
         ``max_iter`` is reached; a :class:`~fastgmm.exceptions.ConvergenceWarning`
         says when the best start did not converge.
 
+        X is never copied whole. An ``np.memmap`` (data bigger than memory)
+        is read in segments of rows, converted per segment where it is not
+        float32/float64, and the pages of each segment are handed back to
+        the operating system after it, so memory use does not grow with
+        n_samples; the result is bit-identical to the fit of the same array
+        in memory. The 'kmeans' and 'k-means++' starts read all of X through
+        k-means (an integer memmap is converted whole there): for data
+        bigger than memory, give ``weights_init``, ``means_init`` and
+        ``precisions_init``, for instance from a fit on a sample.
+
+        A ``dask.array.Array`` is fitted where it lives: each EM iteration
+        is one distributed pass (every row chunk's statistics computed by
+        the fused kernel on the worker holding it, one kernel thread per
+        task unless ``n_threads`` is set, summed by a tree in chunk order;
+        the M-step on the client), on the active scheduler, a
+        ``dask.distributed`` cluster included; X is never gathered. The
+        start (``init_params``) is drawn from a uniform sample of
+        ``min(n_samples, 100_000)`` rows taken with ``random_state`` (all
+        rows, and the in-memory fit's start, when there are at most
+        100,000). The result equals the in-memory fit from the same start
+        to about 1e-13 relative in float64, whatever the chunking.
+        ``on_degenerate='reseed'`` is not available for Dask data.
+
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like, np.memmap or dask.array.Array of shape (n_samples, n_features)
             Data; float32 stays float32, other numbers become float64.
         y : Ignored
             Not used, present for API consistency.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each row; a weight of 2 equals the row
-            repeated twice.
+            repeated twice. A Dask array, or a numpy array (then sent to the
+            workers once), for Dask X.
 
         Returns
         -------
@@ -348,63 +472,261 @@ class GaussianMixture(_ParamsMixin):
         labels : ndarray of shape (n_samples,), int64
         """
         X = self._fit(X, sample_weight)
+        if is_dask_array(X):
+            return self.predict(X)
         with _em.thread_limit(self.n_threads):
-            return self._weighted_log_prob(X).argmax(axis=1)
+            return self._labels(X)
+
+    def partial_fit(self, X, y=None, sample_weight=None, end_epoch=False):
+        """Update the model with one batch of rows, for data that arrive in pieces.
+
+        The first call (on an unfitted model) starts from its batch as
+        :meth:`fit` would (``init_params`` and the ``*_init`` arrays); a
+        model fitted before continues from its parameters. What follows
+        depends on ``partial_fit_mode``:
+
+        'exact'
+            The batch's sufficient statistics, under the parameters of the
+            last M-step, are added to those of the epoch; with
+            ``end_epoch=True`` the M-step runs on the sum. One epoch (every
+            batch once, the last with ``end_epoch=True``) is one EM
+            iteration of :meth:`fit` on all the rows: the same numbers up to
+            the order of the sums. ``n_iter_`` counts the epochs,
+            ``lower_bound_`` is the mean log-likelihood of the last epoch
+            (before its M-step) and ``converged_`` says whether it changed
+            by less than ``tol``. Use it to fit data bigger than memory
+            that cannot be memory-mapped, or that arrive in pieces you can
+            read again; an array or ``np.memmap`` can simply be passed to
+            :meth:`fit`, which streams it.
+        'online'
+            Online EM (Cappe & Moulines, 2009): the running statistics take
+            a step ``gamma_t = (t + online_t0) ** -online_kappa`` towards
+            the batch's, and the parameters are updated after every batch;
+            ``end_epoch`` is ignored. Use it for a stream seen once, or one
+            that drifts. ``n_iter_`` counts the batches, ``lower_bound_`` is
+            the last batch's mean log-likelihood before its update, and
+            ``converged_`` stays False (a stream has no convergence test).
+            Batches of a few hundred rows or more, in random order, give
+            steady estimates.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_batch, n_features)
+            One batch (an ``np.memmap`` is streamed as in :meth:`fit`); the
+            first needs at least ``n_components`` rows.
+        y : Ignored
+            Not used, present for API consistency.
+        sample_weight : array-like of shape (n_batch,), default=None
+            Non-negative weight of each row of the batch.
+        end_epoch : bool, default=False
+            'exact' mode: this batch is the last of an epoch; run the M-step.
+
+        Returns
+        -------
+        self : GaussianMixture
+        """
+        from . import _streaming
+        from ._stats import sum_stats
+
+        self._validate_params()
+        if is_dask_array(X):
+            raise TypeError(
+                "partial_fit takes in-memory (or memory-mapped) batches; fit a Dask "
+                "array with fit, which runs each EM iteration as one distributed pass."
+            )
+        fitted = hasattr(self, "precisions_cholesky_")
+        name = type(self).__name__
+        X = check_array(X, estimator_name=name,
+                        n_features=self.n_features_in_ if fitted else None,
+                        keep_mapped_dtype=True)
+        _check_magnitude(X)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        dtype = float_dtype(X)
+        eps = float(np.finfo(dtype).eps)
+        hard = self.assignment == "hard"
+        with _em.thread_limit(self.n_threads):
+            if not fitted:
+                if X.shape[0] < self.n_components:
+                    raise ValueError(
+                        f"The first batch has {X.shape[0]} rows; partial_fit starts "
+                        f"from it and needs at least n_components = "
+                        f"{self.n_components}."
+                    )
+                events = []
+                self._start_events = events
+                try:
+                    params = self._initial_parameters(
+                        X, sample_weight, check_random_state(self.random_state),
+                        self._check_initial_parameters(X.shape[1]))
+                finally:
+                    self.__dict__.pop("_start_events", None)
+                self._set_stream_state(params, dtype, X.shape[1], events=events)
+                self._stream = None
+            state = self.__dict__.get("_stream")
+            if state is None or state["means_"] is not self.means_ or \
+                    state["mode"] != self.partial_fit_mode:
+                # A new stream: after fit, set_params or a change of mode.
+                state = self._stream = {
+                    "mode": self.partial_fit_mode, "means_": self.means_,
+                    "params": self._current_parameters(), "stats": None, "t": 0,
+                    "online": None,
+                }
+            params = state["params"]
+            stats = _em.em_pass(X, sample_weight, params, self.covariance_type, hard=hard)
+            if not np.isfinite(stats.loglik):
+                raise ValueError(
+                    f"The log-likelihood of the batch is {stats.loglik}: the data are "
+                    "too large or too spread out for the arithmetic. Scale X, pass "
+                    "float64 data, or increase reg_covar."
+                )
+            events = self.degenerate_events_
+            n_events = len(events)
+            if self.partial_fit_mode == "exact":
+                state["stats"] = stats if state["stats"] is None else sum_stats(
+                    [state["stats"], stats])
+                if not end_epoch:
+                    return self
+                total, state["stats"] = state["stats"], None
+                n_iter = self.n_iter_ + 1
+                lower_bound = total.loglik / total.sum_weights
+                params = _em.m_step(
+                    total, self.covariance_type, self.reg_covar, eps, dtype == np.float32,
+                    on_degenerate=self.on_degenerate, X=X, sample_weight=sample_weight,
+                    iteration=n_iter, events=events)
+                converged = (abs(lower_bound - self.lower_bounds_[-1]) < self.tol
+                             if self.lower_bounds_ else False)
+            else:
+                state["t"] += 1
+                gamma = _streaming.step_size(state["t"], self.online_t0,
+                                             self.online_kappa)
+                old = state["online"]
+                if old is None:
+                    old = _streaming.state_from_params(params, self.covariance_type)
+                online = _streaming.combine(
+                    old, _streaming.state_from_stats(stats, self.covariance_type), gamma,
+                    self.covariance_type)
+                n_iter = self.n_iter_ + 1
+                lower_bound = stats.loglik / stats.sum_weights
+                params = _em.m_step(
+                    _streaming.stats_of_state(online, self.covariance_type),
+                    self.covariance_type, self.reg_covar, eps, dtype == np.float32,
+                    on_degenerate=self.on_degenerate, X=X, sample_weight=sample_weight,
+                    iteration=n_iter, events=events)
+                # After a repair the running statistics restart from the
+                # repaired parameters.
+                state["online"] = online if len(events) == n_events else None
+                converged = False
+            self._set_stream_state(params, dtype, X.shape[1], n_iter=n_iter,
+                                   lower_bound=lower_bound, converged=converged)
+            state["params"] = params
+            state["means_"] = self.means_
+        return self
+
+    def _set_stream_state(self, params, dtype, n_features, *, events=None, n_iter=0,
+                          lower_bound=None, converged=False):
+        """The fitted attributes after a start or an update of partial_fit."""
+        fitted = self._fitted_arrays(params, dtype)
+        n_components = params.means.shape[0]
+        self.__dict__.update(fitted)
+        self.converged_ = bool(converged)
+        self.n_iter_ = int(n_iter)
+        if lower_bound is None:
+            self.lower_bound_ = dtype.type(-np.inf)
+            self.lower_bounds_ = []
+        else:
+            self.lower_bound_ = dtype.type(lower_bound)
+            self.lower_bounds_ = self.lower_bounds_ + [dtype.type(lower_bound)]
+        self.n_features_in_ = n_features
+        self.n_components_ = int(n_components)
+        if events is not None:
+            self.degenerate_events_ = events
+        self.n_parameters_ = n_parameters(self.covariance_type, n_components, n_features)
 
     def _fit(self, X, sample_weight):
         self._validate_params()
-        X = self._check_X(X, reset=True)
+        dask_data = None
+        if is_dask_array(X):
+            from ._dask import DaskData
+
+            dask_data = DaskData(self, X, sample_weight)
+            X = dask_data.X
+        else:
+            X = self._check_X(X, reset=True)
         n_samples, n_features = X.shape
         if n_samples < self.n_components:
             raise ValueError(
                 "Expected n_samples >= n_components "
                 f"but got n_components = {self.n_components}, n_samples = {n_samples}"
             )
-        sample_weight = check_sample_weight(sample_weight, n_samples)
+        if dask_data is None:
+            _check_magnitude(X)
+            sample_weight = check_sample_weight(sample_weight, n_samples)
+        else:
+            _check_magnitude(X, dask_data.largest)
+            sample_weight = dask_data.sample_weight
         init_arrays = self._check_initial_parameters(n_features)
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         n_init = self.n_init if do_init else 1
         random_state = check_random_state(self.random_state)
+        start_X, start_weight = X, sample_weight
+        if dask_data is not None and do_init and any(a is None for a in init_arrays):
+            # The start (init_params) from a sample of rows: see DaskData.start_sample.
+            start_X, start_weight = dask_data.start_sample(random_state)
 
+        # Nothing is set on self until every start has run: a fit that raises
+        # (or is interrupted) leaves the estimator as it was.
         best = None
-        with _em.thread_limit(self.n_threads):
-            for init in range(n_init):
-                self._print_init_begin(init)
-                if do_init:
-                    params = self._initial_parameters(X, sample_weight, random_state,
-                                                      init_arrays)
-                    lower_bound = -np.inf
-                else:
-                    params = self._current_parameters()
-                    lower_bound = float(self.lower_bound_)
-                if self.max_iter == 0:
-                    # scikit-learn keeps the last start when no iteration runs.
-                    best = (lower_bound, params, [], 0, False)
-                    continue
-                result = _em.run_em(
-                    X, sample_weight, params,
-                    covariance_type=self.covariance_type, reg_covar=self.reg_covar,
-                    tol=self.tol, max_iter=self.max_iter, lower_bound=lower_bound,
-                    on_iteration=self._on_iteration, hard=self.assignment == "hard",
-                )
-                final_lb = result[1][-1]
-                self._print_init_end(final_lb, result[3])
-                if best is None or final_lb > best[0] or best[0] == -np.inf:
-                    best = (final_lb,) + result
+        try:
+            with _em.thread_limit(self.n_threads):
+                for init in range(n_init):
+                    started = self._print_init_begin(init)
+                    events = []
+                    if do_init:
+                        self._start_events = events
+                        params = self._initial_parameters(start_X, start_weight,
+                                                          random_state, init_arrays)
+                        lower_bound = -np.inf
+                    else:
+                        params = self._current_parameters()
+                        lower_bound = float(self.lower_bound_)
+                    if self.max_iter == 0:
+                        # scikit-learn keeps the last start when no iteration runs.
+                        best = (lower_bound, params, [], 0, False, events)
+                        continue
+                    result = _em.run_em(
+                        X, sample_weight, params,
+                        covariance_type=self.covariance_type, reg_covar=self.reg_covar,
+                        tol=self.tol, max_iter=self.max_iter, lower_bound=lower_bound,
+                        on_iteration=self._on_iteration, hard=self.assignment == "hard",
+                        on_degenerate=self.on_degenerate, events=events,
+                        stats_pass=None if dask_data is None else dask_data.stats_pass,
+                    )
+                    final_lb = result[1][-1]
+                    self._print_init_end(final_lb, result[3], started)
+                    if best is None or final_lb > best[0] or best[0] == -np.inf:
+                        best = (final_lb,) + result + (events,)
+        finally:
+            self.__dict__.pop("_start_events", None)
 
-        lower_bound, params, lower_bounds, n_iter, converged = best
+        lower_bound, params, lower_bounds, n_iter, converged, events = best
+        dtype = float_dtype(X)
+        fitted = self._fitted_arrays(params, dtype)
         if not converged and self.max_iter > 0:
             warnings.warn(
                 "Best performing initialization did not converge. Try different init "
                 "parameters, or increase max_iter, tol, or check for degenerate data.",
                 compatible(ConvergenceWarning),
             )
-        self._set_parameters(params, X.dtype)
+        n_components = params.means.shape[0]
+        self.__dict__.update(fitted)
         self.converged_ = bool(converged)
         self.n_iter_ = int(n_iter)
-        self.lower_bound_ = X.dtype.type(lower_bound)
-        self.lower_bounds_ = [X.dtype.type(lb) for lb in lower_bounds]
+        self.lower_bound_ = dtype.type(lower_bound)
+        self.lower_bounds_ = [dtype.type(lb) for lb in lower_bounds]
         self.n_features_in_ = n_features
+        self.n_components_ = int(n_components)
+        self.degenerate_events_ = events
+        self.n_parameters_ = n_parameters(self.covariance_type, n_components, n_features)
         return X
 
     def _initial_parameters(self, X, sample_weight, random_state, init_arrays):
@@ -415,7 +737,19 @@ class GaussianMixture(_ParamsMixin):
                 X, sample_weight, n_components=self.n_components,
                 covariance_type=self.covariance_type, init_params=self.init_params,
                 reg_covar=self.reg_covar, random_state=random_state,
+                on_degenerate=self.on_degenerate,
+                events=getattr(self, "_start_events", None),
+                # Set by select_model for one fit: starts shared across covariance types.
+                next_start=getattr(self, "_next_start", None),
             )
+            if params.means.shape[0] < self.n_components and any(
+                    a is not None for a in init_arrays):
+                raise ValueError(
+                    "A component of the start was degenerate and dropped "
+                    "(on_degenerate='drop'), so the start no longer matches "
+                    "weights_init/means_init/precisions_init. Use "
+                    "on_degenerate='reseed', or give all three."
+                )
         else:
             params = Params(None, None, None, None)
         weights = params.weights if weights_init is None else weights_init.astype(np.float64)
@@ -437,21 +771,41 @@ class GaussianMixture(_ParamsMixin):
         return Params(*(np.asarray(a, dtype=np.float64) for a in (
             self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)))
 
-    def _set_parameters(self, params, dtype):
-        self.weights_ = params.weights.astype(dtype)
-        self.means_ = params.means.astype(dtype)
-        self.covariances_ = np.asarray(params.covariances).astype(dtype)
-        self.precisions_cholesky_ = np.asarray(params.precisions_chol).astype(dtype)
-        self.precisions_ = precisions_from_cholesky(
-            np.asarray(params.precisions_chol, dtype=np.float64), self.covariance_type
-        ).astype(dtype)
+    def _fitted_arrays(self, params, dtype):
+        """The fitted arrays in ``dtype``, by attribute name.
+
+        Raises
+        ------
+        ValueError
+            When a value does not fit in float32 (float32 data only).
+        """
+        fitted = {
+            "weights_": params.weights,
+            "means_": params.means,
+            "covariances_": np.asarray(params.covariances),
+            "precisions_cholesky_": np.asarray(params.precisions_chol),
+            "precisions_": precisions_from_cholesky(
+                np.asarray(params.precisions_chol, dtype=np.float64), self.covariance_type),
+        }
+        with np.errstate(over="ignore"):
+            fitted = {name: np.asarray(a, dtype=np.float64).astype(dtype)
+                      for name, a in fitted.items()}
+        for name, a in fitted.items():
+            if not np.all(np.isfinite(a)):
+                largest = float(np.max(np.abs(np.asarray(params.covariances))))
+                raise ValueError(
+                    f"The fitted {name.rstrip('_')} do not fit in {np.dtype(dtype).name} "
+                    f"(variances reach {largest:.3g}). Pass float64 data "
+                    "(X.astype(np.float64)) or scale X."
+                )
+        return fitted
 
     # -- progress -----------------------------------------------------------
 
     def _print_init_begin(self, init):
         if self.verbose >= 1:
             print(f"Initialization {init}")
-        self._init_start_time = perf_counter()
+        return perf_counter()
 
     def _on_iteration(self, n_iter, lower_bound, change, seconds):
         if self.verbose >= 1 and n_iter % self.verbose_interval == 0:
@@ -464,12 +818,12 @@ class GaussianMixture(_ParamsMixin):
             return bool(self.callback(n_iter, lower_bound))
         return False
 
-    def _print_init_end(self, lower_bound, converged):
+    def _print_init_end(self, lower_bound, converged, started):
         msg = "converged" if converged else "did not converge"
         if self.verbose == 1:
             print(f"Initialization {msg}.")
         elif self.verbose >= 2:
-            t = perf_counter() - self._init_start_time
+            t = perf_counter() - started
             print(f"Initialization {msg}. time lapse {t:.5f}s\t lower bound "
                   f"{lower_bound:.5f}.")
 
@@ -477,6 +831,17 @@ class GaussianMixture(_ParamsMixin):
 
     def _weighted_log_prob(self, X):
         return _em.weighted_log_prob(X, self._current_parameters(), self.covariance_type)
+
+    def _labels(self, X):
+        """Most probable component per row; rows whose densities all underflow
+        (far from every component) go to the nearest component."""
+        weighted_log_prob = self._weighted_log_prob(X)
+        labels = weighted_log_prob.argmax(axis=1)
+        lost = ~np.isfinite(weighted_log_prob[np.arange(X.shape[0]), labels])
+        if lost.any():
+            labels[lost] = _em.nearest_component(X[lost], self._current_parameters(),
+                                                 self.covariance_type)
+        return labels
 
     def score_samples(self, X):
         """Log-likelihood of each row of X under the model.
@@ -488,10 +853,18 @@ class GaussianMixture(_ParamsMixin):
         Returns
         -------
         log_prob : ndarray of shape (n_samples,)
+            A lazy Dask array for a Dask X.
         """
+        if is_dask_array(X):
+            from ._dask import per_row
+
+            return per_row(self, "score_samples", X)
         X = self._check_X(X, reset=False)
         with _em.thread_limit(self.n_threads):
-            return _em.log_resp(X, self._current_parameters(), self.covariance_type)[0]
+            log_prob = _em.log_resp(X, self._current_parameters(), self.covariance_type)[0]
+        # A row so far out that its squared distances overflow has density 0.
+        log_prob[np.isnan(log_prob)] = -np.inf
+        return log_prob
 
     def score(self, X, y=None):
         """Mean log-likelihood per row of X.
@@ -517,10 +890,15 @@ class GaussianMixture(_ParamsMixin):
         Returns
         -------
         labels : ndarray of shape (n_samples,), int64
+            A lazy Dask array for a Dask X.
         """
+        if is_dask_array(X):
+            from ._dask import per_row
+
+            return per_row(self, "predict", X)
         X = self._check_X(X, reset=False)
         with _em.thread_limit(self.n_threads):
-            return self._weighted_log_prob(X).argmax(axis=1)
+            return self._labels(X)
 
     def predict_proba(self, X):
         """Posterior probability of each component for each row of X.
@@ -532,12 +910,26 @@ class GaussianMixture(_ParamsMixin):
         Returns
         -------
         resp : ndarray of shape (n_samples, n_components)
-            Responsibilities; each row sums to 1.
+            Responsibilities; each row sums to 1. A lazy Dask array for a
+            Dask X.
         """
+        if is_dask_array(X):
+            from ._dask import per_row
+
+            return per_row(self, "predict_proba", X)
         X = self._check_X(X, reset=False)
+        params = self._current_parameters()
         with _em.thread_limit(self.n_threads):
-            _, log_resp = _em.log_resp(X, self._current_parameters(), self.covariance_type)
-        return np.exp(log_resp, out=log_resp)
+            log_prob, log_resp = _em.log_resp(X, params, self.covariance_type)
+        resp = np.exp(log_resp, out=log_resp)
+        lost = ~np.isfinite(log_prob)
+        if lost.any():
+            # Densities underflow under every component (0/0): the limit of
+            # the responsibilities far out is all on the nearest component.
+            resp[lost] = 0.0
+            resp[np.flatnonzero(lost),
+                 _em.nearest_component(X[lost], params, self.covariance_type)] = 1.0
+        return resp
 
     def sample(self, n_samples=1):
         """Draw random samples from the fitted mixture.
@@ -580,7 +972,7 @@ class GaussianMixture(_ParamsMixin):
 
     def _n_parameters(self):
         """Number of free parameters of the model."""
-        return n_parameters(self.covariance_type, self.n_components, self.means_.shape[1])
+        return n_parameters(self.covariance_type, *self.means_.shape)
 
     def bic(self, X):
         """Bayesian information criterion on X (lower is better).
@@ -610,6 +1002,35 @@ class GaussianMixture(_ParamsMixin):
         """
         X = self._check_X(X, reset=False)
         return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
+
+    def icl(self, X):
+        """Integrated completed likelihood criterion on X (lower is better).
+
+        BIC plus twice the entropy of the responsibilities,
+        ``bic(X) - 2 sum_i sum_k r_ik log r_ik`` (Biernacki, Celeux & Govaert,
+        2000): it adds a penalty for rows shared between components, so it
+        prefers well-separated clusters. ``icl(X) >= bic(X)``, equal when
+        every row belongs wholly to one component.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        icl : float
+
+        See Also
+        --------
+        fastgmm.select_model : choose n_components and covariance_type by ICL.
+        """
+        X = self._check_X(X, reset=False)
+        with _em.thread_limit(self.n_threads):
+            log_prob, log_resp = _em.log_resp(X, self._current_parameters(),
+                                              self.covariance_type)
+        bic = (-2 * float(np.mean(log_prob)) * X.shape[0]
+               + self._n_parameters() * math.log(X.shape[0]))
+        return bic + 2 * _resp_entropy(log_resp)
 
     # -- model files --------------------------------------------------------
 

@@ -61,7 +61,7 @@ def _check_random_state(seed):
 
 
 def _check_array(X, name="X", dtype=None):
-    """A finite, C-contiguous 2-D float32/float64 array (other dtypes -> float64)."""
+    """A finite 2-D float32/float64 array, in any layout (other dtypes -> float64)."""
     if hasattr(X, "toarray") or hasattr(X, "tocsr"):
         raise TypeError(f"{name}: sparse input is not supported; pass a dense array.")
     X = np.asarray(X)
@@ -78,8 +78,11 @@ def _check_array(X, name="X", dtype=None):
     if X.shape[0] < 1 or X.shape[1] < 1:
         raise ValueError(f"{name} has shape {X.shape}: it needs at least one sample "
                          "and one feature.")
-    X = np.ascontiguousarray(X, dtype=dtype)
-    if not np.isfinite(X).all():
+    if X.dtype != dtype:
+        X = X.astype(dtype)
+    # Any layout: the kernels index X[row, j] and are compiled per layout.
+    # The sum is finite for finite X but for overflow; only then the full test.
+    if not (np.isfinite(X.sum()) or np.isfinite(X).all()):
         raise ValueError(f"{name} contains NaN or infinity.")
     return X
 
@@ -137,6 +140,13 @@ def _n_blocks(n_rows, chunk_size):
     return -(-n_rows // chunk_size)
 
 
+def _kernel(name, n_blocks):
+    """The kernel ``name``, or its serial twin for passes of few blocks
+    (``_config.PARALLEL_MIN_BLOCKS``, as the EM passes)."""
+    serial = n_blocks < _config.PARALLEL_MIN_BLOCKS
+    return getattr(_kernels, name + "_serial" if serial else name)
+
+
 def _lloyd_pass(X, sample_weight, centers, labels, chunk_size):
     """Run the fused Lloyd pass over X in segments of blocks.
 
@@ -163,9 +173,10 @@ def _lloyd_pass(X, sample_weight, centers, labels, chunk_size):
         n_seg = min(seg_blocks, n_blocks - first)
         row_start = first * chunk_size
         row_stop = min(n_samples, (first + n_seg) * chunk_size)
-        _kernels.lloyd_pass(X, sample_weight, centers, row_start, row_stop, chunk_size,
-                            labels, sums_part[:n_seg], weight_part[:n_seg],
-                            inertia_part[:n_seg], changed_part[:n_seg])
+        _kernel("lloyd_pass", n_seg)(
+            X, sample_weight, centers, row_start, row_stop, chunk_size, labels,
+            sums_part[:n_seg], weight_part[:n_seg], inertia_part[:n_seg],
+            changed_part[:n_seg])
         sums += sums_part[:n_seg].sum(axis=0)
         weights += weight_part[:n_seg].sum(axis=0)
         inertia += float(inertia_part[:n_seg].sum())
@@ -184,7 +195,7 @@ def _update_closest(X, sample_weight, centers, closest_dist_sq, chunk_size):
     """Lower ``closest_dist_sq`` in place to the new centres; returns the potential."""
     n_samples = X.shape[0]
     pot_part = np.empty(_n_blocks(n_samples, chunk_size))
-    _kernels.update_closest_sq_dist(
+    _kernel("update_closest_sq_dist", pot_part.shape[0])(
         X, sample_weight, np.ascontiguousarray(centers, dtype=np.float64), 0, n_samples,
         chunk_size, closest_dist_sq, pot_part)
     return float(pot_part.sum())
@@ -194,7 +205,7 @@ def _candidate_potentials(X, sample_weight, closest_dist_sq, candidates, chunk_s
     """Potential (inertia) after adding each candidate, shape (n_candidates,)."""
     n_samples = X.shape[0]
     pot_part = np.empty((_n_blocks(n_samples, chunk_size), candidates.shape[0]))
-    _kernels.candidate_potentials(
+    _kernel("candidate_potentials", pot_part.shape[0])(
         X, sample_weight, closest_dist_sq,
         np.ascontiguousarray(candidates, dtype=np.float64), 0, n_samples, chunk_size,
         pot_part)
@@ -317,10 +328,10 @@ def _feature_variances(X, chunk_size):
     n_blocks = _n_blocks(n_samples, chunk_size)
     sum_part = np.empty((n_blocks, n_features))
     sq_part = np.empty((n_blocks, n_features))
-    _kernels.shifted_column_sums(X, np.zeros(n_features), 0, n_samples, chunk_size,
-                                 sum_part, sq_part)
+    kernel = _kernel("shifted_column_sums", n_blocks)
+    kernel(X, np.zeros(n_features), 0, n_samples, chunk_size, sum_part, sq_part)
     mean = sum_part.sum(axis=0) / n_samples
-    _kernels.shifted_column_sums(X, mean, 0, n_samples, chunk_size, sum_part, sq_part)
+    kernel(X, mean, 0, n_samples, chunk_size, sum_part, sq_part)
     s1 = sum_part.sum(axis=0)
     return (sq_part.sum(axis=0) - s1 * s1 / n_samples) / n_samples
 

@@ -22,6 +22,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._config import FASTMATH, NUMBA_CACHE
+from . import serial_twin
 
 # numba wants a set (not a frozenset) of flags.
 _JIT = dict(fastmath=FASTMATH, cache=NUMBA_CACHE, nogil=True)
@@ -328,3 +329,10 @@ def shifted_column_sums(X, shift, row_start, row_stop, chunk_size, sum_part, sq_
                 s2 += t * t
             sum_part[c, j] = s1
             sq_part[c, j] = s2
+
+
+# Passes over a few blocks skip the thread pool; see ``serial_twin``.
+lloyd_pass_serial = serial_twin(lloyd_pass, **_JIT)
+update_closest_sq_dist_serial = serial_twin(update_closest_sq_dist, **_JIT)
+candidate_potentials_serial = serial_twin(candidate_potentials, **_JIT)
+shifted_column_sums_serial = serial_twin(shifted_column_sums, **_JIT)

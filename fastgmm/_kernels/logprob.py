@@ -26,7 +26,7 @@ from numba import njit, prange
 
 from .._config import FASTMATH, NUMBA_CACHE
 from . import serial_twin
-from ._inline import exp_nonpositive
+from ._inline import LOG_2PI, exp_nonpositive
 
 _JIT = dict(fastmath=FASTMATH, cache=NUMBA_CACHE, nogil=True)
 
@@ -227,16 +227,30 @@ def block_hard_assign(logp, n_rows, best, total):
             logp[k, b] = 1.0 if k == arg else 0.0
 
 
+@njit(**_JIT)
+def _constants(weights, log_det, n_features):
+    """``log pi_k + log det(U_k) - n_features / 2 log(2 pi)`` per component."""
+    n_components = weights.shape[0]
+    const = np.empty(n_components)
+    for k in range(n_components):
+        const[k] = np.log(weights[k]) + log_det[k] - 0.5 * n_features * LOG_2PI
+    return const
+
+
 @njit(parallel=True, **_JIT)
-def weighted_log_prob_full(X, means, precisions_chol, const, chunk_size, out):
+def weighted_log_prob_full(X, weights, means, precisions_chol, chunk_size, out):
     """Per-point weighted log-densities, full covariances.
+
+    The per-component constants are computed here, from the parameters as
+    the estimator stores them, so a call on a few rows costs no Python-side
+    preparation.
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features), float32 or float64, C-contiguous
+    X : ndarray of shape (n_samples, n_features), float32 or float64, any layout
+    weights : ndarray of shape (n_components,), float64
     means : ndarray of shape (n_components, n_features), float64
     precisions_chol : ndarray of shape (n_components, n_features, n_features), float64
-    const : ndarray of shape (n_components,), float64
     chunk_size : int
     out : ndarray of shape (n_samples, n_components), float32 or float64
         Output.
@@ -248,6 +262,11 @@ def weighted_log_prob_full(X, means, precisions_chol, const, chunk_size, out):
     """
     n_samples, n_features = X.shape
     n_components = means.shape[0]
+    log_det = np.zeros(n_components)
+    for k in range(n_components):
+        for j in range(n_features):
+            log_det[k] += np.log(precisions_chol[k, j, j])
+    const = _constants(weights, log_det, n_features)
     n_blocks = (n_samples + chunk_size - 1) // chunk_size
     for c in prange(n_blocks):
         start = c * chunk_size
@@ -264,11 +283,11 @@ def weighted_log_prob_full(X, means, precisions_chol, const, chunk_size, out):
 
 
 @njit(parallel=True, **_JIT)
-def weighted_log_prob_tied(X, means_u, precision_chol, const, chunk_size, out):
+def weighted_log_prob_tied(X, weights, means, precision_chol, chunk_size, out):
     """Per-point weighted log-densities, tied covariance.
 
-    Parameters as :func:`weighted_log_prob_full`, with ``means_u = means @ U``
-    and ``precision_chol`` of shape (n_features, n_features).
+    Parameters as :func:`weighted_log_prob_full`, with ``precision_chol`` of
+    shape (n_features, n_features).
 
     Notes
     -----
@@ -276,7 +295,16 @@ def weighted_log_prob_tied(X, means_u, precision_chol, const, chunk_size, out):
     those rows of ``out``.
     """
     n_samples, n_features = X.shape
-    n_components = means_u.shape[0]
+    n_components = means.shape[0]
+    log_det = 0.0
+    for j in range(n_features):
+        log_det += np.log(precision_chol[j, j])
+    const = _constants(weights, np.full(n_components, log_det), n_features)
+    means_u = np.zeros((n_components, n_features))
+    for k in range(n_components):
+        for j in range(n_features):
+            for i in range(j + 1):
+                means_u[k, j] += means[k, i] * precision_chol[i, j]
     n_blocks = (n_samples + chunk_size - 1) // chunk_size
     for c in prange(n_blocks):
         start = c * chunk_size
@@ -292,11 +320,12 @@ def weighted_log_prob_tied(X, means_u, precision_chol, const, chunk_size, out):
 
 
 @njit(parallel=True, **_JIT)
-def weighted_log_prob_diag(X, means, precisions_chol, const, chunk_size, out):
-    """Per-point weighted log-densities, diagonal (and spherical) covariances.
+def weighted_log_prob_diag(X, weights, means, precisions_chol, chunk_size, out):
+    """Per-point weighted log-densities, diagonal and spherical covariances.
 
     Parameters as :func:`weighted_log_prob_full`, with ``precisions_chol`` of
-    shape (n_components, n_features).
+    shape (n_components, n_features) for 'diag', or (n_components, 1) for
+    'spherical' (one value per component, used for every feature).
 
     Notes
     -----
@@ -305,6 +334,14 @@ def weighted_log_prob_diag(X, means, precisions_chol, const, chunk_size, out):
     """
     n_samples, n_features = X.shape
     n_components = means.shape[0]
+    width = precisions_chol.shape[1]
+    prec = np.empty((n_components, n_features))
+    log_det = np.zeros(n_components)
+    for k in range(n_components):
+        for j in range(n_features):
+            prec[k, j] = precisions_chol[k, j if width > 1 else 0]
+            log_det[k] += np.log(prec[k, j])
+    const = _constants(weights, log_det, n_features)
     n_blocks = (n_samples + chunk_size - 1) // chunk_size
     for c in prange(n_blocks):
         start = c * chunk_size
@@ -312,7 +349,7 @@ def weighted_log_prob_diag(X, means, precisions_chol, const, chunk_size, out):
         xt = np.empty((n_features, chunk_size + ROW_PAD))
         logp = np.empty((n_components, chunk_size + ROW_PAD))
         load_block(X, start, n_rows, xt)
-        block_log_prob_diag(xt, n_rows, means, precisions_chol, const, logp)
+        block_log_prob_diag(xt, n_rows, means, prec, const, logp)
         for b in range(n_rows):
             for k in range(n_components):
                 out[start + b, k] = logp[k, b]

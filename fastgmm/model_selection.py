@@ -1,0 +1,533 @@
+"""Model selection: the number of components and the covariance type by BIC, AIC or ICL.
+
+:func:`select_model` fits one mixture per (n_components, covariance_type)
+pair and keeps the one with the lowest criterion. It does less work than a
+loop over :class:`~fastgmm.GaussianMixture` fits:
+
+- X (and ``sample_weight``) are validated and converted once;
+- the starts depend on ``n_components`` and the seed only, not on the
+  covariance type, so each start (a k-means run, for the default
+  ``init_params='kmeans'``) is computed once per ``n_components`` and shared:
+  the i-th start of every covariance type is the same;
+- the criteria come from one pass at the final parameters, which yields the
+  log-likelihood and the responsibilities' entropy (for ICL) together.
+
+Each row is nevertheless exactly the model that
+``GaussianMixture(n_components, covariance_type=..., random_state=seed,
+n_init=n_init, **gm_params).fit(X)`` gives, with ``seed`` in the row's
+``random_state`` field.
+"""
+
+import math
+import numbers
+import time
+import warnings
+
+import numpy as np
+
+from . import _em
+from ._init import initial_resp_chunks
+from .kmeans import KMeans
+from ._stats import COVARIANCE_TYPES, n_parameters
+from ._validation import check_array, check_sample_weight
+from .exceptions import FitFailedWarning, InvalidParameterError, compatible
+from .gaussian_mixture import GaussianMixture, _resp_entropy, check_random_state
+
+__all__ = ["select_model", "ModelSelection"]
+
+CRITERIA = ("bic", "aic", "icl")
+
+#: Fields of :attr:`ModelSelection.results_`, one row per fitted model.
+RESULTS_DTYPE = np.dtype([
+    ("n_components", np.int64),
+    ("covariance_type", "U9"),
+    ("bic", np.float64),
+    ("aic", np.float64),
+    ("icl", np.float64),
+    ("log_likelihood", np.float64),
+    ("n_parameters", np.int64),
+    ("n_iter", np.int64),
+    ("converged", np.bool_),
+    ("fit_time", np.float64),
+    ("random_state", np.int64),
+])
+
+# GaussianMixture parameters that depend on n_components or covariance_type,
+# and so cannot be shared by every row.
+_PER_MODEL_PARAMS = ("weights_init", "means_init", "precisions_init", "warm_start")
+
+# Rows per block of the scoring pass: bounds its (rows, n_components) buffer.
+_SCORE_CHUNK = 1 << 16
+
+
+class _SharedStarts:
+    """The starts of one ``n_components``, shared by every covariance type.
+
+    Start i is drawn from ``RandomState(seed)`` in the state that the first
+    i starts of ``GaussianMixture(random_state=seed)`` leave it in, so a
+    covariance type's i-th start is the one a separate fit would make.
+    """
+
+    def __init__(self, X, sample_weight, n_components, init_params, seed):
+        self._X = X
+        self._sample_weight = sample_weight
+        self._n_components = n_components
+        self._init_params = init_params
+        self._random_state = np.random.RandomState(seed)
+        self._starts = []
+        self._state_after = []
+
+    def _draw(self):
+        if self._init_params == "kmeans":
+            # The k-means fit a GaussianMixture start makes from this state.
+            weight = self._sample_weight if self._sample_weight.shape[0] else None
+            return KMeans(self._n_components, n_init=1,
+                          random_state=self._random_state).fit(self._X, sample_weight=weight)
+        return initial_resp_chunks(self._X, self._sample_weight, self._n_components,
+                                   self._init_params, self._random_state)
+
+    def start(self, i):
+        """Start i: a fitted KMeans ('kmeans'), else responsibility chunks."""
+        while len(self._starts) <= i:
+            if self._state_after:
+                self._random_state.set_state(self._state_after[-1])
+            start = self._draw()
+            if self._init_params == "random":
+                # Its draws are made when the chunks are read: read them once
+                # so that the state after this start is known.
+                for _ in start():
+                    pass
+            self._starts.append(start)
+            self._state_after.append(self._random_state.get_state())
+        return self._starts[i]
+
+
+def _fit_from_shared_starts(model, X, sample_weight, starts):
+    """``model.fit(X, sample_weight)``, its i-th start taken from ``starts``."""
+    n_started = [0]
+
+    def next_start():
+        n_started[0] += 1
+        return starts.start(n_started[0] - 1)
+
+    # Read by GaussianMixture._initial_parameters, for this one fit only.
+    model._next_start = next_start
+    try:
+        model.fit(X, sample_weight=sample_weight)
+    finally:
+        del model._next_start
+    return model
+
+
+def _log_likelihood_and_entropy(model, X, sample_weight):
+    """Total (sample-weighted) log-likelihood and responsibility entropy, one pass.
+
+    Both at the model's final parameters, in float64, block by block so that
+    no (n_samples, n_components) array is built whole.
+    """
+    params = model._current_parameters()
+    log_likelihood = 0.0
+    entropy = 0.0
+    for start in range(0, X.shape[0], _SCORE_CHUNK):
+        stop = min(start + _SCORE_CHUNK, X.shape[0])
+        log_prob, log_resp = _em.log_resp(X[start:stop], params, model.covariance_type)
+        w = sample_weight[start:stop] if sample_weight.shape[0] else None
+        log_prob = log_prob.astype(np.float64)
+        log_likelihood += float(log_prob.sum() if w is None else w @ log_prob)
+        entropy += _resp_entropy(log_resp, w)
+    return log_likelihood, entropy
+
+
+def _check_n_components(n_components, n_samples):
+    if isinstance(n_components, numbers.Integral) and not isinstance(n_components, bool):
+        n_components = [n_components]
+    try:
+        values = list(n_components)
+    except TypeError:
+        raise InvalidParameterError(
+            "n_components must be an int or an iterable of ints (e.g. range(1, 11)); "
+            f"got {n_components!r}."
+        ) from None
+    if not values:
+        raise ValueError("n_components is empty: give at least one number of components.")
+    for k in values:
+        if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1:
+            raise InvalidParameterError(
+                f"n_components must hold positive ints; got {k!r}."
+            )
+    values = sorted({int(k) for k in values})
+    if values[-1] > n_samples:
+        raise ValueError(
+            f"n_components={values[-1]} is more than the {n_samples} samples of X; "
+            "every model needs n_samples >= n_components."
+        )
+    return values
+
+
+def _check_covariance_types(covariance_types):
+    if isinstance(covariance_types, str):
+        covariance_types = COVARIANCE_TYPES if covariance_types == "all" else [covariance_types]
+    values = []
+    for t in covariance_types:
+        if t not in COVARIANCE_TYPES:
+            raise InvalidParameterError(
+                f"covariance_types must hold values among {set(COVARIANCE_TYPES)}; got {t!r}."
+            )
+        if t not in values:
+            values.append(t)
+    if not values:
+        raise ValueError("covariance_types is empty: give at least one covariance type.")
+    return tuple(values)
+
+
+def _seeds(random_state, n_components):
+    """One int seed per number of components."""
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        return {k: int(random_state) for k in n_components}
+    random_state = check_random_state(random_state)
+    return {k: int(random_state.randint(np.iinfo(np.int32).max)) for k in n_components}
+
+
+def select_model(X, n_components=range(1, 11),
+                 covariance_types=("full", "tied", "diag", "spherical"), criterion="bic",
+                 n_init=1, random_state=None, sample_weight=None, n_threads=None,
+                 **gm_params):
+    """Choose the number of components and the covariance type by BIC, AIC or ICL.
+
+    Fits a :class:`~fastgmm.GaussianMixture` for every pair of
+    ``n_components`` and ``covariance_types`` and keeps the one with the
+    lowest criterion. The starts are shared across covariance types (the
+    i-th start of every type is the same k-means run), X is validated once,
+    and each criterion costs one pass at the final parameters; the models
+    are those that separate fits with the same seed give.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Data; float32 stays float32, other numbers become float64.
+    n_components : int or iterable of int, default=range(1, 11)
+        The numbers of components to try.
+    covariance_types : str or iterable of str, default=('full', 'tied', 'diag', 'spherical')
+        The covariance types to try; ``'all'`` is all four.
+    criterion : {'bic', 'aic', 'icl'}, default='bic'
+        What to minimise. BIC is ``-2 log L + p log n``, AIC is
+        ``-2 log L + 2 p``, ICL (integrated completed likelihood, Biernacki,
+        Celeux & Govaert 2000) is BIC plus twice the entropy of the
+        responsibilities, ``-2 sum_i sum_k r_ik log r_ik``: it penalises
+        overlapping components, and so prefers well-separated clusters to
+        the best density. All three are computed for every row.
+    n_init : int, default=1
+        Starts per model; each model keeps its best start.
+    random_state : int, RandomState instance or None, default=None
+        An int seeds every model with that int, so a row is the model
+        ``GaussianMixture(..., random_state=random_state)`` gives (the
+        naive loop's); a RandomState or None draws one seed per number of
+        components. Each row records its seed.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weight of each row. The log-likelihood and the entropy
+        are then weighted sums, and ``n`` in ``log n`` is the total weight,
+        so a row of weight 2 counts as that row twice.
+    n_threads : int, default=None
+        Threads the kernels use (None: all cores).
+    **gm_params
+        Other :class:`~fastgmm.GaussianMixture` parameters, the same for
+        every model (``tol``, ``max_iter``, ``reg_covar``, ``init_params``,
+        ``assignment``, ...). ``weights_init``, ``means_init``,
+        ``precisions_init`` and ``warm_start`` are refused: they depend on
+        the model.
+
+    Returns
+    -------
+    ModelSelection
+        The table of every model's criteria (``results_``), the chosen model
+        (``best_``, fitted) and its parameters (``best_params_``).
+
+    Warns
+    -----
+    FitFailedWarning
+        For each model whose fit failed (an ill-defined covariance, say): its
+        row holds NaN criteria and ``converged=False``, and the sweep goes on.
+    ConvergenceWarning
+        For each model whose best start reached ``max_iter`` (its row has
+        ``converged=False``).
+
+    Raises
+    ------
+    ValueError
+        When every model failed, or for invalid arguments.
+
+    See Also
+    --------
+    GaussianMixture.bic, GaussianMixture.aic, GaussianMixture.icl
+
+    Notes
+    -----
+    The criteria are those of :meth:`GaussianMixture.bic`,
+    :meth:`~GaussianMixture.aic` and :meth:`~GaussianMixture.icl` on X (to
+    rounding), from the log-likelihood at the final parameters, not the
+    ``lower_bound_`` (which is taken before the last M-step). R's mclust
+    reports BIC with the opposite sign, ``2 log L - p log n``, higher being
+    better.
+
+    Examples
+    --------
+    >>> from fastgmm import select_model
+    >>> from fastgmm.datasets import load_old_faithful
+    >>> X = load_old_faithful()
+    >>> selection = select_model(X, n_components=range(1, 10), n_init=10, random_state=0)
+    >>> selection.best_params_
+    {'n_components': 3, 'covariance_type': 'tied'}
+    >>> print(selection)  # doctest: +ELLIPSIS
+    Model selection by BIC (lower is better): 272 samples, 2 features
+      K       full       tied       diag  spherical
+      1   2607.623   2607.623   3055.835   4024.721
+      2   2322.192   2325.220   2346.065   3458.299
+      3   2334.897   2315.645*  2332.527   3336.582
+    ...
+    Top 3 by BIC: tied K=3 (2315.645), full K=2 (2322.192), tied K=4 (2324.212)
+    * best
+    """
+    X = check_array(X, estimator_name="select_model", ensure_min_samples=2)
+    n_samples = X.shape[0]
+    sample_weight = check_sample_weight(sample_weight, n_samples)
+    n_components = _check_n_components(n_components, n_samples)
+    covariance_types = _check_covariance_types(covariance_types)
+    if criterion not in CRITERIA:
+        raise InvalidParameterError(
+            f"criterion must be one of {CRITERIA}; got {criterion!r}."
+        )
+    if "covariance_type" in gm_params:
+        raise TypeError("select_model takes covariance_types (one or several), "
+                        "not covariance_type.")
+    refused = [name for name in _PER_MODEL_PARAMS if name in gm_params]
+    if refused:
+        raise InvalidParameterError(
+            f"select_model does not take {', '.join(refused)}: they depend on the model "
+            "(its number of components or covariance type). Fit that model with "
+            "GaussianMixture instead."
+        )
+    try:
+        # Invalid parameters raise here, once, rather than as failed rows.
+        GaussianMixture(n_components=1, n_init=n_init, n_threads=n_threads,
+                        **gm_params)._validate_params()
+    except TypeError as exc:
+        if isinstance(exc, InvalidParameterError):
+            raise
+        raise TypeError(f"select_model got an unknown GaussianMixture parameter ({exc})") from None
+    init_params = gm_params.get("init_params", "kmeans")
+    seeds = _seeds(random_state, n_components)
+    fit_weight = sample_weight if sample_weight.shape[0] else None
+    n_effective = float(sample_weight.sum()) if sample_weight.shape[0] else float(n_samples)
+
+    results = np.zeros(len(n_components) * len(covariance_types), dtype=RESULTS_DTYPE)
+    models = {}
+    row = 0
+    for k in n_components:
+        starts = _SharedStarts(X, sample_weight, k, init_params, seeds[k])
+        for covariance_type in covariance_types:
+            model = GaussianMixture(n_components=k, covariance_type=covariance_type,
+                                    n_init=n_init, random_state=seeds[k],
+                                    n_threads=n_threads, **gm_params)
+            p = n_parameters(covariance_type, k, X.shape[1])
+            tick = time.perf_counter()
+            try:
+                _fit_from_shared_starts(model, X, fit_weight, starts)
+                with _em.thread_limit(n_threads):
+                    log_likelihood, entropy = _log_likelihood_and_entropy(
+                        model, X, sample_weight)
+            except ValueError as exc:
+                if isinstance(exc, InvalidParameterError):
+                    raise
+                warnings.warn(
+                    f"select_model: the fit with n_components={k}, "
+                    f"covariance_type={covariance_type!r} failed, so its criteria are "
+                    f"NaN: {exc}",
+                    compatible(FitFailedWarning), stacklevel=2,
+                )
+                results[row] = (k, covariance_type, np.nan, np.nan, np.nan, np.nan, p,
+                                0, False, time.perf_counter() - tick, seeds[k])
+                row += 1
+                continue
+            fit_time = time.perf_counter() - tick
+            # The fitted count: on_degenerate='drop' can leave fewer components.
+            p = int(model.n_parameters_)
+            bic = -2.0 * log_likelihood + p * math.log(n_effective)
+            aic = -2.0 * log_likelihood + 2.0 * p
+            icl = bic + 2.0 * entropy
+            results[row] = (k, covariance_type, bic, aic, icl, log_likelihood, p,
+                            model.n_iter_, model.converged_, fit_time, seeds[k])
+            models[row] = model
+            row += 1
+
+    values = results[criterion]
+    if np.all(np.isnan(values)):
+        raise ValueError(
+            "select_model: every fit failed (see the warnings); try increasing "
+            "reg_covar, fewer components, or scaling the data."
+        )
+    best = int(np.nanargmin(values))
+    return ModelSelection(results, models[best], criterion, n_samples=n_samples,
+                          n_features=X.shape[1])
+
+
+class ModelSelection:
+    """The outcome of :func:`select_model`: every model's criteria and the chosen one.
+
+    Parameters
+    ----------
+    results : ndarray
+        Structured array of dtype :data:`RESULTS_DTYPE`.
+    best : GaussianMixture
+        The fitted model with the lowest criterion.
+    criterion : {'bic', 'aic', 'icl'}
+    n_samples, n_features : int
+        Shape of the data.
+
+    Attributes
+    ----------
+    results_ : ndarray, structured, one row per (n_components, covariance_type)
+        Fields ``n_components``, ``covariance_type``, ``bic``, ``aic``,
+        ``icl`` (lower is better; NaN for a failed fit),
+        ``log_likelihood`` (total, sample-weighted, at the final
+        parameters), ``n_parameters``, ``n_iter``, ``converged``,
+        ``fit_time`` (seconds; a shared start is counted in the first
+        covariance type that uses it) and ``random_state`` (the seed).
+    best_ : GaussianMixture
+        The chosen model, fitted.
+    best_params_ : dict
+        ``{'n_components': ..., 'covariance_type': ...}`` of ``best_``.
+    criterion : str
+        The criterion that chose ``best_``.
+    n_samples, n_features : int
+    """
+
+    def __init__(self, results, best, criterion, *, n_samples, n_features):
+        self.results_ = results
+        self.best_ = best
+        self.best_params_ = {"n_components": int(best.n_components),
+                             "covariance_type": best.covariance_type}
+        self.criterion = criterion
+        self.n_samples = n_samples
+        self.n_features = n_features
+
+    def _ranked(self):
+        """Indices of the rows with a finite criterion, best first (stable)."""
+        values = self.results_[self.criterion]
+        finite = np.flatnonzero(~np.isnan(values))
+        return finite[np.argsort(values[finite], kind="stable")]
+
+    def _n_components(self):
+        return sorted(set(self.results_["n_components"].tolist()))
+
+    def _covariance_types(self):
+        return list(dict.fromkeys(self.results_["covariance_type"].tolist()))
+
+    def to_pandas(self):
+        """The table ``results_`` as a pandas DataFrame, one row per model.
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Raises
+        ------
+        ImportError
+            When pandas is not installed.
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError(
+                "ModelSelection.to_pandas needs pandas, which is not installed "
+                "(pip install pandas); results_ holds the same table as a NumPy "
+                "structured array."
+            ) from None
+        return pd.DataFrame({name: self.results_[name] for name in self.results_.dtype.names})
+
+    def __repr__(self):
+        crit = self.criterion.upper()
+        results = self.results_
+        best = self._ranked()[0]
+        types = self._covariance_types()
+        ks = self._n_components()
+        cells = {}
+        for i, r in enumerate(results):
+            value = r[self.criterion]
+            if np.isnan(value):
+                text = "failed"
+            else:
+                text = f"{value:.3f}"
+                if not r["converged"]:
+                    text += "!"
+            text += "*" if i == best else " "
+            cells[int(r["n_components"]), str(r["covariance_type"])] = text
+        width = max([len(t) for t in types] + [len(c) for c in cells.values()]) + 1
+        lines = [
+            f"Model selection by {crit} (lower is better): {self.n_samples} samples, "
+            f"{self.n_features} features",
+            "  K " + "".join(t.rjust(width) + " " for t in types).rstrip(),
+        ]
+        for k in ks:
+            row = "".join(cells.get((k, t), "").rjust(width + 1) for t in types)
+            lines.append(f"{k:3d} {row}".rstrip())
+        top = ", ".join(
+            f"{results['covariance_type'][i]} K={results['n_components'][i]} "
+            f"({results[self.criterion][i]:.3f})" for i in self._ranked()[:3]
+        )
+        lines.append(f"Top 3 by {crit}: {top}")
+        notes = "* best"
+        if np.any(~results["converged"] & ~np.isnan(results[self.criterion])):
+            notes += "; ! did not converge within max_iter"
+        lines.append(notes)
+        return "\n".join(lines)
+
+    def plot(self, ax=None):
+        """Plot the criterion against the number of components, one line per covariance type.
+
+        Lower is better; the chosen model is marked with a star. R's mclust
+        draws its BIC plot with the opposite sign, ``2 log L - p log n``
+        (higher is better), so its curves are these upside down.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Where to draw; a new figure when None.
+
+        Returns
+        -------
+        ax : matplotlib Axes
+
+        Raises
+        ------
+        ImportError
+            When matplotlib is not installed.
+        """
+        try:
+            from matplotlib.ticker import MaxNLocator
+        except ImportError:
+            raise ImportError(
+                "ModelSelection.plot needs matplotlib, which is not installed "
+                "(pip install matplotlib)."
+            ) from None
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            _, ax = plt.subplots()
+        crit = self.criterion.upper()
+        results = self.results_
+        for covariance_type in self._covariance_types():
+            rows = results[results["covariance_type"] == covariance_type]
+            rows = rows[np.argsort(rows["n_components"], kind="stable")]
+            ax.plot(rows["n_components"], rows[self.criterion], marker="o", ms=4,
+                    label=covariance_type)
+        best = results[self._ranked()[0]]
+        ax.plot([best["n_components"]], [best[self.criterion]], ls="none", marker="*",
+                ms=14, color="black",
+                label=f"best: {best['covariance_type']}, K={best['n_components']}")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("number of components K")
+        ax.set_ylabel(f"{crit} (lower is better)")
+        ax.set_title(f"Gaussian mixtures by {crit}: {self.n_samples} samples, "
+                     f"{self.n_features} features")
+        ax.legend(title="covariance type")
+        return ax
