@@ -283,7 +283,7 @@ def test_main_in_process(capsys):
     assert cli.main(["fit"]) == 2
     assert capsys.readouterr().err.startswith("fastgmm: error: the following arguments are required")
     subcommands = cli.build_parser()._subparsers._group_actions[0].choices
-    assert list(subcommands) == ["demo", "fit", "predict", "score", "info", "bench"]
+    assert list(subcommands) == ["demo", "fit", "predict", "score", "info", "select", "bench"]
 
 
 def _read(text, on_missing="skip"):
