@@ -85,3 +85,32 @@ class LloydPass(_KMeansBase):
 
     def time_lloyd_pass(self, *args):
         self.lloyd_pass(self.X, self.sample_weight, self.init, self.labels, self.chunk_size)
+
+
+class GaussianMixtureStart:
+    """The default start of ``GaussianMixture`` (``init_params``): k-means++
+    seeding, Lloyd to convergence, and the start's statistics; shapes a and b
+    of the README (at the profile's size)."""
+
+    params = (["a", "b"], ["kmeans", "k-means++"])
+    param_names = ["shape", "init_params"]
+    timeout = 300
+
+    def setup(self, shape, init_params):
+        try:
+            from fastgmm._init import initial_parameters
+        except ImportError as exc:
+            raise NotImplementedError(f"fastgmm._init is not available: {exc}") from None
+        spec = common.shape(shape)
+        self.initial_parameters = initial_parameters
+        self.kw = dict(n_components=spec["n_components"],
+                       covariance_type=spec["covariance_type"], init_params=init_params,
+                       reg_covar=1e-6)
+        self.X = datasets.blobs(common.n_samples_for(spec["n_features"]),
+                                spec["n_features"], spec["n_components"], "float64")
+        self.initial_parameters(self.X[:2000], np.empty(0),
+                                random_state=np.random.RandomState(0), **self.kw)
+
+    def time_start(self, shape, init_params):
+        self.initial_parameters(self.X, np.empty(0), random_state=np.random.RandomState(0),
+                                **self.kw)
