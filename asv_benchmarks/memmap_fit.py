@@ -31,6 +31,8 @@ import time
 
 import numpy as np
 
+from measure_peak_rss import _status_kib  # the script beside this one
+
 N_FEATURES, N_COMPONENTS, SEED = 16, 8, 0
 
 
@@ -57,14 +59,6 @@ def write(path, n_samples, block=1 << 20):
             rows *= scales[labels].astype(np.float32)
             rows += means[labels].astype(np.float32)
             rows.tofile(f)
-
-
-def _status_kib(field):
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/self/status")
 
 
 def fit(path, release):

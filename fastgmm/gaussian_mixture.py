@@ -731,7 +731,6 @@ class GaussianMixture(_ParamsMixin):
 
     def _initial_parameters(self, X, sample_weight, random_state, init_arrays):
         weights_init, means_init, precisions_init = init_arrays
-        n_features = X.shape[1]
         if weights_init is None or means_init is None or precisions_init is None:
             params = initial_parameters(
                 X, sample_weight, n_components=self.n_components,

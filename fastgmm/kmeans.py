@@ -13,7 +13,6 @@ rounding (distances here are sum_j (x_j - c_j)^2 in float64, where
 scikit-learn uses ||x||^2 - 2 x.c + ||c||^2 in the dtype of X).
 """
 
-import contextlib
 import numbers
 import warnings
 
@@ -22,6 +21,7 @@ import numpy as np
 
 from . import _config
 from ._base import _ParamsMixin
+from ._em import thread_limit
 from ._kernels import kmeans as _kernels
 from .exceptions import ConvergenceWarning, InvalidParameterError, NotFittedError
 
@@ -30,20 +30,6 @@ __all__ = ["KMeans", "kmeans_plusplus", "kmeans_labels"]
 
 # --------------------------------------------------------------------------
 # validation helpers
-
-
-@contextlib.contextmanager
-def _numba_threads(n_threads):
-    """Run the kernels on ``n_threads`` threads (None: numba's current setting)."""
-    if n_threads is None:
-        yield
-        return
-    previous = numba.get_num_threads()
-    numba.set_num_threads(int(n_threads))
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
 
 
 def _check_random_state(seed):
@@ -619,7 +605,7 @@ class KMeans(_ParamsMixin):
         tol = _tolerance(X, self.tol, chunk_size)
 
         best_inertia = best_labels = best_centers = best_n_iter = None
-        with _numba_threads(self.n_threads):
+        with thread_limit(self.n_threads):
             for _ in range(n_init):
                 centers_init = self._init_centroids(X, init, random_state,
                                                     sample_weight, chunk_size)
@@ -678,7 +664,7 @@ class KMeans(_ParamsMixin):
         labels : ndarray of shape (n_samples,), int32
         """
         X = self._check_test_data(X)
-        with _numba_threads(self.n_threads):
+        with thread_limit(self.n_threads):
             labels, _ = _labels_inertia(X, np.ones(X.shape[0], dtype=X.dtype),
                                         self.cluster_centers_, int(_config.CHUNK_SIZE))
         return labels
@@ -738,7 +724,7 @@ class KMeans(_ParamsMixin):
         """
         X = self._check_test_data(X)
         sample_weight = _check_sample_weight(sample_weight, X)
-        with _numba_threads(self.n_threads):
+        with thread_limit(self.n_threads):
             _, inertia = _labels_inertia(X, sample_weight, self.cluster_centers_,
                                          int(_config.CHUNK_SIZE))
         return -inertia
