@@ -5,7 +5,32 @@ starts from the same weights, means and precisions and runs a fixed number
 of iterations (``tol=0``); the table gives the median time per iteration
 over ``--repeat`` runs, the ratio to fastgmm, and the relative difference
 of the final lower bound from fastgmm's (a check that the same computation
-was timed). Peers: scikit-learn (``sklearn.mixture.GaussianMixture``).
+was timed). The lower bound is the mean per-sample log-likelihood computed
+in the E-step of the last iteration, i.e. at the parameters before the last
+M-step (scikit-learn's ``lower_bound_``).
+
+Peers, each used when its package imports and skipped for the shapes it
+cannot fit:
+
+* scikit-learn (``sklearn.mixture.GaussianMixture``): every covariance
+  type and dtype, the same ``reg_covar``.
+* oneDAL (``daal4py.em_gmm``, shipped by the ``scikit-learn-intelex``
+  package): 'full' and 'diag' ('diagonal' in oneDAL) only. It reports
+  ``goalFunction``, the *total* log-likelihood (with the
+  ``-n_features/2 log(2 pi)`` constant) from the E-step of its last
+  iteration, i.e. at the same parameters as the others' lower bound; the
+  table divides it by ``n_samples``. oneDAL's M-step adds no ``reg_covar``:
+  its ``regularizationFactor`` only acts on a covariance whose Cholesky
+  factorisation fails (it then adds a multiple of an eigenvalue to the
+  diagonal). So the lower bounds agree to rounding only with
+  ``--reg-covar 0``; with fastgmm's default 1e-6 they differ by about
+  1e-8 relative. oneDAL computes in the data's dtype (``fptype``). Its
+  'diagonal' storage takes the determinant as a product of the variances,
+  which overflows float32 once it passes 3.4e38 (64 variances of 17 do):
+  in float32 its log-likelihood, and then its responsibilities, differ.
+* GMMX (``gmmx.EMFitter``, JAX): 'full' and 'diag', float32 only (it
+  checks that its covariances are float32); ``reg_covar`` as scikit-learn's.
+  Its jit compilation for the shape is done before timing.
 
 To time numpy/scikit-learn's BLAS fairly on machines where
 ``OPENBLAS_CORETYPE`` is forced, unset it (and ``OPENBLAS_L2_SIZE``) for
@@ -13,9 +38,12 @@ the benchmark command.
 """
 
 import argparse
+import importlib.metadata
 import platform
 import time
 import warnings
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -55,6 +83,9 @@ def _time_fit(make_model, X, n_iter, repeat):
     times, model = [], None
     for _ in range(repeat):
         model = make_model(n_iter)
+        prepare = getattr(model, "prepare", None)
+        if prepare is not None:
+            prepare(X)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             t0 = time.perf_counter()
@@ -63,23 +94,152 @@ def _time_fit(make_model, X, n_iter, repeat):
     return float(np.median(times)), float(model.lower_bound_)
 
 
+class Peer(NamedTuple):
+    """A library timed by :func:`run`.
+
+    ``make(covariance_type, n_components, start, n_iter, reg_covar)`` returns
+    an object with ``fit(X)`` and, after it, ``lower_bound_``; the peer is
+    used for the covariance types and dtypes it lists; ``note`` is printed
+    under the table when the peer has rows.
+    """
+
+    name: str
+    make: Callable
+    covariance_types: frozenset
+    dtypes: frozenset
+    note: str = ""
+
+
+_ALL_COVARIANCE_TYPES = frozenset({"full", "tied", "diag", "spherical"})
+_ALL_DTYPES = frozenset({"float32", "float64"})
+
+
+class _OneDALEM:
+    """oneDAL's EM for GMM (``daal4py.em_gmm``) behind ``fit`` / ``lower_bound_``.
+
+    The start's precisions are inverted here, before timing; ``fit`` runs
+    ``n_iter`` iterations (``accuracyThreshold=0`` stops oneDAL only when
+    the log-likelihood fails to increase, which ``fit`` reports as an
+    error) and sets ``lower_bound_`` to ``goalFunction / n_samples``.
+    """
+
+    def __init__(self, covariance_type, n_components, start, n_iter, reg_covar):
+        import daal4py
+
+        # reg_covar has no counterpart: oneDAL adds nothing to its covariances
+        # unless their Cholesky fails (see the module docstring).
+        dtype = start["means_init"].dtype
+        precisions = start["precisions_init"].astype(np.float64)
+        if covariance_type == "full":
+            covariances = [np.linalg.inv(p) for p in precisions]
+        else:
+            covariances = [(1.0 / p)[None, :] for p in precisions]
+        self.n_iter = n_iter
+        self._covariances = [np.ascontiguousarray(c, dtype=dtype) for c in covariances]
+        self._weights = np.ascontiguousarray(start["weights_init"], dtype=dtype)[None, :]
+        self._means = np.ascontiguousarray(start["means_init"], dtype=dtype)
+        self._algorithm = daal4py.em_gmm(
+            nComponents=n_components, maxIterations=n_iter, accuracyThreshold=0.0,
+            covarianceStorage="full" if covariance_type == "full" else "diagonal",
+            fptype="float" if dtype == np.float32 else "double")
+
+    def fit(self, X):
+        result = self._algorithm.compute(X, self._weights, self._means, self._covariances)
+        n_run = int(np.ravel(result.nIterations)[0])
+        if n_run != self.n_iter:
+            raise RuntimeError(f"oneDAL stopped after {n_run} of {self.n_iter} iterations "
+                               "(its log-likelihood did not increase)")
+        self.lower_bound_ = float(np.ravel(result.goalFunction)[0]) / X.shape[0]
+        return self
+
+
+_GMMX_COMPILED = set()
+
+
+class _GMMXEM:
+    """GMMX's EM (``gmmx.EMFitter``, JAX) behind ``fit`` / ``lower_bound_``.
+
+    ``prepare(X)`` runs one untimed fit per data shape and settings, so that
+    the timed fits reuse the compiled function. ``lower_bound_`` is the
+    fitter's ``log_likelihood``, the mean over samples from the E-step of the
+    last iteration.
+    """
+
+    def __init__(self, covariance_type, n_components, start, n_iter, reg_covar):
+        import gmmx
+
+        precisions = start["precisions_init"].astype(np.float64)
+        covariances = (np.linalg.inv(precisions) if covariance_type == "full"
+                       else 1.0 / precisions)
+        self._key = (covariance_type, n_components, n_iter, reg_covar)
+        self._gmm = gmmx.GaussianMixtureModelJax.from_squeezed(
+            means=start["means_init"].astype(np.float32),
+            covariances=covariances.astype(np.float32),
+            weights=start["weights_init"].astype(np.float32),
+            covariance_type=covariance_type)
+        # tol=0: the loop goes on while |change| >= tol, so it runs max_iter.
+        self._fitter = gmmx.EMFitter(tol=0.0, max_iter=n_iter, reg_covar=reg_covar)
+
+    def prepare(self, X):
+        key = self._key + (X.shape, X.dtype.str)
+        if key not in _GMMX_COMPILED:
+            self.fit(X)
+            _GMMX_COMPILED.add(key)
+
+    def fit(self, X):
+        import jax.numpy as jnp
+
+        result = self._fitter.fit(jnp.asarray(X), self._gmm)
+        self.lower_bound_ = float(result.log_likelihood)
+        return self
+
+
 def peers():
-    """(name, factory(covariance_type, n_components, start, n_iter)) for installed peers."""
+    """The installed libraries, fastgmm first.
+
+    Returns
+    -------
+    peers : list of Peer
+        fastgmm, then scikit-learn, oneDAL (``daal4py``) and GMMX (``gmmx``)
+        for those whose package imports.
+    """
     from .gaussian_mixture import GaussianMixture
 
-    found = [("fastgmm", lambda ct, k, start, n: GaussianMixture(
-        k, covariance_type=ct, tol=0.0, max_iter=n, **start))]
+    found = [Peer("fastgmm", lambda ct, k, start, n, reg: GaussianMixture(
+        k, covariance_type=ct, tol=0.0, max_iter=n, reg_covar=reg, **start),
+        _ALL_COVARIANCE_TYPES, _ALL_DTYPES)]
     try:
         from sklearn.mixture import GaussianMixture as SkGM
 
-        found.append(("scikit-learn", lambda ct, k, start, n: SkGM(
-            k, covariance_type=ct, tol=0.0, max_iter=n, **start)))
+        found.append(Peer("scikit-learn", lambda ct, k, start, n, reg: SkGM(
+            k, covariance_type=ct, tol=0.0, max_iter=n, reg_covar=reg, **start),
+            _ALL_COVARIANCE_TYPES, _ALL_DTYPES))
+    except ImportError:
+        pass
+    try:
+        import daal4py  # noqa: F401
+
+        found.append(Peer(
+            "oneDAL", _OneDALEM, frozenset({"full", "diag"}), _ALL_DTYPES,
+            "oneDAL: lower bound = goalFunction / N; adds no reg_covar (regularises only "
+            "a covariance whose Cholesky fails), so it matches fastgmm to rounding only "
+            "with --reg-covar 0; float32 'diag' overflows its determinant product for "
+            "large d."))
+    except ImportError:
+        pass
+    try:
+        import gmmx  # noqa: F401
+
+        found.append(Peer(
+            "GMMX", _GMMXEM, frozenset({"full", "diag"}), frozenset({"float32"}),
+            "GMMX: float32 only; jit compilation not timed."))
     except ImportError:
         pass
     return found
 
 
-def run(shapes, n_iter=5, repeat=3, dtype=np.float64, scale=1.0, warmup=True):
+def run(shapes, n_iter=5, repeat=3, dtype=np.float64, scale=1.0, warmup=True,
+        reg_covar=1e-6):
     """Measure every installed peer on every shape, from the same start.
 
     Parameters
@@ -96,18 +256,22 @@ def run(shapes, n_iter=5, repeat=3, dtype=np.float64, scale=1.0, warmup=True):
         Multiplies every shape's number of rows (at least 1000 are kept).
     warmup : bool, default=True
         Fit a small slice first, so compilation is not timed.
+    reg_covar : float, default=1e-6
+        Added to the covariances' diagonal by the libraries that take it
+        (fastgmm's default); oneDAL adds nothing.
 
     Returns
     -------
     results : list of dict
-        One per (shape, library), with keys ``shape``, ``library``, ``dtype``,
-        ``ms_per_iter``, ``ratio`` (time over fastgmm's), ``lb_rel_diff``
-        (relative difference of the final lower bound from fastgmm's) and the
-        shape's ``n_samples``, ``n_features``, ``n_components``,
-        ``covariance_type``.
+        One per (shape, library) that the library supports, with keys
+        ``shape``, ``library``, ``dtype``, ``ms_per_iter``, ``ratio`` (time
+        over fastgmm's), ``lb_rel_diff`` (relative difference of the final
+        lower bound from fastgmm's), ``lower_bound`` and the shape's
+        ``n_samples``, ``n_features``, ``n_components``, ``covariance_type``.
     """
     results = []
     libraries = peers()
+    dtype_name = np.dtype(dtype).name
     for key in shapes:
         shape = dict(SHAPES[key])
         shape["n_samples"] = max(1000, int(shape["n_samples"] * scale))
@@ -115,18 +279,23 @@ def run(shapes, n_iter=5, repeat=3, dtype=np.float64, scale=1.0, warmup=True):
                       shape["n_components"]).astype(dtype)
         start = make_start(X, shape["n_components"], shape["covariance_type"])
         base = None
-        for name, factory in libraries:
-            def make(n, factory=factory):
-                return factory(shape["covariance_type"], shape["n_components"], start, n)
+        for peer in libraries:
+            if (shape["covariance_type"] not in peer.covariance_types
+                    or dtype_name not in peer.dtypes):
+                continue
+
+            def make(n, peer=peer, shape=shape, start=start):
+                return peer.make(shape["covariance_type"], shape["n_components"], start, n,
+                                 reg_covar)
             if warmup:
                 _time_fit(make, X[:2000], 1, 1)
             seconds, lower_bound = _time_fit(make, X, n_iter, repeat)
             if base is None:
                 base = (seconds, lower_bound)
-            results.append(dict(shape=key, library=name, dtype=np.dtype(dtype).name,
+            results.append(dict(shape=key, library=peer.name, dtype=dtype_name,
                                 ms_per_iter=1e3 * seconds, ratio=seconds / base[0],
                                 lb_rel_diff=abs(lower_bound - base[1]) / abs(base[1]),
-                                **shape))
+                                lower_bound=lower_bound, **shape))
     return results
 
 
@@ -154,6 +323,7 @@ def format_table(results):
 
 
 def environment():
+    """One line naming the interpreter, libraries, threads, machine and date."""
     import numba
 
     parts = [f"python {platform.python_version()}", f"numpy {np.__version__}",
@@ -165,7 +335,28 @@ def environment():
         parts.append(f"scikit-learn {sklearn.__version__}")
     except ImportError:
         pass
+    try:
+        import daal4py
+
+        parts.append(f"daal4py (scikit-learn-intelex "
+                     f"{importlib.metadata.version('scikit-learn-intelex')}, "
+                     f"threads {daal4py.num_threads()})")
+    except (ImportError, importlib.metadata.PackageNotFoundError):
+        pass
+    try:
+        import gmmx  # noqa: F401
+        import jax
+
+        parts.append(f"gmmx {importlib.metadata.version('gmmx')} (jax {jax.__version__})")
+    except (ImportError, importlib.metadata.PackageNotFoundError):
+        pass
     return ", ".join(parts)
+
+
+def notes(results):
+    """The notes of the peers that have rows in ``results``, one per line."""
+    present = {r["library"] for r in results}
+    return "\n".join(p.note for p in peers() if p.note and p.name in present)
 
 
 def add_arguments(parser):
@@ -178,6 +369,10 @@ def add_arguments(parser):
     parser.add_argument("--float32", action="store_true", help="float32 data")
     parser.add_argument("--scale", type=float, default=1.0,
                         help="multiply every N by this (quick runs)")
+    parser.add_argument("--reg-covar", type=float, default=1e-6,
+                        help="reg_covar of the libraries that take one; oneDAL has "
+                             "none, so 0 makes its computation the same "
+                             "(default: %(default)s)")
 
 
 def run_from_args(args):
@@ -188,10 +383,16 @@ def run_from_args(args):
                          f"got {args.shapes!r}")
     if args.n_iter < 1 or args.repeat < 1 or not args.scale > 0:
         raise ValueError("--n-iter and --repeat must be >= 1 and --scale > 0")
+    if not args.reg_covar >= 0:
+        raise ValueError(f"--reg-covar must be >= 0, got {args.reg_covar}")
     results = run(list(args.shapes), n_iter=args.n_iter, repeat=args.repeat,
-                  dtype=np.float32 if args.float32 else np.float64, scale=args.scale)
+                  dtype=np.float32 if args.float32 else np.float64, scale=args.scale,
+                  reg_covar=args.reg_covar)
     print(environment())
     print(format_table(results))
+    text = notes(results)
+    if text:
+        print(text)
     return 0
 
 
