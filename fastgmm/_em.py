@@ -43,7 +43,11 @@ EMPTY_FRACTION = 1e-10
 
 @contextlib.contextmanager
 def thread_limit(n_threads):
-    """Run the kernels on ``n_threads`` threads inside the block (None: all)."""
+    """Run the kernels on ``n_threads`` threads inside the block.
+
+    None leaves Numba's current setting (all cores unless changed); larger
+    values are clamped to ``numba.config.NUMBA_NUM_THREADS``.
+    """
     if n_threads is None:
         yield
         return
@@ -223,6 +227,16 @@ def log_resp(X, params, covariance_type, chunk_size=None):
     return norm, out
 
 
+def row_log_likelihood(X, params, covariance_type, chunk_size=None, rows=1 << 16):
+    """log p(x_i) of every row, float64, computed ``rows`` rows at a time so that
+    no (n_samples, n_components) array exists."""
+    out = np.empty(X.shape[0])
+    for start in range(0, X.shape[0], rows):
+        stop = min(start + rows, X.shape[0])
+        out[start:stop] = log_resp(X[start:stop], params, covariance_type, chunk_size)[0]
+    return out
+
+
 def m_step(stats, covariance_type, reg_covar, eps, float32_data, normalize="sum", *,
            on_degenerate="raise", X=None, sample_weight=None, iteration=0, events=None,
            chunk_size=None):
@@ -347,7 +361,7 @@ def repair_components(X, sample_weight, params, *, empty, singular, covariance_t
     precisions_chol = np.array(params.precisions_chol, dtype=np.float64, copy=True)
     if keep.any():
         healthy = _subset(params, keep, covariance_type)
-        log_prob = log_resp(X, healthy, covariance_type, chunk_size)[0].astype(np.float64)
+        log_prob = row_log_likelihood(X, healthy, covariance_type, chunk_size)
         log_prob[np.isnan(log_prob)] = -np.inf
         if sample_weight.shape[0]:
             log_prob[sample_weight == 0] = np.inf
@@ -422,7 +436,8 @@ def run_em(X, sample_weight, params, *, covariance_type, reg_covar, tol, max_ite
     ----------
     on_iteration : callable, optional
         ``on_iteration(n_iter, lower_bound, change, seconds)``; a true return
-        value stops the iterations (reported as not converged).
+        value stops the iterations (reported as converged only if ``tol`` was
+        met at that iteration).
     on_degenerate : {'raise', 'reseed', 'drop'}, default='raise'
         What the M-step does with a degenerate component (see :func:`m_step`).
         After a repair at iteration ``n`` the bound may fall, and convergence

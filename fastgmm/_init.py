@@ -82,7 +82,9 @@ def initial_resp_chunks(X, sample_weight, n_components, init_params, random_stat
     """A callable yielding the start's responsibilities, chunk by chunk.
 
     Consumes ``random_state`` exactly as scikit-learn 1.9's
-    ``BaseMixture._initialize_parameters`` does.
+    ``BaseMixture._initialize_parameters`` does when no ``sample_weight`` is
+    given; with weights, 'k-means++' seeds and 'random_from_data' draws rows
+    in proportion to them.
     """
     n_samples = X.shape[0]
     if init_params == "random":
@@ -98,13 +100,25 @@ def initial_resp_chunks(X, sample_weight, n_components, init_params, random_stat
         return chunks
 
     if init_params in ("random_from_data", "k-means++"):
+        weighted = sample_weight.shape[0] > 0
         if init_params == "random_from_data":
-            indices = random_state.choice(n_samples, size=n_components, replace=False)
+            # Rows drawn in proportion to their weight (a weight-0 row is as
+            # good as absent); without weights, scikit-learn's draws.
+            if weighted and np.count_nonzero(sample_weight) < n_components:
+                raise ValueError(
+                    f"init_params='random_from_data' needs at least n_components="
+                    f"{n_components} rows of positive sample_weight; got "
+                    f"{np.count_nonzero(sample_weight)}."
+                )
+            p = sample_weight / sample_weight.sum() if weighted else None
+            indices = random_state.choice(n_samples, size=n_components, replace=False,
+                                          p=p)
         else:
             from .kmeans import kmeans_plusplus
 
             _, indices = kmeans_plusplus(
                 X, n_components, random_state=random_state,
+                sample_weight=sample_weight if weighted else None,
             )
         return _one_hot_chunks(n_samples, n_components, np.asarray(indices),
                                np.arange(n_components))

@@ -68,6 +68,8 @@ def check_array(X, *, estimator_name, ensure_min_samples=1, n_features=None,
             f"value(s); {estimator_name} does not accept missing values. Fill them "
             "(X.filled(value)) or drop those rows."
         )
+    if np.ma.isMaskedArray(X):
+        X = np.ma.getdata(X)  # nothing masked: its data, without a copy
     if hasattr(X, "__array__") and not isinstance(X, np.ndarray):
         X = np.asarray(X)
     if not isinstance(X, np.ndarray):

@@ -135,6 +135,9 @@ def _resp_entropy(log_resp, sample_weight=None):
     nothing (``0 log 0 = 0``).
     """
     log_resp = np.asarray(log_resp, dtype=np.float64)
+    # A row too far from every component has undefined (NaN) responsibilities;
+    # it is given wholly to its nearest component, so it adds no entropy.
+    log_resp = np.where(np.isnan(log_resp), -np.inf, log_resp)
     resp = np.exp(log_resp)
     per_row = -(resp * np.where(resp > 0.0, log_resp, 0.0)).sum(axis=1)
     if sample_weight is None:
@@ -418,8 +421,8 @@ class GaussianMixture(_ParamsMixin):
         is read in segments of rows, converted per segment where it is not
         float32/float64, and the pages of each segment are handed back to
         the operating system after it, so memory use does not grow with
-        n_samples; the result is bit-identical to the fit of the same array
-        in memory. The 'kmeans' and 'k-means++' starts read all of X through
+        n_samples; the result agrees with the fit of the same array in memory
+        to rounding (another compiled specialisation of the kernels). The 'kmeans' and 'k-means++' starts read all of X through
         k-means (an integer memmap is converted whole there): for data
         bigger than memory, give ``weights_init``, ``means_init`` and
         ``precisions_init``, for instance from a fit on a sample.
@@ -544,7 +547,10 @@ class GaussianMixture(_ParamsMixin):
         dtype = float_dtype(X)
         eps = float(np.finfo(dtype).eps)
         hard = self.assignment == "hard"
+        # Everything is computed into locals and stored only at the end, so a
+        # batch that raises leaves the estimator (and the stream) as it was.
         with _em.thread_limit(self.n_threads):
+            start = None
             if not fitted:
                 if X.shape[0] < self.n_components:
                     raise ValueError(
@@ -552,25 +558,26 @@ class GaussianMixture(_ParamsMixin):
                         f"from it and needs at least n_components = "
                         f"{self.n_components}."
                     )
-                events = []
-                self._start_events = events
+                start_events = []
+                self._start_events = start_events
                 try:
-                    params = self._initial_parameters(
+                    start_params = self._initial_parameters(
                         X, sample_weight, check_random_state(self.random_state),
                         self._check_initial_parameters(X.shape[1]))
                 finally:
                     self.__dict__.pop("_start_events", None)
-                self._set_stream_state(params, dtype, X.shape[1], events=events)
-                self._stream = None
-            state = self.__dict__.get("_stream")
+                start = (start_params, start_events)
+            state = None if start is not None else self.__dict__.get("_stream")
             if state is None or state["means_"] is not self.means_ or \
                     state["mode"] != self.partial_fit_mode:
-                # A new stream: after fit, set_params or a change of mode.
-                state = self._stream = {
-                    "mode": self.partial_fit_mode, "means_": self.means_,
-                    "params": self._current_parameters(), "stats": None, "t": 0,
-                    "online": None,
+                # A new stream: a first batch, or after fit, set_params or a
+                # change of mode.
+                state = {
+                    "mode": self.partial_fit_mode, "means_": None,
+                    "params": start[0] if start else self._current_parameters(),
+                    "stats": None, "t": 0, "online": None,
                 }
+            state = dict(state)
             params = state["params"]
             stats = _em.em_pass(X, sample_weight, params, self.covariance_type, hard=hard)
             if not np.isfinite(stats.loglik):
@@ -579,33 +586,37 @@ class GaussianMixture(_ParamsMixin):
                     "too large or too spread out for the arithmetic. Scale X, pass "
                     "float64 data, or increase reg_covar."
                 )
-            events = self.degenerate_events_
+            events = list(start[1] if start else self.degenerate_events_)
             n_events = len(events)
+            n_iter_before = 0 if start else self.n_iter_
+            lower_bounds_before = [] if start else self.lower_bounds_
+            update = None
             if self.partial_fit_mode == "exact":
-                state["stats"] = stats if state["stats"] is None else sum_stats(
+                total = stats if state["stats"] is None else sum_stats(
                     [state["stats"], stats])
                 if not end_epoch:
-                    return self
-                total, state["stats"] = state["stats"], None
-                n_iter = self.n_iter_ + 1
-                lower_bound = total.loglik / total.sum_weights
-                params = _em.m_step(
-                    total, self.covariance_type, self.reg_covar, eps, dtype == np.float32,
-                    on_degenerate=self.on_degenerate, X=X, sample_weight=sample_weight,
-                    iteration=n_iter, events=events)
-                converged = (abs(lower_bound - self.lower_bounds_[-1]) < self.tol
-                             if self.lower_bounds_ else False)
+                    state["stats"] = total
+                else:
+                    n_iter = n_iter_before + 1
+                    lower_bound = total.loglik / total.sum_weights
+                    params = _em.m_step(
+                        total, self.covariance_type, self.reg_covar, eps,
+                        dtype == np.float32, on_degenerate=self.on_degenerate, X=X,
+                        sample_weight=sample_weight, iteration=n_iter, events=events)
+                    converged = (abs(lower_bound - lower_bounds_before[-1]) < self.tol
+                                 if lower_bounds_before else False)
+                    state["stats"] = None
+                    update = (params, n_iter, lower_bound, converged)
             else:
-                state["t"] += 1
-                gamma = _streaming.step_size(state["t"], self.online_t0,
-                                             self.online_kappa)
+                t = state["t"] + 1
+                gamma = _streaming.step_size(t, self.online_t0, self.online_kappa)
                 old = state["online"]
                 if old is None:
                     old = _streaming.state_from_params(params, self.covariance_type)
                 online = _streaming.combine(
                     old, _streaming.state_from_stats(stats, self.covariance_type), gamma,
                     self.covariance_type)
-                n_iter = self.n_iter_ + 1
+                n_iter = n_iter_before + 1
                 lower_bound = stats.loglik / stats.sum_weights
                 params = _em.m_step(
                     _streaming.stats_of_state(online, self.covariance_type),
@@ -614,12 +625,21 @@ class GaussianMixture(_ParamsMixin):
                     iteration=n_iter, events=events)
                 # After a repair the running statistics restart from the
                 # repaired parameters.
+                state["t"] = t
                 state["online"] = online if len(events) == n_events else None
-                converged = False
-            self._set_stream_state(params, dtype, X.shape[1], n_iter=n_iter,
-                                   lower_bound=lower_bound, converged=converged)
-            state["params"] = params
+                update = (params, n_iter, lower_bound, False)
+            # Nothing raised: store the start, the update and the stream.
+            if start is not None:
+                self._set_stream_state(start[0], dtype, X.shape[1], events=events)
+            else:
+                self.degenerate_events_ = events
+            if update is not None:
+                params, n_iter, lower_bound, converged = update
+                self._set_stream_state(params, dtype, X.shape[1], n_iter=n_iter,
+                                       lower_bound=lower_bound, converged=converged)
+                state["params"] = params
             state["means_"] = self.means_
+            self._stream = state
         return self
 
     def _set_stream_state(self, params, dtype, n_features, *, events=None, n_iter=0,

@@ -286,10 +286,14 @@ def test_fortran_and_strided_fits_equal_c_order_without_a_copy(covariance_type, 
         # 32768 rows, copied to C order one at a time (0.16 X.nbytes here).
         extra = (_fit_peak(model, view) - c_peak) / X.nbytes
         assert extra < 0.35, extra
+        # Each layout runs its own compiled specialisation of the kernels,
+        # whose vectorised sums may round differently in the last bits.
         for name in FITTED + ["lower_bounds_"]:
-            np.testing.assert_array_equal(getattr(model, name), getattr(expected, name))
-        np.testing.assert_array_equal(model.predict_proba(view[:1000]),
-                                      expected.predict_proba(X[:1000]))
+            np.testing.assert_allclose(getattr(model, name), getattr(expected, name),
+                                       rtol=1e-12, atol=0)
+        np.testing.assert_allclose(model.predict_proba(view[:1000]),
+                                   expected.predict_proba(X[:1000]), rtol=1e-12,
+                                   atol=1e-15)
 
 
 # -- degenerate data -----------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Numba kernels: C-contiguous arrays and scalars in, arrays the driver allocated out.
+"""Numba kernels: arrays (X in any layout) and scalars in, arrays the driver allocated out.
 
 No validation and no Python objects live here; see ``fastgmm._em`` for the
 driver that chooses, calls and combines them.

@@ -139,7 +139,7 @@ def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features), float32 or float64, C-contiguous
+    X : ndarray of shape (n_samples, n_features), float32 or float64, any layout
     sample_weight : ndarray of shape (n_samples,) or (0,), float64
         Empty for unit weights.
     means : ndarray of shape (n_components, n_features), float64
@@ -197,7 +197,7 @@ def em_pass_tied(X, sample_weight, means, means_u, precision_chol, const, shift,
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features), float32 or float64, C-contiguous
+    X : ndarray of shape (n_samples, n_features), float32 or float64, any layout
     sample_weight : ndarray of shape (n_samples,) or (0,), float64
     means : ndarray of shape (n_components, n_features), float64
     means_u : ndarray of shape (n_components, n_features), float64
@@ -260,7 +260,7 @@ def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features), float32 or float64, C-contiguous
+    X : ndarray of shape (n_samples, n_features), float32 or float64, any layout
     sample_weight : ndarray of shape (n_samples,) or (0,), float64
     means : ndarray of shape (n_components, n_features), float64
     precisions_chol : ndarray of shape (n_components, n_features), float64

@@ -129,7 +129,7 @@ def lloyd_pass(X, sample_weight, centers, row_start, row_stop, chunk_size,
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features), float32 or float64, C-contiguous
+    X : ndarray of shape (n_samples, n_features), float32 or float64, any layout
     sample_weight : ndarray of shape (n_samples,), same dtype as X
     centers : ndarray of shape (n_clusters, n_features), float64, C-contiguous
         The current centres.
@@ -180,7 +180,7 @@ def lloyd_pass(X, sample_weight, centers, row_start, row_stop, chunk_size,
             w = np.float64(sample_weight[start + b])
             weights[k] += w
             inertia += w * best[b]
-            # Rows of X are contiguous; columns of xt are not.
+            # One row of X at a time, into a column of xt.
             for j in range(n_features):
                 sums[k, j] += w * X[start + b, j]
             if labels[start + b] != k:
@@ -205,7 +205,7 @@ def update_closest_sq_dist(X, sample_weight, centers, row_start, row_stop,
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features), float32 or float64, C-contiguous
+    X : ndarray of shape (n_samples, n_features), float32 or float64, any layout
     sample_weight : ndarray of shape (n_samples,), same dtype as X
     centers : ndarray of shape (n_centers, n_features), float64, C-contiguous
     row_start, row_stop : int
@@ -253,7 +253,7 @@ def candidate_potentials(X, sample_weight, closest_dist_sq, candidates, row_star
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features), float32 or float64, C-contiguous
+    X : ndarray of shape (n_samples, n_features), float32 or float64, any layout
     sample_weight : ndarray of shape (n_samples,), same dtype as X
     closest_dist_sq : ndarray of shape (n_samples,), float64
         Squared distance of every point to its closest chosen centre.
@@ -298,7 +298,7 @@ def shifted_column_sums(X, shift, row_start, row_stop, chunk_size, sum_part, sq_
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features), float32 or float64, C-contiguous
+    X : ndarray of shape (n_samples, n_features), float32 or float64, any layout
     shift : ndarray of shape (n_features,), float64
     row_start, row_stop : int
     chunk_size : int
