@@ -544,3 +544,50 @@ def test_interrupted_fit_changes_nothing(refit):
     assert not refit or hasattr(model, "n_features_in_")
     assert refit or not hasattr(model, "n_features_in_")
     assert numba.get_num_threads() == threads
+
+
+def test_masked_array_without_masked_values_is_used_as_data():
+    X = blobs()
+    model = fit_quietly(GaussianMixture(2, random_state=0), np.ma.array(X))
+    expected = fit_quietly(GaussianMixture(2, random_state=0), X)
+    np.testing.assert_array_equal(model.means_, expected.means_)
+    np.testing.assert_array_equal(model.predict(np.ma.array(X)), expected.predict(X))
+
+
+@pytest.mark.parametrize("init_params", ["k-means++", "random_from_data"])
+def test_weighted_starts_ignore_rows_of_weight_zero(init_params):
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(size=(300, 2)), rng.normal(size=(40, 2)) + 100])
+    w = np.r_[np.ones(300), np.zeros(40)]
+    for seed in range(5):
+        model = GaussianMixture(2, init_params=init_params, random_state=seed,
+                                max_iter=0).fit(X, sample_weight=w)
+        assert np.all(np.abs(model.means_) < 10), model.means_
+    with pytest.raises(ValueError, match="at least n_components=3 rows of positive"):
+        GaussianMixture(3, init_params="random_from_data").fit(
+            X, sample_weight=np.r_[np.ones(2), np.zeros(338)])
+
+
+def test_icl_of_a_row_beyond_every_component_is_infinite_not_nan():
+    X = blobs()
+    model = fit_quietly(GaussianMixture(2, random_state=0), X)
+    far = X.copy()
+    far[0] = 1e200  # its squared distances overflow: density 0, log -inf
+    assert model.bic(far) == np.inf and model.icl(far) == np.inf
+    assert np.isfinite(model.icl(X)) and model.icl(X) >= model.bic(X)
+
+
+def test_partial_fit_that_raises_leaves_the_estimator_unfitted():
+    X = blobs()
+    model = GaussianMixture(2, random_state=0, reg_covar=0.0, on_degenerate="raise")
+    bad = np.repeat(X[:1], 10, axis=0)  # one point: singular covariances
+    with pytest.raises(ValueError, match="ill-defined"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.partial_fit(bad, end_epoch=True)
+    assert not hasattr(model, "means_") and not hasattr(model, "n_iter_")
+    model.set_params(reg_covar=1e-6).partial_fit(X, end_epoch=True)
+    before = model.means_.copy(), model.n_iter_, list(model.lower_bounds_)
+    with pytest.raises(ValueError, match="X has 2 features"):
+        model.partial_fit(X[:, :2], end_epoch=True)
+    np.testing.assert_array_equal(model.means_, before[0])
+    assert model.n_iter_ == before[1] and model.lower_bounds_ == before[2]
