@@ -232,3 +232,24 @@ def check_option(value, name, estimator_name, options):
             f"The {name!r} parameter of {estimator_name} must be a str among "
             f"{{{shown}}}. Got {value!r} instead."
         )
+
+
+def check_random_state(seed, estimator_name="GaussianMixture"):
+    """A ``np.random.RandomState`` from None, an int or an instance (scikit-learn's rule).
+
+    Raises
+    ------
+    InvalidParameterError
+        For anything else (a ``np.random.Generator`` included).
+    """
+    if seed is None or seed is np.random:
+        return np.random.mtrand._rand
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        return np.random.RandomState(seed)
+    if isinstance(seed, np.random.RandomState):
+        return seed
+    raise InvalidParameterError(
+        f"The 'random_state' parameter of {estimator_name} must be an int in the range "
+        f"[0, 4294967295], an instance of 'numpy.random.mtrand.RandomState' or None. "
+        f"Got {seed!r} instead."
+    )

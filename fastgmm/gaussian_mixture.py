@@ -26,27 +26,13 @@ from ._stats import (
 from ._validation import (
     check_array,
     check_option,
+    check_random_state,
     check_sample_weight,
     check_scalar,
 )
 from .exceptions import ConvergenceWarning, InvalidParameterError, compatible
 
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
-
-
-def check_random_state(seed):
-    """A ``np.random.RandomState`` from None, an int or an instance (scikit-learn's rule)."""
-    if seed is None or seed is np.random:
-        return np.random.mtrand._rand
-    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
-        return np.random.RandomState(seed)
-    if isinstance(seed, np.random.RandomState):
-        return seed
-    raise InvalidParameterError(
-        "The 'random_state' parameter of GaussianMixture must be an int in the range "
-        f"[0, 4294967295], an instance of 'numpy.random.mtrand.RandomState' or None. "
-        f"Got {seed!r} instead."
-    )
 
 
 def _check_shape(param, param_shape, name):

@@ -22,6 +22,7 @@ import numpy as np
 from . import _config
 from ._base import _ParamsMixin
 from ._em import thread_limit
+from ._validation import check_random_state
 from ._kernels import kmeans as _kernels
 from .exceptions import ConvergenceWarning, InvalidParameterError, NotFittedError
 
@@ -30,20 +31,6 @@ __all__ = ["KMeans", "kmeans_plusplus", "kmeans_labels"]
 
 # --------------------------------------------------------------------------
 # validation helpers
-
-
-def _check_random_state(seed):
-    """None, an int or a RandomState -> a RandomState (scikit-learn's rules)."""
-    if seed is None or seed is np.random:
-        return np.random.mtrand._rand
-    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
-        return np.random.RandomState(seed)
-    if isinstance(seed, np.random.RandomState):
-        return seed
-    raise ValueError(
-        f"{seed!r} cannot be used to seed a numpy.random.RandomState instance; "
-        "pass None, an int or a RandomState (not a Generator)."
-    )
 
 
 def _check_array(X, name="X", dtype=None):
@@ -295,7 +282,7 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None,
             not isinstance(n_local_trials, numbers.Integral) or n_local_trials < 1):
         raise InvalidParameterError(
             f"n_local_trials must be None or an int >= 1, got {n_local_trials!r}.")
-    random_state = _check_random_state(random_state)
+    random_state = check_random_state(random_state, "KMeans")
     return _kmeans_plusplus(X, n_clusters, sample_weight, random_state,
                             n_local_trials, _config.CHUNK_SIZE)
 
@@ -596,7 +583,7 @@ class KMeans(_ParamsMixin):
         """
         X = _check_array(X)
         n_init = self._check_params(X)
-        random_state = _check_random_state(self.random_state)
+        random_state = check_random_state(self.random_state, "KMeans")
         sample_weight = _check_sample_weight(sample_weight, X)
         init = self.init
         if not isinstance(init, str) and not callable(init):

@@ -31,7 +31,8 @@ from .kmeans import KMeans
 from ._stats import COVARIANCE_TYPES, n_parameters
 from ._validation import check_array, check_sample_weight
 from .exceptions import FitFailedWarning, InvalidParameterError, compatible
-from .gaussian_mixture import GaussianMixture, _resp_entropy, check_random_state
+from ._validation import check_random_state
+from .gaussian_mixture import GaussianMixture, _resp_entropy
 
 __all__ = ["select_model", "ModelSelection"]
 
