@@ -30,6 +30,8 @@ the thread count, and the driver sums the parts in a fixed order, so results
 are bit-identical for any number of threads.
 """
 
+import math
+
 import numpy as np
 from numba import njit, prange
 
@@ -67,12 +69,32 @@ def _block_resp(logp, k, n_rows, w, inv_total, r):
 
 
 @njit(**_JIT)
-def _block_loglik(n_rows, lse, w, total):
-    """Weighted sum of the block's log-likelihoods; turns ``total`` into its inverse."""
+def _block_loglik(n_rows, lse, w, total, unit_weights):
+    """Weighted sum of the block's log-likelihoods ``lse + log(total)``; turns
+    ``total`` into its inverse.
+
+    Without sample weights the logarithms are taken of products of eight
+    totals (each in [1, n_components], so a product cannot overflow for any
+    realistic n_components): one scalar ``log`` per eight rows instead of per
+    row, in a fixed grouping.
+    """
     loglik = 0.0
+    if unit_weights:
+        for b in range(n_rows):
+            loglik += lse[b]
+        n_eight = n_rows - n_rows % 8
+        for b in range(0, n_eight, 8):
+            loglik += math.log(((total[b] * total[b + 1]) * (total[b + 2] * total[b + 3]))
+                               * ((total[b + 4] * total[b + 5])
+                                  * (total[b + 6] * total[b + 7])))
+        for b in range(n_eight, n_rows):
+            loglik += math.log(total[b])
+    else:
+        for b in range(n_rows):
+            # A row of weight 0 adds nothing, even where its density is 0.
+            if w[b] != 0.0:
+                loglik += w[b] * (lse[b] + math.log(total[b]))
     for b in range(n_rows):
-        # A row of weight 0 adds nothing, even where its lse is -inf.
-        loglik += w[b] * lse[b] if w[b] != 0.0 else 0.0
         total[b] = 1.0 / total[b] if total[b] > 0.0 else 0.0
     return loglik
 
@@ -181,7 +203,8 @@ def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row
             block_hard_assign(logp, n_rows, lse, inv_total)
         else:
             block_normalize(logp, n_rows, lse, inv_total)
-        loglik_part[c] = _block_loglik(n_rows, lse, w, inv_total)
+        loglik_part[c] = _block_loglik(n_rows, lse, w, inv_total,
+                                       sample_weight.shape[0] == 0)
         for k in range(n_components):
             _block_resp(logp, k, n_rows, w, inv_total, r)
             nk_part[c, k] = _block_first_moments(xt, n_rows, means[k], r, dev, rdev,
@@ -242,7 +265,8 @@ def em_pass_tied(X, sample_weight, means, means_u, precision_chol, const, shift,
             block_hard_assign(logp, n_rows, lse, inv_total)
         else:
             block_normalize(logp, n_rows, lse, inv_total)
-        loglik_part[c] = _block_loglik(n_rows, lse, w, inv_total)
+        loglik_part[c] = _block_loglik(n_rows, lse, w, inv_total,
+                                       sample_weight.shape[0] == 0)
         for k in range(n_components):
             _block_resp(logp, k, n_rows, w, inv_total, r)
             nk_part[c, k] = _block_first_moments(xt, n_rows, means[k], r, dev, rdev,
@@ -298,7 +322,8 @@ def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row
             block_hard_assign(logp, n_rows, lse, inv_total)
         else:
             block_normalize(logp, n_rows, lse, inv_total)
-        loglik_part[c] = _block_loglik(n_rows, lse, w, inv_total)
+        loglik_part[c] = _block_loglik(n_rows, lse, w, inv_total,
+                                       sample_weight.shape[0] == 0)
         for k in range(n_components):
             _block_resp(logp, k, n_rows, w, inv_total, r)
             nk = 0.0

@@ -166,10 +166,12 @@ def block_normalize(logp, n_rows, lse, total):
 
     On return ``logp[k, b] = exp(logp[k, b] - max_k logp[:, b])`` (flushed to
     0 below exp(-690)), ``total[b] = sum_k logp[k, b]`` (>= 1) and ``lse[b]``
-    is the log-sum-exp of the column, the point's log-likelihood; the
-    responsibilities are ``logp[k, b] / total[b]``. A column whose terms are
-    all -inf gets lse = -inf, zero terms and total 0. Every loop runs over
-    the block's rows, so each vectorises.
+    is the column's maximum: the point's log-likelihood is
+    ``lse[b] + log(total[b])`` (the caller takes the logarithms, see
+    ``em_pass._block_loglik``) and its responsibilities are
+    ``logp[k, b] / total[b]``. A column whose terms are all -inf gets lse 0,
+    zero terms and total 0 (log-likelihood -inf). Every loop runs over the
+    block's rows, so each vectorises.
 
     Parameters
     ----------
@@ -193,8 +195,6 @@ def block_normalize(logp, n_rows, lse, total):
             e = exp_nonpositive(logp[k, b] - lse[b])
             logp[k, b] = e
             total[b] += e
-    for b in range(n_rows):
-        lse[b] += math.log(total[b])
 
 
 @njit(**_JIT)
