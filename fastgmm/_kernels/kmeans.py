@@ -23,24 +23,10 @@ from numba import njit, prange
 
 from .._config import FASTMATH, NUMBA_CACHE
 from . import serial_twin
+from .logprob import ROW_PAD, load_block
 
 # numba wants a set (not a frozenset) of flags.
 _JIT = dict(fastmath=FASTMATH, cache=NUMBA_CACHE, nogil=True)
-
-# Extra columns of the transposed block: with a row length of exactly
-# chunk_size (a power of two) the rows of ``xt`` alias onto a few L1 cache
-# sets, and the transposing copy ran 2.3 times slower at 64 features.
-_PAD = 8
-
-
-@njit(**_JIT)
-def _load_block_t(X, start, n_rows, xt):
-    """Copy rows [start, start + n_rows) of X into the columns of ``xt`` (float64)."""
-    n_features = X.shape[1]
-    for b in range(n_rows):
-        for j in range(n_features):
-            xt[j, b] = X[start + b, j]
-
 
 @njit(**_JIT)
 def _block_sq_dist(xt, n_rows, center, dist):
@@ -164,11 +150,11 @@ def lloyd_pass(X, sample_weight, centers, row_start, row_stop, chunk_size,
     for c in prange(n_blocks):
         start = row_start + c * chunk_size
         n_rows = min(chunk_size, row_stop - start)
-        xt = np.empty((n_features, chunk_size + _PAD))
+        xt = np.empty((n_features, chunk_size + ROW_PAD))
         dist = np.empty(chunk_size)
         best = np.empty(chunk_size)
         lab = np.empty(chunk_size, dtype=np.int32)
-        _load_block_t(X, start, n_rows, xt)
+        load_block(X, start, n_rows, xt)
         _block_nearest(xt, n_rows, centers, dist, best, lab)
 
         sums = np.zeros((n_clusters, n_features))
@@ -225,10 +211,10 @@ def update_closest_sq_dist(X, sample_weight, centers, row_start, row_stop,
     for c in prange(n_blocks):
         start = row_start + c * chunk_size
         n_rows = min(chunk_size, row_stop - start)
-        xt = np.empty((n_features, chunk_size + _PAD))
+        xt = np.empty((n_features, chunk_size + ROW_PAD))
         dist = np.empty(chunk_size)
         best = np.empty(chunk_size)
-        _load_block_t(X, start, n_rows, xt)
+        load_block(X, start, n_rows, xt)
         for b in range(n_rows):
             best[b] = closest_dist_sq[start + b]
         for k in range(centers.shape[0]):
@@ -273,11 +259,11 @@ def candidate_potentials(X, sample_weight, closest_dist_sq, candidates, row_star
     for c in prange(n_blocks):
         start = row_start + c * chunk_size
         n_rows = min(chunk_size, row_stop - start)
-        xt = np.empty((n_features, chunk_size + _PAD))
+        xt = np.empty((n_features, chunk_size + ROW_PAD))
         dist = np.empty(chunk_size)
         w = np.empty(chunk_size)
         closest = np.empty(chunk_size)
-        _load_block_t(X, start, n_rows, xt)
+        load_block(X, start, n_rows, xt)
         for b in range(n_rows):
             w[b] = sample_weight[start + b]
             closest[b] = closest_dist_sq[start + b]
@@ -316,8 +302,8 @@ def shifted_column_sums(X, shift, row_start, row_stop, chunk_size, sum_part, sq_
     for c in prange(n_blocks):
         start = row_start + c * chunk_size
         n_rows = min(chunk_size, row_stop - start)
-        xt = np.empty((n_features, chunk_size + _PAD))
-        _load_block_t(X, start, n_rows, xt)
+        xt = np.empty((n_features, chunk_size + ROW_PAD))
+        load_block(X, start, n_rows, xt)
         for j in range(n_features):
             sj = shift[j]
             row = xt[j]
