@@ -128,3 +128,11 @@ def random_parameters(rng, X, n_components, covariance_type):
     else:
         cov = rng.uniform(0.5, 2.0, size=n_components)
     return weights, means, cov
+
+
+def random_start(X, covariance_type, n_components=3, seed=0):
+    """``weights_init``, ``means_init`` and ``precisions_init`` of a plausible start."""
+    weights, means, cov = random_parameters(np.random.default_rng(seed), X,
+                                            n_components, covariance_type)
+    return dict(weights_init=weights, means_init=means,
+                precisions_init=precisions(cov, covariance_type))

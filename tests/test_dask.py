@@ -44,11 +44,7 @@ def blobs(seed=0, n_samples=6000, n_features=3, n_components=3):
     return X
 
 
-def start(X, covariance_type, n_components=3, seed=0):
-    weights, means, cov = ref.random_parameters(np.random.default_rng(seed), X,
-                                                n_components, covariance_type)
-    return dict(weights_init=weights, means_init=means,
-                precisions_init=ref.precisions(cov, covariance_type))
+start = ref.random_start
 
 
 def fit(X, sample_weight=None, **params):

@@ -36,11 +36,7 @@ def blobs(seed=0, n_samples=3000, n_features=3, n_components=3):
     return X
 
 
-def start(X, covariance_type, n_components=3, seed=0):
-    weights, means, cov = ref.random_parameters(np.random.default_rng(seed), X,
-                                                n_components, covariance_type)
-    return dict(weights_init=weights, means_init=means,
-                precisions_init=ref.precisions(cov, covariance_type))
+start = ref.random_start
 
 
 def assert_same_fit(a, b, rtol=0.0):
