@@ -79,6 +79,37 @@ def test_em_pass_statistics_match_dense_reference(covariance_type, dtype, weight
                                    rtol=rtol)
 
 
+# Feature counts that reach every tile path of the triangular product and the
+# scatter: the two-feature special case, two-wide tiles with and without a
+# one-column rest below WIDE_TILE_MIN_FEATURES, four-wide tiles with rests of
+# 0..3 columns from it on.
+TILE_FEATURE_COUNTS = [1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 16, 19]
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied"])
+@pytest.mark.parametrize("n_features", TILE_FEATURE_COUNTS)
+def test_tiled_kernels_match_reference_for_every_width(covariance_type, n_features):
+    X, params = make_problem(5, covariance_type, np.float64, n_samples=300,
+                             n_features=n_features, n_components=3)
+    got = _em.weighted_log_prob(X, params, covariance_type)
+    expected = ref.weighted_log_prob(X, params.weights, params.means,
+                                     params.covariances, covariance_type)
+    np.testing.assert_allclose(got, expected, rtol=ref.RTOL[np.float64])
+    stats = _em.em_pass(X, np.empty(0), params, covariance_type, chunk_size=128)
+    _, resp = ref.responsibilities(X, params.weights, params.means,
+                                   params.covariances, covariance_type)
+    if covariance_type == "full":
+        for k in range(3):
+            D = X - params.means[k]
+            np.testing.assert_allclose(np.triu(stats.sxx[k]),
+                                       np.triu((resp[:, k, None] * D).T @ D),
+                                       rtol=ref.RTOL[np.float64])
+    else:
+        D0 = X - stats.shift
+        np.testing.assert_allclose(np.triu(stats.sxx), np.triu(D0.T @ D0),
+                                   rtol=ref.RTOL[np.float64])
+
+
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_one_em_step_matches_reference(covariance_type, dtype):

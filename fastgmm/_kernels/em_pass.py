@@ -44,6 +44,7 @@ from .logprob import (
     block_log_prob_tied,
     block_normalize,
     ROW_PAD,
+    WIDE_TILE_MIN_FEATURES,
     load_block,
 )
 
@@ -119,13 +120,8 @@ def _block_first_moments(xt, n_rows, mean, r, dev, rdev, sx):
 
 
 @njit(**_JIT)
-def _block_scatter(n_rows, rdev, dev, out):
-    """Upper triangle of ``rdev @ dev.T`` over the block's rows into ``out``.
-
-    Entries are computed two rows by two columns at a time, so each loaded
-    element serves two products (register tiling); a 2x2 tile on the
-    diagonal also computes its one lower entry, which is not written.
-    """
+def _scatter_tiles2(n_rows, rdev, dev, out):
+    """``_block_scatter`` in tiles of two rows by two columns."""
     n_features = dev.shape[0]
     for i in range(0, n_features, 2):
         i2 = min(i + 1, n_features - 1)
@@ -152,6 +148,77 @@ def _block_scatter(n_rows, rdev, dev, out):
                     out[i2, j] = s10
                 if j2 > j:
                     out[i2, j2] = s11
+
+
+@njit(**_JIT)
+def _scatter_tiles4(n_rows, rdev, dev, out):
+    """``_block_scatter`` in tiles of four rows by four columns.
+
+    Past the last feature, tile indices are clamped to it: a clamped row or
+    column recomputes an entry of the tile, with the same value, which is
+    written again.
+    """
+    last = dev.shape[0] - 1
+    for i0 in range(0, last + 1, 4):
+        i1 = min(i0 + 1, last)
+        i2 = min(i0 + 2, last)
+        i3 = min(i0 + 3, last)
+        for j0 in range(i0, last + 1, 4):
+            j1 = min(j0 + 1, last)
+            j2 = min(j0 + 2, last)
+            j3 = min(j0 + 3, last)
+            s00 = s01 = s02 = s03 = 0.0
+            s10 = s11 = s12 = s13 = 0.0
+            s20 = s21 = s22 = s23 = 0.0
+            s30 = s31 = s32 = s33 = 0.0
+            for b in range(n_rows):
+                r0 = rdev[i0, b]
+                r1 = rdev[i1, b]
+                r2 = rdev[i2, b]
+                r3 = rdev[i3, b]
+                d0 = dev[j0, b]
+                d1 = dev[j1, b]
+                d2 = dev[j2, b]
+                d3 = dev[j3, b]
+                s00 += r0 * d0
+                s01 += r0 * d1
+                s02 += r0 * d2
+                s03 += r0 * d3
+                s10 += r1 * d0
+                s11 += r1 * d1
+                s12 += r1 * d2
+                s13 += r1 * d3
+                s20 += r2 * d0
+                s21 += r2 * d1
+                s22 += r2 * d2
+                s23 += r2 * d3
+                s30 += r3 * d0
+                s31 += r3 * d1
+                s32 += r3 * d2
+                s33 += r3 * d3
+            rows = (i0, i1, i2, i3)
+            cols = (j0, j1, j2, j3)
+            tile = ((s00, s01, s02, s03), (s10, s11, s12, s13),
+                    (s20, s21, s22, s23), (s30, s31, s32, s33))
+            for p in range(4):
+                for q in range(4):
+                    if cols[q] >= rows[p]:
+                        out[rows[p], cols[q]] = tile[p][q]
+
+
+@njit(**_JIT)
+def _block_scatter(n_rows, rdev, dev, out):
+    """Upper triangle of ``rdev @ dev.T`` over the block's rows into ``out``.
+
+    Entries are computed in register tiles (four by four from
+    ``WIDE_TILE_MIN_FEATURES`` features on, else two by two), so that each
+    loaded element serves several products; tiles on the diagonal also
+    compute lower entries, which are not written.
+    """
+    if dev.shape[0] >= WIDE_TILE_MIN_FEATURES:
+        _scatter_tiles4(n_rows, rdev, dev, out)
+    else:
+        _scatter_tiles2(n_rows, rdev, dev, out)
 
 
 @njit(parallel=True, **_JIT)
@@ -196,9 +263,10 @@ def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row
         w = np.empty(chunk_size)
         inv_total = np.empty(chunk_size)
         r = np.empty(chunk_size)
+        mean_u = np.empty(n_features)
         load_block(X, start, n_rows, xt)
         _block_weights(sample_weight, start, n_rows, w)
-        block_log_prob_full(xt, n_rows, means, precisions_chol, const, logp, lse, r)
+        block_log_prob_full(xt, n_rows, means, precisions_chol, const, logp, mean_u, dev)
         if hard:
             block_hard_assign(logp, n_rows, lse, inv_total)
         else:

@@ -50,8 +50,165 @@ def load_block(X, start, n_rows, xt):
             xt[j, b] = X[start + b, j]
 
 
+# From this many features on, the triangular product and the scatter work on
+# tiles four columns wide; below it, four-wide tiles waste more work on the
+# triangle's edge than they save.
+WIDE_TILE_MIN_FEATURES = 8
+
+
 @njit(**_JIT)
-def block_log_prob_full(xt, n_rows, means, precisions_chol, const, logp, acc, sq):
+def _tri_cols4(xt, n_rows, U, shift_u, j, y):
+    """Columns j..j+3 of ``block_triangular_product``; rows of xt four at a time.
+
+    Each pass over the block updates four output rows from four input rows:
+    sixteen products per point for four loads and four stores of the
+    outputs, instead of one product per load/store pair.
+    """
+    top = j + 4  # U[i, j + q] is 0 for i > j + q: rows from j + 4 on add nothing
+    for b in range(n_rows):
+        y[j, b] = -shift_u[j]
+        y[j + 1, b] = -shift_u[j + 1]
+        y[j + 2, b] = -shift_u[j + 2]
+        y[j + 3, b] = -shift_u[j + 3]
+    i = 0
+    while i + 4 <= top:
+        u00 = U[i, j]
+        u01 = U[i, j + 1]
+        u02 = U[i, j + 2]
+        u03 = U[i, j + 3]
+        u10 = U[i + 1, j]
+        u11 = U[i + 1, j + 1]
+        u12 = U[i + 1, j + 2]
+        u13 = U[i + 1, j + 3]
+        u20 = U[i + 2, j]
+        u21 = U[i + 2, j + 1]
+        u22 = U[i + 2, j + 2]
+        u23 = U[i + 2, j + 3]
+        u30 = U[i + 3, j]
+        u31 = U[i + 3, j + 1]
+        u32 = U[i + 3, j + 2]
+        u33 = U[i + 3, j + 3]
+        for b in range(n_rows):
+            x0 = xt[i, b]
+            x1 = xt[i + 1, b]
+            x2 = xt[i + 2, b]
+            x3 = xt[i + 3, b]
+            y[j, b] += x0 * u00 + x1 * u10 + x2 * u20 + x3 * u30
+            y[j + 1, b] += x0 * u01 + x1 * u11 + x2 * u21 + x3 * u31
+            y[j + 2, b] += x0 * u02 + x1 * u12 + x2 * u22 + x3 * u32
+            y[j + 3, b] += x0 * u03 + x1 * u13 + x2 * u23 + x3 * u33
+        i += 4
+    while i < top:
+        u0 = U[i, j]
+        u1 = U[i, j + 1]
+        u2 = U[i, j + 2]
+        u3 = U[i, j + 3]
+        for b in range(n_rows):
+            x0 = xt[i, b]
+            y[j, b] += x0 * u0
+            y[j + 1, b] += x0 * u1
+            y[j + 2, b] += x0 * u2
+            y[j + 3, b] += x0 * u3
+        i += 1
+
+
+@njit(**_JIT)
+def _tri_cols2(xt, n_rows, U, shift_u, j, y):
+    """Columns j, j+1 of ``block_triangular_product``; rows of xt four at a time."""
+    top = j + 2
+    for b in range(n_rows):
+        y[j, b] = -shift_u[j]
+        y[j + 1, b] = -shift_u[j + 1]
+    i = 0
+    while i + 4 <= top:
+        u00 = U[i, j]
+        u01 = U[i, j + 1]
+        u10 = U[i + 1, j]
+        u11 = U[i + 1, j + 1]
+        u20 = U[i + 2, j]
+        u21 = U[i + 2, j + 1]
+        u30 = U[i + 3, j]
+        u31 = U[i + 3, j + 1]
+        for b in range(n_rows):
+            x0 = xt[i, b]
+            x1 = xt[i + 1, b]
+            x2 = xt[i + 2, b]
+            x3 = xt[i + 3, b]
+            y[j, b] += x0 * u00 + x1 * u10 + x2 * u20 + x3 * u30
+            y[j + 1, b] += x0 * u01 + x1 * u11 + x2 * u21 + x3 * u31
+        i += 4
+    while i < top:
+        u0 = U[i, j]
+        u1 = U[i, j + 1]
+        for b in range(n_rows):
+            x0 = xt[i, b]
+            y[j, b] += x0 * u0
+            y[j + 1, b] += x0 * u1
+        i += 1
+
+
+@njit(**_JIT)
+def _tri_col1(xt, n_rows, U, shift_u, j, y):
+    """Column j of ``block_triangular_product``."""
+    for b in range(n_rows):
+        y[j, b] = -shift_u[j]
+    for i in range(j + 1):
+        u = U[i, j]
+        for b in range(n_rows):
+            y[j, b] += xt[i, b] * u
+
+
+@njit(**_JIT)
+def block_triangular_product(xt, n_rows, U, shift_u, y):
+    """``y[:, b] = x_b U - shift_u`` for the block's rows, U upper triangular.
+
+    The columns of y are computed in tiles (four wide from
+    ``WIDE_TILE_MIN_FEATURES`` features on, else two wide), so that the
+    outputs of a tile share every load of an input row.
+
+    Parameters
+    ----------
+    xt : ndarray of shape (n_features, chunk_size), float64
+        The block, transposed; columns [0, n_rows) are used.
+    n_rows : int
+    U : ndarray of shape (n_features, n_features), float64
+        Upper triangular; the entries below the diagonal must be 0.
+    shift_u : ndarray of shape (n_features,), float64
+        Subtracted from every row's product (``mu U`` gives ``(x - mu) U``).
+    y : ndarray of shape (n_features, chunk_size), float64
+        Output.
+    """
+    n_features = U.shape[0]
+    j = 0
+    if n_features >= WIDE_TILE_MIN_FEATURES:
+        while j + 4 <= n_features:
+            _tri_cols4(xt, n_rows, U, shift_u, j, y)
+            j += 4
+    while j + 2 <= n_features:
+        _tri_cols2(xt, n_rows, U, shift_u, j, y)
+        j += 2
+    if j < n_features:
+        _tri_col1(xt, n_rows, U, shift_u, j, y)
+
+
+@njit(**_JIT)
+def _block_log_prob_full_2d(xt, n_rows, means, precisions_chol, const, logp):
+    """``block_log_prob_full`` for two features: one pass over the block per component."""
+    for k in range(means.shape[0]):
+        u00 = precisions_chol[k, 0, 0]
+        u01 = precisions_chol[k, 0, 1]
+        u11 = precisions_chol[k, 1, 1]
+        m0 = means[k, 0] * u00
+        m1 = means[k, 0] * u01 + means[k, 1] * u11
+        c = const[k]
+        for b in range(n_rows):
+            y0 = xt[0, b] * u00 - m0
+            y1 = xt[0, b] * u01 + xt[1, b] * u11 - m1
+            logp[k, b] = c - 0.5 * (y0 * y0 + y1 * y1)
+
+
+@njit(**_JIT)
+def block_log_prob_full(xt, n_rows, means, precisions_chol, const, logp, mean_u, y):
     """Weighted log-densities of one block, full covariances.
 
     Parameters
@@ -64,28 +221,31 @@ def block_log_prob_full(xt, n_rows, means, precisions_chol, const, logp, acc, sq
     const : ndarray of shape (n_components,), float64
     logp : ndarray of shape (n_components, chunk_size), float64
         Output: logp[k, b] for the b-th row of the block.
-    acc, sq : ndarray of shape (chunk_size,), float64
+    mean_u : ndarray of shape (n_features,), float64
+        Scratch.
+    y : ndarray of shape (n_features, chunk_size), float64
         Scratch.
     """
     n_components, n_features = means.shape
+    if n_features == 2:
+        _block_log_prob_full_2d(xt, n_rows, means, precisions_chol, const, logp)
+        return
     for k in range(n_components):
-        for b in range(n_rows):
-            sq[b] = 0.0
+        U = precisions_chol[k]
         for j in range(n_features):
-            mu_u = 0.0
+            s = 0.0
             for i in range(j + 1):
-                mu_u += means[k, i] * precisions_chol[k, i, j]
-            for b in range(n_rows):
-                acc[b] = -mu_u
-            for i in range(j + 1):
-                u = precisions_chol[k, i, j]
-                for b in range(n_rows):
-                    acc[b] += xt[i, b] * u
-            for b in range(n_rows):
-                sq[b] += acc[b] * acc[b]
+                s += means[k, i] * U[i, j]
+            mean_u[j] = s
+        block_triangular_product(xt, n_rows, U, mean_u, y)
         c = const[k]
         for b in range(n_rows):
-            logp[k, b] = c - 0.5 * sq[b]
+            logp[k, b] = 0.0
+        for j in range(n_features):
+            for b in range(n_rows):
+                logp[k, b] += y[j, b] * y[j, b]
+        for b in range(n_rows):
+            logp[k, b] = c - 0.5 * logp[k, b]
 
 
 @njit(**_JIT)
@@ -110,13 +270,7 @@ def block_log_prob_tied(xt, n_rows, means_u, precision_chol, const, logp, xu):
         Output as well as scratch: ``xu[:, b] = x_b U``.
     """
     n_components, n_features = means_u.shape
-    for j in range(n_features):
-        for b in range(n_rows):
-            xu[j, b] = 0.0
-        for i in range(j + 1):
-            u = precision_chol[i, j]
-            for b in range(n_rows):
-                xu[j, b] += xt[i, b] * u
+    block_triangular_product(xt, n_rows, precision_chol, np.zeros(n_features), xu)
     for k in range(n_components):
         c = const[k]
         for b in range(n_rows):
@@ -273,10 +427,10 @@ def weighted_log_prob_full(X, weights, means, precisions_chol, chunk_size, out):
         n_rows = min(chunk_size, n_samples - start)
         xt = np.empty((n_features, chunk_size + ROW_PAD))
         logp = np.empty((n_components, chunk_size + ROW_PAD))
-        acc = np.empty(chunk_size)
-        sq = np.empty(chunk_size)
+        mean_u = np.empty(n_features)
+        y = np.empty((n_features, chunk_size + ROW_PAD))
         load_block(X, start, n_rows, xt)
-        block_log_prob_full(xt, n_rows, means, precisions_chol, const, logp, acc, sq)
+        block_log_prob_full(xt, n_rows, means, precisions_chol, const, logp, mean_u, y)
         for b in range(n_rows):
             for k in range(n_components):
                 out[start + b, k] = logp[k, b]

@@ -1,0 +1,59 @@
+"""Thread CPU time of one fused pass with the serial kernel, shapes a-c.
+
+Run: ``python asv_benchmarks/pass_cpu_time.py [SHAPES] [--dtype float32] [--repeat 5]``
+(SHAPES: letters of ``fastgmm.bench.SHAPES``, default ``abc``). Prints the
+minimum over ``--repeat`` passes of ``time.thread_time()`` around
+``fastgmm._em.em_pass`` with every segment sent to the serial kernel. CPU
+time of one thread is far less disturbed by other processes than wall time
+on a shared machine, which makes it the measure for comparing two commits
+of a kernel: run it at each commit, alternating, a few rounds.
+"""
+
+import argparse
+import time
+
+import numpy as np
+
+from fastgmm import _em
+from fastgmm._stats import Params, compute_precision_cholesky
+from fastgmm.bench import SHAPES, make_data, make_start
+
+
+def pass_cpu_ms(key, dtype, repeat):
+    shape = SHAPES[key]
+    covariance_type = shape["covariance_type"]
+    X = make_data(shape["n_samples"], shape["n_features"], shape["n_components"]).astype(dtype)
+    start = make_start(X, shape["n_components"], covariance_type)
+    precisions = start["precisions_init"].astype(np.float64)
+    if covariance_type in ("full", "tied"):
+        covariances = np.linalg.inv(precisions)
+    else:
+        covariances = 1.0 / precisions
+    params = Params(start["weights_init"].astype(np.float64),
+                    start["means_init"].astype(np.float64), covariances,
+                    compute_precision_cholesky(covariances, covariance_type))
+    empty = np.empty(0)
+    _em.em_pass(X, empty, params, covariance_type)  # compile or load from cache
+    times = []
+    for _ in range(repeat):
+        t0 = time.thread_time()
+        _em.em_pass(X, empty, params, covariance_type)
+        times.append(time.thread_time() - t0)
+    return 1e3 * min(times)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("shapes", nargs="?", default="abc")
+    parser.add_argument("--dtype", default="float64", choices=["float32", "float64"])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    # Every segment to the serial kernel: one thread does all the work.
+    _em._pick = lambda kernels, n_blocks: kernels[1]
+    cells = [f"{key}: {pass_cpu_ms(key, args.dtype, args.repeat):.1f}" for key in args.shapes]
+    print(args.dtype, "  ".join(cells), "ms CPU per pass (serial kernel, min of",
+          f"{args.repeat})")
+
+
+if __name__ == "__main__":
+    main()
