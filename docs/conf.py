@@ -50,6 +50,8 @@ from fastgmm import _config  # noqa: E402
 
 rst_prolog = f"""
 .. |chunk_size| replace:: {_config.CHUNK_SIZE}
+.. |low_d_chunk_size| replace:: {_config.LOW_D_CHUNK_SIZE}
+.. |low_d_max_features| replace:: {_config.LOW_D_MAX_FEATURES}
 .. |part_mib| replace:: {_config.PART_BYTES // 2**20}
 """
 

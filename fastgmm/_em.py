@@ -114,7 +114,7 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
     params : Params
     covariance_type : str
     chunk_size : int, optional
-        Rows per block (default ``_config.CHUNK_SIZE``).
+        Rows per block (default ``_config.pass_chunk_size(n_features)``).
     hard : bool, default=False
         Classification EM: every row wholly to its most probable component;
         ``Stats.loglik`` is then the classification log-likelihood.
@@ -123,8 +123,8 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
     -------
     Stats
     """
-    chunk_size = int(chunk_size or _config.CHUNK_SIZE)
     n_samples, n_features = X.shape
+    chunk_size = int(chunk_size or _config.pass_chunk_size(n_features))
     means, prec, const, means_u = _kernel_params(params, covariance_type, n_features)
     n_components = means.shape[0]
     if covariance_type == "full":

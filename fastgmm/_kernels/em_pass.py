@@ -221,6 +221,43 @@ def _block_scatter(n_rows, rdev, dev, out):
         _scatter_tiles2(n_rows, rdev, dev, out)
 
 
+@njit(**_JIT)
+def _block_stats_2d(xt, n_rows, mean, e, w, inv_total, sx, sxx):
+    """nk, sx and the scatter of one component for two features, in one sweep.
+
+    ``e`` is the component's row of unnormalised responsibilities; the
+    responsibility ``e[b] * inv_total[b] * w[b]`` and the deviations are
+    formed in registers, so nothing is stored per row. Same sums as
+    ``_block_resp``, ``_block_first_moments`` and ``_block_scatter``.
+    """
+    m0 = mean[0]
+    m1 = mean[1]
+    nk = 0.0
+    s0 = 0.0
+    s1 = 0.0
+    s00 = 0.0
+    s01 = 0.0
+    s11 = 0.0
+    for b in range(n_rows):
+        r = e[b] * inv_total[b] * w[b]
+        t0 = xt[0, b] - m0
+        t1 = xt[1, b] - m1
+        rt0 = r * t0
+        rt1 = r * t1
+        nk += r
+        s0 += rt0
+        s1 += rt1
+        s00 += rt0 * t0
+        s01 += rt0 * t1
+        s11 += rt1 * t1
+    sx[0] = s0
+    sx[1] = s1
+    sxx[0, 0] = s00
+    sxx[0, 1] = s01
+    sxx[1, 1] = s11
+    return nk
+
+
 @njit(parallel=True, **_JIT)
 def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row_stop,
                  chunk_size, hard, loglik_part, nk_part, sx_part, sxx_part):
@@ -274,6 +311,10 @@ def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row
         loglik_part[c] = _block_loglik(n_rows, lse, w, inv_total,
                                        sample_weight.shape[0] == 0)
         for k in range(n_components):
+            if n_features == 2:
+                nk_part[c, k] = _block_stats_2d(xt, n_rows, means[k], logp[k], w,
+                                                inv_total, sx_part[c, k], sxx_part[c, k])
+                continue
             _block_resp(logp, k, n_rows, w, inv_total, r)
             nk_part[c, k] = _block_first_moments(xt, n_rows, means[k], r, dev, rdev,
                                                  sx_part[c, k])
