@@ -194,6 +194,20 @@ def weighted_log_prob(X, params, covariance_type, chunk_size=None):
     themselves: little Python work per call, for pipelines scoring a few
     rows at a time.
     """
+    return _per_point(X, params, covariance_type, chunk_size, normalize=False)[1]
+
+
+def responsibilities(X, params, covariance_type, chunk_size=None):
+    """(log p(x_i), responsibilities) for every row, in X's dtype.
+
+    One kernel call: the log-sum-exp and the normalisation happen in the
+    kernel, on each block while it is in cache. A row whose densities are
+    all 0 gets log p = -inf and zero responsibilities.
+    """
+    return _per_point(X, params, covariance_type, chunk_size, normalize=True)
+
+
+def _per_point(X, params, covariance_type, chunk_size, normalize):
     chunk_size = int(chunk_size or _config.CHUNK_SIZE)
     means = np.asarray(params.means, dtype=np.float64)
     prec = np.asarray(params.precisions_chol, dtype=np.float64)
@@ -201,6 +215,7 @@ def weighted_log_prob(X, params, covariance_type, chunk_size=None):
         prec = prec.reshape(-1, 1)
     weights = np.asarray(params.weights, dtype=np.float64)
     out = np.empty((X.shape[0], means.shape[0]), dtype=float_dtype(X))
+    log_norm = np.empty(X.shape[0] if normalize else 0, dtype=out.dtype)
     if X.dtype not in (np.float32, np.float64) or is_mapped(X):
         # Segment by segment (converted to float64 where X is not float; the
         # pages of a mapped X handed back after each): each row's values
@@ -209,11 +224,12 @@ def weighted_log_prob(X, params, covariance_type, chunk_size=None):
         for start, stop, seg in iter_segments(X, rows):
             n_blocks = -(-(stop - start) // chunk_size)
             kernel = _pick(_LOG_PROB_KERNELS[covariance_type], n_blocks)
-            kernel(seg, weights, means, prec, chunk_size, out[start:stop])
-        return out
+            kernel(seg, weights, means, prec, chunk_size, out[start:stop],
+                   log_norm[start:stop] if normalize else log_norm)
+        return log_norm, out
     kernel = _pick(_LOG_PROB_KERNELS[covariance_type], -(-X.shape[0] // chunk_size))
-    kernel(X, weights, means, prec, chunk_size, out)
-    return out
+    kernel(X, weights, means, prec, chunk_size, out, log_norm)
+    return log_norm, out
 
 
 def log_resp(X, params, covariance_type, chunk_size=None):
@@ -233,7 +249,8 @@ def row_log_likelihood(X, params, covariance_type, chunk_size=None, rows=1 << 16
     out = np.empty(X.shape[0])
     for start in range(0, X.shape[0], rows):
         stop = min(start + rows, X.shape[0])
-        out[start:stop] = log_resp(X[start:stop], params, covariance_type, chunk_size)[0]
+        out[start:stop] = responsibilities(X[start:stop], params, covariance_type,
+                                          chunk_size)[0]
     return out
 
 

@@ -866,7 +866,8 @@ class GaussianMixture(_ParamsMixin):
             return per_row(self, "score_samples", X)
         X = self._check_X(X, reset=False)
         with _em.thread_limit(self.n_threads):
-            log_prob = _em.log_resp(X, self._current_parameters(), self.covariance_type)[0]
+            log_prob = _em.responsibilities(X, self._current_parameters(),
+                                            self.covariance_type)[0]
         # A row so far out that its squared distances overflow has density 0.
         log_prob[np.isnan(log_prob)] = -np.inf
         return log_prob
@@ -925,10 +926,9 @@ class GaussianMixture(_ParamsMixin):
         X = self._check_X(X, reset=False)
         params = self._current_parameters()
         with _em.thread_limit(self.n_threads):
-            log_prob, log_resp = _em.log_resp(X, params, self.covariance_type)
-        resp = np.exp(log_resp, out=log_resp)
-        lost = ~np.isfinite(log_prob)
-        if lost.any():
+            log_prob, resp = _em.responsibilities(X, params, self.covariance_type)
+        if not math.isfinite(log_prob.sum()):
+            lost = ~np.isfinite(log_prob)
             # Densities underflow under every component (0/0): the limit of
             # the responsibilities far out is all on the nearest component.
             resp[lost] = 0.0

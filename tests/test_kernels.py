@@ -50,6 +50,23 @@ def test_log_resp_matches_reference(covariance_type, dtype):
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_responsibilities_match_reference(covariance_type, dtype):
+    # The kernels' own normalisation (predict_proba, score_samples).
+    X, params = make_problem(6, covariance_type, dtype, n_samples=600)
+    norm, resp = _em.responsibilities(X, params, covariance_type)
+    assert norm.dtype == dtype and resp.dtype == dtype and resp.shape == (600, 4)
+    exp_norm, exp_resp = ref.responsibilities(X, params.weights, params.means,
+                                              params.covariances, covariance_type)
+    np.testing.assert_allclose(norm, exp_norm, rtol=ref.RTOL[dtype])
+    # Terms below exp(-690) of the largest are flushed to 0, and float32
+    # stores values below its normal range (1.2e-38) as 0 or subnormals.
+    atol = 1e-290 if dtype == np.float64 else 1e-37
+    np.testing.assert_allclose(resp, exp_resp, rtol=ref.RTOL[dtype], atol=atol)
+    np.testing.assert_allclose(resp.sum(axis=1), 1.0, rtol=ref.RTOL[dtype])
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("weighted", [False, True])
 def test_em_pass_statistics_match_dense_reference(covariance_type, dtype, weighted):
     X, params = make_problem(2, covariance_type, dtype, n_samples=1500)

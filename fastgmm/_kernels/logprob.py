@@ -382,6 +382,33 @@ def block_hard_assign(logp, n_rows, best, total):
 
 
 @njit(**_JIT)
+def _write_rows(logp, n_rows, start, out, log_norm, lse, total):
+    """Write a block's rows of the per-point kernels' output.
+
+    With an empty ``log_norm``, ``out`` gets the weighted log-densities.
+    Otherwise ``out`` gets the responsibilities and ``log_norm`` each row's
+    log-likelihood, from the vectorised log-sum-exp of ``block_normalize``
+    (a row whose terms are all -inf gets log-likelihood -inf and zero
+    responsibilities).
+    """
+    n_components = logp.shape[0]
+    if log_norm.shape[0] == 0:
+        for b in range(n_rows):
+            for k in range(n_components):
+                out[start + b, k] = logp[k, b]
+        return
+    block_normalize(logp, n_rows, lse, total)
+    for b in range(n_rows):
+        t = total[b]
+        log_norm[start + b] = lse[b] + math.log(t) if t > 0.0 else -np.inf
+        total[b] = 1.0 / t if t > 0.0 else 0.0
+    for b in range(n_rows):
+        inv = total[b]
+        for k in range(n_components):
+            out[start + b, k] = logp[k, b] * inv
+
+
+@njit(**_JIT)
 def _constants(weights, log_det, n_features):
     """``log pi_k + log det(U_k) - n_features / 2 log(2 pi)`` per component."""
     n_components = weights.shape[0]
@@ -392,7 +419,8 @@ def _constants(weights, log_det, n_features):
 
 
 @njit(parallel=True, **_JIT)
-def weighted_log_prob_full(X, weights, means, precisions_chol, chunk_size, out):
+def weighted_log_prob_full(X, weights, means, precisions_chol, chunk_size, out,
+                           log_norm):
     """Per-point weighted log-densities, full covariances.
 
     The per-component constants are computed here, from the parameters as
@@ -407,7 +435,11 @@ def weighted_log_prob_full(X, weights, means, precisions_chol, chunk_size, out):
     precisions_chol : ndarray of shape (n_components, n_features, n_features), float64
     chunk_size : int
     out : ndarray of shape (n_samples, n_components), float32 or float64
-        Output.
+        Output: weighted log-densities, or responsibilities when
+        ``log_norm`` is not empty.
+    log_norm : ndarray of shape (n_samples,) or (0,), float32 or float64
+        Output when not empty: each row's log-likelihood (see
+        ``_write_rows``).
 
     Notes
     -----
@@ -427,17 +459,18 @@ def weighted_log_prob_full(X, weights, means, precisions_chol, chunk_size, out):
         n_rows = min(chunk_size, n_samples - start)
         xt = np.empty((n_features, chunk_size + ROW_PAD))
         logp = np.empty((n_components, chunk_size + ROW_PAD))
+        lse = np.empty(chunk_size)
+        total = np.empty(chunk_size)
         mean_u = np.empty(n_features)
         y = np.empty((n_features, chunk_size + ROW_PAD))
         load_block(X, start, n_rows, xt)
         block_log_prob_full(xt, n_rows, means, precisions_chol, const, logp, mean_u, y)
-        for b in range(n_rows):
-            for k in range(n_components):
-                out[start + b, k] = logp[k, b]
+        _write_rows(logp, n_rows, start, out, log_norm, lse, total)
 
 
 @njit(parallel=True, **_JIT)
-def weighted_log_prob_tied(X, weights, means, precision_chol, chunk_size, out):
+def weighted_log_prob_tied(X, weights, means, precision_chol, chunk_size, out,
+                           log_norm):
     """Per-point weighted log-densities, tied covariance.
 
     Parameters as :func:`weighted_log_prob_full`, with ``precision_chol`` of
@@ -466,15 +499,16 @@ def weighted_log_prob_tied(X, weights, means, precision_chol, chunk_size, out):
         xt = np.empty((n_features, chunk_size + ROW_PAD))
         xu = np.empty((n_features, chunk_size + ROW_PAD))
         logp = np.empty((n_components, chunk_size + ROW_PAD))
+        lse = np.empty(chunk_size)
+        total = np.empty(chunk_size)
         load_block(X, start, n_rows, xt)
         block_log_prob_tied(xt, n_rows, means_u, precision_chol, const, logp, xu)
-        for b in range(n_rows):
-            for k in range(n_components):
-                out[start + b, k] = logp[k, b]
+        _write_rows(logp, n_rows, start, out, log_norm, lse, total)
 
 
 @njit(parallel=True, **_JIT)
-def weighted_log_prob_diag(X, weights, means, precisions_chol, chunk_size, out):
+def weighted_log_prob_diag(X, weights, means, precisions_chol, chunk_size, out,
+                           log_norm):
     """Per-point weighted log-densities, diagonal and spherical covariances.
 
     Parameters as :func:`weighted_log_prob_full`, with ``precisions_chol`` of
@@ -502,11 +536,11 @@ def weighted_log_prob_diag(X, weights, means, precisions_chol, chunk_size, out):
         n_rows = min(chunk_size, n_samples - start)
         xt = np.empty((n_features, chunk_size + ROW_PAD))
         logp = np.empty((n_components, chunk_size + ROW_PAD))
+        lse = np.empty(chunk_size)
+        total = np.empty(chunk_size)
         load_block(X, start, n_rows, xt)
         block_log_prob_diag(xt, n_rows, means, prec, const, logp)
-        for b in range(n_rows):
-            for k in range(n_components):
-                out[start + b, k] = logp[k, b]
+        _write_rows(logp, n_rows, start, out, log_norm, lse, total)
 
 
 @njit(parallel=True, **_JIT)
