@@ -47,6 +47,12 @@ def pass_chunk_size(n_features):
         return LOW_D_CHUNK_SIZE
     return CHUNK_SIZE
 
+# float32 data are scored and their statistics summed within a block in
+# float32. Squares of deviations up to twice this value, summed over a block
+# of up to 1024 rows, stay below the float32 maximum (3.4e38); float32 data
+# with larger values are passed as float64.
+FLOAT32_PASS_MAX_ABS = 1e17
+
 # Passes over fewer blocks than this run the serial twin of a kernel. A
 # parallel region costs little on an idle machine, but while other processes
 # hold the cores, waking the pool's threads can cost a scheduler time slice

@@ -126,6 +126,11 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
     n_samples, n_features = X.shape
     chunk_size = int(chunk_size or _config.pass_chunk_size(n_features))
     means, prec, const, means_u = _kernel_params(params, covariance_type, n_features)
+    if X.dtype == np.float32:
+        # float32 data are scored (and, for 'diag', summed per block) in
+        # float32 around these centres: rounded to float32, the statistics
+        # are taken around exactly the centres the kernels use.
+        means = means.astype(np.float32).astype(np.float64)
     n_components = means.shape[0]
     if covariance_type == "full":
         sxx_shape = (n_components, n_features, n_features)

@@ -12,7 +12,7 @@ from time import perf_counter
 
 import numpy as np
 
-from . import _em
+from . import _config, _em
 from ._base import _ParamsMixin
 from ._init import initial_parameters
 from ._outofcore import float_dtype, is_dask_array, max_abs
@@ -112,6 +112,20 @@ def _check_magnitude(X, largest=None):
             "absolute value) or standardise it (sklearn.preprocessing.StandardScaler) "
             "before fitting."
         )
+    return largest
+
+
+def _pass_data(X, largest):
+    """X as the EM passes read it.
+
+    float32 data are scored and summed in float32 within a block; squared
+    deviations of values beyond ``_config.FLOAT32_PASS_MAX_ABS`` could
+    overflow those sums, so such data are passed as float64 (the fitted
+    parameters stay float32).
+    """
+    if X.dtype == np.float32 and largest > _config.FLOAT32_PASS_MAX_ABS:
+        return X.astype(np.float64)
+    return X
 
 
 def _resp_entropy(log_resp, sample_weight=None):
@@ -528,9 +542,10 @@ class GaussianMixture(_ParamsMixin):
         X = check_array(X, estimator_name=name,
                         n_features=self.n_features_in_ if fitted else None,
                         keep_mapped_dtype=True)
-        _check_magnitude(X)
+        largest = _check_magnitude(X)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         dtype = float_dtype(X)
+        X = _pass_data(X, largest)
         eps = float(np.finfo(dtype).eps)
         hard = self.assignment == "hard"
         # Everything is computed into locals and stored only at the end, so a
@@ -664,8 +679,9 @@ class GaussianMixture(_ParamsMixin):
                 "Expected n_samples >= n_components "
                 f"but got n_components = {self.n_components}, n_samples = {n_samples}"
             )
+        dtype = float_dtype(X)
         if dask_data is None:
-            _check_magnitude(X)
+            X = _pass_data(X, _check_magnitude(X))
             sample_weight = check_sample_weight(sample_weight, n_samples)
         else:
             _check_magnitude(X, dask_data.largest)
@@ -715,7 +731,6 @@ class GaussianMixture(_ParamsMixin):
             self.__dict__.pop("_start_events", None)
 
         lower_bound, params, lower_bounds, n_iter, converged, events = best
-        dtype = float_dtype(X)
         fitted = self._fitted_arrays(params, dtype)
         if not converged and self.max_iter > 0:
             warnings.warn(

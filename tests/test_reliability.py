@@ -410,6 +410,23 @@ def test_float32_variances_stay_positive_where_sklearn_cancels():
         np.testing.assert_allclose(np.ravel(ours.covariances_), expected, rtol=1e-4)
 
 
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_float32_data_beyond_the_float32_pass_limit_fit_like_scaled_data(covariance_type):
+    # Values of 1e19 would overflow float32 block sums of squared deviations;
+    # such data are passed as float64 and the fit equals that of X / 1e19.
+    rng = np.random.default_rng(8)
+    X = np.vstack([rng.normal(size=(200, 3)), rng.normal(size=(200, 3)) + 5])
+    kw = dict(n_components=2, covariance_type=covariance_type, random_state=0)
+    big = GaussianMixture(**kw).fit((X * 1e19).astype(np.float32))
+    small = GaussianMixture(**kw).fit(X.astype(np.float32))
+    assert big.means_.dtype == np.float32
+    assert np.all(np.isfinite(big.covariances_))
+    np.testing.assert_allclose(big.means_ / np.float32(1e19), small.means_, rtol=1e-4,
+                               atol=1e-4)
+    np.testing.assert_allclose(np.asarray(big.covariances_, dtype=np.float64) / 1e38,
+                               small.covariances_, rtol=1e-3, atol=1e-5)
+
+
 # -- collapsing components -------------------------------------------------------
 
 def _far_start(n_features=2):

@@ -120,17 +120,17 @@ def _block_first_moments(xt, n_rows, mean, r, dev, rdev, sx):
 
 
 @njit(**_JIT)
-def _scatter_tiles2(n_rows, rdev, dev, out):
+def _scatter_tiles2(n_rows, rdev, dev, out, zero):
     """``_block_scatter`` in tiles of two rows by two columns."""
     n_features = dev.shape[0]
     for i in range(0, n_features, 2):
         i2 = min(i + 1, n_features - 1)
         for j in range(i, n_features, 2):
             j2 = min(j + 1, n_features - 1)
-            s00 = 0.0
-            s01 = 0.0
-            s10 = 0.0
-            s11 = 0.0
+            s00 = zero
+            s01 = zero
+            s10 = zero
+            s11 = zero
             for b in range(n_rows):
                 ra = rdev[i, b]
                 rb = rdev[i2, b]
@@ -151,7 +151,7 @@ def _scatter_tiles2(n_rows, rdev, dev, out):
 
 
 @njit(**_JIT)
-def _scatter_tiles4(n_rows, rdev, dev, out):
+def _scatter_tiles4(n_rows, rdev, dev, out, zero):
     """``_block_scatter`` in tiles of four rows by four columns.
 
     Past the last feature, tile indices are clamped to it: a clamped row or
@@ -167,10 +167,10 @@ def _scatter_tiles4(n_rows, rdev, dev, out):
             j1 = min(j0 + 1, last)
             j2 = min(j0 + 2, last)
             j3 = min(j0 + 3, last)
-            s00 = s01 = s02 = s03 = 0.0
-            s10 = s11 = s12 = s13 = 0.0
-            s20 = s21 = s22 = s23 = 0.0
-            s30 = s31 = s32 = s33 = 0.0
+            s00 = s01 = s02 = s03 = zero
+            s10 = s11 = s12 = s13 = zero
+            s20 = s21 = s22 = s23 = zero
+            s30 = s31 = s32 = s33 = zero
             for b in range(n_rows):
                 r0 = rdev[i0, b]
                 r1 = rdev[i1, b]
@@ -207,18 +207,19 @@ def _scatter_tiles4(n_rows, rdev, dev, out):
 
 
 @njit(**_JIT)
-def _block_scatter(n_rows, rdev, dev, out):
+def _block_scatter(n_rows, rdev, dev, out, zero):
     """Upper triangle of ``rdev @ dev.T`` over the block's rows into ``out``.
 
     Entries are computed in register tiles (four by four from
     ``WIDE_TILE_MIN_FEATURES`` features on, else two by two), so that each
     loaded element serves several products; tiles on the diagonal also
-    compute lower entries, which are not written.
+    compute lower entries, which are not written. The sums over the
+    block's rows are taken in the type of ``zero`` (the dtype of ``dev``).
     """
     if dev.shape[0] >= WIDE_TILE_MIN_FEATURES:
-        _scatter_tiles4(n_rows, rdev, dev, out)
+        _scatter_tiles4(n_rows, rdev, dev, out, zero)
     else:
-        _scatter_tiles2(n_rows, rdev, dev, out)
+        _scatter_tiles2(n_rows, rdev, dev, out, zero)
 
 
 @njit(**_JIT)
@@ -289,21 +290,31 @@ def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row
     n_features = X.shape[1]
     n_components = means.shape[0]
     n_blocks = loglik_part.shape[0]
+    # The log-densities are computed in X's dtype (see block_log_prob_full);
+    # the statistics in float64.
+    means_x = means.astype(X.dtype)
+    precisions_chol_x = precisions_chol.astype(X.dtype)
+    n_centred = n_features if X.itemsize == 4 else 1
     for c in prange(n_blocks):
         start = row_start + c * chunk_size
         n_rows = min(chunk_size, row_stop - start)
-        xt = np.empty((n_features, chunk_size + ROW_PAD))
+        xt = np.empty((n_features, chunk_size + ROW_PAD), X.dtype)
         logp = np.empty((n_components, chunk_size + ROW_PAD))
-        dev = np.empty((n_features, chunk_size + ROW_PAD))
-        rdev = np.empty((n_features, chunk_size + ROW_PAD))
+        dev = np.empty((n_features, chunk_size + ROW_PAD), X.dtype)
+        rdev = np.empty((n_features, chunk_size + ROW_PAD), X.dtype)
         lse = np.empty(chunk_size)
         w = np.empty(chunk_size)
         inv_total = np.empty(chunk_size)
-        r = np.empty(chunk_size)
-        mean_u = np.empty(n_features)
+        r = np.empty(chunk_size, X.dtype)
+        zero = np.zeros(1, X.dtype)[0]
+        mean_u = np.empty(n_features, X.dtype)
+        y = np.empty((n_features, chunk_size + ROW_PAD), X.dtype)
+        cx = np.empty((n_centred, chunk_size + ROW_PAD), X.dtype)
+        sq = np.empty(chunk_size, X.dtype)
         load_block(X, start, n_rows, xt)
         _block_weights(sample_weight, start, n_rows, w)
-        block_log_prob_full(xt, n_rows, means, precisions_chol, const, logp, mean_u, dev)
+        block_log_prob_full(xt, n_rows, means_x, precisions_chol_x, const, logp, mean_u, y,
+                            cx, sq)
         if hard:
             block_hard_assign(logp, n_rows, lse, inv_total)
         else:
@@ -316,9 +327,9 @@ def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row
                                                 inv_total, sx_part[c, k], sxx_part[c, k])
                 continue
             _block_resp(logp, k, n_rows, w, inv_total, r)
-            nk_part[c, k] = _block_first_moments(xt, n_rows, means[k], r, dev, rdev,
+            nk_part[c, k] = _block_first_moments(xt, n_rows, means_x[k], r, dev, rdev,
                                                  sx_part[c, k])
-            _block_scatter(n_rows, rdev, dev, sxx_part[c, k])
+            _block_scatter(n_rows, rdev, dev, sxx_part[c, k], zero)
 
 
 @njit(parallel=True, **_JIT)
@@ -358,7 +369,7 @@ def em_pass_tied(X, sample_weight, means, means_u, precision_chol, const, shift,
     for c in prange(n_blocks):
         start = row_start + c * chunk_size
         n_rows = min(chunk_size, row_stop - start)
-        xt = np.empty((n_features, chunk_size + ROW_PAD))
+        xt = np.empty((n_features, chunk_size + ROW_PAD), X.dtype)
         logp = np.empty((n_components, chunk_size + ROW_PAD))
         dev = np.empty((n_features, chunk_size + ROW_PAD))
         rdev = np.empty((n_features, chunk_size + ROW_PAD))
@@ -383,7 +394,7 @@ def em_pass_tied(X, sample_weight, means, means_u, precision_chol, const, shift,
         # The pooled scatter: sum_k r_bk = w_b, so one scatter of all rows
         # replaces n_components per-component ones.
         _block_first_moments(xt, n_rows, shift, w, dev, rdev, pooled_sx)
-        _block_scatter(n_rows, rdev, dev, sxx_part[c])
+        _block_scatter(n_rows, rdev, dev, sxx_part[c], 0.0)
 
 
 @njit(parallel=True, **_JIT)
@@ -415,38 +426,47 @@ def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row
     n_features = X.shape[1]
     n_components = means.shape[0]
     n_blocks = loglik_part.shape[0]
+    # The log-densities are computed in X's dtype; the statistics in float64.
+    means_x = means.astype(X.dtype)
+    precisions_chol_x = precisions_chol.astype(X.dtype)
     for c in prange(n_blocks):
         start = row_start + c * chunk_size
         n_rows = min(chunk_size, row_stop - start)
-        xt = np.empty((n_features, chunk_size + ROW_PAD))
+        xt = np.empty((n_features, chunk_size + ROW_PAD), X.dtype)
         logp = np.empty((n_components, chunk_size + ROW_PAD))
         lse = np.empty(chunk_size)
         w = np.empty(chunk_size)
         inv_total = np.empty(chunk_size)
         r = np.empty(chunk_size)
+        sq = np.empty(chunk_size, X.dtype)
+        rx = np.empty(chunk_size, X.dtype)
         load_block(X, start, n_rows, xt)
         _block_weights(sample_weight, start, n_rows, w)
-        block_log_prob_diag(xt, n_rows, means, precisions_chol, const, logp)
+        block_log_prob_diag(xt, n_rows, means_x, precisions_chol_x, const, logp, sq)
         if hard:
             block_hard_assign(logp, n_rows, lse, inv_total)
         else:
             block_normalize(logp, n_rows, lse, inv_total)
         loglik_part[c] = _block_loglik(n_rows, lse, w, inv_total,
                                        sample_weight.shape[0] == 0)
+        zero = np.zeros(1, X.dtype)[0]
         for k in range(n_components):
             _block_resp(logp, k, n_rows, w, inv_total, r)
             nk = 0.0
             for b in range(n_rows):
                 nk += r[b]
+                rx[b] = r[b]
             nk_part[c, k] = nk
-            # First and second moments in one sweep per feature; nothing stored.
+            # First and second moments in one sweep per feature, in X's dtype
+            # (the sums of one block's rows; blocks are summed in float64);
+            # nothing stored.
             for i in range(n_features):
-                m = means[k, i]
-                s1 = 0.0
-                s2 = 0.0
+                m = means_x[k, i]
+                s1 = zero
+                s2 = zero
                 for b in range(n_rows):
                     t = xt[i, b] - m
-                    rt = r[b] * t
+                    rt = rx[b] * t
                     s1 += rt
                     s2 += rt * t
                 sx_part[c, k, i] = s1

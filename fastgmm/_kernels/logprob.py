@@ -39,7 +39,7 @@ ROW_PAD = 8
 
 @njit(**_JIT)
 def load_block(X, start, n_rows, xt):
-    """Copy rows [start, start + n_rows) of X into the columns of ``xt`` (float64).
+    """Copy rows [start, start + n_rows) of X into the columns of ``xt`` (X's dtype).
 
     Feature by feature: the writes are contiguous; the strided reads of one
     column of the block stay in cache for the next features.
@@ -198,54 +198,76 @@ def _block_log_prob_full_2d(xt, n_rows, means, precisions_chol, const, logp):
         u00 = precisions_chol[k, 0, 0]
         u01 = precisions_chol[k, 0, 1]
         u11 = precisions_chol[k, 1, 1]
-        m0 = means[k, 0] * u00
-        m1 = means[k, 0] * u01 + means[k, 1] * u11
+        m0 = means[k, 0]
+        m1 = means[k, 1]
         c = const[k]
         for b in range(n_rows):
-            y0 = xt[0, b] * u00 - m0
-            y1 = xt[0, b] * u01 + xt[1, b] * u11 - m1
+            d0 = xt[0, b] - m0
+            d1 = xt[1, b] - m1
+            y0 = d0 * u00
+            y1 = d0 * u01 + d1 * u11
             logp[k, b] = c - 0.5 * (y0 * y0 + y1 * y1)
 
 
 @njit(**_JIT)
-def block_log_prob_full(xt, n_rows, means, precisions_chol, const, logp, mean_u, y):
+def block_log_prob_full(xt, n_rows, means, precisions_chol, const, logp, mean_u, y, cx, sq):
     """Weighted log-densities of one block, full covariances.
+
+    Computed in the dtype of ``xt`` (X's): float32 data take sixteen lanes
+    per vector instead of eight. In float32 each component's block is
+    centred first (``x - mu``, exact for rows near ``mu``) and then
+    multiplied by U, so that data far from the origin lose nothing to
+    cancellation; in float64 the product is ``x U - mu U`` without the
+    centring pass.
 
     Parameters
     ----------
-    xt : ndarray of shape (n_features, chunk_size), float64
+    xt : ndarray of shape (n_features, chunk_size), float32 or float64
         The block, transposed; columns [0, n_rows) are used.
     n_rows : int
-    means : ndarray of shape (n_components, n_features), float64
-    precisions_chol : ndarray of shape (n_components, n_features, n_features), float64
+    means : ndarray of shape (n_components, n_features), xt's dtype
+    precisions_chol : ndarray of shape (n_components, n_features, n_features), xt's dtype
     const : ndarray of shape (n_components,), float64
     logp : ndarray of shape (n_components, chunk_size), float64
         Output: logp[k, b] for the b-th row of the block.
-    mean_u : ndarray of shape (n_features,), float64
+    mean_u : ndarray of shape (n_features,), xt's dtype
         Scratch.
-    y : ndarray of shape (n_features, chunk_size), float64
+    y : ndarray of shape (n_features, chunk_size), xt's dtype
+        Scratch.
+    cx : ndarray of shape (n_features, chunk_size) for float32 (any for float64), xt's dtype
+        Scratch: the centred block.
+    sq : ndarray of shape (chunk_size,), xt's dtype
         Scratch.
     """
     n_components, n_features = means.shape
     if n_features == 2:
         _block_log_prob_full_2d(xt, n_rows, means, precisions_chol, const, logp)
         return
+    centre_first = xt.itemsize == 4
     for k in range(n_components):
         U = precisions_chol[k]
-        for j in range(n_features):
-            s = 0.0
-            for i in range(j + 1):
-                s += means[k, i] * U[i, j]
-            mean_u[j] = s
-        block_triangular_product(xt, n_rows, U, mean_u, y)
-        c = const[k]
+        if centre_first:
+            for j in range(n_features):
+                m = means[k, j]
+                for b in range(n_rows):
+                    cx[j, b] = xt[j, b] - m
+                mean_u[j] = 0.0
+            block_triangular_product(cx, n_rows, U, mean_u, y)
+        else:
+            for j in range(n_features):
+                s = 0.0
+                for i in range(j + 1):
+                    s += means[k, i] * U[i, j]
+                mean_u[j] = s
+            block_triangular_product(xt, n_rows, U, mean_u, y)
         for b in range(n_rows):
-            logp[k, b] = 0.0
+            sq[b] = 0.0
         for j in range(n_features):
             for b in range(n_rows):
-                logp[k, b] += y[j, b] * y[j, b]
+                sq[b] += y[j, b] * y[j, b]
+        c = const[k]
         for b in range(n_rows):
-            logp[k, b] = c - 0.5 * logp[k, b]
+            logp[k, b] = c - 0.5 * sq[b]
 
 
 @njit(**_JIT)
@@ -285,33 +307,37 @@ def block_log_prob_tied(xt, n_rows, means_u, precision_chol, const, logp, xu):
 
 
 @njit(**_JIT)
-def block_log_prob_diag(xt, n_rows, means, precisions_chol, const, logp):
+def block_log_prob_diag(xt, n_rows, means, precisions_chol, const, logp, sq):
     """Weighted log-densities of one block, diagonal covariances.
+
+    Computed in the dtype of ``xt`` (X's), as ``block_log_prob_full``.
 
     Parameters
     ----------
-    xt : ndarray of shape (n_features, chunk_size), float64
+    xt : ndarray of shape (n_features, chunk_size), float32 or float64
     n_rows : int
-    means : ndarray of shape (n_components, n_features), float64
-    precisions_chol : ndarray of shape (n_components, n_features), float64
+    means : ndarray of shape (n_components, n_features), xt's dtype
+    precisions_chol : ndarray of shape (n_components, n_features), xt's dtype
         Square roots of the diagonal precisions.
     const : ndarray of shape (n_components,), float64
     logp : ndarray of shape (n_components, chunk_size), float64
         Output.
+    sq : ndarray of shape (chunk_size,), xt's dtype
+        Scratch.
     """
     n_components, n_features = means.shape
     for k in range(n_components):
         for b in range(n_rows):
-            logp[k, b] = 0.0
+            sq[b] = 0.0
         for j in range(n_features):
             m = means[k, j]
             p = precisions_chol[k, j]
             for b in range(n_rows):
                 t = (xt[j, b] - m) * p
-                logp[k, b] += t * t
+                sq[b] += t * t
         c = const[k]
         for b in range(n_rows):
-            logp[k, b] = c - 0.5 * logp[k, b]
+            logp[k, b] = c - 0.5 * sq[b]
 
 
 @njit(**_JIT)
@@ -453,18 +479,25 @@ def weighted_log_prob_full(X, weights, means, precisions_chol, chunk_size, out,
         for j in range(n_features):
             log_det[k] += np.log(precisions_chol[k, j, j])
     const = _constants(weights, log_det, n_features)
+    # The log-densities are computed in X's dtype (see block_log_prob_full).
+    means_x = means.astype(X.dtype)
+    precisions_chol_x = precisions_chol.astype(X.dtype)
+    n_centred = n_features if X.itemsize == 4 else 1
     n_blocks = (n_samples + chunk_size - 1) // chunk_size
     for c in prange(n_blocks):
         start = c * chunk_size
         n_rows = min(chunk_size, n_samples - start)
-        xt = np.empty((n_features, chunk_size + ROW_PAD))
+        xt = np.empty((n_features, chunk_size + ROW_PAD), X.dtype)
         logp = np.empty((n_components, chunk_size + ROW_PAD))
         lse = np.empty(chunk_size)
         total = np.empty(chunk_size)
-        mean_u = np.empty(n_features)
-        y = np.empty((n_features, chunk_size + ROW_PAD))
+        mean_u = np.empty(n_features, X.dtype)
+        y = np.empty((n_features, chunk_size + ROW_PAD), X.dtype)
+        cx = np.empty((n_centred, chunk_size + ROW_PAD), X.dtype)
+        sq = np.empty(chunk_size, X.dtype)
         load_block(X, start, n_rows, xt)
-        block_log_prob_full(xt, n_rows, means, precisions_chol, const, logp, mean_u, y)
+        block_log_prob_full(xt, n_rows, means_x, precisions_chol_x, const, logp, mean_u, y,
+                            cx, sq)
         _write_rows(logp, n_rows, start, out, log_norm, lse, total)
 
 
@@ -496,7 +529,7 @@ def weighted_log_prob_tied(X, weights, means, precision_chol, chunk_size, out,
     for c in prange(n_blocks):
         start = c * chunk_size
         n_rows = min(chunk_size, n_samples - start)
-        xt = np.empty((n_features, chunk_size + ROW_PAD))
+        xt = np.empty((n_features, chunk_size + ROW_PAD), X.dtype)
         xu = np.empty((n_features, chunk_size + ROW_PAD))
         logp = np.empty((n_components, chunk_size + ROW_PAD))
         lse = np.empty(chunk_size)
@@ -530,16 +563,19 @@ def weighted_log_prob_diag(X, weights, means, precisions_chol, chunk_size, out,
             prec[k, j] = precisions_chol[k, j if width > 1 else 0]
             log_det[k] += np.log(prec[k, j])
     const = _constants(weights, log_det, n_features)
+    means_x = means.astype(X.dtype)
+    prec_x = prec.astype(X.dtype)
     n_blocks = (n_samples + chunk_size - 1) // chunk_size
     for c in prange(n_blocks):
         start = c * chunk_size
         n_rows = min(chunk_size, n_samples - start)
-        xt = np.empty((n_features, chunk_size + ROW_PAD))
+        xt = np.empty((n_features, chunk_size + ROW_PAD), X.dtype)
         logp = np.empty((n_components, chunk_size + ROW_PAD))
         lse = np.empty(chunk_size)
         total = np.empty(chunk_size)
+        sq = np.empty(chunk_size, X.dtype)
         load_block(X, start, n_rows, xt)
-        block_log_prob_diag(xt, n_rows, means, prec, const, logp)
+        block_log_prob_diag(xt, n_rows, means_x, prec_x, const, logp, sq)
         _write_rows(logp, n_rows, start, out, log_norm, lse, total)
 
 
