@@ -22,67 +22,28 @@ import numpy as np
 from . import _config
 from ._base import _ParamsMixin
 from ._em import thread_limit
-from ._validation import check_random_state
+from ._validation import check_array, check_random_state, check_sample_weight
 from ._kernels import kmeans as _kernels
 from .exceptions import ConvergenceWarning, InvalidParameterError, NotFittedError
 
-__all__ = ["KMeans", "kmeans_plusplus", "kmeans_labels"]
+__all__ = ["KMeans", "kmeans_plusplus"]
 
 
 # --------------------------------------------------------------------------
 # validation helpers
 
 
-def _check_array(X, name="X", dtype=None):
-    """A finite 2-D float32/float64 array, in any layout (other dtypes -> float64)."""
-    if hasattr(X, "toarray") or hasattr(X, "tocsr"):
-        raise TypeError(f"{name}: sparse input is not supported; pass a dense array.")
-    X = np.asarray(X)
-    if X.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, got dtype {X.dtype}.")
-    if dtype is None:
-        dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
-    if X.ndim != 2:
-        raise ValueError(
-            f"Expected a 2D array for {name}, got an array of shape {X.shape}; "
-            "reshape it with X.reshape(-1, 1) for a single feature or "
-            "X.reshape(1, -1) for a single sample."
-        )
-    if X.shape[0] < 1 or X.shape[1] < 1:
-        raise ValueError(f"{name} has shape {X.shape}: it needs at least one sample "
-                         "and one feature.")
-    if X.dtype != dtype:
-        X = X.astype(dtype)
-    # Any layout: the kernels index X[row, j] and are compiled per layout.
-    # The sum is finite for finite X but for overflow; only then the full test.
-    if not (np.isfinite(X.sum()) or np.isfinite(X).all()):
-        raise ValueError(f"{name} contains NaN or infinity.")
-    return X
+def _check_X(X, estimator_name):
+    """X as the k-means kernels take it: ``_validation.check_array``'s rules."""
+    return check_array(X, estimator_name=estimator_name)
 
 
-def _check_sample_weight(sample_weight, X):
-    """Weights of shape (n_samples,), in the dtype of X, finite, >= 0, sum > 0."""
-    n_samples = X.shape[0]
-    if sample_weight is None:
-        return np.ones(n_samples, dtype=X.dtype)
-    if isinstance(sample_weight, numbers.Number):
-        sample_weight = np.full(n_samples, sample_weight)
-    sample_weight = np.asarray(sample_weight)
-    if sample_weight.dtype.kind not in "biuf":
-        raise TypeError(f"sample_weight must hold real numbers, got dtype "
-                        f"{sample_weight.dtype}.")
-    if sample_weight.shape != (n_samples,):
-        raise ValueError(f"sample_weight has shape {sample_weight.shape}, expected "
-                         f"({n_samples},).")
-    sample_weight = np.ascontiguousarray(sample_weight, dtype=X.dtype)
-    if not np.isfinite(sample_weight).all():
-        raise ValueError("sample_weight contains NaN or infinity.")
-    if (sample_weight < 0).any():
-        raise ValueError("sample_weight must be non-negative.")
-    if not sample_weight.sum() > 0:
-        raise ValueError("sample_weight sums to 0: at least one sample needs a "
-                         "positive weight.")
-    return sample_weight
+def _weights_like(sample_weight, X):
+    """Validated weights in the dtype of X (all 1 for None), as the kernels take them."""
+    sample_weight = check_sample_weight(sample_weight, X.shape[0])
+    if sample_weight.shape[0] == 0:
+        return np.ones(X.shape[0], dtype=X.dtype)
+    return sample_weight.astype(X.dtype, copy=False)
 
 
 def _check_n_clusters(n_clusters, n_samples):
@@ -269,9 +230,9 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None,
         If X is not a finite 2-D array, has fewer samples than ``n_clusters``,
         or ``sample_weight``/``x_squared_norms`` are invalid.
     """
-    X = _check_array(X)
+    X = _check_X(X, "kmeans_plusplus")
     _check_n_clusters(n_clusters, X.shape[0])
-    sample_weight = _check_sample_weight(sample_weight, X)
+    sample_weight = _weights_like(sample_weight, X)
     if x_squared_norms is not None:
         x_squared_norms = np.asarray(x_squared_norms)
         if x_squared_norms.shape != (X.shape[0],):
@@ -533,19 +494,16 @@ class KMeans(_ParamsMixin):
         if centers.shape[1] != X.shape[1]:
             raise ValueError(f"The shape of the initial centers {centers.shape} does not "
                              f"match the number of features of the data {X.shape[1]}.")
-        centers = _check_array(centers, name="init", dtype=X.dtype)
-        return centers.copy()
+        centers = check_array(centers, estimator_name=type(self).__name__, name="init")
+        return centers.astype(X.dtype)
 
     def _check_test_data(self, X):
         if not hasattr(self, "cluster_centers_"):
             raise NotFittedError(
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
                 "with appropriate arguments before using this estimator.")
-        X = _check_array(X)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
-                             f"expecting {self.n_features_in_} features as input.")
-        return X
+        return check_array(X, estimator_name=type(self).__name__,
+                           n_features=self.n_features_in_)
 
     def _init_centroids(self, X, init, random_state, sample_weight, chunk_size):
         if isinstance(init, str) and init == "k-means++":
@@ -581,10 +539,10 @@ class KMeans(_ParamsMixin):
         self : KMeans
             The fitted estimator.
         """
-        X = _check_array(X)
+        X = _check_X(X, type(self).__name__)
         n_init = self._check_params(X)
         random_state = check_random_state(self.random_state, "KMeans")
-        sample_weight = _check_sample_weight(sample_weight, X)
+        sample_weight = _weights_like(sample_weight, X)
         init = self.init
         if not isinstance(init, str) and not callable(init):
             init = self._validate_centers(X, init)
@@ -694,7 +652,8 @@ class KMeans(_ParamsMixin):
         -------
         distances : ndarray of shape (n_samples, n_clusters)
         """
-        return self.fit(X, sample_weight=sample_weight)._transform(_check_array(X))
+        return self.fit(X, sample_weight=sample_weight)._transform(
+            _check_X(X, type(self).__name__))
 
     def score(self, X, y=None, sample_weight=None):
         """Opposite of the weighted inertia of X at the fitted centres.
@@ -710,32 +669,8 @@ class KMeans(_ParamsMixin):
         score : float
         """
         X = self._check_test_data(X)
-        sample_weight = _check_sample_weight(sample_weight, X)
+        sample_weight = _weights_like(sample_weight, X)
         with thread_limit(self.n_threads):
             _, inertia = _labels_inertia(X, sample_weight, self.cluster_centers_,
                                          int(_config.CHUNK_SIZE))
         return -inertia
-
-
-def kmeans_labels(X, n_clusters, random_state, sample_weight=None):
-    """Labels of one k-means++ / Lloyd run, for the EM initialisation.
-
-    The labels of ``KMeans(n_clusters, n_init=1, random_state=random_state)
-    .fit(X, sample_weight=sample_weight)``: given the same ``RandomState``,
-    the draws of ``sklearn.cluster.KMeans(n_clusters=K, n_init=1,
-    random_state=random_state).fit(X)``, and ``random_state`` is left in the
-    same state.
-
-    Parameters
-    ----------
-    X : array-like of shape (n_samples, n_features)
-    n_clusters : int
-    random_state : int, RandomState instance or None
-    sample_weight : array-like of shape (n_samples,), default=None
-
-    Returns
-    -------
-    labels : ndarray of shape (n_samples,), int32
-    """
-    return KMeans(n_clusters, n_init=1, random_state=random_state).fit(
-        X, sample_weight=sample_weight).labels_
