@@ -101,6 +101,21 @@ def _block_loglik(n_rows, lse, w, total, unit_weights):
 
 
 @njit(**_JIT)
+def _block_posterior(logp, n_rows, hard, w, unit_weights, lse, inv_total):
+    """The block's (weighted) log-likelihood; ``logp`` becomes unnormalised
+    responsibilities (0/1 with ``hard``) and ``inv_total`` their inverse sums.
+
+    The E-step's second half, after the log-densities: see
+    ``block_normalize``, ``block_hard_assign`` and ``_block_loglik``.
+    """
+    if hard:
+        block_hard_assign(logp, n_rows, lse, inv_total)
+    else:
+        block_normalize(logp, n_rows, lse, inv_total)
+    return _block_loglik(n_rows, lse, w, inv_total, unit_weights)
+
+
+@njit(**_JIT)
 def _block_first_moments(xt, n_rows, mean, r, dev, rdev, sx):
     """nk and sx of one component; leaves D and r*D in ``dev``, ``rdev``."""
     n_features = xt.shape[0]
@@ -315,12 +330,8 @@ def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row
         _block_weights(sample_weight, start, n_rows, w)
         block_log_prob_full(xt, n_rows, means_x, precisions_chol_x, const, logp, mean_u, y,
                             cx, sq)
-        if hard:
-            block_hard_assign(logp, n_rows, lse, inv_total)
-        else:
-            block_normalize(logp, n_rows, lse, inv_total)
-        loglik_part[c] = _block_loglik(n_rows, lse, w, inv_total,
-                                       sample_weight.shape[0] == 0)
+        loglik_part[c] = _block_posterior(logp, n_rows, hard, w, sample_weight.shape[0] == 0,
+                                          lse, inv_total)
         for k in range(n_components):
             if n_features == 2:
                 nk_part[c, k] = _block_stats_2d(xt, n_rows, means[k], logp[k], w,
@@ -381,12 +392,8 @@ def em_pass_tied(X, sample_weight, means, means_u, precision_chol, const, shift,
         load_block(X, start, n_rows, xt)
         _block_weights(sample_weight, start, n_rows, w)
         block_log_prob_tied(xt, n_rows, means_u, precision_chol, const, logp, dev)
-        if hard:
-            block_hard_assign(logp, n_rows, lse, inv_total)
-        else:
-            block_normalize(logp, n_rows, lse, inv_total)
-        loglik_part[c] = _block_loglik(n_rows, lse, w, inv_total,
-                                       sample_weight.shape[0] == 0)
+        loglik_part[c] = _block_posterior(logp, n_rows, hard, w, sample_weight.shape[0] == 0,
+                                          lse, inv_total)
         for k in range(n_components):
             _block_resp(logp, k, n_rows, w, inv_total, r)
             nk_part[c, k] = _block_first_moments(xt, n_rows, means[k], r, dev, rdev,
@@ -443,12 +450,8 @@ def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row
         load_block(X, start, n_rows, xt)
         _block_weights(sample_weight, start, n_rows, w)
         block_log_prob_diag(xt, n_rows, means_x, precisions_chol_x, const, logp, sq)
-        if hard:
-            block_hard_assign(logp, n_rows, lse, inv_total)
-        else:
-            block_normalize(logp, n_rows, lse, inv_total)
-        loglik_part[c] = _block_loglik(n_rows, lse, w, inv_total,
-                                       sample_weight.shape[0] == 0)
+        loglik_part[c] = _block_posterior(logp, n_rows, hard, w, sample_weight.shape[0] == 0,
+                                          lse, inv_total)
         zero = np.zeros(1, X.dtype)[0]
         for k in range(n_components):
             _block_resp(logp, k, n_rows, w, inv_total, r)
