@@ -80,7 +80,7 @@ def _pick(kernels, n_blocks):
 
 
 def _kernel_params(params, covariance_type, n_features):
-    """Kernel-ready float64 arrays: (means, precision factor, constants, means @ U)."""
+    """Kernel-ready float64 arrays: (means, precision factor, constants)."""
     means = np.ascontiguousarray(params.means, dtype=np.float64)
     prec = np.asarray(params.precisions_chol, dtype=np.float64)
     const = log_prob_constants(np.asarray(params.weights, dtype=np.float64), prec,
@@ -88,8 +88,7 @@ def _kernel_params(params, covariance_type, n_features):
     if covariance_type == "spherical":
         prec = np.repeat(prec[:, None], n_features, axis=1)
     prec = np.ascontiguousarray(prec)
-    means_u = np.ascontiguousarray(means @ prec) if covariance_type == "tied" else None
-    return means, prec, np.ascontiguousarray(const), means_u
+    return means, prec, np.ascontiguousarray(const)
 
 
 def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=False):
@@ -125,7 +124,7 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
     """
     n_samples, n_features = X.shape
     chunk_size = int(chunk_size or _config.pass_chunk_size(n_features))
-    means, prec, const, means_u = _kernel_params(params, covariance_type, n_features)
+    means, prec, const = _kernel_params(params, covariance_type, n_features)
     if X.dtype == np.float32:
         # float32 data are scored (and, for 'diag', summed per block) in
         # float32 around these centres: rounded to float32, the statistics
@@ -153,8 +152,14 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
     nk = np.zeros(n_components)
     sx = np.zeros((n_components, n_features))
     sxx = np.zeros(sxx_shape)
+    means_u = None
     if covariance_type == "tied":
+        # The kernel centres every row on the shift before the product with
+        # U, so the components' offsets enter as (mu_k - shift) U.
         shift = params.weights @ means
+        if X.dtype == np.float32:
+            shift = shift.astype(np.float32).astype(np.float64)
+        means_u = np.ascontiguousarray((means - shift) @ prec)
     else:
         shift = np.zeros(n_features)
     convert = X.dtype not in (np.float32, np.float64)

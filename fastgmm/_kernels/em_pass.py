@@ -116,6 +116,22 @@ def _block_posterior(logp, n_rows, hard, w, unit_weights, lse, inv_total):
 
 
 @njit(**_JIT)
+def _block_centred_sums(xt, n_rows, mean, r, sx):
+    """nk and sx of one component, nothing stored per row (float64 sums)."""
+    n_features = xt.shape[0]
+    nk = 0.0
+    for b in range(n_rows):
+        nk += r[b]
+    for i in range(n_features):
+        m = mean[i]
+        s = 0.0
+        for b in range(n_rows):
+            s += r[b] * (xt[i, b] - m)
+        sx[i] = s
+    return nk
+
+
+@njit(**_JIT)
 def _block_first_moments(xt, n_rows, mean, r, dev, rdev, sx):
     """nk and sx of one component; leaves D and r*D in ``dev``, ``rdev``."""
     n_features = xt.shape[0]
@@ -355,11 +371,12 @@ def em_pass_tied(X, sample_weight, means, means_u, precision_chol, const, shift,
     sample_weight : ndarray of shape (n_samples,) or (0,), float64
     means : ndarray of shape (n_components, n_features), float64
     means_u : ndarray of shape (n_components, n_features), float64
-        ``means @ precision_chol``.
+        ``(means - shift) @ precision_chol``.
     precision_chol : ndarray of shape (n_features, n_features), float64
     const : ndarray of shape (n_components,), float64
     shift : ndarray of shape (n_features,), float64
-        Centre of the pooled scatter (any point near the data).
+        Centre of the rows for the E-step and of the pooled scatter (any
+        point near the data).
     row_start, row_stop, chunk_size : int
     hard : bool
         Classification EM: 0/1 responsibilities (see the module docstring).
@@ -377,31 +394,39 @@ def em_pass_tied(X, sample_weight, means, means_u, precision_chol, const, shift,
     n_features = X.shape[1]
     n_components = means.shape[0]
     n_blocks = loglik_part.shape[0]
+    # In X's dtype: rows are centred on the shift first (exact in float32 for
+    # rows near it), then scored, and their pooled scatter summed per block.
+    means_u_x = means_u.astype(X.dtype)
+    precision_chol_x = precision_chol.astype(X.dtype)
+    shift_x = shift.astype(X.dtype)
     for c in prange(n_blocks):
         start = row_start + c * chunk_size
         n_rows = min(chunk_size, row_stop - start)
         xt = np.empty((n_features, chunk_size + ROW_PAD), X.dtype)
         logp = np.empty((n_components, chunk_size + ROW_PAD))
-        dev = np.empty((n_features, chunk_size + ROW_PAD))
-        rdev = np.empty((n_features, chunk_size + ROW_PAD))
+        dev = np.empty((n_features, chunk_size + ROW_PAD), X.dtype)
+        rdev = np.empty((n_features, chunk_size + ROW_PAD), X.dtype)
+        xu = np.empty((n_features, chunk_size + ROW_PAD), X.dtype)
+        sq = np.empty(chunk_size, X.dtype)
         lse = np.empty(chunk_size)
         w = np.empty(chunk_size)
         inv_total = np.empty(chunk_size)
         r = np.empty(chunk_size)
         pooled_sx = np.empty(n_features)
+        zero = np.zeros(1, X.dtype)[0]
         load_block(X, start, n_rows, xt)
         _block_weights(sample_weight, start, n_rows, w)
-        block_log_prob_tied(xt, n_rows, means_u, precision_chol, const, logp, dev)
+        # dev = x - shift (and rdev = w dev) serve the E-step and the pooled scatter.
+        _block_first_moments(xt, n_rows, shift_x, w, dev, rdev, pooled_sx)
+        block_log_prob_tied(dev, n_rows, means_u_x, precision_chol_x, const, logp, xu, sq)
         loglik_part[c] = _block_posterior(logp, n_rows, hard, w, sample_weight.shape[0] == 0,
                                           lse, inv_total)
         for k in range(n_components):
             _block_resp(logp, k, n_rows, w, inv_total, r)
-            nk_part[c, k] = _block_first_moments(xt, n_rows, means[k], r, dev, rdev,
-                                                 sx_part[c, k])
+            nk_part[c, k] = _block_centred_sums(xt, n_rows, means[k], r, sx_part[c, k])
         # The pooled scatter: sum_k r_bk = w_b, so one scatter of all rows
         # replaces n_components per-component ones.
-        _block_first_moments(xt, n_rows, shift, w, dev, rdev, pooled_sx)
-        _block_scatter(n_rows, rdev, dev, sxx_part[c], 0.0)
+        _block_scatter(n_rows, rdev, dev, sxx_part[c], zero)
 
 
 @njit(parallel=True, **_JIT)

@@ -271,39 +271,44 @@ def block_log_prob_full(xt, n_rows, means, precisions_chol, const, logp, mean_u,
 
 
 @njit(**_JIT)
-def block_log_prob_tied(xt, n_rows, means_u, precision_chol, const, logp, xu):
+def block_log_prob_tied(xc, n_rows, means_u, precision_chol, const, logp, xu, sq):
     """Weighted log-densities of one block, one shared covariance.
 
     ``x U`` is computed once per point; each component then only subtracts
     its ``mu_k U`` (``means_u[k]``), so the cost per component is
-    n_features, not n_features**2.
+    n_features, not n_features**2. The rows may be given relative to any
+    shift s (``xc = x - s``, with ``means_u[k] = (mu_k - s) U``); the
+    arithmetic runs in the dtype of ``xu``.
 
     Parameters
     ----------
-    xt : ndarray of shape (n_features, chunk_size), float64
+    xc : ndarray of shape (n_features, chunk_size), float32 or float64
+        The block, transposed (and shifted).
     n_rows : int
-    means_u : ndarray of shape (n_components, n_features), float64
-        ``means @ precision_chol``.
-    precision_chol : ndarray of shape (n_features, n_features), float64
+    means_u : ndarray of shape (n_components, n_features), xu's dtype
+        ``(means - s) @ precision_chol``.
+    precision_chol : ndarray of shape (n_features, n_features), xu's dtype
     const : ndarray of shape (n_components,), float64
     logp : ndarray of shape (n_components, chunk_size), float64
         Output.
-    xu : ndarray of shape (n_features, chunk_size), float64
-        Output as well as scratch: ``xu[:, b] = x_b U``.
+    xu : ndarray of shape (n_features, chunk_size), float32 or float64
+        Output as well as scratch: ``xu[:, b] = xc[:, b] U``.
+    sq : ndarray of shape (chunk_size,), xu's dtype
+        Scratch.
     """
     n_components, n_features = means_u.shape
-    block_triangular_product(xt, n_rows, precision_chol, np.zeros(n_features), xu)
+    block_triangular_product(xc, n_rows, precision_chol, np.zeros(n_features, xu.dtype), xu)
     for k in range(n_components):
-        c = const[k]
         for b in range(n_rows):
-            logp[k, b] = 0.0
+            sq[b] = 0.0
         for j in range(n_features):
             m = means_u[k, j]
             for b in range(n_rows):
                 t = xu[j, b] - m
-                logp[k, b] += t * t
+                sq[b] += t * t
+        c = const[k]
         for b in range(n_rows):
-            logp[k, b] = c - 0.5 * logp[k, b]
+            logp[k, b] = c - 0.5 * sq[b]
 
 
 @njit(**_JIT)
@@ -531,11 +536,12 @@ def weighted_log_prob_tied(X, weights, means, precision_chol, chunk_size, out,
         n_rows = min(chunk_size, n_samples - start)
         xt = np.empty((n_features, chunk_size + ROW_PAD), X.dtype)
         xu = np.empty((n_features, chunk_size + ROW_PAD))
+        sq = np.empty(chunk_size)
         logp = np.empty((n_components, chunk_size + ROW_PAD))
         lse = np.empty(chunk_size)
         total = np.empty(chunk_size)
         load_block(X, start, n_rows, xt)
-        block_log_prob_tied(xt, n_rows, means_u, precision_chol, const, logp, xu)
+        block_log_prob_tied(xt, n_rows, means_u, precision_chol, const, logp, xu, sq)
         _write_rows(logp, n_rows, start, out, log_norm, lse, total)
 
 
