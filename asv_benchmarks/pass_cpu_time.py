@@ -1,7 +1,9 @@
 """Thread CPU time of one fused pass with the serial kernel, shapes a-c.
 
 Run: ``python asv_benchmarks/pass_cpu_time.py [SHAPES] [--dtype float32] [--repeat 5]``
-(SHAPES: letters of ``fastgmm.bench.SHAPES``, default ``abc``). Prints the
+(SHAPES: letters of ``fastgmm.bench.SHAPES``, default ``abc``, or shapes
+written ``N:d:K:covariance_type`` separated by commas, for instance
+``200000:16:16:tied,100000:128:1:tied``). Prints the
 minimum over ``--repeat`` passes of ``time.thread_time()`` around
 ``fastgmm._em.em_pass`` with every segment sent to the serial kernel. CPU
 time of one thread is far less disturbed by other processes than wall time
@@ -19,8 +21,20 @@ from fastgmm._stats import Params, compute_precision_cholesky
 from fastgmm.bench import SHAPES, make_data, make_start
 
 
-def pass_cpu_ms(key, dtype, repeat):
-    shape = SHAPES[key]
+def parse_shapes(text):
+    """Letters of SHAPES, or comma-separated ``N:d:K:covariance_type`` shapes."""
+    if ":" not in text:
+        return [(key, SHAPES[key]) for key in text]
+    shapes = []
+    for item in text.split(","):
+        n_samples, n_features, n_components, covariance_type = item.split(":")
+        shapes.append((item, dict(n_samples=int(n_samples), n_features=int(n_features),
+                                  n_components=int(n_components),
+                                  covariance_type=covariance_type)))
+    return shapes
+
+
+def pass_cpu_ms(shape, dtype, repeat):
     covariance_type = shape["covariance_type"]
     X = make_data(shape["n_samples"], shape["n_features"], shape["n_components"]).astype(dtype)
     start = make_start(X, shape["n_components"], covariance_type)
@@ -50,7 +64,8 @@ def main():
     args = parser.parse_args()
     # Every segment to the serial kernel: one thread does all the work.
     _em._pick = lambda kernels, n_blocks: kernels[1]
-    cells = [f"{key}: {pass_cpu_ms(key, args.dtype, args.repeat):.1f}" for key in args.shapes]
+    cells = [f"{name}: {pass_cpu_ms(shape, args.dtype, args.repeat):.1f}"
+             for name, shape in parse_shapes(args.shapes)]
     print(args.dtype, "  ".join(cells), "ms CPU per pass (serial kernel, min of",
           f"{args.repeat})")
 
