@@ -226,6 +226,12 @@ def _per_point(X, params, covariance_type, chunk_size, normalize):
     weights = np.asarray(params.weights, dtype=np.float64)
     out = np.empty((X.shape[0], means.shape[0]), dtype=float_dtype(X))
     log_norm = np.empty(X.shape[0] if normalize else 0, dtype=out.dtype)
+    if covariance_type == "full":
+        # The full kernel also takes the parameters in the dtype it scores in.
+        extra = ((means, prec) if out.dtype == np.float64 else
+                 (means.astype(np.float32), prec.astype(np.float32)))
+    else:
+        extra = ()
     if X.dtype not in (np.float32, np.float64) or is_mapped(X):
         # Segment by segment (converted to float64 where X is not float; the
         # pages of a mapped X handed back after each): each row's values
@@ -234,11 +240,11 @@ def _per_point(X, params, covariance_type, chunk_size, normalize):
         for start, stop, seg in iter_segments(X, rows):
             n_blocks = -(-(stop - start) // chunk_size)
             kernel = _pick(_LOG_PROB_KERNELS[covariance_type], n_blocks)
-            kernel(seg, weights, means, prec, chunk_size, out[start:stop],
+            kernel(seg, weights, means, prec, *extra, chunk_size, out[start:stop],
                    log_norm[start:stop] if normalize else log_norm)
         return log_norm, out
     kernel = _pick(_LOG_PROB_KERNELS[covariance_type], -(-X.shape[0] // chunk_size))
-    kernel(X, weights, means, prec, chunk_size, out, log_norm)
+    kernel(X, weights, means, prec, *extra, chunk_size, out, log_norm)
     return log_norm, out
 
 

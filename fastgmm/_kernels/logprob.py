@@ -450,8 +450,8 @@ def _constants(weights, log_det, n_features):
 
 
 @njit(parallel=True, **_JIT)
-def weighted_log_prob_full(X, weights, means, precisions_chol, chunk_size, out,
-                           log_norm):
+def weighted_log_prob_full(X, weights, means, precisions_chol, means_x, precisions_chol_x,
+                           chunk_size, out, log_norm):
     """Per-point weighted log-densities, full covariances.
 
     The per-component constants are computed here, from the parameters as
@@ -464,6 +464,8 @@ def weighted_log_prob_full(X, weights, means, precisions_chol, chunk_size, out,
     weights : ndarray of shape (n_components,), float64
     means : ndarray of shape (n_components, n_features), float64
     precisions_chol : ndarray of shape (n_components, n_features, n_features), float64
+    means_x, precisions_chol_x : ndarray, X's dtype
+        The same in X's dtype (the same arrays for float64 X).
     chunk_size : int
     out : ndarray of shape (n_samples, n_components), float32 or float64
         Output: weighted log-densities, or responsibilities when
@@ -484,22 +486,24 @@ def weighted_log_prob_full(X, weights, means, precisions_chol, chunk_size, out,
         for j in range(n_features):
             log_det[k] += np.log(precisions_chol[k, j, j])
     const = _constants(weights, log_det, n_features)
-    # The log-densities are computed in X's dtype (see block_log_prob_full).
-    means_x = means.astype(X.dtype)
-    precisions_chol_x = precisions_chol.astype(X.dtype)
+    # The log-densities are computed in X's dtype (see block_log_prob_full):
+    # means_x and precisions_chol_x are the parameters in that dtype.
     n_centred = n_features if X.itemsize == 4 else 1
     n_blocks = (n_samples + chunk_size - 1) // chunk_size
+    # Scratch no wider than the rows there are: a call on a few rows
+    # allocates and touches a few rows' worth.
+    width = min(chunk_size, n_samples)
     for c in prange(n_blocks):
         start = c * chunk_size
         n_rows = min(chunk_size, n_samples - start)
-        xt = np.empty((n_features, chunk_size + ROW_PAD), X.dtype)
-        logp = np.empty((n_components, chunk_size + ROW_PAD))
-        lse = np.empty(chunk_size)
-        total = np.empty(chunk_size)
+        xt = np.empty((n_features, width + ROW_PAD), X.dtype)
+        logp = np.empty((n_components, width + ROW_PAD))
+        lse = np.empty(width)
+        total = np.empty(width)
         mean_u = np.empty(n_features, X.dtype)
-        y = np.empty((n_features, chunk_size + ROW_PAD), X.dtype)
-        cx = np.empty((n_centred, chunk_size + ROW_PAD), X.dtype)
-        sq = np.empty(chunk_size, X.dtype)
+        y = np.empty((n_features, width + ROW_PAD), X.dtype)
+        cx = np.empty((n_centred, width + ROW_PAD), X.dtype)
+        sq = np.empty(width, X.dtype)
         load_block(X, start, n_rows, xt)
         block_log_prob_full(xt, n_rows, means_x, precisions_chol_x, const, logp, mean_u, y,
                             cx, sq)
