@@ -135,14 +135,22 @@ def _update_closest(X, sample_weight, centers, closest_dist_sq, chunk_size):
     return float(pot_part.sum())
 
 
-def _candidate_potentials(X, sample_weight, closest_dist_sq, candidates, chunk_size):
-    """Potential (inertia) after adding each candidate, shape (n_candidates,)."""
+def _candidate_potentials(X, sample_weight, closest_dist_sq, candidates, chunk_size,
+                          candidate_closest=None):
+    """Potential (inertia) after adding each candidate, shape (n_candidates,).
+
+    With ``candidate_closest`` (shape (n_candidates, n_samples)), its row t
+    receives the squared distances to the closest centre once candidate t
+    is added.
+    """
     n_samples = X.shape[0]
     pot_part = np.empty((_n_blocks(n_samples, chunk_size), candidates.shape[0]))
+    if candidate_closest is None:
+        candidate_closest = np.empty((0, 0))
     _kernel("candidate_potentials", pot_part.shape[0])(
         X, sample_weight, closest_dist_sq,
         np.ascontiguousarray(candidates, dtype=np.float64), 0, n_samples, chunk_size,
-        pot_part)
+        pot_part, candidate_closest)
     return pot_part.sum(axis=0)
 
 
@@ -167,6 +175,12 @@ def _kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials,
     closest_dist_sq = np.full(n_samples, np.inf)
     current_pot = _update_closest(X, sample_weight, centers[:1], closest_dist_sq,
                                   chunk_size)
+    # Where a row of X is wider than the candidates' distances, the candidate
+    # pass keeps every candidate's updated distances, and the chosen one's
+    # replace closest_dist_sq without a second pass over X.
+    candidate_closest = None
+    if X.shape[1] * X.itemsize > 8 * n_local_trials and n_clusters > 1:
+        candidate_closest = np.empty((n_local_trials, n_samples))
 
     for c in range(1, n_clusters):
         rand_vals = random_state.uniform(size=n_local_trials) * current_pot
@@ -178,12 +192,16 @@ def _kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials,
         np.clip(candidate_ids, None, n_samples - 1, out=candidate_ids)
 
         candidates_pot = _candidate_potentials(X, sample_weight, closest_dist_sq,
-                                               X[candidate_ids], chunk_size)
+                                               X[candidate_ids], chunk_size,
+                                               candidate_closest)
         best = int(np.argmin(candidates_pot))
         current_pot = float(candidates_pot[best])
         best_id = candidate_ids[best]
-        _update_closest(X, sample_weight, X[best_id:best_id + 1], closest_dist_sq,
-                        chunk_size)
+        if candidate_closest is not None:
+            closest_dist_sq[:] = candidate_closest[best]
+        else:
+            _update_closest(X, sample_weight, X[best_id:best_id + 1], closest_dist_sq,
+                            chunk_size)
         centers[c] = X[best_id]
         indices[c] = best_id
     return centers, indices

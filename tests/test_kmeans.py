@@ -125,10 +125,18 @@ def test_seeding_kernels_match_reference(rng, dtype):
     candidates = X[[7, 8, 9, 700]].astype(np.float64)
     pot_part = np.empty((n_blocks, 4))
     kernels.candidate_potentials(X, w, closest, candidates, 0, X.shape[0], 100,
-                                 pot_part)
+                                 pot_part, np.empty((0, 0)))
     np.testing.assert_allclose(pot_part.sum(axis=0),
                                ref.candidate_potentials(X, w, closest, candidates),
                                rtol=KERNEL_RTOL)
+    # Kept per candidate: each row is the closest distances once it is added.
+    candidate_closest = np.empty((4, X.shape[0]))
+    kernels.candidate_potentials(X, w, closest, candidates, 0, X.shape[0], 100,
+                                 pot_part, candidate_closest)
+    for t in range(4):
+        np.testing.assert_allclose(
+            candidate_closest[t], ref.closest_sq_dist(X, np.vstack([chosen, candidates[t]])),
+            rtol=KERNEL_RTOL, atol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -230,7 +230,7 @@ def update_closest_sq_dist(X, sample_weight, centers, row_start, row_stop,
 
 @njit(parallel=True, **_JIT)
 def candidate_potentials(X, sample_weight, closest_dist_sq, candidates, row_start,
-                         row_stop, chunk_size, pot_part):
+                         row_stop, chunk_size, pot_part, candidate_closest):
     """Potential of each k-means++ candidate, in one pass over X.
 
     The potential of candidate t is
@@ -248,14 +248,19 @@ def candidate_potentials(X, sample_weight, closest_dist_sq, candidates, row_star
     chunk_size : int
     pot_part : ndarray of shape (n_blocks, n_candidates), float64
         Out: the potentials restricted to the rows of block c.
+    candidate_closest : ndarray of shape (n_candidates, n_samples) or (0, 0), float64
+        Out when not empty: ``min(closest_dist_sq[i], ||x_i - candidates[t]||^2)``
+        in row t, so that the chosen candidate's row is the next
+        ``closest_dist_sq`` without another pass over X.
 
     Notes
     -----
     Block c reads rows [row_start + c * chunk_size, ...) of X and writes only
-    row c of ``pot_part``; nothing else is written.
+    row c of ``pot_part`` and those columns of ``candidate_closest``.
     """
     n_features = X.shape[1]
     n_blocks = pot_part.shape[0]
+    store = candidate_closest.shape[0] > 0
     for c in prange(n_blocks):
         start = row_start + c * chunk_size
         n_rows = min(chunk_size, row_stop - start)
@@ -271,8 +276,13 @@ def candidate_potentials(X, sample_weight, closest_dist_sq, candidates, row_star
             _block_sq_dist(xt, n_rows, candidates[t], dist)
             pot = 0.0
             for b in range(n_rows):
-                pot += w[b] * min(closest[b], dist[b])
+                v = min(closest[b], dist[b])
+                dist[b] = v
+                pot += w[b] * v
             pot_part[c, t] = pot
+            if store:
+                for b in range(n_rows):
+                    candidate_closest[t, start + b] = dist[b]
 
 
 @njit(parallel=True, **_JIT)
