@@ -1,0 +1,98 @@
+"""Where a full-covariance pass spends its time: CPU time per stage, one thread.
+
+Run: ``python asv_benchmarks/pass_breakdown.py [N:d:K]`` (default
+``200000:16:16``, shape b of ``fastgmm.bench``; float64). A serial loop over
+256-row blocks calls the block helpers of the fused pass
+(``fastgmm._kernels``) stage by stage: loading the block, the log-densities
+(triangular products), the log-sum-exp, the responsibilities and first
+moments, the scatter. Each stage's time is the difference of the minimum
+``time.thread_time()`` of runs stopping after it and before it (7 runs), and
+the product and the scatter are given in GFLOP/s of the multiply-adds they
+need (``N K d (d + 1)`` flops each, upper triangles only).
+"""
+
+import sys
+import time
+
+import numpy as np
+from numba import njit
+
+from fastgmm._config import FASTMATH
+from fastgmm._kernels.em_pass import (
+    _block_first_moments,
+    _block_loglik,
+    _block_resp,
+    _block_scatter,
+)
+from fastgmm._kernels.logprob import ROW_PAD, block_log_prob_full, block_normalize, load_block
+
+CHUNK = 256
+STAGES = ["load", "log-densities", "log-sum-exp", "responsibilities + moments", "scatter"]
+
+
+@njit(fastmath=FASTMATH, nogil=True)
+def _run(X, means, precisions_chol, const, last_stage):
+    n_samples, n_features = X.shape
+    n_components = means.shape[0]
+    width = CHUNK + ROW_PAD
+    xt = np.empty((n_features, width))
+    logp = np.empty((n_components, width))
+    dev = np.empty((n_features, width))
+    rdev = np.empty((n_features, width))
+    y = np.empty((n_features, width))
+    cx = np.empty((1, width))
+    mean_u = np.empty(n_features)
+    sq = np.empty(CHUNK)
+    lse = np.empty(CHUNK)
+    total = np.empty(CHUNK)
+    w = np.ones(CHUNK)
+    r = np.empty(CHUNK)
+    sx = np.empty((n_components, n_features))
+    sxx = np.zeros((n_components, n_features, n_features))
+    check = 0.0
+    for start in range(0, n_samples - CHUNK + 1, CHUNK):
+        load_block(X, start, CHUNK, xt)
+        if last_stage >= 1:
+            block_log_prob_full(xt, CHUNK, means, precisions_chol, const, logp, mean_u, y,
+                                cx, sq)
+        if last_stage >= 2:
+            block_normalize(logp, CHUNK, lse, total)
+            check += _block_loglik(CHUNK, lse, w, total, True)
+        if last_stage >= 3:
+            for k in range(n_components):
+                _block_resp(logp, k, CHUNK, w, total, r)
+                check += _block_first_moments(xt, CHUNK, means[k], r, dev, rdev, sx[k])
+                if last_stage >= 4:
+                    _block_scatter(CHUNK, rdev, dev, sxx[k], 0.0)
+    return check + xt[0, 0]
+
+
+def main():
+    spec = sys.argv[1] if len(sys.argv) > 1 else "200000:16:16"
+    n_samples, n_features, n_components = (int(v) for v in spec.split(":"))
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n_samples, n_features))
+    means = rng.normal(size=(n_components, n_features))
+    precisions_chol = np.triu(0.1 * rng.normal(size=(n_components, n_features, n_features))
+                              + np.eye(n_features))
+    const = rng.normal(size=n_components)
+    best = []
+    for last_stage in range(len(STAGES)):
+        _run(X, means, precisions_chol, const, last_stage)  # compile
+        times = []
+        for _ in range(7):
+            t0 = time.thread_time()
+            _run(X, means, precisions_chol, const, last_stage)
+            times.append(time.thread_time() - t0)
+        best.append(min(times))
+    flops = n_samples * n_components * n_features * (n_features + 1)
+    print(f"N={n_samples} d={n_features} K={n_components}, full, float64, one thread:")
+    for i, name in enumerate(STAGES):
+        ms = 1e3 * (best[i] - (best[i - 1] if i else 0.0))
+        rate = f"  ({flops / ms / 1e6:.0f} GFLOP/s)" if name in ("log-densities", "scatter") else ""
+        print(f"  {name:28s} {ms:6.1f} ms{rate}")
+    print(f"  {'total':28s} {1e3 * best[-1]:6.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
