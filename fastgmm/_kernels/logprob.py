@@ -113,82 +113,6 @@ def _tri_cols4(xt, n_rows, U, shift_u, j, y):
 
 
 @njit(**_JIT)
-def _tri_sq_cols4(xt, n_rows, U, shift_u, j, y, sq):
-    """Add the squares of columns j..j+3 of ``x U - shift_u`` to ``sq`` (j % 4 == 0).
-
-    As ``_tri_cols4``, but the four columns live in rows j..j+3 of ``y``
-    only between the first and the last step: the first step assigns them
-    (no initialising pass) and the last adds their squares to ``sq``
-    instead of storing them (no pass reading them back).
-    """
-    s0 = shift_u[j]
-    s1 = shift_u[j + 1]
-    s2 = shift_u[j + 2]
-    s3 = shift_u[j + 3]
-    for i in range(0, j + 4, 4):
-        u00 = U[i, j]
-        u01 = U[i, j + 1]
-        u02 = U[i, j + 2]
-        u03 = U[i, j + 3]
-        u10 = U[i + 1, j]
-        u11 = U[i + 1, j + 1]
-        u12 = U[i + 1, j + 2]
-        u13 = U[i + 1, j + 3]
-        u20 = U[i + 2, j]
-        u21 = U[i + 2, j + 1]
-        u22 = U[i + 2, j + 2]
-        u23 = U[i + 2, j + 3]
-        u30 = U[i + 3, j]
-        u31 = U[i + 3, j + 1]
-        u32 = U[i + 3, j + 2]
-        u33 = U[i + 3, j + 3]
-        first = i == 0
-        last = i == j
-        if first and last:
-            for b in range(n_rows):
-                x0 = xt[i, b]
-                x1 = xt[i + 1, b]
-                x2 = xt[i + 2, b]
-                x3 = xt[i + 3, b]
-                y0 = x0 * u00 + x1 * u10 + x2 * u20 + x3 * u30 - s0
-                y1 = x0 * u01 + x1 * u11 + x2 * u21 + x3 * u31 - s1
-                y2 = x0 * u02 + x1 * u12 + x2 * u22 + x3 * u32 - s2
-                y3 = x0 * u03 + x1 * u13 + x2 * u23 + x3 * u33 - s3
-                sq[b] += (y0 * y0 + y1 * y1) + (y2 * y2 + y3 * y3)
-        elif first:
-            for b in range(n_rows):
-                x0 = xt[i, b]
-                x1 = xt[i + 1, b]
-                x2 = xt[i + 2, b]
-                x3 = xt[i + 3, b]
-                y[j, b] = x0 * u00 + x1 * u10 + x2 * u20 + x3 * u30 - s0
-                y[j + 1, b] = x0 * u01 + x1 * u11 + x2 * u21 + x3 * u31 - s1
-                y[j + 2, b] = x0 * u02 + x1 * u12 + x2 * u22 + x3 * u32 - s2
-                y[j + 3, b] = x0 * u03 + x1 * u13 + x2 * u23 + x3 * u33 - s3
-        elif last:
-            for b in range(n_rows):
-                x0 = xt[i, b]
-                x1 = xt[i + 1, b]
-                x2 = xt[i + 2, b]
-                x3 = xt[i + 3, b]
-                y0 = y[j, b] + x0 * u00 + x1 * u10 + x2 * u20 + x3 * u30
-                y1 = y[j + 1, b] + x0 * u01 + x1 * u11 + x2 * u21 + x3 * u31
-                y2 = y[j + 2, b] + x0 * u02 + x1 * u12 + x2 * u22 + x3 * u32
-                y3 = y[j + 3, b] + x0 * u03 + x1 * u13 + x2 * u23 + x3 * u33
-                sq[b] += (y0 * y0 + y1 * y1) + (y2 * y2 + y3 * y3)
-        else:
-            for b in range(n_rows):
-                x0 = xt[i, b]
-                x1 = xt[i + 1, b]
-                x2 = xt[i + 2, b]
-                x3 = xt[i + 3, b]
-                y[j, b] += x0 * u00 + x1 * u10 + x2 * u20 + x3 * u30
-                y[j + 1, b] += x0 * u01 + x1 * u11 + x2 * u21 + x3 * u31
-                y[j + 2, b] += x0 * u02 + x1 * u12 + x2 * u22 + x3 * u32
-                y[j + 3, b] += x0 * u03 + x1 * u13 + x2 * u23 + x3 * u33
-
-
-@njit(**_JIT)
 def _tri_cols2(xt, n_rows, U, shift_u, j, y):
     """Columns j, j+1 of ``block_triangular_product``; rows of xt four at a time."""
     top = j + 2
@@ -328,30 +252,17 @@ def block_log_prob_full(xt, n_rows, means, precisions_chol, const, logp, mean_u,
                 for b in range(n_rows):
                     cx[j, b] = xt[j, b] - m
                 mean_u[j] = 0.0
-            src = cx
+            block_triangular_product(cx, n_rows, U, mean_u, y)
         else:
             for j in range(n_features):
                 s = 0.0
                 for i in range(j + 1):
                     s += means[k, i] * U[i, j]
                 mean_u[j] = s
-            src = xt
+            block_triangular_product(xt, n_rows, U, mean_u, y)
         for b in range(n_rows):
             sq[b] = 0.0
-        # Four-wide tiles add their squares to sq directly; the remaining
-        # columns (or all, below WIDE_TILE_MIN_FEATURES) go through y.
-        j = 0
-        if n_features >= WIDE_TILE_MIN_FEATURES:
-            while j + 4 <= n_features:
-                _tri_sq_cols4(src, n_rows, U, mean_u, j, y, sq)
-                j += 4
-        rest = j
-        while j + 2 <= n_features:
-            _tri_cols2(src, n_rows, U, mean_u, j, y)
-            j += 2
-        if j < n_features:
-            _tri_col1(src, n_rows, U, mean_u, j, y)
-        for j in range(rest, n_features):
+        for j in range(n_features):
             for b in range(n_rows):
                 sq[b] += y[j, b] * y[j, b]
         c = const[k]
