@@ -58,7 +58,8 @@ WIDE_TILE_MIN_FEATURES = 8
 
 @njit(**_JIT)
 def _tri_cols4(xt, n_rows, U, shift_u, j, y):
-    """Columns j..j+3 of ``block_triangular_product``; rows of xt four at a time.
+    """Columns j..j+3 (j a multiple of 4) of ``block_triangular_product``; rows
+    of xt four at a time.
 
     Each pass over the block updates four output rows from four input rows:
     sixteen products per point for four loads and four stores of the
@@ -98,53 +99,6 @@ def _tri_cols4(xt, n_rows, U, shift_u, j, y):
             y[j + 2, b] += x0 * u02 + x1 * u12 + x2 * u22 + x3 * u32
             y[j + 3, b] += x0 * u03 + x1 * u13 + x2 * u23 + x3 * u33
         i += 4
-    while i < top:
-        u0 = U[i, j]
-        u1 = U[i, j + 1]
-        u2 = U[i, j + 2]
-        u3 = U[i, j + 3]
-        for b in range(n_rows):
-            x0 = xt[i, b]
-            y[j, b] += x0 * u0
-            y[j + 1, b] += x0 * u1
-            y[j + 2, b] += x0 * u2
-            y[j + 3, b] += x0 * u3
-        i += 1
-
-
-@njit(**_JIT)
-def _tri_cols2(xt, n_rows, U, shift_u, j, y):
-    """Columns j, j+1 of ``block_triangular_product``; rows of xt four at a time."""
-    top = j + 2
-    for b in range(n_rows):
-        y[j, b] = -shift_u[j]
-        y[j + 1, b] = -shift_u[j + 1]
-    i = 0
-    while i + 4 <= top:
-        u00 = U[i, j]
-        u01 = U[i, j + 1]
-        u10 = U[i + 1, j]
-        u11 = U[i + 1, j + 1]
-        u20 = U[i + 2, j]
-        u21 = U[i + 2, j + 1]
-        u30 = U[i + 3, j]
-        u31 = U[i + 3, j + 1]
-        for b in range(n_rows):
-            x0 = xt[i, b]
-            x1 = xt[i + 1, b]
-            x2 = xt[i + 2, b]
-            x3 = xt[i + 3, b]
-            y[j, b] += x0 * u00 + x1 * u10 + x2 * u20 + x3 * u30
-            y[j + 1, b] += x0 * u01 + x1 * u11 + x2 * u21 + x3 * u31
-        i += 4
-    while i < top:
-        u0 = U[i, j]
-        u1 = U[i, j + 1]
-        for b in range(n_rows):
-            x0 = xt[i, b]
-            y[j, b] += x0 * u0
-            y[j + 1, b] += x0 * u1
-        i += 1
 
 
 @njit(**_JIT)
@@ -162,9 +116,10 @@ def _tri_col1(xt, n_rows, U, shift_u, j, y):
 def block_triangular_product(xt, n_rows, U, shift_u, y):
     """``y[:, b] = x_b U - shift_u`` for the block's rows, U upper triangular.
 
-    The columns of y are computed in tiles (four wide from
-    ``WIDE_TILE_MIN_FEATURES`` features on, else two wide), so that the
-    outputs of a tile share every load of an input row.
+    The columns of y are computed in tiles four wide from
+    ``WIDE_TILE_MIN_FEATURES`` features on, so that the outputs of a tile
+    share every load of an input row; the other columns one at a time
+    (below 8 features, two-wide tiles measured no faster).
 
     Parameters
     ----------
@@ -184,11 +139,9 @@ def block_triangular_product(xt, n_rows, U, shift_u, y):
         while j + 4 <= n_features:
             _tri_cols4(xt, n_rows, U, shift_u, j, y)
             j += 4
-    while j + 2 <= n_features:
-        _tri_cols2(xt, n_rows, U, shift_u, j, y)
-        j += 2
-    if j < n_features:
+    while j < n_features:
         _tri_col1(xt, n_rows, U, shift_u, j, y)
+        j += 1
 
 
 @njit(**_JIT)
