@@ -61,16 +61,26 @@ def _as_float_rows(X, estimator_name, n_features=None, ensure_min_samples=1):
     return X.rechunk({1: -1})
 
 
+def _task_threads(n_threads):
+    """Kernel threads for one task: ``n_threads`` when set; else one, as Dask
+    already runs one task per worker thread, except under a threading layer
+    whose parallel kernels run one at a time (see
+    :func:`fastgmm._em.pick_kernel`), where each takes all threads."""
+    if n_threads is not None:
+        return n_threads
+    return 1 if _em.parallel_layer_thread_safe() else None
+
+
 def em_chunk_stats(x_chunk, w_chunk, params, covariance_type, chunk_size, hard,
                    n_threads):
     """The statistics of one row chunk: runs on the worker that holds it.
 
-    ``n_threads`` None runs the kernel on one thread: Dask already runs one
-    task per worker thread.
+    ``n_threads`` None runs the kernel on one thread, or on all of them where
+    parallel kernels run one at a time (see ``_task_threads``).
     """
     weights = np.empty(0) if w_chunk is None else np.ascontiguousarray(w_chunk,
                                                                         dtype=np.float64)
-    with _em.thread_limit(1 if n_threads is None else n_threads):
+    with _em.thread_limit(_task_threads(n_threads)):
         return _em.em_pass(x_chunk, weights, params, covariance_type, chunk_size, hard)
 
 
@@ -202,8 +212,7 @@ class DaskData:
 
 
 def _run_on_block(block, method, estimator):
-    # One kernel thread per task unless n_threads says otherwise (see fit).
-    with _em.thread_limit(1 if estimator.n_threads is None else estimator.n_threads):
+    with _em.thread_limit(_task_threads(estimator.n_threads)):
         return getattr(estimator, method)(block)
 
 

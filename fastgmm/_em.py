@@ -8,6 +8,8 @@ formulas in ``_stats.py``.
 """
 
 import contextlib
+import functools
+import threading
 import time
 
 import numba
@@ -74,9 +76,53 @@ _LOG_PROB_KERNELS = {
 _LOG_PROB_KERNELS["spherical"] = _LOG_PROB_KERNELS["diag"]
 
 
-def _pick(kernels, n_blocks):
-    """The serial twin below ``_config.PARALLEL_MIN_BLOCKS`` blocks, else the parallel kernel."""
-    return kernels[1] if n_blocks < _config.PARALLEL_MIN_BLOCKS else kernels[0]
+# Numba's threading layers that may run parallel regions launched from
+# several Python threads at once. 'workqueue', the layer Numba falls back to
+# where neither TBB nor OpenMP loads, aborts the process instead ("Concurrent
+# access has been detected").
+THREAD_SAFE_LAYERS = ("tbb", "omp")
+
+# Held around every parallel kernel call under a layer that is not thread-safe.
+_PARALLEL_LOCK = threading.Lock()
+_layer_thread_safe = None
+
+
+def parallel_layer_thread_safe():
+    """Whether Numba's threading layer lets several threads run parallel kernels at once.
+
+    Decided at the first call: ``numba.get_num_threads()`` starts the
+    threading layer (as the first parallel region would), after which
+    ``numba.threading_layer()`` names it.
+    """
+    global _layer_thread_safe
+    if _layer_thread_safe is None:
+        numba.get_num_threads()
+        _layer_thread_safe = numba.threading_layer() in THREAD_SAFE_LAYERS
+    return _layer_thread_safe
+
+
+def _serialised(kernel, *args):
+    with _PARALLEL_LOCK:
+        return kernel(*args)
+
+
+def pick_kernel(kernels, n_blocks):
+    """The kernel to call for a pass of ``n_blocks`` blocks, from a (parallel, serial) pair.
+
+    The serial twin below ``_config.PARALLEL_MIN_BLOCKS`` blocks, else the
+    parallel kernel: itself under a thread-safe threading layer (TBB,
+    OpenMP), and under any other (workqueue) a callable that runs it holding
+    a process-wide lock, so that parallel kernels called from several Python
+    threads (or a threaded Dask scheduler) run one at a time, each on all its
+    threads. The lock, rather than the serial twin, keeps the results of a
+    call independent of what other threads do: the twin is compiled apart
+    and may differ in the last bits.
+    """
+    if n_blocks < _config.PARALLEL_MIN_BLOCKS:
+        return kernels[1]
+    if parallel_layer_thread_safe():
+        return kernels[0]
+    return functools.partial(_serialised, kernels[0])
 
 
 def _kernel_params(params, covariance_type, n_features):
@@ -169,7 +215,7 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
         row_start = first * chunk_size
         row_stop = min(n_samples, (first + n_seg) * chunk_size)
         parts = (loglik_part[:n_seg], nk_part[:n_seg], sx_part[:n_seg], sxx_part[:n_seg])
-        kernel = _pick(_EM_KERNELS[covariance_type], n_seg)
+        kernel = pick_kernel(_EM_KERNELS[covariance_type], n_seg)
         if convert:
             # The segment alone, in float64; its blocks are the same rows.
             seg_X = float_rows(X, row_start, row_stop)
@@ -239,11 +285,11 @@ def _per_point(X, params, covariance_type, chunk_size, normalize):
         rows = segment_rows(X.shape[1], out.dtype, chunk_size)
         for start, stop, seg in iter_segments(X, rows):
             n_blocks = -(-(stop - start) // chunk_size)
-            kernel = _pick(_LOG_PROB_KERNELS[covariance_type], n_blocks)
+            kernel = pick_kernel(_LOG_PROB_KERNELS[covariance_type], n_blocks)
             kernel(seg, weights, means, prec, *extra, chunk_size, out[start:stop],
                    log_norm[start:stop] if normalize else log_norm)
         return log_norm, out
-    kernel = _pick(_LOG_PROB_KERNELS[covariance_type], -(-X.shape[0] // chunk_size))
+    kernel = pick_kernel(_LOG_PROB_KERNELS[covariance_type], -(-X.shape[0] // chunk_size))
     kernel(X, weights, means, prec, *extra, chunk_size, out, log_norm)
     return log_norm, out
 
@@ -253,7 +299,7 @@ def log_resp(X, params, covariance_type, chunk_size=None):
     chunk_size = int(chunk_size or _config.CHUNK_SIZE)
     out = weighted_log_prob(X, params, covariance_type, chunk_size)
     norm = np.empty(X.shape[0], dtype=out.dtype)
-    kernel = _pick((_lp_kernels.normalize_log_prob, _lp_kernels.normalize_log_prob_serial),
+    kernel = pick_kernel((_lp_kernels.normalize_log_prob, _lp_kernels.normalize_log_prob_serial),
                    -(-X.shape[0] // chunk_size))
     kernel(out, chunk_size, norm)
     return norm, out

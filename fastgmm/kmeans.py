@@ -21,7 +21,7 @@ import numpy as np
 
 from . import _config
 from ._base import _ParamsMixin
-from ._em import thread_limit
+from ._em import pick_kernel, thread_limit
 from ._validation import check_array, check_random_state, check_sample_weight
 from ._kernels import kmeans as _kernels
 from .exceptions import ConvergenceWarning, InvalidParameterError, NotFittedError
@@ -75,10 +75,11 @@ def _n_blocks(n_rows, chunk_size):
 
 
 def _kernel(name, n_blocks):
-    """The kernel ``name``, or its serial twin for passes of few blocks
-    (``_config.PARALLEL_MIN_BLOCKS``, as the EM passes)."""
-    serial = n_blocks < _config.PARALLEL_MIN_BLOCKS
-    return getattr(_kernels, name + "_serial" if serial else name)
+    """The kernel ``name``, or its serial twin for passes of few blocks, chosen
+    (and serialised under a threading layer that needs it) as the EM passes'
+    (:func:`fastgmm._em.pick_kernel`)."""
+    return pick_kernel((getattr(_kernels, name), getattr(_kernels, name + "_serial")),
+                       n_blocks)
 
 
 def _lloyd_pass(X, sample_weight, centers, labels, chunk_size):
