@@ -1,29 +1,85 @@
 """Every tunable of fastgmm in one place.
 
 Read once at import time; change them through the environment before
-importing fastgmm.
+importing fastgmm. An empty variable counts as unset; any other value that
+is not allowed raises ``ValueError`` at import, naming the variable, its
+value and what it accepts (never a silent default).
 
 ``FASTGMM_NUMBA_CACHE``
-    ``1`` (default) caches compiled kernels on disk next to the modules, so
-    only the first process pays the compile; ``0`` turns the cache off.
+    ``1`` (default; also ``true``, ``yes``, ``on``) caches compiled kernels
+    on disk next to the modules, so only the first process pays the
+    compile; ``0`` (also ``false``, ``no``, ``off``) turns the cache off.
+    Case is ignored.
 ``FASTGMM_CHUNK_SIZE``
-    Rows per block of the fused passes (default: 256, and 1024 for data of
-    at most 2 features, see ``pass_chunk_size``). Every block writes its
-    own partial statistics, summed afterwards in a fixed order; results do
-    not depend on the thread count, and change only in the last bits with
-    the block size.
+    Rows per block of the fused passes, a whole number from 1 to
+    ``MAX_CHUNK_SIZE`` (4096; default: 256, and 1024 for data of at most 2
+    features, see ``pass_chunk_size``). Every block writes its own partial
+    statistics, summed afterwards in a fixed order; results do not depend
+    on the thread count, and change only in the last bits with the block
+    size.
 """
 
 import os
 
-NUMBA_CACHE = os.environ.get("FASTGMM_NUMBA_CACHE", "1") not in ("0", "false", "False", "")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _env(environ, name):
+    """The stripped value of ``name`` in ``environ``; None when unset or empty."""
+    value = environ.get(name)
+    if value is None or not value.strip():
+        return None
+    return value.strip()
+
+
+def read_numba_cache(environ=os.environ):
+    """``FASTGMM_NUMBA_CACHE`` as a bool (True when unset)."""
+    value = _env(environ, "FASTGMM_NUMBA_CACHE")
+    if value is None:
+        return True
+    if value.lower() in _TRUE + _FALSE:
+        return value.lower() in _TRUE
+    raise ValueError(
+        f"FASTGMM_NUMBA_CACHE={environ['FASTGMM_NUMBA_CACHE']!r} is not allowed: set "
+        "it to '1' (also true, yes, on) to cache compiled kernels on disk, or '0' "
+        "(also false, no, off) to compile in every process; unset, the cache is on."
+    )
+
+
+def read_chunk_size(environ=os.environ):
+    """``FASTGMM_CHUNK_SIZE`` as an int from 1 to ``MAX_CHUNK_SIZE``, or None when unset."""
+    value = _env(environ, "FASTGMM_CHUNK_SIZE")
+    if value is None:
+        return None
+    try:
+        rows = int(value)
+    except ValueError:
+        rows = None
+    if rows is None or not 1 <= rows <= MAX_CHUNK_SIZE:
+        raise ValueError(
+            f"FASTGMM_CHUNK_SIZE={environ['FASTGMM_CHUNK_SIZE']!r} is not allowed: set "
+            f"it to a whole number of rows per block from 1 to {MAX_CHUNK_SIZE}, or "
+            "unset it for the default (256, and 1024 for at most 2 features)."
+        )
+    return rows
+
+
+# Largest block (rows) of any pass: FLOAT32_PASS_MAX_ABS below holds for
+# blocks up to this size, so FASTGMM_CHUNK_SIZE may not exceed it and the
+# driver caps a larger ``chunk_size`` argument to it. Larger blocks gain
+# nothing: the point of a block is that its rows and scratch stay in cache
+# (1024 rows was the best size measured, for at most 2 features).
+MAX_CHUNK_SIZE = 4096
+
+NUMBA_CACHE = read_numba_cache()
 
 # LLVM fast-math flags, leaving out ``nnan`` and ``ninf``: log-sum-exp relies
 # on -inf (a zero weight) propagating correctly.
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
-_CHUNK_SIZE_ENV = os.environ.get("FASTGMM_CHUNK_SIZE")
-CHUNK_SIZE = int(_CHUNK_SIZE_ENV or "256")
+_CHUNK_SIZE_ENV = read_chunk_size()
+CHUNK_SIZE = 256 if _CHUNK_SIZE_ENV is None else _CHUNK_SIZE_ENV
 
 # With one or two features a block's work per row is a few operations, and
 # the fixed costs of a block (its scratch arrays, the per-component loop
@@ -47,10 +103,18 @@ def pass_chunk_size(n_features):
         return LOW_D_CHUNK_SIZE
     return CHUNK_SIZE
 
+
+def block_rows(chunk_size, default):
+    """Rows per block for a pass asked for ``chunk_size`` rows (``default``
+    when None or 0), capped at ``MAX_CHUNK_SIZE``."""
+    return min(int(chunk_size or default), MAX_CHUNK_SIZE)
+
 # float32 data are scored and their statistics summed within a block in
 # float32. Squares of deviations up to twice this value, summed over a block
-# of up to 1024 rows, stay below the float32 maximum (3.4e38); float32 data
-# with larger values are passed as float64.
+# of up to MAX_CHUNK_SIZE rows (4096 * (2e17)**2 = 1.6e38), stay below the
+# float32 maximum (3.4e38); float32 data with larger values are passed as
+# float64. The bound relies on the cap of the block size, not on the block
+# size in use.
 FLOAT32_PASS_MAX_ABS = 1e17
 
 # Passes over fewer blocks than this run the serial twin of a kernel. A

@@ -159,7 +159,8 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
     params : Params
     covariance_type : str
     chunk_size : int, optional
-        Rows per block (default ``_config.pass_chunk_size(n_features)``).
+        Rows per block (default ``_config.pass_chunk_size(n_features)``),
+        capped at ``_config.MAX_CHUNK_SIZE``.
     hard : bool, default=False
         Classification EM: every row wholly to its most probable component;
         ``Stats.loglik`` is then the classification log-likelihood.
@@ -169,7 +170,7 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
     Stats
     """
     n_samples, n_features = X.shape
-    chunk_size = int(chunk_size or _config.pass_chunk_size(n_features))
+    chunk_size = _config.block_rows(chunk_size, _config.pass_chunk_size(n_features))
     means, prec, const = _kernel_params(params, covariance_type, n_features)
     if X.dtype == np.float32:
         # float32 data are scored (and, for 'diag', summed per block) in
@@ -264,7 +265,7 @@ def responsibilities(X, params, covariance_type, chunk_size=None):
 
 
 def _per_point(X, params, covariance_type, chunk_size, normalize):
-    chunk_size = int(chunk_size or _config.CHUNK_SIZE)
+    chunk_size = _config.block_rows(chunk_size, _config.CHUNK_SIZE)
     means = np.asarray(params.means, dtype=np.float64)
     prec = np.asarray(params.precisions_chol, dtype=np.float64)
     if covariance_type == "spherical":
@@ -296,7 +297,7 @@ def _per_point(X, params, covariance_type, chunk_size, normalize):
 
 def log_resp(X, params, covariance_type, chunk_size=None):
     """(log p(x_i), log responsibilities) for every row, in X's dtype."""
-    chunk_size = int(chunk_size or _config.CHUNK_SIZE)
+    chunk_size = _config.block_rows(chunk_size, _config.CHUNK_SIZE)
     out = weighted_log_prob(X, params, covariance_type, chunk_size)
     norm = np.empty(X.shape[0], dtype=out.dtype)
     kernel = pick_kernel((_lp_kernels.normalize_log_prob, _lp_kernels.normalize_log_prob_serial),

@@ -1,4 +1,5 @@
-"""Thread safety under every Numba threading layer.
+"""Thread safety under every Numba threading layer, the environment
+variables of ``fastgmm._config`` and the block-size cap.
 
 Numba's ``workqueue`` threading layer (its fallback where neither OpenMP nor
 TBB loads) aborts the process when two Python threads launch parallel
@@ -13,11 +14,15 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numba
+import numpy as np
 import pytest
 
-from fastgmm import _config, _em
+import reference as ref
+from fastgmm import GaussianMixture, _config, _em
+from fastgmm._stats import Params
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -131,3 +136,98 @@ def test_parallel_kernels_run_unwrapped_under_a_thread_safe_layer():
     else:
         assert not _em.parallel_layer_thread_safe()
         assert picked is not pair[0]
+
+
+# -- environment variables ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "abc", "1.5", str(10**12),
+                                   str(_config.MAX_CHUNK_SIZE + 1)])
+def test_bad_chunk_size_variable_is_refused(value):
+    with pytest.raises(ValueError, match=r"FASTGMM_CHUNK_SIZE='%s'.*1 to %d"
+                       % (value.replace(".", r"\."), _config.MAX_CHUNK_SIZE)):
+        _config.read_chunk_size({"FASTGMM_CHUNK_SIZE": value})
+
+
+@pytest.mark.parametrize("value, expected", [
+    (None, None), ("", None), ("  ", None), ("1", 1), (" 512 ", 512),
+    (str(_config.MAX_CHUNK_SIZE), _config.MAX_CHUNK_SIZE)])
+def test_chunk_size_variable(value, expected):
+    environ = {} if value is None else {"FASTGMM_CHUNK_SIZE": value}
+    assert _config.read_chunk_size(environ) == expected
+
+
+@pytest.mark.parametrize("value, expected", [
+    (None, True), ("", True), ("1", True), ("true", True), ("Yes", True), ("on", True),
+    ("0", False), ("false", False), ("False", False), ("no", False), (" OFF ", False)])
+def test_numba_cache_variable(value, expected):
+    environ = {} if value is None else {"FASTGMM_NUMBA_CACHE": value}
+    assert _config.read_numba_cache(environ) is expected
+
+
+@pytest.mark.parametrize("value", ["abc", "2", "-1", "tru"])
+def test_bad_numba_cache_variable_is_refused(value):
+    with pytest.raises(ValueError, match=r"FASTGMM_NUMBA_CACHE='%s'.*'1'.*'0'" % value):
+        _config.read_numba_cache({"FASTGMM_NUMBA_CACHE": value})
+
+
+@pytest.mark.parametrize("name, value", [("FASTGMM_CHUNK_SIZE", "0"),
+                                         ("FASTGMM_CHUNK_SIZE", "abc"),
+                                         ("FASTGMM_NUMBA_CACHE", "abc")])
+def test_import_with_a_bad_variable_raises_a_clear_error(name, value):
+    """``FASTGMM_CHUNK_SIZE=0`` gave ZeroDivisionError in fit, ``abc`` a bare
+    int() error at import, and ``FASTGMM_NUMBA_CACHE=abc`` silently meant on."""
+    result = run_python("""
+        import numpy as np
+        from fastgmm import GaussianMixture
+        GaussianMixture(2, random_state=0).fit(np.random.default_rng(0).normal(size=(50, 3)))
+    """, **{name: value})
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"ValueError: {name}={value!r}"), result.stderr[-2000:]
+
+
+def test_valid_chunk_size_variable_is_used():
+    result = run_python("""
+        from fastgmm import _config
+        print(_config.CHUNK_SIZE, _config.pass_chunk_size(2), _config.pass_chunk_size(8))
+    """, FASTGMM_CHUNK_SIZE="64")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["64", "64", "64"]
+
+
+# -- block size cap and the float32 bound -----------------------------------------------
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_float32_block_sums_stay_finite_for_any_chunk_size(covariance_type):
+    """float32 values up to ``FLOAT32_PASS_MAX_ABS`` are summed in float32 per
+    block; that bound holds for blocks of at most ``MAX_CHUNK_SIZE`` rows, so a
+    larger ``chunk_size`` is capped. Uncapped, one block of 10,000 rows with
+    deviations of 2e17 summed to inf."""
+    n_samples, n_features = 10_000, 4
+    largest = _config.FLOAT32_PASS_MAX_ABS
+    X = np.full((n_samples, n_features), largest, dtype=np.float32)
+    means = np.full((1, n_features), -largest)
+    scale = 1.0 / largest
+    if covariance_type == "full":
+        cov, chol = np.eye(n_features)[None] / scale**2, np.eye(n_features)[None] * scale
+    elif covariance_type == "tied":
+        cov, chol = np.eye(n_features) / scale**2, np.eye(n_features) * scale
+    elif covariance_type == "diag":
+        cov, chol = np.full((1, n_features), 1 / scale**2), np.full((1, n_features), scale)
+    else:
+        cov, chol = np.array([1 / scale**2]), np.array([scale])
+    params = Params(np.ones(1), means, cov, chol)
+    stats = _em.em_pass(X, np.empty(0), params, covariance_type, chunk_size=100_000)
+    # Reference: one component, every responsibility 1, deviations 2 * largest.
+    deviation = np.float64(np.float32(largest)) - (-largest)
+    expected = n_samples * deviation**2
+    sxx = np.asarray(stats.sxx, dtype=np.float64)
+    if covariance_type in ("full", "tied"):
+        diagonal = np.diagonal(sxx.reshape(-1, n_features, n_features), axis1=1, axis2=2)
+    else:
+        diagonal = sxx
+    np.testing.assert_allclose(diagonal, expected, rtol=ref.SKLEARN_RTOL[np.float32],
+                               atol=1e-30)
+    assert np.isfinite(stats.loglik)
