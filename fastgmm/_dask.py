@@ -202,7 +202,11 @@ class DaskData:
         import dask
         from dask import delayed
 
-        task = delayed(em_chunk_stats, pure=True)
+        # pure=False: task keys unique to this pass. At a fixed point (tol=0)
+        # two passes have the same arguments, and keys repeated from the
+        # previous pass, which a distributed scheduler may still be
+        # releasing, were logged as "Couldn't gather keys ... forgotten".
+        task = delayed(em_chunk_stats, pure=False)
         parts = [task(xb, wb, params, covariance_type, chunk_size, hard, self.n_threads)
                  for xb, wb in zip(self.x_blocks, self.w_blocks)]
         return dask.compute(_tree_sum(parts))[0]

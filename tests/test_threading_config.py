@@ -1,5 +1,5 @@
 """Thread safety under every Numba threading layer, the environment
-variables of ``fastgmm._config`` and the block-size cap.
+variables of ``fastgmm._config``, the block-size cap, and Dask task keys.
 
 Numba's ``workqueue`` threading layer (its fallback where neither OpenMP nor
 TBB loads) aborts the process when two Python threads launch parallel
@@ -10,6 +10,7 @@ Results there are compared bit for bit: the same kernels run on the same
 blocks, and results do not depend on the thread count.
 """
 
+import logging
 import os
 import subprocess
 import sys
@@ -231,3 +232,85 @@ def test_float32_block_sums_stay_finite_for_any_chunk_size(covariance_type):
     np.testing.assert_allclose(diagonal, expected, rtol=ref.SKLEARN_RTOL[np.float32],
                                atol=1e-30)
     assert np.isfinite(stats.loglik)
+
+
+# -- Dask task keys ----------------------------------------------------------------------
+
+
+def separated_blobs():
+    """Four far-apart blobs: EM reaches a fixed point (parameters repeat bit for
+    bit) within a few iterations, so with ``tol=0`` the passes repeat too."""
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(2000, 2)) + 1000.0 * np.arange(4).repeat(500)[:, None]
+
+
+def quiet_fit(X, **params):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return GaussianMixture(**params).fit(X)
+
+
+def assert_fit_close(a, b):
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name),
+                                   rtol=ref.RTOL[np.float64], atol=1e-13, err_msg=name)
+    np.testing.assert_allclose(a.lower_bounds_, b.lower_bounds_, rtol=ref.RTOL[np.float64])
+    assert a.n_iter_ == b.n_iter_
+
+
+def test_dask_pass_keys_are_unique_per_iteration(monkeypatch):
+    """With ``tol=0`` at a fixed point, every pass built the same graph (the
+    same task keys), which a distributed scheduler may still be releasing
+    from the previous pass ("Couldn't gather keys ... forgotten")."""
+    dask = pytest.importorskip("dask")
+    da = pytest.importorskip("dask.array")
+    X = separated_blobs()
+    chunk_keys = []
+    compute = dask.compute
+
+    def spy(*args, **kwargs):
+        for arg in args:
+            if hasattr(arg, "__dask_graph__"):
+                chunk_keys.extend(str(k) for k in arg.__dask_graph__()
+                                  if str(k).startswith("em_chunk_stats"))
+        return compute(*args, **kwargs)
+
+    monkeypatch.setattr(dask, "compute", spy)
+    params = dict(n_components=4, tol=0, max_iter=8, random_state=0)
+    with dask.config.set(scheduler="threads"):
+        on_dask = quiet_fit(da.from_array(X, chunks=(500, 2)), **params)
+    assert on_dask.n_iter_ == 8
+    assert len(chunk_keys) == 4 * 8
+    assert len(set(chunk_keys)) == len(chunk_keys)
+    assert_fit_close(on_dask, quiet_fit(X, **params))
+
+
+def test_dask_fit_at_a_fixed_point_logs_nothing_on_a_cluster():
+    da = pytest.importorskip("dask.array")
+    distributed = pytest.importorskip("distributed")
+    X = separated_blobs()
+    params = dict(n_components=4, tol=0, max_iter=12, random_state=0)
+    records = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = records.append
+    logger = logging.getLogger("distributed")
+    logger.addHandler(handler)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cluster = distributed.LocalCluster(n_workers=2, processes=False,
+                                               threads_per_worker=1,
+                                               dashboard_address=None)
+        with cluster, distributed.Client(cluster) as client:
+            X_cluster = client.persist(da.from_array(X, chunks=(500, 2)))
+            distributed.wait(X_cluster)
+            with distributed.get_task_stream(client) as stream:
+                on_cluster = quiet_fit(X_cluster, **params)
+    finally:
+        logger.removeHandler(handler)
+    messages = [r.getMessage() for r in records]
+    assert not [m for m in messages if "Couldn't gather" in m or "forgotten" in m], messages
+    keys = [t["key"] for t in stream.data
+            if distributed.utils.key_split(t["key"]) == "em_chunk_stats"]
+    assert len(keys) == 4 * on_cluster.n_iter_ == len(set(keys))
+    assert_fit_close(on_cluster, quiet_fit(X, **params))
