@@ -520,8 +520,18 @@ class KMeans(_ParamsMixin):
             raise NotFittedError(
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
                 "with appropriate arguments before using this estimator.")
-        return check_array(X, estimator_name=type(self).__name__,
-                           n_features=self.n_features_in_)
+        name = type(self).__name__
+        X = check_array(X, estimator_name=name, n_features=self.n_features_in_)
+        # The kernels read the centres without bounds checks.
+        shape = np.shape(self.cluster_centers_)
+        if len(shape) != 2 or shape[0] < 1 or shape[1] != X.shape[1]:
+            raise ValueError(
+                f"The fitted attribute 'cluster_centers_' has shape {shape}; a {name} "
+                f"fitted on {self.n_features_in_} features has (n_clusters, "
+                f"{self.n_features_in_}): the fitted attributes are inconsistent (set "
+                "by hand?). Refit the model."
+            )
+        return X
 
     def _init_centroids(self, X, init, random_state, sample_weight, chunk_size):
         if isinstance(init, str) and init == "k-means++":
