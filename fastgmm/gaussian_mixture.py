@@ -25,10 +25,12 @@ from ._stats import (
 )
 from ._validation import (
     check_array,
+    check_feature_names,
     check_option,
     check_random_state,
     check_sample_weight,
     check_scalar,
+    feature_names,
 )
 from .exceptions import ConvergenceWarning, InvalidParameterError, compatible
 
@@ -286,6 +288,12 @@ class GaussianMixture(_ParamsMixin):
     lower_bounds_ : list of float
         The lower bound at every iteration of the best start.
     n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,), dtype object
+        Column names of X in fit, when X was a DataFrame whose column names
+        are all strings; absent otherwise. Every later X is checked against
+        them, as scikit-learn does: reordered or renamed columns raise a
+        ValueError, and a DataFrame where an array was fitted (or the other
+        way round) warns. Saved in the model file.
     n_components_ : int
         Components of the fitted model: ``n_components``, less those dropped
         with ``on_degenerate='drop'``.
@@ -420,6 +428,8 @@ class GaussianMixture(_ParamsMixin):
             return check_array(X, estimator_name=type(self).__name__, ensure_min_samples=2,
                                keep_mapped_dtype=True)
         self._check_is_fitted("precisions_cholesky_")
+        check_feature_names(X, getattr(self, "feature_names_in_", None),
+                            type(self).__name__)
         return check_array(X, estimator_name=type(self).__name__,
                            n_features=self.n_features_in_, keep_mapped_dtype=True)
 
@@ -486,6 +496,13 @@ class GaussianMixture(_ParamsMixin):
             f"{n_features} features has {shape}: the fitted attributes are "
             "inconsistent (set by hand, or read from a damaged file). Refit the model."
         )
+
+    def _set_feature_names(self, names):
+        """``feature_names_in_`` from a fit: set, or removed for data without names."""
+        if names is not None:
+            self.feature_names_in_ = names
+        else:
+            self.__dict__.pop("feature_names_in_", None)
 
     # -- fitting ------------------------------------------------------------
 
@@ -620,6 +637,10 @@ class GaussianMixture(_ParamsMixin):
             )
         fitted = hasattr(self, "precisions_cholesky_")
         name = type(self).__name__
+        if fitted:
+            check_feature_names(X, getattr(self, "feature_names_in_", None), name)
+        else:
+            names = feature_names(X)
         X = check_array(X, estimator_name=name,
                         n_features=self.n_features_in_ if fitted else None,
                         keep_mapped_dtype=True)
@@ -716,6 +737,7 @@ class GaussianMixture(_ParamsMixin):
             # Nothing raised: store the start, the update and the stream.
             if start is not None:
                 self._set_stream_state(start[0], dtype, X.shape[1], events=events)
+                self._set_feature_names(names)
             else:
                 self.degenerate_events_ = events
             if update is not None:
@@ -751,8 +773,12 @@ class GaussianMixture(_ParamsMixin):
     def _fit(self, X, sample_weight):
         self._validate_params()
         # A warm start continues from the fitted parameters: X must have
-        # their features, and they must fit the estimator.
+        # their features (names included), and they must fit the estimator.
         warm = self.warm_start and hasattr(self, "converged_")
+        if warm:
+            check_feature_names(X, getattr(self, "feature_names_in_", None),
+                                type(self).__name__)
+        names = feature_names(X)
         dask_data = None
         if is_dask_array(X):
             from ._dask import DaskData
@@ -844,6 +870,7 @@ class GaussianMixture(_ParamsMixin):
         self.degenerate_events_ = events
         self.n_parameters_ = n_parameters(self.covariance_type, n_components, n_features)
         self._fitted_for = (self.covariance_type, self.n_components)
+        self._set_feature_names(names)
         return X
 
     def _initial_parameters(self, X, sample_weight, random_state, init_arrays):

@@ -22,7 +22,13 @@ import numpy as np
 from . import _config
 from ._base import _ParamsMixin
 from ._em import thread_limit
-from ._validation import check_array, check_random_state, check_sample_weight
+from ._validation import (
+    check_array,
+    check_feature_names,
+    check_random_state,
+    check_sample_weight,
+    feature_names,
+)
 from ._kernels import kmeans as _kernels
 from .exceptions import ConvergenceWarning, InvalidParameterError, NotFittedError
 
@@ -440,6 +446,10 @@ class KMeans(_ParamsMixin):
         Lloyd iterations of the kept run.
     n_features_in_ : int
         Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,), dtype object
+        Column names of X in fit, when X was a DataFrame whose column names
+        are all strings; absent otherwise. ``predict``, ``transform`` and
+        ``score`` then check the columns of X against them, as scikit-learn.
 
     Notes
     -----
@@ -521,6 +531,7 @@ class KMeans(_ParamsMixin):
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
                 "with appropriate arguments before using this estimator.")
         name = type(self).__name__
+        check_feature_names(X, getattr(self, "feature_names_in_", None), name)
         X = check_array(X, estimator_name=name, n_features=self.n_features_in_)
         # The kernels read the centres without bounds checks.
         shape = np.shape(self.cluster_centers_)
@@ -567,6 +578,7 @@ class KMeans(_ParamsMixin):
         self : KMeans
             The fitted estimator.
         """
+        names = feature_names(X)
         X = _check_X(X, type(self).__name__)
         n_init = self._check_params(X)
         random_state = check_random_state(self.random_state, "KMeans")
@@ -608,6 +620,10 @@ class KMeans(_ParamsMixin):
         self.inertia_ = float(best_inertia)
         self.n_iter_ = int(best_n_iter)
         self.n_features_in_ = X.shape[1]
+        if names is not None:
+            self.feature_names_in_ = names
+        else:
+            self.__dict__.pop("feature_names_in_", None)
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None):

@@ -1,4 +1,4 @@
-"""Fitted-parameter shapes.
+"""Fitted-parameter shapes and feature names.
 
 - Parameters handed to a kernel must agree with ``covariance_type``,
   ``n_components`` and the number of features: a warm start on data of
@@ -6,6 +6,8 @@
   and wrong ``*_init`` arrays get a ``ValueError``. Before the check existed
   some of these aborted the interpreter (the kernels do not check bounds),
   so those run in a subprocess whose exit status is asserted.
+- ``feature_names_in_`` follows scikit-learn: the messages and warnings are
+  compared with scikit-learn's own estimators on the same data.
 """
 
 import os
@@ -15,11 +17,13 @@ import textwrap
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
+from sklearn import cluster as skc
 from sklearn import mixture as skm
 
 import fastgmm
-from fastgmm import GaussianMixture
+from fastgmm import GaussianMixture, KMeans
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -314,3 +318,130 @@ def test_init_arrays_of_wrong_shape_raise_as_sklearn(covariance_type):
         warm = fit_quietly(GaussianMixture(k, covariance_type=covariance_type,
                                            warm_start=True), X)
         assert str(_error(lambda: warm.set_params(**{name: value}).fit(X))) == str(theirs)
+
+
+# ---------------------------------------------------------------------------
+# Feature names
+
+
+def frame(seed=5, columns=("a", "b", "c")):
+    return pd.DataFrame(blobs(seed), columns=list(columns))
+
+
+ESTIMATORS = {
+    "GaussianMixture": (lambda: GaussianMixture(2, random_state=0),
+                        lambda: skm.GaussianMixture(2, random_state=0)),
+    "KMeans": (lambda: KMeans(2, random_state=0), lambda: skc.KMeans(2, random_state=0)),
+}
+
+
+def fitted_pair(name, X):
+    ours, theirs = ESTIMATORS[name]
+    return fit_quietly(ours(), X), fit_quietly(theirs(), X)
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_dataframe_fit_sets_feature_names_in_as_sklearn(name):
+    df = frame()
+    ours, theirs = fitted_pair(name, df)
+    assert ours.feature_names_in_.dtype == theirs.feature_names_in_.dtype == object
+    np.testing.assert_array_equal(ours.feature_names_in_, theirs.feature_names_in_)
+    assert all(type(v) is str for v in ours.feature_names_in_)
+    # The names come from the frame; the numbers are those of its values.
+    twin = fit_quietly(ESTIMATORS[name][0](), df.to_numpy())
+    np.testing.assert_array_equal(ours.predict(df), twin.predict(df.to_numpy()))
+    # Fitting without names removes the names of an earlier fit.
+    fit_quietly(ours, df.to_numpy())
+    assert not hasattr(ours, "feature_names_in_")
+
+
+OTHER_COLUMNS = {
+    "reordered": lambda df: df[["c", "b", "a"]],
+    "renamed": lambda df: df.set_axis(["a", "b", "z"], axis=1),
+    "fewer": lambda df: df[["a", "b"]],
+    "more": lambda df: df.assign(d=1.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+@pytest.mark.parametrize("case", sorted(OTHER_COLUMNS))
+def test_other_columns_raise_as_sklearn(name, case):
+    df = frame()
+    ours, theirs = fitted_pair(name, df)
+    other = OTHER_COLUMNS[case](df)
+    methods = ["predict", "score"] + (["transform"] if name == "KMeans" else
+                                      ["predict_proba", "score_samples", "bic"])
+    for method in methods:
+        ours_exc = _error(lambda: getattr(ours, method)(other))
+        theirs_exc = _error(lambda: getattr(theirs, method)(other))
+        assert type(ours_exc) is ValueError and str(ours_exc) == str(theirs_exc), method
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_array_and_frame_mismatch_warns_as_sklearn(name):
+    df = frame()
+
+    def messages(model, X):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.predict(X)
+        return [(w.category, str(w.message)) for w in caught]
+
+    ours, theirs = fitted_pair(name, df)
+    expected = messages(theirs, df.to_numpy())
+    assert expected and messages(ours, df.to_numpy()) == expected
+    ours, theirs = fitted_pair(name, df.to_numpy())
+    expected = messages(theirs, df)
+    assert expected and messages(ours, df) == expected
+    assert messages(ours, df.to_numpy()) == []
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_non_string_column_names_as_sklearn(name):
+    X = blobs(6)
+    ints = pd.DataFrame(X, columns=[0, 1, 2])
+    ours, theirs = fitted_pair(name, ints)
+    assert not hasattr(ours, "feature_names_in_") and not hasattr(theirs, "feature_names_in_")
+    mixed = pd.DataFrame(X, columns=["a", 1, "c"])
+    ours_exc = _error(lambda: ESTIMATORS[name][0]().fit(mixed))
+    theirs_exc = _error(lambda: ESTIMATORS[name][1]().fit(mixed))
+    assert type(ours_exc) is TypeError and str(ours_exc) == str(theirs_exc)
+
+
+def test_warm_start_and_partial_fit_check_names():
+    df = frame()
+    g = fit_quietly(GaussianMixture(2, warm_start=True, random_state=0), df)
+    with pytest.raises(ValueError, match="Feature names must be in the same order"):
+        g.fit(df[["c", "b", "a"]])
+    np.testing.assert_array_equal(g.feature_names_in_, ["a", "b", "c"])
+    p = GaussianMixture(2, random_state=0).partial_fit(df)
+    np.testing.assert_array_equal(p.feature_names_in_, ["a", "b", "c"])
+    with pytest.raises(ValueError, match="Feature names unseen at fit time:\n- z"):
+        p.partial_fit(frame(columns="abz"))
+
+
+@pytest.mark.parametrize("dtype", ["Int64", "Float64", "boolean"])
+def test_nullable_columns_with_na_get_the_nan_message(dtype):
+    values = {"Int64": [1, 2, 3, 4], "Float64": [1.5, 2.5, 3.5, 4.5],
+              "boolean": [True, False, True, False]}[dtype]
+    df = pd.DataFrame({"a": pd.array(values, dtype=dtype),
+                       "b": pd.array(values[::-1], dtype=dtype)})
+    dense = df.to_numpy(dtype=np.float64)
+    # Without missing values the nullable columns fit as their float64 values.
+    for make in (lambda: GaussianMixture(2, random_state=0), lambda: KMeans(2, random_state=0)):
+        a, b = fit_quietly(make(), df), fit_quietly(make(), dense)
+        np.testing.assert_array_equal(a.predict(df), b.predict(dense))
+    df.loc[2, "b"] = pd.NA
+    for make in (lambda: GaussianMixture(2), lambda: KMeans(2)):
+        with pytest.raises(ValueError, match="Input X contains NaN"):
+            make().fit(df)
+
+
+def test_feature_names_round_trip_through_model_file(tmp_path):
+    g = fit_quietly(GaussianMixture(2, random_state=0), frame())
+    g.save(tmp_path / "m.npz")
+    loaded = fastgmm.load(tmp_path / "m.npz")
+    assert loaded.feature_names_in_.dtype == object
+    np.testing.assert_array_equal(loaded.feature_names_in_, g.feature_names_in_)
+    with pytest.raises(ValueError, match="Feature names must be in the same order"):
+        loaded.predict(frame()[["b", "a", "c"]])
