@@ -20,7 +20,7 @@ import numba
 import numpy as np
 
 from . import _config
-from ._base import _ParamsMixin
+from ._base import _ParamsMixin, _TransformerOutputMixin
 from ._em import thread_limit
 from ._validation import (
     check_array,
@@ -30,7 +30,12 @@ from ._validation import (
     feature_names,
 )
 from ._kernels import kmeans as _kernels
-from .exceptions import ConvergenceWarning, InvalidParameterError, NotFittedError
+from .exceptions import (
+    ConvergenceWarning,
+    InvalidParameterError,
+    NotFittedError,
+    compatible,
+)
 
 __all__ = ["KMeans", "kmeans_plusplus"]
 
@@ -398,7 +403,7 @@ def _kmeans_single_lloyd(X, sample_weight, centers_init, max_iter, verbose, tol,
     return labels, inertia, centers, i + 1
 
 
-class KMeans(_ParamsMixin):
+class KMeans(_TransformerOutputMixin, _ParamsMixin):
     """K-Means clustering (Lloyd's algorithm), scikit-learn compatible.
 
     Parameters
@@ -525,11 +530,14 @@ class KMeans(_ParamsMixin):
         centers = check_array(centers, estimator_name=type(self).__name__, name="init")
         return centers.astype(X.dtype)
 
-    def _check_test_data(self, X):
+    def _check_is_fitted_kmeans(self):
         if not hasattr(self, "cluster_centers_"):
-            raise NotFittedError(
+            raise compatible(NotFittedError)(
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
                 "with appropriate arguments before using this estimator.")
+
+    def _check_test_data(self, X):
+        self._check_is_fitted_kmeans()
         name = type(self).__name__
         check_feature_names(X, getattr(self, "feature_names_in_", None), name)
         X = check_array(X, estimator_name=name, n_features=self.n_features_in_)
@@ -543,6 +551,10 @@ class KMeans(_ParamsMixin):
                 "by hand?). Refit the model."
             )
         return X
+
+    def _n_features_out(self):
+        self._check_is_fitted_kmeans()
+        return self.cluster_centers_.shape[0]
 
     def _init_centroids(self, X, init, random_state, sample_weight, chunk_size):
         if isinstance(init, str) and init == "k-means++":
@@ -668,9 +680,10 @@ class KMeans(_ParamsMixin):
         Returns
         -------
         distances : ndarray of shape (n_samples, n_clusters), dtype of X
+            A DataFrame with columns :meth:`get_feature_names_out` after
+            ``set_output(transform='pandas')``.
         """
-        X = self._check_test_data(X)
-        return self._transform(X)
+        return self._wrap_output(self._transform(self._check_test_data(X)), X)
 
     def _transform(self, X):
         centers = self.cluster_centers_.astype(np.float64)
@@ -695,9 +708,19 @@ class KMeans(_ParamsMixin):
         Returns
         -------
         distances : ndarray of shape (n_samples, n_clusters)
+            A DataFrame after ``set_output(transform='pandas')``.
         """
-        return self.fit(X, sample_weight=sample_weight)._transform(
+        distances = self.fit(X, sample_weight=sample_weight)._transform(
             _check_X(X, type(self).__name__))
+        return self._wrap_output(distances, X)
+
+    def __sklearn_tags__(self):
+        # Called by scikit-learn only, so it is installed when this runs.
+        from sklearn.utils import TransformerTags
+
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags = TransformerTags(preserves_dtype=["float64", "float32"])
+        return tags
 
     def score(self, X, y=None, sample_weight=None):
         """Opposite of the weighted inertia of X at the fitted centres.

@@ -1,4 +1,4 @@
-"""Fitted-parameter shapes and feature names.
+"""Fitted-parameter shapes, feature names and ``set_output``.
 
 - Parameters handed to a kernel must agree with ``covariance_type``,
   ``n_components`` and the number of features: a warm start on data of
@@ -8,6 +8,8 @@
   so those run in a subprocess whose exit status is asserted.
 - ``feature_names_in_`` follows scikit-learn: the messages and warnings are
   compared with scikit-learn's own estimators on the same data.
+- ``KMeans.set_output`` / ``get_feature_names_out`` give scikit-learn's
+  column names (compared with ``sklearn.cluster.KMeans``).
 """
 
 import os
@@ -445,3 +447,56 @@ def test_feature_names_round_trip_through_model_file(tmp_path):
     np.testing.assert_array_equal(loaded.feature_names_in_, g.feature_names_in_)
     with pytest.raises(ValueError, match="Feature names must be in the same order"):
         loaded.predict(frame()[["b", "a", "c"]])
+
+
+# ---------------------------------------------------------------------------
+# KMeans as a transformer
+
+
+def test_kmeans_get_feature_names_out_as_sklearn():
+    X = blobs(7)
+    ours, theirs = fitted_pair("KMeans", X)
+    assert ours.get_feature_names_out().dtype == object
+    np.testing.assert_array_equal(ours.get_feature_names_out(),
+                                  theirs.get_feature_names_out())
+    df = frame()
+    ours, theirs = fitted_pair("KMeans", df)
+    np.testing.assert_array_equal(ours.get_feature_names_out(["a", "b", "c"]),
+                                  theirs.get_feature_names_out(["a", "b", "c"]))
+    for bad in (["a", "b"], ["c", "b", "a"]):
+        assert (str(_error(lambda: ours.get_feature_names_out(bad)))
+                == str(_error(lambda: theirs.get_feature_names_out(bad))))
+    with pytest.raises(fastgmm.NotFittedError):
+        KMeans(2).get_feature_names_out()
+
+
+def test_kmeans_set_output_pandas():
+    df = frame().set_axis([f"row{i}" for i in range(120)])
+    model = KMeans(2, random_state=0)
+    dense = fit_quietly(model, df).transform(df)
+    assert model.set_output(transform="pandas") is model
+    for out in (model.transform(df), model.fit_transform(df)):
+        assert isinstance(out, pd.DataFrame)
+        assert list(out.columns) == ["kmeans0", "kmeans1"]
+        assert list(out.index) == list(df.index)
+        np.testing.assert_array_equal(out.to_numpy(), dense)
+    assert isinstance(model.set_output(transform="default").transform(df), np.ndarray)
+    with pytest.raises(ValueError, match="transform"):
+        model.set_output(transform="arrow")
+
+
+def test_pipeline_set_output_pandas_as_sklearn():
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X = blobs(8)
+    ours = Pipeline([("s", StandardScaler()), ("k", KMeans(3, random_state=0))])
+    theirs = Pipeline([("s", StandardScaler()), ("k", skc.KMeans(3, random_state=0))])
+    out = ours.set_output(transform="pandas").fit_transform(X)
+    expected = theirs.set_output(transform="pandas").fit_transform(X)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == list(expected.columns) == ["kmeans0", "kmeans1", "kmeans2"]
+    # Same seeds, same draws: the same centres up to rounding (test_kmeans.py).
+    np.testing.assert_allclose(out.to_numpy(), expected.to_numpy(), rtol=1e-8, atol=1e-8)
+    np.testing.assert_array_equal(ours[-1].feature_names_in_, ["x0", "x1", "x2"])
+
