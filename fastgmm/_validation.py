@@ -5,6 +5,7 @@ more detail where that helps (which rows hold NaN, how many).
 """
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -70,6 +71,7 @@ def check_array(X, *, estimator_name, ensure_min_samples=1, n_features=None,
         )
     if np.ma.isMaskedArray(X):
         X = np.ma.getdata(X)  # nothing masked: its data, without a copy
+    X = _nullable_frame_as_float(X)
     if hasattr(X, "__array__") and not isinstance(X, np.ndarray):
         X = np.asarray(X)
     if not isinstance(X, np.ndarray):
@@ -164,6 +166,122 @@ def check_array(X, *, estimator_name, ensure_min_samples=1, n_features=None,
                 f"dtype('{X.dtype}'): {_describe_positions(inf_mask)}."
             )
     return X
+
+
+def _nullable_frame_as_float(X):
+    """A DataFrame with nullable (extension) columns as float64, missing values NaN.
+
+    pandas' nullable ``Int64``, ``Float64`` and ``boolean`` columns become an
+    object array holding ``pd.NA`` under ``np.asarray``, which the numeric
+    checks would reject as "numbers only"; as floats, a missing value is a
+    NaN and gets the NaN message (scikit-learn converts them the same way).
+    Detected by duck typing (extension dtypes are not numpy dtypes and have
+    an ``na_value``), so pandas is never imported; anything else, and
+    columns that are not numbers, are returned unchanged for the checks
+    that follow.
+    """
+    dtypes = getattr(X, "dtypes", None)
+    if not hasattr(X, "columns") or dtypes is None or not hasattr(X, "to_numpy"):
+        return X
+    try:
+        dtypes = list(dtypes)
+    except TypeError:
+        return X
+    extension = [dt for dt in dtypes if not isinstance(dt, np.dtype)]
+    if not extension or not all(hasattr(dt, "na_value") for dt in extension):
+        return X
+    try:
+        return X.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError):
+        return X
+
+
+def feature_names(X):
+    """The column names of a DataFrame X, as scikit-learn's ``_get_feature_names``.
+
+    Any object with a ``columns`` attribute (pandas, polars, ...) is read;
+    pandas is never imported.
+
+    Returns
+    -------
+    names : ndarray of shape (n_features,), dtype object, or None
+        The names when every one is a ``str``; None for an array, a frame
+        without columns, or names of another type (integers, tuples).
+
+    Raises
+    ------
+    TypeError
+        Names that mix ``str`` with other types (scikit-learn's message).
+    """
+    columns = getattr(X, "columns", None)
+    if columns is None or isinstance(X, np.ndarray):
+        return None
+    try:
+        names = np.asarray(columns, dtype=object)
+    except (TypeError, ValueError):
+        return None
+    if names.ndim != 1 or names.shape[0] == 0:
+        return None
+    types = sorted(t.__qualname__ for t in set(type(v) for v in names))
+    if len(types) > 1 and "str" in types:
+        raise TypeError(
+            "Feature names are only supported if all input features have string names, "
+            f"but your input has {types} as feature name / column name types. "
+            "If you want feature names to be stored and validated, you must convert "
+            "them all to strings, by using X.columns = X.columns.astype(str) for "
+            "example. Otherwise you can remove feature / column names from your input "
+            "data, or convert them all to a non-string data type."
+        )
+    if len(types) == 1 and types[0] == "str":
+        return names
+    return None
+
+
+def check_feature_names(X, fitted_names, estimator_name):
+    """Check the column names of X against those seen in fit, as scikit-learn.
+
+    A UserWarning when only one of the two has names; a ValueError naming
+    the unseen and missing columns (or the change of order) when they
+    differ. scikit-learn's messages, word for word.
+
+    Parameters
+    ----------
+    X : array-like or DataFrame
+        The data, before conversion.
+    fitted_names : ndarray of str or None
+        ``feature_names_in_`` of the fitted estimator.
+    estimator_name : str
+    """
+    names = feature_names(X)
+    if fitted_names is None and names is None:
+        return
+    if fitted_names is None:
+        warnings.warn(
+            f"X has feature names, but {estimator_name} was fitted without feature names",
+            UserWarning, stacklevel=4)
+        return
+    if names is None:
+        warnings.warn(
+            f"X does not have valid feature names, but {estimator_name} was fitted "
+            "with feature names", UserWarning, stacklevel=4)
+        return
+    if len(fitted_names) == len(names) and np.all(fitted_names == names):
+        return
+    message = "The feature names should match those that were passed during fit.\n"
+    unexpected = sorted(set(names) - set(fitted_names))
+    missing = sorted(set(fitted_names) - set(names))
+
+    def listed(values):
+        shown = "".join(f"- {v}\n" for v in values[:5])
+        return shown + ("- ...\n" if len(values) > 5 else "")
+
+    if unexpected:
+        message += "Feature names unseen at fit time:\n" + listed(unexpected)
+    if missing:
+        message += "Feature names seen at fit time, yet now missing:\n" + listed(missing)
+    if not missing and not unexpected:
+        message += "Feature names must be in the same order as they were in fit.\n"
+    raise ValueError(message)
 
 
 def check_sample_weight(sample_weight, n_samples):

@@ -25,10 +25,12 @@ from ._stats import (
 )
 from ._validation import (
     check_array,
+    check_feature_names,
     check_option,
     check_random_state,
     check_sample_weight,
     check_scalar,
+    feature_names,
 )
 from .exceptions import ConvergenceWarning, InvalidParameterError, compatible
 
@@ -73,14 +75,31 @@ def _check_weights_init(weights, n_components):
     return weights
 
 
-def _check_precisions_init(precisions, covariance_type, n_components, n_features):
-    precisions = _as_float_array(precisions, f"{covariance_type} precision")
-    shape = {
+def _covariance_shape(covariance_type, n_components, n_features):
+    """Shape of the covariances (and precisions and their Choleskys) of a mixture."""
+    return {
         "full": (n_components, n_features, n_features),
         "tied": (n_features, n_features),
         "diag": (n_components, n_features),
         "spherical": (n_components,),
     }[covariance_type]
+
+
+# The fitted arrays shaped as the covariances.
+_COVARIANCE_ATTRS = ("precisions_cholesky_", "covariances_", "precisions_")
+
+
+def _changed_after_fit(param, fitted, current):
+    return ValueError(
+        f"The fitted parameters are for {param}={fitted!r}, but the estimator's "
+        f"{param} is now {current!r}: refit the model (fit, with warm_start=False), "
+        f"or set {param} back to {fitted!r}."
+    )
+
+
+def _check_precisions_init(precisions, covariance_type, n_components, n_features):
+    precisions = _as_float_array(precisions, f"{covariance_type} precision")
+    shape = _covariance_shape(covariance_type, n_components, n_features)
     _check_shape(precisions, shape, f"{covariance_type} precision")
     if covariance_type in ("full", "tied"):
         mats = precisions.reshape((-1, n_features, n_features))
@@ -269,6 +288,12 @@ class GaussianMixture(_ParamsMixin):
     lower_bounds_ : list of float
         The lower bound at every iteration of the best start.
     n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,), dtype object
+        Column names of X in fit, when X was a DataFrame whose column names
+        are all strings; absent otherwise. Every later X is checked against
+        them, as scikit-learn does: reordered or renamed columns raise a
+        ValueError, and a DataFrame where an array was fitted (or the other
+        way round) warns. Saved in the model file.
     n_components_ : int
         Components of the fitted model: ``n_components``, less those dropped
         with ``on_degenerate='drop'``.
@@ -403,8 +428,81 @@ class GaussianMixture(_ParamsMixin):
             return check_array(X, estimator_name=type(self).__name__, ensure_min_samples=2,
                                keep_mapped_dtype=True)
         self._check_is_fitted("precisions_cholesky_")
+        check_feature_names(X, getattr(self, "feature_names_in_", None),
+                            type(self).__name__)
         return check_array(X, estimator_name=type(self).__name__,
                            n_features=self.n_features_in_, keep_mapped_dtype=True)
+
+    def _check_fitted_parameters(self):
+        """Check that the fitted parameters are those of this estimator, before any use.
+
+        The kernels index the parameter arrays without bounds checks, so
+        every path that hands the fitted parameters to a kernel (predictions,
+        scores, a warm start, ``partial_fit``, ``sample``) comes through
+        here first. The covariance type and number of components the model
+        was fitted with must still be the estimator's (``set_params`` may
+        have changed them), and every fitted array must have the shape
+        ``covariance_type``, ``n_components_`` and ``n_features_in_`` give
+        it (attributes set by hand, or read from a damaged file, may not).
+
+        Raises
+        ------
+        NotFittedError
+            Before ``fit``.
+        ValueError
+            When the fitted parameters do not fit the estimator.
+        """
+        self._check_is_fitted("precisions_cholesky_")
+        name = type(self).__name__
+        check_option(self.covariance_type, "covariance_type", name, COVARIANCE_TYPES)
+        # What fit recorded; absent for a model assembled from a file or by
+        # hand, whose shapes alone are checked below.
+        fitted_for = self.__dict__.get("_fitted_for")
+        if fitted_for is not None:
+            for param, fitted in zip(("covariance_type", "n_components"), fitted_for):
+                if getattr(self, param) != fitted:
+                    raise _changed_after_fit(param, fitted, getattr(self, param))
+        n_features = self.n_features_in_
+        means_shape = np.shape(self.means_)
+        n_components = (means_shape[0] if len(means_shape) == 2
+                        else getattr(self, "n_components_", self.n_components))
+        if getattr(self, "n_components_", n_components) != n_components:
+            raise ValueError(
+                f"The fitted attribute 'n_components_' is {self.n_components_}, but the "
+                f"fitted means_ hold {n_components} components: the fitted attributes "
+                "are inconsistent. Refit the model."
+            )
+        if fitted_for is None and not (
+                n_components == self.n_components
+                or (n_components < self.n_components and self.on_degenerate == "drop")):
+            # on_degenerate='drop' may leave fewer components than asked for.
+            raise _changed_after_fit("n_components", n_components, self.n_components)
+        cov_shape = _covariance_shape(self.covariance_type, n_components, n_features)
+        expected = {"weights_": (n_components,), "means_": (n_components, n_features)}
+        expected.update((a, cov_shape) for a in _COVARIANCE_ATTRS if a in self.__dict__)
+        shapes = {a: np.shape(getattr(self, a)) for a in expected}
+        if shapes == expected:
+            return
+        # Name the problem: arrays of another covariance type, or one array.
+        cov_shapes = [shapes[a] for a in _COVARIANCE_ATTRS if a in shapes]
+        for other in COVARIANCE_TYPES:
+            shape = _covariance_shape(other, n_components, n_features)
+            if other != self.covariance_type and all(s == shape for s in cov_shapes):
+                raise _changed_after_fit("covariance_type", other, self.covariance_type)
+        attr, shape = next((a, e) for a, e in expected.items() if shapes[a] != e)
+        raise ValueError(
+            f"The fitted attribute {attr!r} has shape {shapes[attr]}; a "
+            f"{self.covariance_type!r} mixture of {n_components} components and "
+            f"{n_features} features has {shape}: the fitted attributes are "
+            "inconsistent (set by hand, or read from a damaged file). Refit the model."
+        )
+
+    def _set_feature_names(self, names):
+        """``feature_names_in_`` from a fit: set, or removed for data without names."""
+        if names is not None:
+            self.feature_names_in_ = names
+        else:
+            self.__dict__.pop("feature_names_in_", None)
 
     # -- fitting ------------------------------------------------------------
 
@@ -539,6 +637,10 @@ class GaussianMixture(_ParamsMixin):
             )
         fitted = hasattr(self, "precisions_cholesky_")
         name = type(self).__name__
+        if fitted:
+            check_feature_names(X, getattr(self, "feature_names_in_", None), name)
+        else:
+            names = feature_names(X)
         X = check_array(X, estimator_name=name,
                         n_features=self.n_features_in_ if fitted else None,
                         keep_mapped_dtype=True)
@@ -548,6 +650,9 @@ class GaussianMixture(_ParamsMixin):
         X = _pass_data(X, largest)
         eps = float(np.finfo(dtype).eps)
         hard = self.assignment == "hard"
+        if fitted:
+            # Before the stream's parameters (or the fitted ones) reach a kernel.
+            self._check_fitted_parameters()
         # Everything is computed into locals and stored only at the end, so a
         # batch that raises leaves the estimator (and the stream) as it was.
         with _em.thread_limit(self.n_threads):
@@ -632,6 +737,7 @@ class GaussianMixture(_ParamsMixin):
             # Nothing raised: store the start, the update and the stream.
             if start is not None:
                 self._set_stream_state(start[0], dtype, X.shape[1], events=events)
+                self._set_feature_names(names)
             else:
                 self.degenerate_events_ = events
             if update is not None:
@@ -662,9 +768,17 @@ class GaussianMixture(_ParamsMixin):
         if events is not None:
             self.degenerate_events_ = events
         self.n_parameters_ = n_parameters(self.covariance_type, n_components, n_features)
+        self._fitted_for = (self.covariance_type, self.n_components)
 
     def _fit(self, X, sample_weight):
         self._validate_params()
+        # A warm start continues from the fitted parameters: X must have
+        # their features (names included), and they must fit the estimator.
+        warm = self.warm_start and hasattr(self, "converged_")
+        if warm:
+            check_feature_names(X, getattr(self, "feature_names_in_", None),
+                                type(self).__name__)
+        names = feature_names(X)
         dask_data = None
         if is_dask_array(X):
             from ._dask import DaskData
@@ -674,6 +788,13 @@ class GaussianMixture(_ParamsMixin):
         else:
             X = self._check_X(X, reset=True)
         n_samples, n_features = X.shape
+        if warm:
+            if n_features != self.n_features_in_:
+                raise ValueError(
+                    f"X has {n_features} features, but {type(self).__name__} is "
+                    f"expecting {self.n_features_in_} features as input."
+                )
+            self._check_fitted_parameters()
         if n_samples < self.n_components:
             raise ValueError(
                 "Expected n_samples >= n_components "
@@ -687,7 +808,7 @@ class GaussianMixture(_ParamsMixin):
             _check_magnitude(X, dask_data.largest)
             sample_weight = dask_data.sample_weight
         init_arrays = self._check_initial_parameters(n_features)
-        do_init = not (self.warm_start and hasattr(self, "converged_"))
+        do_init = not warm
         n_init = self.n_init if do_init else 1
         random_state = check_random_state(self.random_state)
         start_X, start_weight = X, sample_weight
@@ -748,6 +869,8 @@ class GaussianMixture(_ParamsMixin):
         self.n_components_ = int(n_components)
         self.degenerate_events_ = events
         self.n_parameters_ = n_parameters(self.covariance_type, n_components, n_features)
+        self._fitted_for = (self.covariance_type, self.n_components)
+        self._set_feature_names(names)
         return X
 
     def _initial_parameters(self, X, sample_weight, random_state, init_arrays):
@@ -788,6 +911,8 @@ class GaussianMixture(_ParamsMixin):
                       precisions_chol)
 
     def _current_parameters(self):
+        """The fitted parameters as the kernels take them (float64), once checked."""
+        self._check_fitted_parameters()
         return Params(*(np.asarray(a, dtype=np.float64) for a in (
             self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)))
 
@@ -964,7 +1089,7 @@ class GaussianMixture(_ParamsMixin):
         y : ndarray of shape (n_samples,), int64
             The component each sample was drawn from.
         """
-        self._check_is_fitted("precisions_cholesky_")
+        self._check_fitted_parameters()
         if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
             raise ValueError(
                 f"Invalid value for 'n_samples': {n_samples!r} . The sampling requires "
@@ -1064,7 +1189,7 @@ class GaussianMixture(_ParamsMixin):
         """
         from ._io import save_model
 
-        self._check_is_fitted("precisions_cholesky_")
+        self._check_fitted_parameters()
         save_model(self, path)
 
     def __sklearn_tags__(self):

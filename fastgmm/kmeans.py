@@ -20,11 +20,22 @@ import numba
 import numpy as np
 
 from . import _config
-from ._base import _ParamsMixin
+from ._base import _ParamsMixin, _TransformerOutputMixin
 from ._em import pick_kernel, thread_limit
-from ._validation import check_array, check_random_state, check_sample_weight
+from ._validation import (
+    check_array,
+    check_feature_names,
+    check_random_state,
+    check_sample_weight,
+    feature_names,
+)
 from ._kernels import kmeans as _kernels
-from .exceptions import ConvergenceWarning, InvalidParameterError, NotFittedError
+from .exceptions import (
+    ConvergenceWarning,
+    InvalidParameterError,
+    NotFittedError,
+    compatible,
+)
 
 __all__ = ["KMeans", "kmeans_plusplus"]
 
@@ -393,7 +404,7 @@ def _kmeans_single_lloyd(X, sample_weight, centers_init, max_iter, verbose, tol,
     return labels, inertia, centers, i + 1
 
 
-class KMeans(_ParamsMixin):
+class KMeans(_TransformerOutputMixin, _ParamsMixin):
     """K-Means clustering (Lloyd's algorithm), scikit-learn compatible.
 
     Parameters
@@ -441,6 +452,10 @@ class KMeans(_ParamsMixin):
         Lloyd iterations of the kept run.
     n_features_in_ : int
         Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,), dtype object
+        Column names of X in fit, when X was a DataFrame whose column names
+        are all strings; absent otherwise. ``predict``, ``transform`` and
+        ``score`` then check the columns of X against them, as scikit-learn.
 
     Notes
     -----
@@ -516,13 +531,31 @@ class KMeans(_ParamsMixin):
         centers = check_array(centers, estimator_name=type(self).__name__, name="init")
         return centers.astype(X.dtype)
 
-    def _check_test_data(self, X):
+    def _check_is_fitted_kmeans(self):
         if not hasattr(self, "cluster_centers_"):
-            raise NotFittedError(
+            raise compatible(NotFittedError)(
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
                 "with appropriate arguments before using this estimator.")
-        return check_array(X, estimator_name=type(self).__name__,
-                           n_features=self.n_features_in_)
+
+    def _check_test_data(self, X):
+        self._check_is_fitted_kmeans()
+        name = type(self).__name__
+        check_feature_names(X, getattr(self, "feature_names_in_", None), name)
+        X = check_array(X, estimator_name=name, n_features=self.n_features_in_)
+        # The kernels read the centres without bounds checks.
+        shape = np.shape(self.cluster_centers_)
+        if len(shape) != 2 or shape[0] < 1 or shape[1] != X.shape[1]:
+            raise ValueError(
+                f"The fitted attribute 'cluster_centers_' has shape {shape}; a {name} "
+                f"fitted on {self.n_features_in_} features has (n_clusters, "
+                f"{self.n_features_in_}): the fitted attributes are inconsistent (set "
+                "by hand?). Refit the model."
+            )
+        return X
+
+    def _n_features_out(self):
+        self._check_is_fitted_kmeans()
+        return self.cluster_centers_.shape[0]
 
     def _init_centroids(self, X, init, random_state, sample_weight, chunk_size):
         if isinstance(init, str) and init == "k-means++":
@@ -558,6 +591,7 @@ class KMeans(_ParamsMixin):
         self : KMeans
             The fitted estimator.
         """
+        names = feature_names(X)
         X = _check_X(X, type(self).__name__)
         n_init = self._check_params(X)
         random_state = check_random_state(self.random_state, "KMeans")
@@ -599,6 +633,10 @@ class KMeans(_ParamsMixin):
         self.inertia_ = float(best_inertia)
         self.n_iter_ = int(best_n_iter)
         self.n_features_in_ = X.shape[1]
+        if names is not None:
+            self.feature_names_in_ = names
+        else:
+            self.__dict__.pop("feature_names_in_", None)
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -643,9 +681,10 @@ class KMeans(_ParamsMixin):
         Returns
         -------
         distances : ndarray of shape (n_samples, n_clusters), dtype of X
+            A DataFrame with columns :meth:`get_feature_names_out` after
+            ``set_output(transform='pandas')``.
         """
-        X = self._check_test_data(X)
-        return self._transform(X)
+        return self._wrap_output(self._transform(self._check_test_data(X)), X)
 
     def _transform(self, X):
         centers = self.cluster_centers_.astype(np.float64)
@@ -670,9 +709,19 @@ class KMeans(_ParamsMixin):
         Returns
         -------
         distances : ndarray of shape (n_samples, n_clusters)
+            A DataFrame after ``set_output(transform='pandas')``.
         """
-        return self.fit(X, sample_weight=sample_weight)._transform(
+        distances = self.fit(X, sample_weight=sample_weight)._transform(
             _check_X(X, type(self).__name__))
+        return self._wrap_output(distances, X)
+
+    def __sklearn_tags__(self):
+        # Called by scikit-learn only, so it is installed when this runs.
+        from sklearn.utils import TransformerTags
+
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags = TransformerTags(preserves_dtype=["float64", "float32"])
+        return tags
 
     def score(self, X, y=None, sample_weight=None):
         """Opposite of the weighted inertia of X at the fitted centres.
