@@ -433,17 +433,20 @@ class GaussianMixture(_ParamsMixin):
         return check_array(X, estimator_name=type(self).__name__,
                            n_features=self.n_features_in_, keep_mapped_dtype=True)
 
-    def _check_fitted_parameters(self):
+    def _check_fitted_parameters(self, continuing=False):
         """Check that the fitted parameters are those of this estimator, before any use.
 
         The kernels index the parameter arrays without bounds checks, so
         every path that hands the fitted parameters to a kernel (predictions,
         scores, a warm start, ``partial_fit``, ``sample``) comes through
-        here first. The covariance type and number of components the model
-        was fitted with must still be the estimator's (``set_params`` may
-        have changed them), and every fitted array must have the shape
-        ``covariance_type``, ``n_components_`` and ``n_features_in_`` give
-        it (attributes set by hand, or read from a damaged file, may not).
+        here first. The covariance type the model was fitted with must
+        still be the estimator's (``set_params`` may have changed it; it
+        says how the arrays are read), and every fitted array must have the
+        shape ``covariance_type``, ``n_components_`` and ``n_features_in_``
+        give it (attributes set by hand, or read from a damaged file, may
+        not). A changed ``n_components`` matters only when the fit goes on
+        (``continuing``: a warm start or ``partial_fit``); predictions use
+        the fitted components, as scikit-learn's do.
 
         Raises
         ------
@@ -459,7 +462,8 @@ class GaussianMixture(_ParamsMixin):
         # hand, whose shapes alone are checked below.
         fitted_for = self.__dict__.get("_fitted_for")
         if fitted_for is not None:
-            for param, fitted in zip(("covariance_type", "n_components"), fitted_for):
+            checked = ("covariance_type", "n_components") if continuing else ("covariance_type",)
+            for param, fitted in zip(checked, fitted_for):
                 if getattr(self, param) != fitted:
                     raise _changed_after_fit(param, fitted, getattr(self, param))
         n_features = self.n_features_in_
@@ -472,7 +476,7 @@ class GaussianMixture(_ParamsMixin):
                 f"fitted means_ hold {n_components} components: the fitted attributes "
                 "are inconsistent. Refit the model."
             )
-        if fitted_for is None and not (
+        if continuing and fitted_for is None and not (
                 n_components == self.n_components
                 or (n_components < self.n_components and self.on_degenerate == "drop")):
             # on_degenerate='drop' may leave fewer components than asked for.
@@ -652,7 +656,7 @@ class GaussianMixture(_ParamsMixin):
         hard = self.assignment == "hard"
         if fitted:
             # Before the stream's parameters (or the fitted ones) reach a kernel.
-            self._check_fitted_parameters()
+            self._check_fitted_parameters(continuing=True)
         # Everything is computed into locals and stored only at the end, so a
         # batch that raises leaves the estimator (and the stream) as it was.
         with _em.thread_limit(self.n_threads):
@@ -794,7 +798,7 @@ class GaussianMixture(_ParamsMixin):
                     f"X has {n_features} features, but {type(self).__name__} is "
                     f"expecting {self.n_features_in_} features as input."
                 )
-            self._check_fitted_parameters()
+            self._check_fitted_parameters(continuing=True)
         if n_samples < self.n_components:
             raise ValueError(
                 "Expected n_samples >= n_components "

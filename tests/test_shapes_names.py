@@ -245,16 +245,22 @@ def test_partial_fit_after_fit_on_other_n_features_raises(covariance_type):
             g.partial_fit(blobs(2, n_features=d))
 
 
-def test_set_params_n_components_after_fit_raises():
+def test_set_params_n_components_after_fit():
+    """Predictions use the fitted components, as scikit-learn's do; a fit
+    that goes on from them (warm start, partial_fit) refuses the change."""
+    from sklearn.mixture import GaussianMixture as SkGaussianMixture
+
     X = blobs(3)
     g = fit_quietly(GaussianMixture(2, random_state=0), X)
-    labels = g.predict(X)
+    sk = fit_quietly(SkGaussianMixture(2, random_state=0), X)
+    labels, score, bic = g.predict(X), g.score(X), g.bic(X)
     g.set_params(n_components=3)
+    sk.set_params(n_components=3)
+    np.testing.assert_array_equal(g.predict(X), labels)
+    np.testing.assert_array_equal(g.predict(X), sk.predict(X))
+    assert g.score(X) == score and g.bic(X) == bic
+    assert g.sample(4)[0].shape == (4, X.shape[1])
     calls = {
-        "predict": lambda: g.predict(X),
-        "score": lambda: g.score(X),
-        "sample": lambda: g.sample(4),
-        "bic": lambda: g.bic(X),
         "partial_fit": lambda: g.partial_fit(X),
         "warm fit": lambda: g.set_params(warm_start=True).fit(X),
     }
