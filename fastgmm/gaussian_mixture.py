@@ -20,6 +20,7 @@ from ._stats import (
     COVARIANCE_TYPES,
     Params,
     n_parameters,
+    nk_regularization,
     precision_cholesky_from_precisions,
     precisions_from_cholesky,
 )
@@ -546,7 +547,6 @@ class GaussianMixture(_ParamsMixin):
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         dtype = float_dtype(X)
         X = _pass_data(X, largest)
-        eps = float(np.finfo(dtype).eps)
         hard = self.assignment == "hard"
         # Everything is computed into locals and stored only at the end, so a
         # batch that raises leaves the estimator (and the stream) as it was.
@@ -601,7 +601,8 @@ class GaussianMixture(_ParamsMixin):
                     n_iter = n_iter_before + 1
                     lower_bound = total.loglik / total.sum_weights
                     params = _em.m_step(
-                        total, self.covariance_type, self.reg_covar, eps,
+                        total, self.covariance_type, self.reg_covar,
+                        nk_regularization(stats.sum_weights, X.shape[0]),
                         dtype == np.float32, on_degenerate=self.on_degenerate, X=X,
                         sample_weight=sample_weight, iteration=n_iter, events=events)
                     converged = (abs(lower_bound - lower_bounds_before[-1]) < self.tol
@@ -619,9 +620,12 @@ class GaussianMixture(_ParamsMixin):
                     self.covariance_type)
                 n_iter = n_iter_before + 1
                 lower_bound = stats.loglik / stats.sum_weights
+                # The state is per unit of weight: the batch's mean weight is
+                # 1 / n_batch in its units.
                 params = _em.m_step(
                     _streaming.stats_of_state(online, self.covariance_type),
-                    self.covariance_type, self.reg_covar, eps, dtype == np.float32,
+                    self.covariance_type, self.reg_covar,
+                    nk_regularization(1.0, X.shape[0]), dtype == np.float32,
                     on_degenerate=self.on_degenerate, X=X, sample_weight=sample_weight,
                     iteration=n_iter, events=events)
                 # After a repair the running statistics restart from the
