@@ -46,6 +46,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import reference as ref
 from fastgmm import GaussianMixture
@@ -174,3 +176,120 @@ def test_float32_translation_by_1e7_translates_the_fit(covariance_type):
     half_ulp = float(np.spacing(np.float32(offset))) / 2
     np.testing.assert_allclose(far.lower_bound_, near.lower_bound_, rtol=FLOAT32_RTOL,
                                atol=largest_precision * half_ulp**2 / 2)
+
+
+# -- the scale of the sample weights (family 5) -------------------------------------
+
+def test_issue_float32_tiny_weights_keep_the_means():
+    rng = np.random.default_rng(1)
+    X = np.vstack([rng.normal(0.0, 0.1, size=(300, 2)),
+                   rng.normal(1.0, 0.1, size=(300, 2))]).astype(np.float32)
+    kw = dict(n_components=2, random_state=0, max_iter=20, tol=0)
+    unit = fit_quietly(GaussianMixture(**kw), X)
+    order = np.argsort(unit.means_[:, 0])
+    np.testing.assert_allclose(unit.means_[order], [[0, 0], [1, 1]], atol=0.03)
+    for w in (1e-8, 1e-12):
+        tiny = fit_quietly(GaussianMixture(**kw), X, sample_weight=np.full(len(X), w))
+        for name in FITTED:
+            np.testing.assert_allclose(getattr(tiny, name), getattr(unit, name),
+                                       rtol=ref.SKLEARN_RTOL[np.float32], atol=1e-6,
+                                       err_msg=f"{name}, weights {w}")
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_float64_weights_1e_15_at_offset_1e3(covariance_type):
+    X = two_clusters(6.0, n_per_cluster=100) + 1e3
+    kw = dict(n_components=2, covariance_type=covariance_type, random_state=0,
+              max_iter=10, tol=0)
+    unit = fit_quietly(GaussianMixture(**kw), X)
+    tiny = fit_quietly(GaussianMixture(**kw), X, sample_weight=np.full(len(X), 1e-15))
+    for name in FITTED:
+        np.testing.assert_allclose(getattr(tiny, name), getattr(unit, name),
+                                   rtol=ref.RTOL[np.float64], err_msg=name)
+
+
+@pytest.mark.parametrize("weight", [1e300, 1e-50, 2.0**-1000])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_extreme_weights_fit_like_unit_weights(weight, dtype):
+    X = two_clusters(6.0, n_per_cluster=100).astype(dtype)
+    kw = dict(n_components=2, covariance_type="full", random_state=0, max_iter=10,
+              tol=0)
+    unit = fit_quietly(GaussianMixture(**kw), X, sample_weight=np.ones(len(X)))
+    extreme = fit_quietly(GaussianMixture(**kw), X,
+                          sample_weight=np.full(len(X), weight))
+    for name in FITTED:
+        np.testing.assert_allclose(getattr(extreme, name), getattr(unit, name),
+                                   rtol=ref.RTOL[dtype], atol=0, err_msg=name)
+    np.testing.assert_allclose(extreme.lower_bound_, unit.lower_bound_,
+                               rtol=ref.RTOL[dtype])
+
+
+def test_weights_spanning_more_than_float64_raise():
+    X = two_clusters(6.0, n_per_cluster=50)
+    weights = np.ones(len(X))
+    weights[0], weights[1] = 1e300, 1e-50
+    model = GaussianMixture(2, random_state=0)
+    with pytest.raises(ValueError, match="sample_weight spans"):
+        model.fit(X, sample_weight=weights)
+    assert not hasattr(model, "means_")
+    with pytest.raises(ValueError, match="sample_weight spans"):
+        model.partial_fit(X, sample_weight=weights)
+
+
+@pytest.mark.parametrize("mode", ["exact", "online"])
+def test_partial_fit_with_huge_weights_equals_unit_weights(mode):
+    X = two_clusters(6.0, n_per_cluster=150, seed=2)
+    X = X[np.random.default_rng(0).permutation(len(X))]
+    kw = dict(n_components=2, partial_fit_mode=mode, random_state=0)
+    models = []
+    for weight in (1.0, 1e300):
+        model = GaussianMixture(**kw)
+        for epoch in range(3):
+            for batch in np.array_split(np.arange(len(X)), 3):
+                model.partial_fit(X[batch], sample_weight=np.full(batch.size, weight),
+                                  end_epoch=batch[-1] == len(X) - 1)
+        models.append(model)
+    for name in FITTED:
+        np.testing.assert_allclose(getattr(models[1], name), getattr(models[0], name),
+                                   rtol=ref.RTOL[np.float64], err_msg=name)
+
+
+@settings(max_examples=15, deadline=None, derandomize=True, database=None)
+@given(seed=st.integers(0, 2**32 - 1),
+       dtype=st.sampled_from([np.float64, np.float32]),
+       covariance_type=st.sampled_from(COVARIANCE_TYPES),
+       init_params=st.sampled_from(["kmeans", "k-means++", "random", "random_from_data"]),
+       constant=st.one_of(st.floats(-15, 15).map(lambda e: 10.0**e),
+                          st.integers(-50, 50).map(lambda k: 2.0**k)))
+def test_scaling_all_weights_by_a_constant_changes_nothing(seed, dtype, covariance_type,
+                                                           init_params, constant):
+    rng = np.random.default_rng(seed)
+    X, _ = ref.make_blobs(rng, 120, 2, 2, dtype=dtype)
+    weights = rng.uniform(0.1, 3.0, size=len(X))
+    kw = dict(n_components=2, covariance_type=covariance_type, init_params=init_params,
+              random_state=0, max_iter=5, tol=0)
+    base = fit_quietly(GaussianMixture(**kw), X, sample_weight=weights)
+    scaled = fit_quietly(GaussianMixture(**kw), X, sample_weight=constant * weights)
+    exact = np.frexp(constant)[0] == 0.5
+    rtol = ref.RTOL[np.float64] if dtype == np.float64 else ref.SKLEARN_RTOL[np.float32]
+    for name in FITTED + ["lower_bound_"]:
+        a, b = getattr(scaled, name), getattr(base, name)
+        if exact:
+            np.testing.assert_array_equal(a, b, err_msg=name)
+        else:
+            np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.max(np.abs(b)),
+                                       err_msg=name)
+
+
+@pytest.mark.parametrize("weight", [1e300, 1e-50])
+def test_dask_weights_of_any_scale_fit_like_unit_weights(weight):
+    da = pytest.importorskip("dask.array")
+    X = two_clusters(6.0, n_per_cluster=100)
+    kw = dict(n_components=2, random_state=0, max_iter=10, tol=0)
+    unit = fit_quietly(GaussianMixture(**kw), X, sample_weight=np.ones(len(X)))
+    for given in (np.full(len(X), weight), da.full(len(X), weight, chunks=50)):
+        model = fit_quietly(GaussianMixture(**kw), da.from_array(X, chunks=(50, 2)),
+                            sample_weight=given)
+        for name in FITTED:
+            np.testing.assert_allclose(getattr(model, name), getattr(unit, name),
+                                       rtol=ref.RTOL[np.float64], err_msg=name)
