@@ -293,3 +293,20 @@ def test_dask_weights_of_any_scale_fit_like_unit_weights(weight):
         for name in FITTED:
             np.testing.assert_allclose(getattr(model, name), getattr(unit, name),
                                        rtol=ref.RTOL[np.float64], err_msg=name)
+
+
+@pytest.mark.parametrize("weight", [1e300, 1e-50])
+def test_kmeans_float32_weights_of_any_scale(weight):
+    from fastgmm import KMeans
+
+    X = two_clusters(6.0, n_per_cluster=100).astype(np.float32)
+    unit = KMeans(2, random_state=0).fit(X)
+    model = KMeans(2, random_state=0).fit(X, sample_weight=np.full(len(X), weight))
+    np.testing.assert_array_equal(model.labels_, unit.labels_)
+    np.testing.assert_allclose(model.cluster_centers_, unit.cluster_centers_,
+                               rtol=ref.RTOL[np.float32])
+    # The inertia is in the units of the weights as given.
+    np.testing.assert_allclose(model.inertia_, weight * unit.inertia_,
+                               rtol=ref.RTOL[np.float32])
+    np.testing.assert_allclose(model.score(X, sample_weight=np.full(len(X), weight)),
+                               weight * unit.score(X), rtol=ref.RTOL[np.float32])
