@@ -23,7 +23,7 @@ import numpy as np
 from . import _config, _em
 from ._outofcore import float_dtype, is_dask_array
 from ._stats import sum_stats
-from ._validation import check_sample_weight
+from ._validation import check_sample_weight, weight_exponent
 
 def _as_float_rows(X, estimator_name, n_features=None, ensure_min_samples=1):
     """X checked lazily (2-D, real, enough rows and the right features), in
@@ -140,22 +140,27 @@ class DaskData:
                     f"({n_samples},)!"
                 )
             weights = sample_weight.astype(np.float64).rechunk((X.chunks[0],))
-            checks += [da.isfinite(weights).all(), weights.min(), weights.sum()]
+            checks += [da.isfinite(weights).all(), weights.min(), weights.max(),
+                       da.where(weights > 0, weights, np.inf).min()]
         finite, largest, smallest, *weight_checks = dask.compute(*checks)
         if not finite:
             raise ValueError(f"Input X contains NaN or infinity; {name} does not accept "
                              "missing values: remove or impute them.")
         if weight_checks:
-            w_finite, w_min, w_sum = weight_checks
+            w_finite, w_min, w_max, w_min_positive = weight_checks
             if not w_finite:
                 raise ValueError("sample_weight contains NaN or infinity.")
             if w_min < 0:
                 raise ValueError("Negative values in data passed to sample_weight.")
-            if not w_sum > 0:
+            if not w_max > 0:
                 raise ValueError("sample_weight must have a positive sum; all weights "
                                  "are zero.")
+            # Exactly rescaled, as check_sample_weight(rescale=True) does.
+            exponent = weight_exponent(float(w_max), float(w_min_positive))
+            if exponent:
+                weights = np.ldexp(weights, exponent)
         elif sample_weight is not None:
-            local = check_sample_weight(sample_weight, n_samples)
+            local = check_sample_weight(sample_weight, n_samples, rescale=True)
             # Sent to the workers once, not with every pass.
             weights = da.from_array(local, chunks=(X.chunks[0],)).persist()
         self.largest = max(float(largest), -float(smallest))

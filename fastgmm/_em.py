@@ -33,6 +33,7 @@ from ._stats import (
     estimate_parameters,
     ill_defined_message,
     log_prob_constants,
+    nk_regularization,
     precision_cholesky_checked,
 )
 
@@ -236,11 +237,7 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
         sx += parts[2].sum(axis=0)
         sxx += parts[3].sum(axis=0)
     sum_weights = float(n_samples if sample_weight.shape[0] == 0 else sample_weight.sum())
-    pooled_sx = None
-    if covariance_type == "tied":
-        # Every row's responsibilities sum to its weight.
-        pooled_sx = sx.sum(axis=0) + nk @ (means - shift)
-    return Stats(float(loglik), sum_weights, nk, sx, sxx, means, shift, pooled_sx)
+    return Stats(float(loglik), sum_weights, nk, sx, sxx, means, shift)
 
 
 def weighted_log_prob(X, params, covariance_type, chunk_size=None):
@@ -317,11 +314,14 @@ def row_log_likelihood(X, params, covariance_type, chunk_size=None, rows=1 << 16
     return out
 
 
-def m_step(stats, covariance_type, reg_covar, eps, float32_data, normalize="sum", *,
+def m_step(stats, covariance_type, reg_covar, nk_reg, float32_data, normalize="sum", *,
            on_degenerate="raise", X=None, sample_weight=None, iteration=0, events=None,
            chunk_size=None):
     """Parameters from statistics; weights over their sum (``normalize='sum'``,
     the M-step) or over the total sample weight (``'n_samples'``, the start).
+
+    ``nk_reg`` is added to every component's weight
+    (:func:`fastgmm._stats.nk_regularization`).
 
     With ``on_degenerate='raise'`` a covariance that is not positive definite
     raises scikit-learn's ValueError. With 'reseed' or 'drop', components
@@ -331,7 +331,7 @@ def m_step(stats, covariance_type, reg_covar, eps, float32_data, normalize="sum"
     ``sample_weight``), and one dict per component is appended to
     ``events``.
     """
-    nk, means, covariances = estimate_parameters(stats, covariance_type, reg_covar, eps)
+    nk, means, covariances = estimate_parameters(stats, covariance_type, reg_covar, nk_reg)
     weights = nk / (nk.sum() if normalize == "sum" else stats.sum_weights)
     if on_degenerate == "raise":
         precisions_chol = compute_precision_cholesky(covariances, covariance_type,
@@ -541,9 +541,7 @@ def run_em(X, sample_weight, params, *, covariance_type, reg_covar, tol, max_ite
         When a covariance is not positive definite (``on_degenerate='raise'``)
         or the log-likelihood is not finite.
     """
-    dtype = float_dtype(X)
-    eps = float(np.finfo(dtype).eps)
-    float32_data = dtype == np.float32
+    float32_data = float_dtype(X) == np.float32
     stats_pass = em_pass if stats_pass is None else stats_pass
     events = [] if events is None else events
     lower_bounds = []
@@ -563,7 +561,8 @@ def run_em(X, sample_weight, params, *, covariance_type, reg_covar, tol, max_ite
                 "data, or increase reg_covar."
             )
         n_events = len(events)
-        params = m_step(stats, covariance_type, reg_covar, eps, float32_data,
+        nk_reg = nk_regularization(stats.sum_weights, X.shape[0])
+        params = m_step(stats, covariance_type, reg_covar, nk_reg, float32_data,
                         on_degenerate=on_degenerate, X=X, sample_weight=sample_weight,
                         iteration=n_iter, events=events, chunk_size=chunk_size)
         if len(events) > n_events:

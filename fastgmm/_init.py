@@ -12,7 +12,7 @@ import numpy as np
 
 from ._em import em_pass, m_step
 from ._outofcore import PageReleaser, float_dtype
-from ._stats import Params, Stats
+from ._stats import Params, Stats, nk_regularization
 
 _INIT_CHUNK = 1 << 15
 
@@ -24,6 +24,12 @@ def _stats_from_resp(X, sample_weight, resp_chunks, n_components, covariance_typ
     them, so the covariances suffer no cancellation. Rows are read (and
     converted to float64) chunk by chunk, and the pages of a memory-mapped
     X handed back after each chunk.
+
+    A start's rows either have responsibilities summing to 1 ('random') or
+    none at all (the one-hot 'random_from_data' and 'k-means++' starts).
+    For 'tied', the first kind enter the pooled scatter around ``shift``;
+    the second enter uncentred, ``w x x^T``, as in scikit-learn's tied
+    formula (``X^T X - sum_k nk m_k m_k^T``), which counts every row.
     """
     n_features = X.shape[1]
     pager = PageReleaser(X)
@@ -40,7 +46,6 @@ def _stats_from_resp(X, sample_weight, resp_chunks, n_components, covariance_typ
     total_w = nk.sum()
     shift = nk @ ref / total_w
     sx = np.zeros((n_components, n_features))
-    pooled_sx = np.zeros(n_features) if covariance_type == "tied" else None
     if covariance_type == "full":
         sxx = np.zeros((n_components, n_features, n_features))
     elif covariance_type == "tied":
@@ -51,16 +56,13 @@ def _stats_from_resp(X, sample_weight, resp_chunks, n_components, covariance_typ
         stop = start + resp.shape[0]
         Xc = np.ascontiguousarray(X[start:stop], dtype=np.float64)
         w = sample_weight[start:stop] if sample_weight.shape[0] else None
+        if covariance_type == "tied":
+            shared = resp.any(axis=1)
+            row_w = np.ones(stop - start) if w is None else w
+            D0 = np.where(shared[:, None], Xc - shift, Xc)
+            sxx += (row_w[:, None] * D0).T @ D0
         if w is not None:
             resp = resp * w[:, None]
-        if covariance_type == "tied":
-            # Over all rows, weighted by the sample weights only: the
-            # responsibilities of a start need not sum to 1 per row.
-            wD0 = Xc - shift
-            if w is not None:
-                wD0 = wD0 * w[:, None]
-            sxx += wD0.T @ (Xc - shift)
-            pooled_sx += wD0.sum(axis=0)
         for k in range(n_components):
             rk = resp[:, k]
             nz = np.nonzero(rk)[0]
@@ -75,7 +77,7 @@ def _stats_from_resp(X, sample_weight, resp_chunks, n_components, covariance_typ
                 sxx[k] += (rD * D).sum(axis=0)
         pager.release(start, stop)
     sum_weights = float(sample_weight.sum()) if sample_weight.shape[0] else float(X.shape[0])
-    return Stats(0.0, sum_weights, nk, sx, sxx, ref, shift, pooled_sx)
+    return Stats(0.0, sum_weights, nk, sx, sxx, ref, shift)
 
 
 def initial_resp_chunks(X, sample_weight, n_components, init_params, random_state):
@@ -199,8 +201,8 @@ def initial_parameters(X, sample_weight, *, n_components, covariance_type, init_
         chunks = initial_resp_chunks(X, sample_weight, n_components, init_params,
                                      random_state)
         stats = _stats_from_resp(X, sample_weight, chunks, n_components, covariance_type)
-    dtype = float_dtype(X)
-    return m_step(stats, covariance_type, reg_covar, float(np.finfo(dtype).eps),
-                  dtype == np.float32, normalize="n_samples",
+    return m_step(stats, covariance_type, reg_covar,
+                  nk_regularization(stats.sum_weights, X.shape[0]),
+                  float_dtype(X) == np.float32, normalize="n_samples",
                   on_degenerate=on_degenerate, X=X, sample_weight=sample_weight,
                   iteration=0, events=[] if events is None else events)

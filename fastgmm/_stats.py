@@ -3,11 +3,22 @@
 Nothing here touches the data: it turns the (small) sufficient statistics
 of a pass into weights, means and covariances, adds ``reg_covar``, and
 computes the precision Cholesky factors and log-determinants the kernels
-consume. Formulas follow scikit-learn's ``GaussianMixture`` (including its
-``10 * eps`` added to every component's weight), so that a step from the
-same parameters gives the same numbers; the statistics themselves are
-centred (see ``_kernels/em_pass.py``), so no ``E[xx^T] - mu mu^T``
-cancellation occurs.
+consume. Formulas follow scikit-learn's ``GaussianMixture``, so that a step
+from the same parameters gives the same numbers to rounding; the
+statistics themselves are centred (see ``_kernels/em_pass.py``), so no
+``E[xx^T] - mu mu^T`` cancellation occurs.
+
+scikit-learn adds ``10 eps`` (of the data's dtype) to every component's
+weight, ``nk = sum r + 10 eps``, and takes ``means = sum r x / nk``, which
+pulls every mean toward the origin by ``10 eps |mu| / nk`` and adds about
+``n_components 10 eps |mu|^2 / n_samples`` to a tied covariance: wrong for
+data far from the origin, and for small sample weights. Here the
+regulariser is relative to the weights, ``10 eps64`` times the mean sample
+weight (:func:`nk_regularization`: scikit-learn's ``10 eps`` for unit
+weights and float64 data), the means shrink toward the point the
+statistics are centred on (the previous means), and every scatter is taken
+around the new means exactly; the results are translation-invariant and
+invariant to scaling the weights.
 """
 
 import math
@@ -33,8 +44,11 @@ class Stats(NamedTuple):
     """Sufficient statistics of one pass over the data, all float64.
 
     ``sx`` and ``sxx`` are taken around ``ref`` (per component), except
-    ``sxx`` of 'tied', a pooled scatter around ``shift``, whose pooled first
-    moment ``sum_i w_i (x_i - shift)`` is ``pooled_sx`` (None otherwise).
+    ``sxx`` of 'tied': the pooled scatter ``sum_i w_i (x_i - shift)
+    (x_i - shift)^T`` of the rows the responsibilities share out (all rows
+    in a pass, where every row's responsibilities sum to its weight), plus
+    the uncentred ``sum_i w_i x_i x_i^T`` of any row a start gives to no
+    component (which scikit-learn's tied formula counts).
     """
 
     loglik: float
@@ -44,7 +58,6 @@ class Stats(NamedTuple):
     sxx: np.ndarray
     ref: np.ndarray
     shift: np.ndarray
-    pooled_sx: np.ndarray = None
 
 
 class Params(NamedTuple):
@@ -62,7 +75,19 @@ def _symmetrize_upper(a):
     return upper + np.swapaxes(np.triu(a, 1), -1, -2)
 
 
-def estimate_parameters(stats, covariance_type, reg_covar, eps):
+def nk_regularization(sum_weights, n_samples):
+    """What the M-step adds to every component's weight: ``10 eps64`` times the
+    mean sample weight.
+
+    It keeps an empty component's parameters finite. Relative to the
+    weights, it leaves the fit unchanged when all weights are multiplied by
+    a constant; for unit weights it is scikit-learn's ``10 eps`` of float64
+    (the M-step runs in float64 whatever the data's dtype).
+    """
+    return 10 * float(np.finfo(np.float64).eps) * float(sum_weights) / float(n_samples)
+
+
+def estimate_parameters(stats, covariance_type, reg_covar, nk_reg):
     """The M-step: weights (unnormalised), means and covariances from statistics.
 
     Parameters
@@ -71,10 +96,10 @@ def estimate_parameters(stats, covariance_type, reg_covar, eps):
     covariance_type : {'full', 'tied', 'diag', 'spherical'}
     reg_covar : float
         Added to the diagonal of every covariance.
-    eps : float
-        Machine epsilon of the data's dtype; ``10 * eps`` is added to each
-        component's weight, as scikit-learn does, so that an empty component
-        keeps finite parameters.
+    nk_reg : float
+        Added to each component's weight ``nk`` (see :func:`nk_regularization`),
+        so that an empty component keeps finite parameters: its mean stays at
+        ``stats.ref`` and its covariance is ``reg_covar``.
 
     Returns
     -------
@@ -82,13 +107,21 @@ def estimate_parameters(stats, covariance_type, reg_covar, eps):
         Component weights before normalisation.
     means : ndarray of shape (n_components, n_features)
     covariances : ndarray, shape depends on ``covariance_type``
+
+    Notes
+    -----
+    ``means = ref + sx / nk`` is scikit-learn's ``sum r x / nk`` with the
+    shrinkage toward ``ref`` (the point the statistics are centred on)
+    instead of toward the origin; with ``delta = sx / nk`` the scatter of a
+    component around its new mean is exactly
+    ``sxx - sx delta^T - delta sx^T + nk_raw delta delta^T``, divided by ``nk``
+    as scikit-learn does.
     """
     nk_raw = stats.nk
-    nk = nk_raw + 10 * eps
+    nk = nk_raw + nk_reg
     ref = stats.ref
-    # means = sum r x / nk, written from the statistics around ref.
-    means = ref * (nk_raw / nk)[:, None] + stats.sx / nk[:, None]
-    delta = means - ref
+    delta = stats.sx / nk[:, None]
+    means = ref + delta
     n_features = means.shape[1]
     if covariance_type == "full":
         scatter = _symmetrize_upper(stats.sxx)
@@ -98,16 +131,16 @@ def estimate_parameters(stats, covariance_type, reg_covar, eps):
         covariances = scatter / nk[:, None, None]
         covariances[:, np.arange(n_features), np.arange(n_features)] += reg_covar
     elif covariance_type == "tied":
-        # scikit-learn's (sum_i x x^T - sum_k nk m m^T) / sum_k nk, expanded
-        # around ``shift``: the terms after the first two vanish when the
-        # responsibilities of every row sum to its weight (any EM step), and
-        # reproduce scikit-learn's value for starts where they do not.
-        c = stats.shift
-        centred = means - c
-        excess = stats.pooled_sx - nk @ centred
-        covariances = (_symmetrize_upper(stats.sxx) - (nk[:, None] * centred).T @ centred
-                       + np.outer(c, excess) + np.outer(excess, c)
-                       + (stats.sum_weights - nk.sum()) * np.outer(c, c))
+        # The within-component scatter sum_k sum_i r_ik (x_i - m_k)(x_i - m_k)^T
+        # from the pooled scatter S around c = shift: with u_k = m_k - c and
+        # a_k = sum_i r_ik (x_i - c) = sx_k + nk_raw_k (ref_k - c), it is
+        # S - sum_k (u_k a_k^T + a_k u_k^T - nk_raw_k u_k u_k^T), and
+        # a_k = nk_raw_k u_k + nk_reg delta_k (as nk_k delta_k = sx_k).
+        # Only differences of nearby points enter: no |c|^2 term.
+        centred = means - stats.shift
+        between = (nk_raw[:, None] * centred).T @ centred
+        cross = nk_reg * (centred.T @ delta)
+        covariances = _symmetrize_upper(stats.sxx) - between - cross - cross.T
         covariances /= nk.sum()
         covariances.flat[:: n_features + 1] += reg_covar
     else:
@@ -245,14 +278,10 @@ def sum_stats(parts):
     first = parts[0]
     loglik, sum_weights = first.loglik, first.sum_weights
     nk, sx, sxx = first.nk.copy(), first.sx.copy(), first.sxx.copy()
-    pooled_sx = None if first.pooled_sx is None else first.pooled_sx.copy()
     for part in parts[1:]:
         loglik += part.loglik
         sum_weights += part.sum_weights
         nk += part.nk
         sx += part.sx
         sxx += part.sxx
-        if pooled_sx is not None:
-            pooled_sx += part.pooled_sx
-    return Stats(float(loglik), float(sum_weights), nk, sx, sxx, first.ref, first.shift,
-                 pooled_sx)
+    return Stats(float(loglik), float(sum_weights), nk, sx, sxx, first.ref, first.shift)

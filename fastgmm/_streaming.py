@@ -115,4 +115,4 @@ def stats_of_state(state, covariance_type):
     centre = nk @ means / total
     centred = means - centre
     pooled = scatter + (nk[:, None] * centred).T @ centred
-    return Stats(0.0, total, nk, zeros, pooled, means, centre, nk @ centred)
+    return Stats(0.0, total, nk, zeros, pooled, means, centre)

@@ -284,8 +284,12 @@ def check_feature_names(X, fitted_names, estimator_name):
     raise ValueError(message)
 
 
-def check_sample_weight(sample_weight, n_samples):
-    """Validate per-row weights; returns float64 of shape (n_samples,) or (0,) for None."""
+def check_sample_weight(sample_weight, n_samples, *, rescale=False):
+    """Validate per-row weights; returns float64 of shape (n_samples,) or (0,) for None.
+
+    With ``rescale``, the weights are multiplied by the power of two that
+    brings the largest into [1, 2) (:func:`rescale_sample_weight`).
+    """
     if sample_weight is None:
         return np.empty(0)
     if isinstance(sample_weight, numbers.Number):
@@ -307,9 +311,54 @@ def check_sample_weight(sample_weight, n_samples):
             f"Negative values in data passed to sample_weight: {int((sw < 0).sum())} "
             "negative value(s)."
         )
-    if not sw.sum() > 0:
+    largest = float(sw.max(initial=0.0))
+    if not largest > 0:
         raise ValueError("sample_weight must have a positive sum; all weights are zero.")
+    if rescale:
+        return rescale_sample_weight(sw)[0]
     return np.ascontiguousarray(sw)
+
+
+def rescale_sample_weight(sample_weight):
+    """Validated weights times the power of two ``2**e`` that brings the largest
+    into [1, 2), and ``e``; ``(sample_weight, 0)`` for none (shape (0,)).
+
+    Exact in floating point: a fit (which does not depend on the scale of
+    the weights) with the rescaled weights equals the fit with the weights
+    as given, the same bits for weights that differ by a power of two, and
+    nothing overflows or underflows for weights of 1e300 or 1e-50.
+    Quantities in units of the weights (a weighted inertia, a BIC) are
+    scaled back by ``2**-e``, also exact.
+    """
+    if sample_weight.shape[0] == 0:
+        return sample_weight, 0
+    exponent = weight_exponent(float(sample_weight.max()),
+                               float(sample_weight[sample_weight > 0].min()))
+    if exponent == 0:
+        return np.ascontiguousarray(sample_weight), 0
+    return np.ldexp(sample_weight, exponent), exponent
+
+
+def weight_exponent(largest, smallest_positive):
+    """``e`` such that ``largest * 2**e`` lies in [1, 2): the exact rescaling of
+    the sample weights (``np.ldexp(sample_weight, e)``).
+
+    Raises
+    ------
+    ValueError
+        When the smallest positive weight would then fall below float64's
+        smallest normal number (2**-1022): the weights span more than float64
+        can hold at one scale.
+    """
+    exponent = 1 - int(np.frexp(largest)[1])  # frexp: largest = m 2**p, 0.5 <= m < 1
+    if np.ldexp(smallest_positive, exponent) < np.finfo(np.float64).tiny:
+        raise ValueError(
+            f"sample_weight spans too wide a range: the largest weight ({largest:.3g}) "
+            f"over the smallest positive one ({smallest_positive:.3g}) exceeds about "
+            "2**1022 (4.5e307), so float64 cannot hold both at one scale. Set the "
+            "negligible weights to 0."
+        )
+    return exponent
 
 
 def _type_name(value):

@@ -20,6 +20,7 @@ from ._stats import (
     COVARIANCE_TYPES,
     Params,
     n_parameters,
+    nk_regularization,
     precision_cholesky_from_precisions,
     precisions_from_cholesky,
 )
@@ -31,6 +32,7 @@ from ._validation import (
     check_sample_weight,
     check_scalar,
     feature_names,
+    rescale_sample_weight,
 )
 from .exceptions import ConvergenceWarning, InvalidParameterError, compatible
 
@@ -145,6 +147,36 @@ def _pass_data(X, largest):
     if X.dtype == np.float32 and largest > _config.FLOAT32_PASS_MAX_ABS:
         return X.astype(np.float64)
     return X
+
+
+def _stream_weights(sample_weight, n_samples, exponent):
+    """The weights of a ``partial_fit`` batch, rescaled as those of its stream.
+
+    Every batch of a stream is multiplied by the same power of two,
+    ``2**exponent``, chosen at its first batch (``exponent=None``) as
+    :func:`fastgmm._validation.rescale_sample_weight` chooses it for a fit;
+    rows of a batch without weights then weigh ``2**exponent``. Returns the
+    weights and the exponent.
+
+    Raises
+    ------
+    ValueError
+        When the rescaled weights of a later batch overflow.
+    """
+    if exponent is None:
+        return rescale_sample_weight(sample_weight)
+    if exponent == 0:
+        return sample_weight, 0
+    if sample_weight.shape[0] == 0:
+        sample_weight = np.ones(n_samples)
+    scaled = np.ldexp(sample_weight, exponent)
+    if not np.isfinite(scaled.max()):
+        raise ValueError(
+            f"sample_weight of this batch (up to {float(sample_weight.max()):.3g}) is "
+            "too large next to that of the stream's first batch: float64 cannot hold "
+            "both at one scale. Give all batches weights of one scale."
+        )
+    return scaled, exponent
 
 
 def _resp_entropy(log_resp, sample_weight=None):
@@ -652,11 +684,17 @@ class GaussianMixture(_ParamsMixin):
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         dtype = float_dtype(X)
         X = _pass_data(X, largest)
-        eps = float(np.finfo(dtype).eps)
         hard = self.assignment == "hard"
         if fitted:
             # Before the stream's parameters (or the fitted ones) reach a kernel.
             self._check_fitted_parameters(continuing=True)
+        stream = self.__dict__.get("_stream") if fitted else None
+        if stream is not None and (stream["means_"] is not self.means_
+                                   or stream["mode"] != self.partial_fit_mode):
+            stream = None  # a new stream: after fit, set_params or a change of mode
+        sample_weight, weight_exp = _stream_weights(
+            sample_weight, X.shape[0],
+            None if stream is None else stream.get("weight_exponent", 0))
         # Everything is computed into locals and stored only at the end, so a
         # batch that raises leaves the estimator (and the stream) as it was.
         with _em.thread_limit(self.n_threads):
@@ -677,17 +715,14 @@ class GaussianMixture(_ParamsMixin):
                 finally:
                     self.__dict__.pop("_start_events", None)
                 start = (start_params, start_events)
-            state = None if start is not None else self.__dict__.get("_stream")
-            if state is None or state["means_"] is not self.means_ or \
-                    state["mode"] != self.partial_fit_mode:
-                # A new stream: a first batch, or after fit, set_params or a
-                # change of mode.
-                state = {
+            if stream is None:
+                stream = {
                     "mode": self.partial_fit_mode, "means_": None,
                     "params": start[0] if start else self._current_parameters(),
                     "stats": None, "t": 0, "online": None,
+                    "weight_exponent": weight_exp,
                 }
-            state = dict(state)
+            state = dict(stream)
             params = state["params"]
             stats = _em.em_pass(X, sample_weight, params, self.covariance_type, hard=hard)
             if not np.isfinite(stats.loglik):
@@ -710,7 +745,8 @@ class GaussianMixture(_ParamsMixin):
                     n_iter = n_iter_before + 1
                     lower_bound = total.loglik / total.sum_weights
                     params = _em.m_step(
-                        total, self.covariance_type, self.reg_covar, eps,
+                        total, self.covariance_type, self.reg_covar,
+                        nk_regularization(stats.sum_weights, X.shape[0]),
                         dtype == np.float32, on_degenerate=self.on_degenerate, X=X,
                         sample_weight=sample_weight, iteration=n_iter, events=events)
                     converged = (abs(lower_bound - lower_bounds_before[-1]) < self.tol
@@ -728,9 +764,12 @@ class GaussianMixture(_ParamsMixin):
                     self.covariance_type)
                 n_iter = n_iter_before + 1
                 lower_bound = stats.loglik / stats.sum_weights
+                # The state is per unit of weight: the batch's mean weight is
+                # 1 / n_batch in its units.
                 params = _em.m_step(
                     _streaming.stats_of_state(online, self.covariance_type),
-                    self.covariance_type, self.reg_covar, eps, dtype == np.float32,
+                    self.covariance_type, self.reg_covar,
+                    nk_regularization(1.0, X.shape[0]), dtype == np.float32,
                     on_degenerate=self.on_degenerate, X=X, sample_weight=sample_weight,
                     iteration=n_iter, events=events)
                 # After a repair the running statistics restart from the
@@ -807,7 +846,7 @@ class GaussianMixture(_ParamsMixin):
         dtype = float_dtype(X)
         if dask_data is None:
             X = _pass_data(X, _check_magnitude(X))
-            sample_weight = check_sample_weight(sample_weight, n_samples)
+            sample_weight = check_sample_weight(sample_weight, n_samples, rescale=True)
         else:
             _check_magnitude(X, dask_data.largest)
             sample_weight = dask_data.sample_weight

@@ -28,6 +28,7 @@ from ._validation import (
     check_random_state,
     check_sample_weight,
     feature_names,
+    rescale_sample_weight,
 )
 from ._kernels import kmeans as _kernels
 from .exceptions import (
@@ -50,11 +51,20 @@ def _check_X(X, estimator_name):
 
 
 def _weights_like(sample_weight, X):
-    """Validated weights in the dtype of X (all 1 for None), as the kernels take them."""
+    """Validated weights in the dtype of X (all 1 for None), as the kernels take
+    them, and ``e``: they are the given weights times ``2**e``.
+
+    The weights are rescaled by a power of two, exactly, so that the largest
+    lies in [1, 2) (:func:`fastgmm._validation.rescale_sample_weight`):
+    weights of 1e300 or 1e-50 then fit float32 too. k-means does not depend
+    on the scale of the weights; an inertia computed with them is scaled
+    back by ``2**-e``, which is exact.
+    """
     sample_weight = check_sample_weight(sample_weight, X.shape[0])
     if sample_weight.shape[0] == 0:
-        return np.ones(X.shape[0], dtype=X.dtype)
-    return sample_weight.astype(X.dtype, copy=False)
+        return np.ones(X.shape[0], dtype=X.dtype), 0
+    sample_weight, exponent = rescale_sample_weight(sample_weight)
+    return sample_weight.astype(X.dtype, copy=False), exponent
 
 
 def _check_n_clusters(n_clusters, n_samples):
@@ -262,7 +272,7 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None,
     """
     X = _check_X(X, "kmeans_plusplus")
     _check_n_clusters(n_clusters, X.shape[0])
-    sample_weight = _weights_like(sample_weight, X)
+    sample_weight, _ = _weights_like(sample_weight, X)
     if x_squared_norms is not None:
         x_squared_norms = np.asarray(x_squared_norms)
         if x_squared_norms.shape != (X.shape[0],):
@@ -361,10 +371,14 @@ def _inertia_numpy(X, sample_weight, centers, labels):
 
 
 def _kmeans_single_lloyd(X, sample_weight, centers_init, max_iter, verbose, tol,
-                         chunk_size):
+                         chunk_size, weight_exponent=0):
     """One Lloyd run, scikit-learn's ``_kmeans_single_lloyd``.
 
-    Returns (labels, inertia, centers, n_iter).
+    ``sample_weight`` are the given weights times ``2**weight_exponent``
+    (see :func:`_weights_like`); the printed inertia is in the given weights.
+
+    Returns (labels, inertia, centers, n_iter), the inertia in the units of
+    ``sample_weight``.
     """
     centers = np.ascontiguousarray(centers_init, dtype=X.dtype)
     labels = np.full(X.shape[0], -1, dtype=np.int32)
@@ -377,7 +391,7 @@ def _kmeans_single_lloyd(X, sample_weight, centers_init, max_iter, verbose, tol,
         _relocate_empty_clusters(X, sample_weight, centers_old, sums, weights, labels)
         centers = _average_centers(sums, weights, X.dtype)
         if verbose:
-            print(f"Iteration {i}, inertia {pass_inertia}.")
+            print(f"Iteration {i}, inertia {np.ldexp(pass_inertia, -weight_exponent)}.")
         if n_changed == 0:
             if verbose:
                 print(f"Converged at iteration {i}: strict convergence.")
@@ -595,7 +609,7 @@ class KMeans(_TransformerOutputMixin, _ParamsMixin):
         X = _check_X(X, type(self).__name__)
         n_init = self._check_params(X)
         random_state = check_random_state(self.random_state, "KMeans")
-        sample_weight = _weights_like(sample_weight, X)
+        sample_weight, weight_exp = _weights_like(sample_weight, X)
         init = self.init
         if not isinstance(init, str) and not callable(init):
             init = self._validate_centers(X, init)
@@ -611,7 +625,7 @@ class KMeans(_TransformerOutputMixin, _ParamsMixin):
                     print("Initialization complete")
                 labels, inertia, centers, n_iter = _kmeans_single_lloyd(
                     X, sample_weight, centers_init, self.max_iter, self.verbose, tol,
-                    chunk_size)
+                    chunk_size, weight_exp)
                 # A slightly lower inertia for the same clustering (permuted
                 # labels) is rounding; keep the first, as scikit-learn.
                 if best_inertia is None or (
@@ -630,7 +644,7 @@ class KMeans(_TransformerOutputMixin, _ParamsMixin):
 
         self.cluster_centers_ = best_centers
         self.labels_ = best_labels
-        self.inertia_ = float(best_inertia)
+        self.inertia_ = float(np.ldexp(best_inertia, -weight_exp))
         self.n_iter_ = int(best_n_iter)
         self.n_features_in_ = X.shape[1]
         if names is not None:
@@ -737,8 +751,8 @@ class KMeans(_TransformerOutputMixin, _ParamsMixin):
         score : float
         """
         X = self._check_test_data(X)
-        sample_weight = _weights_like(sample_weight, X)
+        sample_weight, weight_exp = _weights_like(sample_weight, X)
         with thread_limit(self.n_threads):
             _, inertia = _labels_inertia(X, sample_weight, self.cluster_centers_,
                                          int(_config.CHUNK_SIZE))
-        return -inertia
+        return -float(np.ldexp(inertia, -weight_exp))
