@@ -1,12 +1,12 @@
 """Model files: a fitted GaussianMixture saved as a plain ``.npz`` archive.
 
-A model file is a zip of ``.npy`` arrays written by :func:`numpy.savez` and
-read back with ``np.load(..., allow_pickle=False)``: it holds numbers and
-strings only, never pickled Python objects, so loading a file from an
-untrusted source cannot run code. Every array is checked on load; a file
-that is not a model file, is truncated or corrupt, lacks an entry, has an
-entry of the wrong shape or dtype, or was written by a newer fastgmm raises
-a ``ValueError`` that names the file and the problem.
+A model file is a zip of ``.npy`` arrays written by :func:`numpy.savez`:
+it holds numbers and strings only, never pickled Python objects, so loading
+a file from an untrusted source cannot run code, and the reader (see
+"Reading" below) bounds the memory it takes. A file that is not a model
+file, is truncated or corrupt, lacks an entry, has an entry of the wrong
+shape, dtype or value, or was written by a newer fastgmm raises a
+``ValueError`` that names the file and the problem.
 
 Layout, format version 1
 ------------------------
@@ -59,18 +59,56 @@ represent (numbers, strings, booleans, ``None``), except:
   ``RandomState`` or ``Generator`` instance is stored as ``null``, so the
   loaded model has ``random_state=None``.
 
+``feature_names_in_`` is written when the model has that attribute (an
+array of ``str``, one per feature, as scikit-learn sets it) and loaded as an
+object array of ``str``.
+
 A reader accepts files with ``format_version`` up to its own and refuses
 newer ones, asking for an upgrade. The format version changes only when an
-older fastgmm could no longer read new files correctly.
+older fastgmm could no longer read new files correctly; a newer fastgmm may
+add optional entries within a version, so a reader ignores members whose
+names are not entries of the layout, without reading them.
+
+Reading
+-------
+The reader opens the zip itself and reads only the members named
+``<entry>.npy`` for the entries above, never any other. Of each it reads
+the ``.npy`` header first and checks, before decompressing any data:
+
+* the member is stored or deflated (no other compression, no encryption)
+  and appears once;
+* its dtype is one the layout allows (never an object dtype) and its size
+  in the zip directory is exactly what its header declares;
+* its shape is the one implied by ``n_components`` (from ``params``, or
+  fewer with ``on_degenerate='drop'``), ``n_features_in_`` and the
+  covariance type; ``lower_bounds_`` has ``n_iter_`` values; ``params``
+  holds at most 65536 characters and ``fastgmm_version`` 128;
+* what all entries take once loaded (Python objects included) is at most
+  16 times the file's size (1 MiB for smaller files). A file written by
+  :func:`save_model` is stored uncompressed and stays below 12 times; a
+  zip bomb, a header declaring a huge shape or a ``lower_bounds_`` of
+  millions of deflated zeros is refused before it is decompressed.
+
+Then it reads the data (zipfile checks each member's CRC) and validates the
+values as ``fit`` would leave them: the hyper-parameters through the
+estimator's own checks, the ``*_init`` arrays as ``fit`` checks them, fitted
+arrays finite, ``weights_`` in [0, 1] summing to 1, positive (diagonals
+of) ``precisions_cholesky_``, upper triangular for 'full' and 'tied',
+``precisions_`` equal to ``U U^T`` and ``covariances_`` their inverse (to a
+relative 1e-3 for float32 and 1e-8 for float64), ``lower_bound_`` and
+``lower_bounds_`` not NaN or +inf, ``n_iter_ >= 0``.
 """
 
 import errno
 import json
+import math
 import numbers
 import os
+import struct
 import tempfile
 import zipfile
 import zlib
+from typing import NamedTuple
 
 import numpy as np
 
@@ -163,7 +201,8 @@ def save_model(model, path):
     Raises
     ------
     ValueError
-        If `model` is not fitted, or a hyper-parameter cannot be stored.
+        If `model` is not fitted, a hyper-parameter cannot be stored, or
+        ``feature_names_in_`` is not one string per feature.
 
     See Also
     --------
@@ -206,8 +245,16 @@ def save_model(model, path):
     arrays["lower_bound_"] = _float_array(model.lower_bound_).reshape(())
     arrays["lower_bounds_"] = _float_array(model.lower_bounds_).reshape(-1)
     arrays["n_features_in_"] = np.array(int(model.n_features_in_), dtype=np.int64)
-    if hasattr(model, "feature_names_in_"):
-        arrays["feature_names_in_"] = np.asarray(model.feature_names_in_, dtype=str)
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None:
+        names = np.asarray(names, dtype=object)
+        if names.shape != (arrays["n_features_in_"],) or not all(
+                isinstance(name, str) for name in names):
+            raise ValueError(
+                f"cannot save feature_names_in_={names!r}: expected "
+                f"{int(arrays['n_features_in_'])} strings, one per feature"
+            )
+        arrays["feature_names_in_"] = names.astype(str)
     if getattr(model, "degenerate_events_", None):
         arrays["degenerate_events_"] = np.array(json.dumps(model.degenerate_events_))
 
@@ -253,9 +300,11 @@ def load_model(path):
         If the file cannot be opened (``FileNotFoundError`` when absent).
     ValueError
         If the file is not a fastgmm model file, is truncated or corrupt,
-        lacks an entry, has an entry of the wrong shape or dtype, or was
-        written by a newer fastgmm (format version above
-        ``FORMAT_VERSION``). The message names the file and the problem.
+        lacks an entry, has an entry of the wrong shape, dtype or value
+        (checked as ``fit`` would leave it), would take more than 16 times
+        its size in memory, or was written by a newer fastgmm (format
+        version above ``FORMAT_VERSION``). The message names the file and
+        the problem.
 
     See Also
     --------
@@ -282,6 +331,229 @@ def load_model(path):
     return model
 
 
+
+# -- reading --------------------------------------------------------------------
+
+# The entries the format defines. A scalar entry: (dtype kinds, what it is).
+_SCALARS = {
+    "format_version": ("iu", "an integer"),
+    "fastgmm_version": ("U", "a string"),
+    "params": ("U", "a JSON string"),
+    "converged_": ("b", "a boolean"),
+    "n_iter_": ("iu", "an integer"),
+    "lower_bound_": ("f", "a float"),
+    "n_features_in_": ("iu", "an integer"),
+    "degenerate_events_": ("U", "a JSON string"),
+}
+_ENTRIES = frozenset(_SCALARS) | {*_FITTED_ARRAYS, *_INIT_ARRAYS, "lower_bounds_",
+                                  "feature_names_in_"}
+# Longest string the small string entries may hold, in characters.
+_MAX_CHARS = {"fastgmm_version": 128, "params": 65536}
+# Memory budget: what the entries take once loaded (Python objects included)
+# may not exceed this many times the file's size (or _LOAD_FLOOR, for tiny
+# files). Files written by save_model are stored uncompressed and stay below
+# 12 times (a float32 lower_bounds_, as a list of NumPy scalars, takes 11
+# times its stored size); a zip bomb is refused before it is decompressed.
+_LOAD_RATIO = 16
+_LOAD_FLOOR = 2**20
+_SCALAR_OBJECT_BYTES = 40  # a NumPy scalar in a list: 28-32 bytes and a pointer
+_STR_OBJECT_BYTES = 64  # a short str in an object array: 49 bytes and a pointer
+_JSON_EXPANSION = 7  # bytes of Python objects per byte of JSON text (worst: "[]," as U)
+# Relative tolerance of the consistency checks between covariances_,
+# precisions_ and precisions_cholesky_, each difference taken relative to the
+# magnitudes of its products (|S| |P| |v|, not |v|), which keeps it near
+# roundoff whatever the conditioning: fits with covariance condition numbers
+# up to 5e15 left at most 1.1e-7 (float32) and 2.7e-12 (float64). Edited or
+# corrupt values are far off.
+_RTOL = {np.dtype(np.float32): 1e-3, np.dtype(np.float64): 1e-8}
+_READ_CHUNK = 2**20
+_BATCH_ELEMENTS = 2**19  # matrices per batch of the checks: 4 MB per temporary
+# What zipfile, zlib and numpy's header parser raise on a corrupt archive
+# (NotImplementedError: an unsupported compression or flag; RuntimeError: an
+# encrypted member; OverflowError, struct.error: absurd offsets or sizes).
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, TypeError,
+               NotImplementedError, RuntimeError, OverflowError, struct.error, SyntaxError)
+
+
+class _BadFile(Exception):
+    """A problem with a model file; ``_load`` raises it as a ValueError naming the file."""
+
+
+def _reason(exc):
+    return str(exc) or type(exc).__name__
+
+
+class _Header(NamedTuple):
+    info: zipfile.ZipInfo
+    shape: tuple
+    fortran_order: bool
+    dtype: np.dtype
+    header_size: int
+
+    @property
+    def nbytes(self):
+        return math.prod(self.shape) * self.dtype.itemsize
+
+
+class _Reader:
+    """The members of an open model archive: headers first, data on request.
+
+    Only members named ``<entry>.npy`` for an entry of the layout are ever
+    opened; every other member is ignored unread.
+    """
+
+    def __init__(self, archive):
+        self.archive = archive
+        self.members = {}
+        counts = {}
+        for info in archive.infolist():
+            key = info.filename[:-4] if info.filename.endswith(".npy") else None
+            if key in _ENTRIES:
+                counts[key] = counts.get(key, 0) + 1
+                self.members[key] = info
+        for key, count in counts.items():
+            if count > 1:
+                raise _BadFile(f"entry {key!r} appears {count} times")
+        self._headers = {}
+
+    def __contains__(self, key):
+        return key in self.members
+
+    def _open(self, key):
+        info = self.members[key]
+        if info.flag_bits & 0x1:
+            raise _BadFile(f"entry {key!r} is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise _BadFile(
+                f"entry {key!r} uses compression method {info.compress_type}; model "
+                "files are stored or deflated"
+            )
+        return self.archive.open(info)
+
+    def header(self, key):
+        """The member's .npy header, checked against the layout's dtype for `key`."""
+        if key in self._headers:
+            return self._headers[key]
+        info = self.members[key]
+        try:
+            with self._open(key) as stream:
+                prefix = stream.read(8)
+                if not prefix.startswith(_NPY_MAGIC):
+                    raise _BadFile(f"entry {key!r} is not a .npy array")
+                version = (prefix[6], prefix[7]) if len(prefix) == 8 else None
+                read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                               (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+                if read_header is None:
+                    raise _BadFile(f"entry {key!r} is not a .npy array of format 1.0 or 2.0")
+                try:
+                    shape, fortran_order, dtype = read_header(stream)
+                except _ZIP_ERRORS:
+                    raise
+                except Exception as exc:
+                    # numpy parses the header text with ast and tokenize, which
+                    # raise more than ValueError on arbitrary bytes.
+                    raise _BadFile(f"entry {key!r} has a .npy header that cannot be parsed "
+                                   f"({type(exc).__name__}: {exc})") from None
+                header_size = stream.tell()
+        except _ZIP_ERRORS as exc:
+            raise _BadFile(f"entry {key!r} is corrupt or truncated ({_reason(exc)})") from None
+        if dtype.hasobject:
+            raise _BadFile(f"entry {key!r} holds Python objects, which are never loaded")
+        if not all(isinstance(n, int) and n >= 0 for n in shape):
+            raise _BadFile(f"entry {key!r} has an invalid shape {shape!r}")
+        header = _Header(info, tuple(int(n) for n in shape), bool(fortran_order), dtype,
+                         header_size)
+        _check_dtype(key, header)
+        if info.file_size != header_size + header.nbytes:
+            raise _BadFile(
+                f"entry {key!r}: its size ({info.file_size} bytes) does not match its "
+                f"header (shape {header.shape}, dtype {dtype}: {header_size + header.nbytes} "
+                "bytes)"
+            )
+        self._headers[key] = header
+        return header
+
+    def read(self, key):
+        """The member's array, C-contiguous and in native byte order."""
+        header = self.header(key)
+        array = np.empty(math.prod(header.shape), dtype=header.dtype)
+        view = memoryview(array.view(np.uint8)) if array.size else memoryview(b"")
+        try:
+            with self._open(key) as stream:
+                stream.read(header.header_size)
+                position = 0
+                while position < len(view):
+                    n = stream.readinto(view[position:position + _READ_CHUNK])
+                    if not n:
+                        raise EOFError("the data end early")
+                    position += n
+                # Read to the end, so that zipfile checks the CRC.
+                if stream.read(1):
+                    raise ValueError("data beyond the declared size")
+        except _ZIP_ERRORS as exc:
+            raise _BadFile(f"entry {key!r} is corrupt or truncated ({_reason(exc)})") from None
+        if not array.dtype.isnative:
+            array = array.astype(array.dtype.newbyteorder("="))
+        if array.dtype.kind == "U":
+            codes = array.view(np.uint32)
+            if np.any((codes > 0x10FFFF) | ((codes >= 0xD800) & (codes <= 0xDFFF))):
+                raise _BadFile(f"entry {key!r} is not valid Unicode text")
+        if header.fortran_order:
+            return np.ascontiguousarray(array.reshape(header.shape[::-1]).T)
+        return array.reshape(header.shape)
+
+    def scalar(self, key):
+        """A scalar entry's value (its shape and dtype are checked by `header`)."""
+        return self.read(key)[()]
+
+    def cost(self, key):
+        """Bytes that entry `key` takes once loaded, Python objects included."""
+        header = self.header(key)
+        count = math.prod(header.shape)
+        if key == "lower_bounds_":
+            return header.nbytes + _SCALAR_OBJECT_BYTES * count
+        if key == "feature_names_in_":
+            return 2 * header.nbytes + _STR_OBJECT_BYTES * count
+        if header.dtype.kind == "U":
+            return _JSON_EXPANSION * header.nbytes
+        return header.nbytes
+
+
+def _check_dtype(key, header):
+    """Refuse a dtype (or, for a scalar entry, a shape) that the layout does not allow."""
+    dtype = header.dtype
+    kind = dtype.kind if dtype.fields is None and dtype.subdtype is None else "V"
+    if key in _SCALARS:
+        kinds, what = _SCALARS[key]
+        ok = kind in kinds and (kind != "f" or dtype.itemsize in (4, 8))
+        if not ok or header.shape != ():
+            raise _BadFile(f"entry {key!r} should be {what}, got shape {header.shape} "
+                           f"dtype {dtype}")
+        if kind == "U":
+            if dtype.itemsize == 0:
+                raise _BadFile(f"entry {key!r} has dtype {dtype}, an empty string type")
+            if key in _MAX_CHARS and dtype.itemsize // 4 > _MAX_CHARS[key]:
+                raise _BadFile(
+                    f"entry {key!r} holds {dtype.itemsize // 4} characters, more than the "
+                    f"{_MAX_CHARS[key]} it may hold"
+                )
+    elif key in _FITTED_ARRAYS:
+        if kind != "f" or dtype.itemsize not in (4, 8):
+            raise _BadFile(f"entry {key!r} has dtype {dtype}, expected floating point "
+                           "(float32 or float64)")
+    elif key in _INIT_ARRAYS:
+        if kind not in "fiu" or dtype.itemsize > 8:
+            raise _BadFile(f"entry {key!r} has dtype {dtype}, expected numbers")
+    elif key == "lower_bounds_":
+        if kind != "f" or dtype.itemsize not in (4, 8) or len(header.shape) != 1:
+            raise _BadFile(f"entry 'lower_bounds_' should be a 1-d float array, got shape "
+                           f"{header.shape} dtype {dtype}")
+    elif key == "feature_names_in_":
+        if kind != "U" or dtype.itemsize == 0 or len(header.shape) != 1:
+            raise _BadFile(f"entry 'feature_names_in_' should be a 1-d array of strings, "
+                           f"got shape {header.shape} dtype {dtype}")
+
+
 def _load(path):
     """Load a model file; return ``(model, info)``.
 
@@ -289,92 +561,76 @@ def _load(path):
     file's metadata, for ``fastgmm info``.
     """
     name = os.fspath(path)
-
-    def fail(problem):
-        return ValueError(f"{name}: {problem}")
-
     with open(name, "rb") as f:
         magic = f.read(len(_NPY_MAGIC))
         f.seek(0)
         if magic.startswith(_NPY_MAGIC):
-            raise fail("not a fastgmm model file: it holds a single .npy array, not an .npz archive")
+            raise ValueError(f"{name}: not a fastgmm model file: it holds a single .npy "
+                             "array, not an .npz archive")
         if not magic.startswith(_ZIP_MAGIC):
             what = "empty" if not magic else "not a zip archive"
-            raise fail(f"not a fastgmm model file ({what}; model files are .npz archives)")
+            raise ValueError(f"{name}: not a fastgmm model file ({what}; model files are "
+                             ".npz archives)")
+        file_size = os.fstat(f.fileno()).st_size
         try:
-            # np.load stops reading a member after its array, before zipfile
-            # would check the CRC: check every member's CRC first.
-            with zipfile.ZipFile(f) as zf:
-                bad_member = zf.testzip()
-            f.seek(0)
-            archive = np.load(f, allow_pickle=False)
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-            raise fail(f"corrupt or truncated .npz archive ({exc})") from None
-        if bad_member is not None:
-            archive.close()
-            raise fail(f"entry {bad_member.removesuffix('.npy')!r} is corrupt (CRC mismatch)")
-        data = {}
-        with archive:
-            for key in archive.files:
-                try:
-                    data[key] = archive[key]
-                except ValueError as exc:
-                    if "pickle" in str(exc):
-                        raise fail(f"entry {key!r} holds Python objects, which are never loaded") from None
-                    raise fail(f"entry {key!r} is corrupt ({exc})") from None
-                except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-                    raise fail(f"entry {key!r} is corrupt or truncated ({exc})") from None
+            try:
+                archive = zipfile.ZipFile(f)
+            except _ZIP_ERRORS as exc:
+                raise _BadFile(f"corrupt or truncated .npz archive ({_reason(exc)})") from None
+            with archive:
+                return _read_model(_Reader(archive), file_size)
+        except _BadFile as exc:
+            raise ValueError(f"{name}: {exc}") from None
 
-    if "format_version" not in data:
-        raise fail("not a fastgmm model file: no 'format_version' entry")
-    version = data["format_version"]
-    if version.shape != () or version.dtype.kind not in "iu":
-        raise fail("'format_version' is not an integer")
-    version = int(version)
+
+def _read_model(reader, file_size):
+    """The model held by `reader`'s archive, every entry checked as fit would leave it."""
+    if "format_version" not in reader:
+        raise _BadFile("not a fastgmm model file: no 'format_version' entry")
+    version = int(reader.scalar("format_version"))
     if version > FORMAT_VERSION:
-        raise fail(
+        raise _BadFile(
             f"written in model file format version {version}, newer than this "
             f"fastgmm ({_fastgmm_version()}) reads (up to {FORMAT_VERSION}); "
             "upgrade fastgmm to load it"
         )
     if version < 1:
-        raise fail(f"invalid format version {version}")
-    missing = [key for key in _REQUIRED if key not in data]
+        raise _BadFile(f"invalid format version {version}")
+    missing = [key for key in _REQUIRED if key not in reader]
     if missing:
-        raise fail(f"missing entr{'ies' if len(missing) > 1 else 'y'} {', '.join(map(repr, missing))}")
+        raise _BadFile(f"missing entr{'ies' if len(missing) > 1 else 'y'} "
+                       f"{', '.join(map(repr, missing))}")
 
-    def scalar(key, kinds, what):
-        value = data[key]
-        if value.shape != () or value.dtype.kind not in kinds:
-            raise fail(f"entry {key!r} should be {what}, got shape {value.shape} dtype {value.dtype}")
-        return value[()]
+    # The small entries first: they bound the shapes of the others.
+    fastgmm_version = str(reader.scalar("fastgmm_version"))
+    if not fastgmm_version.isprintable():
+        raise _BadFile(f"entry 'fastgmm_version' holds unprintable characters: "
+                       f"{fastgmm_version!r}")
+    model, covariance_type = _model_from_params(str(reader.scalar("params")))
+    n_features = int(reader.scalar("n_features_in_"))
+    if n_features < 1:
+        raise _BadFile(f"entry 'n_features_in_' is {n_features}, expected a positive integer")
+    n_iter = int(reader.scalar("n_iter_"))
+    if n_iter < 0:
+        raise _BadFile(f"entry 'n_iter_' is {n_iter}, expected a non-negative integer")
+    converged = bool(reader.scalar("converged_"))
+    lower_bound = reader.scalar("lower_bound_")
+    if np.isnan(lower_bound) or lower_bound == np.inf:
+        raise _BadFile(f"entry 'lower_bound_' is {lower_bound}")
 
-    fastgmm_version = str(scalar("fastgmm_version", "U", "a string"))
-    try:
-        params = json.loads(str(scalar("params", "U", "a JSON string")))
-    except json.JSONDecodeError as exc:
-        raise fail(f"entry 'params' is not valid JSON ({exc})") from None
-    if not isinstance(params, dict):
-        raise fail("entry 'params' is not a JSON object")
-    covariance_type = params.get("covariance_type", "full")
-    if covariance_type not in _COVARIANCE_TYPES:
-        raise fail(f"unknown covariance_type {covariance_type!r}")
-    n_features = int(scalar("n_features_in_", "iu", "an integer"))
-    means = data["means_"]
-    if means.ndim != 2 or means.shape[1] != n_features:
-        raise fail(f"entry 'means_' has shape {means.shape}, expected (n_components, {n_features})")
-    n_components = means.shape[0]
-    if n_components < 1 or n_features < 1:
-        raise fail(f"entry 'means_' has shape {means.shape}: no components or no features")
-    n_requested = params.get("n_components", n_components)
+    means_shape = reader.header("means_").shape
+    if len(means_shape) != 2 or means_shape[1] != n_features:
+        raise _BadFile(f"entry 'means_' has shape {means_shape}, expected "
+                       f"(n_components, {n_features})")
+    n_components = means_shape[0]
+    if n_components < 1:
+        raise _BadFile(f"entry 'means_' has shape {means_shape}: no components")
+    n_requested = model.n_components
     # on_degenerate='drop' may leave fewer components than requested.
-    dropped = params.get("on_degenerate") == "drop" and isinstance(n_requested, int) \
-        and n_components < n_requested
-    if n_requested != n_components and not dropped:
-        raise fail(
-            f"params say n_components={params['n_components']!r} but 'means_' has "
-            f"{n_components} rows"
-        )
+    if n_requested != n_components and not (
+            model.on_degenerate == "drop" and n_components < n_requested):
+        raise _BadFile(f"params say n_components={n_requested!r} but 'means_' has "
+                       f"{n_components} rows")
     cov_shape = _covariance_shape(covariance_type, n_components, n_features)
     expected = {
         "weights_": (n_components,),
@@ -385,57 +641,174 @@ def _load(path):
         "weights_init": (n_requested,),
         "means_init": (n_requested, n_features),
         "precisions_init": _covariance_shape(covariance_type, n_requested, n_features),
+        "feature_names_in_": (n_features,),
     }
     for key, shape in expected.items():
-        if key not in data:
-            continue
-        value = data[key]
-        kinds = "f" if key.endswith("_") else "fiu"
-        if value.dtype.kind not in kinds:
-            raise fail(f"entry {key!r} has dtype {value.dtype}, expected floating point")
-        if value.shape != shape:
-            what = f"{covariance_type} covariance, " if key not in ("weights_", "means_") else ""
-            raise fail(
-                f"entry {key!r} has shape {value.shape}, expected {shape} "
+        if key in reader and reader.header(key).shape != shape:
+            what = f"{covariance_type} covariance, " if key in _FITTED_ARRAYS[2:] else ""
+            raise _BadFile(
+                f"entry {key!r} has shape {reader.header(key).shape}, expected {shape} "
                 f"({what}{n_components} components, {n_features} features)"
             )
-    lower_bounds = data["lower_bounds_"]
-    if lower_bounds.ndim != 1 or lower_bounds.dtype.kind != "f":
-        raise fail(
-            f"entry 'lower_bounds_' should be a 1-d float array, got shape "
-            f"{lower_bounds.shape} dtype {lower_bounds.dtype}"
+    n_bounds = reader.header("lower_bounds_").shape[0]
+    if n_bounds != n_iter:
+        raise _BadFile(f"entry 'lower_bounds_' has {n_bounds} values but n_iter_ is "
+                       f"{n_iter} (one value per EM iteration)")
+
+    # Nothing large has been decompressed yet: check what the rest would take.
+    costs = {key: reader.cost(key) for key in reader.members}
+    budget = max(_LOAD_FLOOR, _LOAD_RATIO * file_size)
+    if sum(costs.values()) > budget:
+        largest = max(costs, key=costs.get)
+        raise _BadFile(
+            f"its entries would take {sum(costs.values()) / 2**20:.1f} MiB once loaded, "
+            f"more than {_LOAD_RATIO} times the file's size ({file_size / 2**20:.2f} MiB); "
+            f"the largest is {largest!r} of shape {reader.header(largest).shape}. Refusing "
+            "to decompress it: the file is corrupt or hostile"
         )
-    if "feature_names_in_" in data:
-        names = data["feature_names_in_"]
-        if names.dtype.kind != "U" or names.shape != (n_features,):
-            raise fail(f"entry 'feature_names_in_' should be {n_features} strings")
+
+    fitted = {key: reader.read(key) for key in _FITTED_ARRAYS}
+    _check_fitted(fitted, covariance_type)
+    lower_bounds = reader.read("lower_bounds_")
+    if np.any(np.isnan(lower_bounds) | (lower_bounds == np.inf)):
+        raise _BadFile("entry 'lower_bounds_' holds NaN or +inf")
+    for key in _INIT_ARRAYS:
+        if key in reader:
+            model.set_params(**{key: _checked_init(key, reader.read(key), model, n_features)})
+    events = []
+    if "degenerate_events_" in reader:
+        events = _parse_json("degenerate_events_", str(reader.scalar("degenerate_events_")))
+        if not (isinstance(events, list) and all(isinstance(e, dict) for e in events)):
+            raise _BadFile("entry 'degenerate_events_' is not a JSON array of objects")
 
     from fastgmm._stats import n_parameters
-    from fastgmm.gaussian_mixture import GaussianMixture
 
-    for key in _INIT_ARRAYS:
-        if key in data:
-            params[key] = data[key]
-    try:
-        model = GaussianMixture(**params)
-    except TypeError as exc:
-        raise fail(f"entry 'params' has a hyper-parameter this fastgmm does not know ({exc})") from None
-    for key in _FITTED_ARRAYS:
-        setattr(model, key, np.ascontiguousarray(data[key]))
-    model.converged_ = bool(scalar("converged_", "b", "a boolean"))
-    model.n_iter_ = int(scalar("n_iter_", "iu", "an integer"))
-    model.lower_bound_ = scalar("lower_bound_", "f", "a float")
+    model.__dict__.update(fitted)
+    model.converged_ = converged
+    model.n_iter_ = n_iter
+    model.lower_bound_ = lower_bound
     model.lower_bounds_ = list(lower_bounds)
     model.n_features_in_ = n_features
     model.n_parameters_ = n_parameters(covariance_type, n_components, n_features)
     model.n_components_ = n_components
-    model.degenerate_events_ = []
-    if "degenerate_events_" in data:
-        try:
-            model.degenerate_events_ = json.loads(
-                str(scalar("degenerate_events_", "U", "a JSON string")))
-        except json.JSONDecodeError as exc:
-            raise fail(f"entry 'degenerate_events_' is not valid JSON ({exc})") from None
-    if "feature_names_in_" in data:
-        model.feature_names_in_ = data["feature_names_in_"].astype(object)
+    model.degenerate_events_ = events
+    if "feature_names_in_" in reader:
+        model.feature_names_in_ = reader.read("feature_names_in_").astype(object)
     return model, {"format_version": version, "fastgmm_version": fastgmm_version}
+
+
+def _parse_json(key, text):
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, too many digits
+        raise _BadFile(f"entry {key!r} is not valid JSON ({type(exc).__name__}: "
+                       f"{str(exc)[:200]})") from None
+
+
+def _model_from_params(text):
+    """An unfitted GaussianMixture with the hyper-parameters of entry 'params', validated."""
+    from fastgmm.gaussian_mixture import GaussianMixture
+
+    params = _parse_json("params", text)
+    if not isinstance(params, dict):
+        raise _BadFile("entry 'params' is not a JSON object")
+    covariance_type = params.get("covariance_type", "full")
+    if covariance_type not in _COVARIANCE_TYPES:
+        raise _BadFile(f"unknown covariance_type {covariance_type!r}")
+    unknown = sorted(set(params) - set(GaussianMixture._get_param_names()))
+    if unknown:
+        raise _BadFile(f"entry 'params' has a hyper-parameter this fastgmm does not know "
+                       f"({', '.join(map(repr, unknown))})")
+    model = GaussianMixture(**params)
+    try:
+        model._validate_params()
+    except (ValueError, TypeError) as exc:
+        raise _BadFile(f"entry 'params': {exc}") from None
+    return model, covariance_type
+
+
+def _checked_init(key, value, model, n_features):
+    """An *_init array, checked as fit checks it."""
+    from fastgmm.gaussian_mixture import (
+        _as_float_array,
+        _check_precisions_init,
+        _check_shape,
+        _check_weights_init,
+    )
+
+    try:
+        if key == "weights_init":
+            _check_weights_init(value, model.n_components)
+        elif key == "means_init":
+            _check_shape(_as_float_array(value, "means"), (model.n_components, n_features),
+                         "means")
+        else:
+            _check_precisions_init(value, model.covariance_type, model.n_components,
+                                   n_features)
+    except ValueError as exc:
+        raise _BadFile(f"entry {key!r}: {exc}") from None
+    return value
+
+
+def _check_fitted(fitted, covariance_type):
+    """Refuse fitted arrays that fit could not have produced.
+
+    Finite values; weights in [0, 1] summing to 1; positive (diagonals of)
+    Cholesky factors, upper triangular for 'full' and 'tied'; symmetric
+    covariances with positive variances; precisions_ equal to U U^T and
+    covariances_ their inverse, to the tolerance ``_RTOL``.
+    """
+    for key, value in fitted.items():
+        if not np.all(np.isfinite(value)):
+            raise _BadFile(f"entry {key!r} holds NaN or infinite values")
+    weights = fitted["weights_"]
+    if np.any(weights < 0) or np.any(weights > 1):
+        raise _BadFile(f"entry 'weights_' has values outside [0, 1] (min {weights.min():.5g}, "
+                       f"max {weights.max():.5g})")
+    total = float(np.sum(weights, dtype=np.float64))
+    if abs(total - 1.0) > (1e-6 if weights.dtype == np.float32 else 1e-8):
+        raise _BadFile(f"entry 'weights_' sums to {total!r}, not 1")
+    chol, precisions, covariances = (fitted[key] for key in _FITTED_ARRAYS[2:][::-1])
+    rtol = max(_RTOL[a.dtype] for a in (chol, precisions, covariances))
+    if covariance_type in ("diag", "spherical"):
+        chol, precisions, covariances = (a.astype(np.float64)
+                                         for a in (chol, precisions, covariances))
+        if np.any(chol <= 0):
+            raise _BadFile("entry 'precisions_cholesky_' has values that are not positive")
+        if np.any(np.abs(precisions - chol**2) > rtol * chol**2):
+            raise _BadFile("entry 'precisions_' is not the square of 'precisions_cholesky_'")
+        if np.any(covariances <= 0) or np.any(np.abs(covariances * precisions - 1) > rtol):
+            raise _BadFile("entry 'covariances_' is not the inverse of 'precisions_'")
+        return
+    n_features = chol.shape[-1]
+    shape = (-1, n_features, n_features)
+    chol, precisions, covariances = (a.reshape(shape) for a in (chol, precisions, covariances))
+    # The products are checked on a few fixed random vectors V (Freivalds'
+    # check): O(n_features^2) per component instead of O(n_features^3).
+    vectors = np.random.default_rng(0).standard_normal((n_features, 3))
+    abs_vectors = np.abs(vectors)
+    batch = max(1, _BATCH_ELEMENTS // n_features**2)
+    for start in range(0, chol.shape[0], batch):
+        u, p, s = (np.asarray(a[start:start + batch], dtype=np.float64)
+                   for a in (chol, precisions, covariances))
+        if np.any(np.diagonal(u, axis1=1, axis2=2) <= 0):
+            raise _BadFile("entry 'precisions_cholesky_' has a diagonal value that is not "
+                           "positive: not a Cholesky factor")
+        abs_u = np.abs(u)
+        if np.any(np.tril(abs_u, -1) > rtol * abs_u.max(axis=(1, 2), keepdims=True)):
+            raise _BadFile("entry 'precisions_cholesky_' is not upper triangular")
+        u_t = np.swapaxes(u, 1, 2)
+        # |P V - U (U^T V)| within rtol of |U| (|U^T| |V|), elementwise.
+        if np.any(np.abs(p @ vectors - u @ (u_t @ vectors))
+                  > rtol * (abs_u @ (np.abs(u_t) @ abs_vectors))):
+            raise _BadFile("entry 'precisions_' is not U U^T for U = 'precisions_cholesky_'")
+        variances = np.diagonal(s, axis1=1, axis2=2)
+        if np.any(variances <= 0):
+            raise _BadFile("entry 'covariances_' has a variance that is not positive")
+        scale = np.sqrt(variances[:, :, None] * variances[:, None, :])
+        if np.any(np.abs(s - np.swapaxes(s, 1, 2)) > rtol * scale):
+            raise _BadFile("entry 'covariances_' is not symmetric")
+        # |S (P V) - V| within rtol of |S| (|P| |V|): S is the inverse of P.
+        if np.any(np.abs(s @ (p @ vectors) - vectors)
+                  > rtol * (np.abs(s) @ (np.abs(p) @ abs_vectors))):
+            raise _BadFile("entry 'covariances_' is not the inverse of 'precisions_'")
