@@ -976,7 +976,7 @@ class GaussianMixture(_ParamsMixin):
                 np.asarray(params.precisions_chol, dtype=np.float64), self.covariance_type),
         }
         with np.errstate(over="ignore"):
-            fitted = {name: np.asarray(a, dtype=np.float64).astype(dtype)
+            fitted = {name: np.asarray(a, dtype=np.float64).astype(dtype, order="C")
                       for name, a in fitted.items()}
         for name, a in fitted.items():
             if not np.all(np.isfinite(a)):

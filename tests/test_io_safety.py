@@ -515,3 +515,18 @@ def test_cli_prints_one_line_for_a_corrupt_model(saved, tmp_path, capsys):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert result.stderr.startswith(f"fastgmm: error: {odd}: entry 'weights_' uses compression")
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_fitted_arrays_are_c_contiguous_so_a_loaded_model_scores_identically(
+        covariance_type, tmp_path):
+    """A model file stores C-ordered arrays; the fitted ones are C-ordered too,
+    so the loaded model runs the same compiled kernels on the same layout."""
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.normal(size=(400, 3)), rng.normal(size=(400, 3)) @ np.diag([1, 3, 0.1]) + 4])
+    model = fastgmm.GaussianMixture(2, covariance_type=covariance_type, random_state=0).fit(X)
+    for name in ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_"):
+        assert getattr(model, name).flags.c_contiguous, name
+    model.save(tmp_path / "m.npz")
+    loaded = fastgmm.load(tmp_path / "m.npz")
+    np.testing.assert_array_equal(loaded.score_samples(X), model.score_samples(X))
