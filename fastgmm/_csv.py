@@ -11,14 +11,17 @@ lines, then parses the rest in blocks of whole lines:
   (``--delimiter``, ``--decimal``, ``--header``/``--no-header``); a file is
   never read on a guess.
 * **Blocks** of about ``BLOCK_CHARS`` characters are parsed by a fast engine:
-  pandas' C parser when pandas is installed, ``numpy.loadtxt`` otherwise.
+  pandas' C parser when pandas is installed (up to ``PANDAS_MAX_COLUMNS``
+  columns), ``numpy.loadtxt`` otherwise (for files without text columns).
   A block that the engine rejects, or whose result holds a NaN or an
   infinity, is parsed again by the reference parser (the ``csv`` module
   and :func:`parse_field`), which alone decides values, missing values and
-  errors, with the line and the column of the offending field. Once a
-  block holds a quote character, the rest of the file goes through the
-  reference parser (a quoted field may hold a delimiter or span lines).
-  Both engines therefore give the same array and the same errors.
+  errors, with the line and the column of the offending field; when the
+  engine gave one row per line, only the rows with a NaN are read again.
+  Fields quoted whole (``"1.5"``, ``"a, b"``) are left to the engines; once
+  a block holds any other quote (a doubled quote, a newline inside quotes,
+  a stray quote) the reference parser reads the rest of the file. Both
+  engines therefore give the same array and the same errors.
 * **Memory**: rows are written into one preallocated array (sized from the
   sample's line length and the file size, grown by half when needed), so
   the peak is about the array plus one block's parse.
@@ -328,6 +331,47 @@ def _parse_records(layout, records):
     NaN where a field is missing; `missing_lines` pairs the row of each
     record with a missing field with its line number.
     """
+    records = records if isinstance(records, list) else list(records)
+    result = _parse_records_at_once(layout, records)
+    return result if result is not None else _parse_each_record(layout, records)
+
+
+def _parse_records_at_once(layout, records):
+    """``_parse_records`` for the common case, in a few passes over all fields.
+
+    Applies when every record has its fields and every numeric field is an
+    ASCII number ``float`` reads or a missing value spelt as pandas is told
+    (``_PANDAS_NA``); the rows that then hold a NaN or an infinity are read
+    again by ``_parse_each_record``, which decides what they hold. Returns
+    ``None`` where it does not apply.
+    """
+    numeric, n_columns = layout.numeric, layout.n_columns
+    if layout.decimal != "." or not records or any(len(f) != n_columns for _, f in records):
+        return None
+    flat = [fields[j] for _, fields in records for j in numeric]
+    joined = "".join(flat)
+    if not joined.isascii() or "_" in joined:
+        return None
+    try:
+        values = np.fromiter(map(float, flat), np.float64, count=len(flat))
+    except ValueError:
+        missing_spellings = _PANDAS_NA_SET
+        try:
+            values = np.fromiter(map(float, ["nan" if f in missing_spellings else f for f in flat]),
+                                 np.float64, count=len(flat))
+        except ValueError:
+            return None
+    values = values.reshape(len(records), len(numeric))
+    again = np.flatnonzero(~np.isfinite(values).all(axis=1))
+    if not again.size:
+        return values, []
+    again_values, again_missing = _parse_each_record(layout, [records[i] for i in again])
+    values[again] = again_values
+    return values, [(int(again[k]), line) for k, line in again_missing]
+
+
+def _parse_each_record(layout, records):
+    """``_parse_records`` one record at a time."""
     numeric, n_columns, decimal = layout.numeric, layout.n_columns, layout.decimal
     rows, missing = [], []
     for line, fields in records:
@@ -372,6 +416,7 @@ def _parse_records(layout, records):
 # The missing values pandas turns into NaN itself (it compares exactly); other
 # spellings make it fail, and the reference parser reads the block.
 _PANDAS_NA = sorted({v for t in MISSING_VALUES for v in (t, t.upper(), t.title())} | {"NaN"})
+_PANDAS_NA_SET = frozenset(_PANDAS_NA)
 
 
 def _pandas_block(layout, text):
@@ -402,7 +447,8 @@ def _pandas_block(layout, text):
                 sep=r"\s+" if layout.delimiter == WHITESPACE else layout.delimiter,
                 header=None, index_col=False, dtype=dtypes, decimal=layout.decimal,
                 keep_default_na=False, na_values=_PANDAS_NA, skipinitialspace=True,
-                quoting=csv.QUOTE_NONE, comment=None, engine="c", **options,
+                quoting=csv.QUOTE_MINIMAL if _quoted(layout, text) else csv.QUOTE_NONE,
+                comment=None, engine="c", **options,
             )
     except Exception:  # any refusal: the reference parser finds and reports it
         return None
@@ -442,7 +488,7 @@ def _loadtxt(layout, text):
             return np.loadtxt(
                 io.StringIO(text), dtype=np.float64, comments=None, ndmin=2,
                 delimiter=None if layout.delimiter == WHITESPACE else layout.delimiter,
-                quotechar=None,
+                quotechar='"' if _quoted(layout, text) else None,
             )
     except Exception:
         return None
@@ -502,6 +548,20 @@ def _reread_rows(layout, text, first_line, n_lines, values, suspect):
         values = values.copy()  # pandas' copy-on-write view
     values[rows] = again
     return values, [(int(rows[k]), line) for k, line in missing]
+
+
+def _quoted(layout, text):
+    """Whether `text` has quoted fields (a quote is a character like any other
+    between whitespace-separated fields)."""
+    return layout.delimiter != WHITESPACE and '"' in text
+
+
+def _simple_quotes(layout, text):
+    """Whether every quote in `text` opens or closes a field quoted whole, without
+    quote or newline inside: fields that the engines and the csv module read alike."""
+    d = re.escape(layout.delimiter)
+    quoted = rf'(?m)(?:^|(?<={d})) *"[^"\n]*"(?=$|{d})'
+    return '"' not in re.sub(quoted, "", text)
 
 
 def _blocks(stream, prefix):
@@ -631,11 +691,11 @@ def _read(stream, name, *, on_missing, dtype, delimiter, decimal, header, fast, 
     out = _Rows(len(layout.numeric), dtype, _estimated_rows(lines, data_start, size_hint))
     missing = []  # (row in X, line)
     line = data_start
-    quoting = layout.delimiter != WHITESPACE
     blocks = _blocks(stream, lines[data_start - 1:])
     for text in blocks:
-        if quoting and '"' in text:
-            # Quoted fields from here on: the csv module reads the rest.
+        if _quoted(layout, text) and not _simple_quotes(layout, text):
+            # A quoted field holds a quote or a newline, or a quote is not at
+            # the edge of a field: from here on the csv module reads the rest.
             rest = itertools.chain(
                 io.StringIO(text), itertools.chain.from_iterable(map(io.StringIO, blocks)))
             records = layout.records(rest, first_line=line)

@@ -119,6 +119,25 @@ def test_fast_engines_parse_clean_blocks_and_fall_back_per_block(small_blocks, m
         assert notes == ["t.csv: skipped 1 row with missing values (line 27)"]
 
 
+def test_simply_quoted_fields_go_to_the_fast_engines(small_blocks, monkeypatch):
+    calls = []
+    reference = _csv._parse_records
+    monkeypatch.setattr(_csv, "_parse_records",
+                        lambda layout, records: calls.append(1) or reference(layout, records))
+    text = '"x","y","note"\n' + "".join(f'"{i}",{i / 3!r}, "a, b"\n' for i in range(20))
+    expected = [[i, i / 3] for i in range(20)]
+    X, names, _ = read(text, "pandas")
+    assert X.tolist() == expected and names == ["x", "y"] and calls == []
+    # loadtxt reads files without text columns only.
+    X, _, _ = read(text.replace(', "a, b"', "").replace(',"note"', ""), "numpy")
+    assert X.tolist() == expected and calls == []
+    # A doubled quote inside a field: the csv module reads from that block on.
+    X, _, _ = read_both(text.replace('"a, b"', '"a ""b"""'))
+    assert X.tolist() == expected and calls
+    # Between whitespace-separated fields a quote is a character like any other.
+    refused('1 2 3\n4 5 6\n7 8 "9\n', r"line 3: '\"9' in column 3 is not a number")
+
+
 def test_float32_is_float64_parse_then_cast():
     X, _, _ = read_both("0.1,0.2\n1e-50,3.4028235e38\n", dtype=np.float32)
     assert X.dtype == np.float32
@@ -438,23 +457,30 @@ def _mutations(rng, n):
         else:  # insertions and deletions
             for i in sorted(rng.integers(0, len(data), rng.integers(1, 4)), reverse=True):
                 if rng.random() < 0.5:
-                    del data[i]
+                    del data[i:i + 1]
                 else:
                     data[i:i] = bytes([rng.choice(alphabet)])
         yield bytes(data), options
 
 
 def test_fuzz_reader_in_process(monkeypatch, tmp_path):
-    """Every damaged file reads cleanly or fails with the CLI's error, the same for both engines."""
+    """Every damaged file reads cleanly or fails with the CLI's error, the same for both
+    engines and for the reference parser one record at a time."""
     monkeypatch.setattr(_csv, "BLOCK_CHARS", 48)  # two or three blocks
     monkeypatch.setattr(_csv, "SAMPLE_LINES", 3)
+    at_once = _csv._parse_records_at_once
     rng = np.random.default_rng(20261130)
     path = tmp_path / "f.csv"
     outcomes = {"read": 0, "error": 0}
     for data, options in _mutations(rng, 160):
         path.write_bytes(data)
         results = []
-        for engine, on_missing in (("pandas", "skip"), ("numpy", "skip"), ("numpy", "error")):
+        for engine, on_missing in (("pandas", "skip"), ("numpy", "skip"), ("each", "skip"),
+                                   ("numpy", "error")):
+            # "each": numpy, the reference parser one record at a time only.
+            monkeypatch.setattr(_csv, "_parse_records_at_once", at_once if engine != "each"
+                                else lambda layout, records: None)
+            engine = "numpy" if engine == "each" else engine
             try:
                 X, names = cli._read_data(str(path), on_missing=on_missing, notes=False,
                                           engine=engine, **options)
@@ -466,9 +492,9 @@ def test_fuzz_reader_in_process(monkeypatch, tmp_path):
                 assert X.ndim == 2 and X.size and np.isfinite(X).all(), data
                 assert names is None or len(names) == X.shape[1]
                 results.append((X.tobytes(), X.shape, names))
-        assert results[0] == results[1], data
-        if isinstance(results[2], tuple):
-            assert results[2] == results[1], data
+        assert results[0] == results[1] == results[2], data
+        if isinstance(results[3], tuple):
+            assert results[3] == results[1], data
         outcomes["read" if isinstance(results[0], tuple) else "error"] += 1
     # The damage reached both outcomes.
     assert outcomes["read"] > 40 and outcomes["error"] > 40, outcomes
