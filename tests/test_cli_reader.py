@@ -138,6 +138,14 @@ def test_simply_quoted_fields_go_to_the_fast_engines(small_blocks, monkeypatch):
     refused('1 2 3\n4 5 6\n7 8 "9\n', r"line 3: '\"9' in column 3 is not a number")
 
 
+def test_numpy_engine_without_pandas(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas raises ImportError
+    X, names, _ = _csv.read_csv(io.StringIO("a,b\n1,2.5\n3,NA\n"), "t.csv")
+    assert X.tolist() == [[1.0, 2.5]] and names == ["a", "b"]
+    with pytest.raises(ValueError, match="engine must be one of"):
+        _csv.read_csv(io.StringIO("1\n"), "t.csv", engine="arrow")
+
+
 def test_float32_is_float64_parse_then_cast():
     X, _, _ = read_both("0.1,0.2\n1e-50,3.4028235e38\n", dtype=np.float32)
     assert X.dtype == np.float32
