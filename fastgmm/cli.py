@@ -12,7 +12,7 @@ and ``OSError`` of a bad file or bad data.
 """
 
 import argparse
-import csv
+import contextlib
 import io
 import math
 import os
@@ -24,6 +24,8 @@ import warnings
 
 import numpy as np
 
+from . import _csv
+
 PROG = "fastgmm"
 
 EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -32,7 +34,7 @@ COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 
 # Fields read as a missing value in a CSV file (compared in lower case).
-MISSING_VALUES = frozenset({"", "na", "nan", "n/a", "null", "none", "?"})
+MISSING_VALUES = _csv.MISSING_VALUES
 
 # Matrices are printed in full up to this many features.
 MAX_PRINTED_FEATURES = 8
@@ -63,12 +65,22 @@ Run with no arguments, it runs the demo."""
 
 _DATA_HELP = """\
 data files:
-  FILE.csv  comma-separated values. A first row with a text field in a column
-            whose second row is a number is a header. Columns with text are
-            skipped (noted on stderr). Empty, NA, NaN, N/A, null, None and ?
-            are missing values: fit and score skip rows that have one (noted
-            on stderr); predict refuses them, naming the line, since its
-            output has one row per input row.
+  FILE.csv  values separated by ',', ';', tabs or spaces (detected, or
+            --delimiter), decimal point '.' (or --decimal ','). The first row
+            is a header when it holds no numbers; pass --header when names
+            look like numbers, --no-header when the first row is data. A
+            file that could be read two ways is refused, naming the option
+            that settles it. Columns of text are skipped (noted on stderr);
+            a text field in a column of numbers is an error naming its line
+            and column. Empty, NA, NaN, N/A, null, None and ? are missing
+            values: fit and score skip rows that have one (noted on
+            stderr); predict refuses them, naming the line, since its
+            output has one row per input row. pandas, when installed, reads
+            big files faster (pip install 'fastgmm[cli]').
+            fit stores the header's names in the model; predict and score
+            then match DATA's header to them: columns in another order are
+            reordered by name (noted on stderr), other names are refused,
+            and a file without a header is taken in order (noted).
   FILE.npy  a 2-D numeric NumPy array, memory-mapped, not read into memory
             (--float32 on float64 data makes a float32 copy).
   -         CSV on standard input."""
@@ -161,113 +173,35 @@ def _warning(message):
     print(f"{PROG}: warning: {_one_line(message)}", file=sys.stderr)
 
 
-def _lines_text(lines, limit=5):
-    shown = ", ".join(str(n) for n in lines[:limit])
-    return shown + (f", ... ({len(lines)} in all)" if len(lines) > limit else "")
-
-
 # ---------------------------------------------------------------------------
 # Reading data
 
 
-def _parse_field(text):
+def _parse_field(text, decimal="."):
     """A CSV field as a float, ``None`` when missing, or the text itself."""
-    text = text.strip()
-    if text.lower() in MISSING_VALUES:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        return text
+    return _csv.parse_field(text, decimal)
 
 
-def _read_csv(stream, name, *, on_missing, dtype, notes):
+def _read_csv(stream, name, *, on_missing, dtype, notes, delimiter=None, decimal=None,
+              header=None, engine=None, size_hint=None):
     """Numeric columns of a CSV stream as an array; see ``_DATA_HELP``.
 
     Returns ``(X, feature_names)``; `feature_names` is ``None`` without a
     header. `on_missing` is ``"skip"`` (drop rows with a missing value,
-    noted on stderr) or ``"error"``.
+    noted on stderr) or ``"error"``. `delimiter`, `decimal` and `header`
+    are the CSV options (``None``: detected); `engine` is ``"pandas"`` or
+    ``"numpy"`` (``None``: pandas when installed). The reading itself is
+    ``fastgmm._csv.read_csv``.
     """
-    reader = csv.reader(stream, skipinitialspace=True)
-    rows = []
     try:
-        for row in reader:
-            if any(field.strip() for field in row):
-                rows.append((reader.line_num, row, [_parse_field(field) for field in row]))
-    except csv.Error as exc:
-        raise CLIError(f"{name}: line {reader.line_num}: bad CSV ({exc})") from None
-    except UnicodeDecodeError as exc:
-        raise CLIError(f"{name}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
-    if not rows:
-        raise CLIError(f"{name}: empty, no data rows")
-
-    first = rows[0][2]
-    if len(rows) > 1:
-        second = rows[1][2]
-        has_header = any(
-            isinstance(a, str) and j < len(second) and isinstance(second[j], float)
-            for j, a in enumerate(first)
-        )
-    else:
-        has_header = not any(isinstance(a, float) for a in first)
-    header = None
-    if has_header:
-        header = [field.strip() for field in rows[0][1]]
-        rows = rows[1:]
-        if not rows:
-            raise CLIError(f"{name}: no data rows, only a header")
-    n_columns = len(first)
-    rows = [(line, parsed) for line, _, parsed in rows]
-    for line, row in rows:
-        if len(row) != n_columns:
-            raise CLIError(
-                f"{name}: line {line} has {len(row)} field{'s' if len(row) != 1 else ''}, "
-                f"expected {n_columns} like the first row"
-            )
-
-    def label(j):
-        return repr(header[j]) if header and header[j] else f"{j + 1}"
-
-    numeric, skipped = [], []
-    for j in range(n_columns):
-        values = [row[j] for _, row in rows if row[j] is not None]
-        if values and all(isinstance(v, float) for v in values):
-            numeric.append(j)
-        else:
-            skipped.append(j)
-    if not numeric:
-        raise CLIError(f"{name}: no numeric columns")
-    if skipped and notes:
-        s = "s" if len(skipped) > 1 else ""
-        _note(f"{name}: skipped non-numeric column{s} {', '.join(label(j) for j in skipped)}")
-
-    data, missing_lines = [], []
-    for line, row in rows:
-        values = [row[j] for j in numeric]
-        if any(v is None for v in values):
-            if on_missing == "error":
-                j = next(j for j in numeric if row[j] is None)
-                raise CLIError(
-                    f"{name}: line {line}: missing value in column {label(j)} "
-                    "(predict writes one row per input row: remove or fill in "
-                    "rows with missing values first)"
-                )
-            missing_lines.append(line)
-            continue
-        bad = next((j for j in numeric if not math.isfinite(row[j])), None)
-        if bad is not None:
-            raise CLIError(f"{name}: line {line}: infinite value in column {label(bad)}")
-        data.append(values)
-    if missing_lines and notes:
-        s = "s" if len(missing_lines) > 1 else ""
-        _note(
-            f"{name}: skipped {len(missing_lines)} row{s} with missing values "
-            f"(line{s} {_lines_text(missing_lines)})"
-        )
-    if not data:
-        raise CLIError(f"{name}: no rows without missing values")
-    X = np.array(data, dtype=dtype)
-    names = [header[j] for j in numeric] if header else None
+        X, names, messages = _csv.read_csv(
+            stream, name, on_missing=on_missing, dtype=dtype, delimiter=delimiter,
+            decimal=decimal, header=header, engine=engine, size_hint=size_hint)
+    except _csv.CSVError as exc:
+        raise CLIError(str(exc)) from None
+    if notes:
+        for message in messages:
+            _note(message)
     return X, names
 
 
@@ -306,17 +240,68 @@ def _check_output_path(path, option):
         raise CLIError(f"{option} {path}: no such directory {directory}")
 
 
-def _read_data(source, *, on_missing="skip", float32=False, notes=True):
-    """Read DATA (a .csv path, a .npy path or ``-``); return ``(X, feature_names)``."""
+def _read_data(source, *, on_missing="skip", float32=False, notes=True, delimiter=None,
+               decimal=None, header=None, engine=None):
+    """Read DATA (a .csv path, a .npy path or ``-``); return ``(X, feature_names)``.
+
+    The CSV options (`delimiter`, `decimal`, `header`, `engine`) are those
+    of ``_read_csv``; a ``.npy`` file ignores them.
+    """
     _check_data_path(source)
-    csv_dtype = np.float32 if float32 else np.float64
+    csv_options = dict(on_missing=on_missing, dtype=np.float32 if float32 else np.float64,
+                       notes=notes, delimiter=delimiter, decimal=decimal, header=header,
+                       engine=engine)
     if source == "-":
-        stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
-        return _read_csv(stream, "<stdin>", on_missing=on_missing, dtype=csv_dtype, notes=notes)
+        stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig")
+        return _read_csv(stream, "<stdin>", **csv_options)
     if source.lower().endswith(".npy"):
         return _read_npy(source, dtype=np.float32 if float32 else None)
-    with open(source, encoding="utf-8-sig", newline="") as stream:
-        return _read_csv(stream, source, on_missing=on_missing, dtype=csv_dtype, notes=notes)
+    with open(source, encoding="utf-8-sig") as stream:
+        size = os.fstat(stream.fileno()).st_size
+        return _read_csv(stream, source, size_hint=size, **csv_options)
+
+
+def _csv_options(args):
+    """The CSV reading options of a subcommand's parsed arguments."""
+    return dict(delimiter=args.delimiter, decimal=args.decimal, header=args.header)
+
+
+def _delimiter(text):
+    value = {"tab": "\t", "\\t": "\t", "space": _csv.WHITESPACE, " ": _csv.WHITESPACE,
+             "whitespace": _csv.WHITESPACE}.get(text, text)
+    if value not in (",", ";", "\t", "|", ":", _csv.WHITESPACE):
+        raise argparse.ArgumentTypeError(
+            f"expected ',', ';', tab, '|', ':' or whitespace, got {text!r}")
+    return value
+
+
+def _add_csv_arguments(parser):
+    group = parser.add_argument_group("CSV options", _wrap(
+        "How a CSV file is read. Each is detected when not given; a file the detection "
+        "cannot settle is refused with a message naming the option to pass."))
+    group.add_argument("--delimiter", type=_delimiter, metavar="SEP",
+                       help="field separator: ',', ';', tab, '|', ':' or whitespace (runs of "
+                            "spaces and tabs) (default: detected among ',', ';', tab, "
+                            "whitespace)")
+    group.add_argument("--decimal", choices=(".", ","), metavar="MARK",
+                       help="decimal mark, '.' or ',' (default: '.'; a column of numbers "
+                            "with decimal commas is refused, naming this option)")
+    group.add_argument("--header", action=argparse.BooleanOptionalAction, default=None,
+                       help="whether the first row holds column names (default: detected: "
+                            "a first row without numbers is a header, one whose text is "
+                            "only in text columns is data; pass --header for numeric names)")
+
+
+def _usable_names(names, source, notes=True):
+    """Column names to store in a model: unique and non-empty, else ``None`` (noted)."""
+    if names is None:
+        return None
+    if all(names) and len(set(names)) == len(names):
+        return names
+    if notes:
+        problem = "an empty name" if not all(names) else "a repeated name"
+        _note(f"{source}: column names not stored in the model ({problem} in the header)")
+    return None
 
 
 # ---------------------------------------------------------------------------
@@ -336,6 +321,60 @@ def _check_n_features(model, X, model_path, data):
             f"{name} has {X.shape[1]} feature column{'s' if X.shape[1] != 1 else ''} but "
             f"the model {model_path} expects {model.n_features_in_}"
         )
+
+
+def _names_text(names, limit=6):
+    shown = ", ".join(repr(str(n)) for n in names[:limit])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+def _match_columns(model, X, names, model_path, data):
+    """DATA's columns in the model's order, checked by name when both have names.
+
+    A model fitted on named columns (``feature_names_in_``) and DATA with a
+    header: the same names in the same order are used as they are; the same
+    names in another order are reordered to the model's (noted on stderr);
+    other names are refused, listing the differences. Without a header, the
+    columns are taken in order (noted on stderr when the model has names).
+    Otherwise only the number of columns is checked.
+    """
+    source = "<stdin>" if data == "-" else data
+    expected = getattr(model, "feature_names_in_", None)
+    if expected is None or names is None:
+        _check_n_features(model, X, model_path, data)
+        if expected is not None:
+            what = "header" if data.lower().endswith(".csv") or data == "-" else "column names"
+            _note(f"{source} has no {what}; its columns are taken in order as the model's "
+                  f"{_names_text(list(expected))}")
+        return X
+    expected = [str(n) for n in expected]
+    if names == expected:
+        return X
+    if sorted(names) == sorted(expected) and len(set(names)) == len(names):
+        order = [names.index(n) for n in expected]
+        _note(f"{source}: columns reordered by name to the model's order "
+              f"{_names_text(expected)}")
+        return np.ascontiguousarray(X[:, order])
+    absent = [n for n in expected if n not in names]
+    extra = [n for n in names if n not in expected]
+    differences = []
+    if absent:
+        differences.append(f"missing {_names_text(absent)}")
+    if extra:
+        differences.append(f"not in the model {_names_text(extra)}")
+    if not differences:
+        differences.append("repeated names")
+    raise CLIError(
+        f"{source}: column names differ from those the model {model_path} was fitted on: "
+        f"{'; '.join(differences)} (the model's columns: {_names_text(expected)})")
+
+
+@contextlib.contextmanager
+def _columns_checked():
+    """Silence the estimator's feature-name warning: ``_match_columns`` did the check."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*feature names", category=UserWarning)
+        yield
 
 
 def _covariance_matrices(model):
@@ -697,6 +736,7 @@ def _add_fit(subparsers):
                         help="fit in single precision: half the memory, faster")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="print nothing but errors and warnings: no summary, notes or progress bar")
+    _add_csv_arguments(parser)
     parser.set_defaults(func=_cmd_fit)
 
 
@@ -705,7 +745,10 @@ def _cmd_fit(args):
     from .gaussian_mixture import GaussianMixture
 
     _check_output_path(args.output, "-o")
-    X, _ = _read_data(args.data, on_missing="skip", float32=args.float32, notes=not args.quiet)
+    X, names = _read_data(args.data, on_missing="skip", float32=args.float32,
+                          notes=not args.quiet, **_csv_options(args))
+    source = "<stdin>" if args.data == "-" else args.data
+    names = _usable_names(names, source, notes=not args.quiet)
     progress = None
     if not args.quiet and sys.stderr.isatty():
         progress = _ProgressBar(sys.stderr, args.max_iter, args.n_init)
@@ -730,15 +773,19 @@ def _cmd_fit(args):
     for message in messages:
         _warning(message)
     model.callback = None
+    bic = None if args.quiet else model.bic(X)
+    if names is not None:
+        # The header's names, checked by predict and score (scikit-learn's
+        # feature_names_in_, stored in the model file).
+        model.feature_names_in_ = np.asarray(names, dtype=object)
     save_model(model, args.output)
     if not args.quiet:
-        source = "<stdin>" if args.data == "-" else args.data
         print(f"data         {source}: {X.shape[0]} samples x {X.shape[1]} features ({X.dtype})")
         print(f"model        {model.n_components} components, {model.covariance_type} covariance")
         print(f"n_iter       {model.n_iter_}")
         print(f"converged    {'yes' if model.converged_ else 'no'}")
         print(f"lower bound  {model.lower_bound_:.6f} (mean log-likelihood per sample)")
-        print(f"BIC          {model.bic(X):.6g}")
+        print(f"BIC          {bic:.6g}")
         print(f"wall time    {elapsed:.3f} s")
         print(f"saved to     {args.output}")
     return EXIT_OK
@@ -773,6 +820,7 @@ def _add_predict(subparsers):
                         help="write component probabilities instead of labels")
     parser.add_argument("-o", "--output", metavar="OUT.csv|OUT.npy",
                         help="file to write (default: CSV on stdout)")
+    _add_csv_arguments(parser)
     parser.set_defaults(func=_cmd_predict)
 
 
@@ -792,14 +840,15 @@ def _cmd_predict(args):
         _check_output_path(args.output, "-o")
     _check_data_path(args.data)
     model, _ = _load_model(args.model)
-    X, _ = _read_data(args.data, on_missing="error")
-    _check_n_features(model, X, args.model, args.data)
-    if args.proba:
-        values = model.predict_proba(X)
-        header = [f"proba_{k}" for k in range(values.shape[1])]
-    else:
-        values = np.asarray(model.predict(X), dtype=np.int64)
-        header = ["label"]
+    X, names = _read_data(args.data, on_missing="error", **_csv_options(args))
+    X = _match_columns(model, X, names, args.model, args.data)
+    with _columns_checked():
+        if args.proba:
+            values = model.predict_proba(X)
+            header = [f"proba_{k}" for k in range(values.shape[1])]
+        else:
+            values = np.asarray(model.predict(X), dtype=np.int64)
+            header = ["label"]
     if args.output is None:
         _write_csv(sys.stdout, header, values)
     elif args.output.lower().endswith(".npy"):
@@ -832,15 +881,18 @@ def _add_score(subparsers):
     )
     parser.add_argument("model", metavar="MODEL.npz", help="model file written by 'fastgmm fit'")
     parser.add_argument("data", metavar="DATA", help="FILE.csv, FILE.npy, or - for CSV on stdin")
+    _add_csv_arguments(parser)
     parser.set_defaults(func=_cmd_score)
 
 
 def _cmd_score(args):
     _check_data_path(args.data)
     model, _ = _load_model(args.model)
-    X, _ = _read_data(args.data, on_missing="skip")
-    _check_n_features(model, X, args.model, args.data)
-    print(repr(float(model.score(X))))
+    X, names = _read_data(args.data, on_missing="skip", **_csv_options(args))
+    X = _match_columns(model, X, names, args.model, args.data)
+    with _columns_checked():
+        score = model.score(X)
+    print(repr(float(score)))
     return EXIT_OK
 
 
@@ -968,6 +1020,7 @@ def _add_select(subparsers):
                         help="threads to use (default: all cores)")
     parser.add_argument("-o", "--output", metavar="MODEL.npz",
                         help="also save the chosen model (replaced if it exists)")
+    _add_csv_arguments(parser)
     parser.set_defaults(func=_cmd_select)
 
 
@@ -978,7 +1031,10 @@ def _cmd_select(args):
 
     if args.output is not None:
         _check_output_path(args.output, "-o")
-    X, _ = _read_data(args.data, on_missing="skip")
+    X, names = _read_data(args.data, on_missing="skip", **_csv_options(args))
+    source = "<stdin>" if args.data == "-" else args.data
+    if args.output is not None:
+        names = _usable_names(names, source)
     if args.n_components[-1] > X.shape[0]:
         raise UsageError(
             f"-k: {args.n_components[-1]} components for {X.shape[0]} samples; "
@@ -1003,7 +1059,6 @@ def _cmd_select(args):
             messages.append(message)
     for message in messages:
         _warning(message)
-    source = "<stdin>" if args.data == "-" else args.data
     best = selection.best_
     value = selection.results_[args.criterion][selection._ranked()[0]]
     print(f"data     {source}: {X.shape[0]} samples x {X.shape[1]} features ({X.dtype})")
@@ -1016,6 +1071,8 @@ def _cmd_select(args):
           f"{best.random_state})")
     print(f"time     {elapsed:.3f} s for {selection.results_.shape[0]} models")
     if args.output is not None:
+        if names is not None:
+            best.feature_names_in_ = np.asarray(names, dtype=object)
         save_model(best, args.output)
         print(f"saved to {args.output}")
     return EXIT_OK
