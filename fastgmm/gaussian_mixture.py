@@ -320,7 +320,7 @@ class GaussianMixture(_ParamsMixin):
     lower_bounds_ : list of float
         The lower bound at every iteration of the best start.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,), dtype object
+    feature_names_in_ : ndarray of shape (n_features,), dtype object
         Column names of X in fit, when X was a DataFrame whose column names
         are all strings; absent otherwise. Every later X is checked against
         them, as scikit-learn does: reordered or renamed columns raise a

@@ -466,7 +466,7 @@ class KMeans(_TransformerOutputMixin, _ParamsMixin):
         Lloyd iterations of the kept run.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,), dtype object
+    feature_names_in_ : ndarray of shape (n_features,), dtype object
         Column names of X in fit, when X was a DataFrame whose column names
         are all strings; absent otherwise. ``predict``, ``transform`` and
         ``score`` then check the columns of X against them, as scikit-learn.
