@@ -97,7 +97,11 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
     The pass runs over segments of whole blocks, each reading at most
     about ``_config.SEGMENT_BYTES`` of X and at most ``_config.PART_BYTES``
     of partial statistics; the segment length depends only on the shape of
-    the problem. Data that are not float32/float64 are converted to float64
+    the problem. Full covariances whose scatters of a single block exceed
+    ``_config.PART_BYTES`` have no partial scatters: the serial kernel adds
+    each block's into the total, in block order (the same sum), so a pass
+    holds the precision factors and the scatters, nothing more of their
+    size. Data that are not float32/float64 are converted to float64
     one segment at a time, and the pages of a memory-mapped X are handed
     back to the operating system after each segment (see ``_outofcore``),
     so the memory a pass needs does not grow with n_samples and a
@@ -137,21 +141,32 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
         sxx_shape = (n_features, n_features)
     else:
         sxx_shape = (n_components, n_features)
-    block_floats = 1 + n_components * (1 + n_features) + int(np.prod(sxx_shape))
+    small_floats = 1 + n_components * (1 + n_features)
+    block_floats = small_floats + int(np.prod(sxx_shape))
     n_blocks = -(-n_samples // chunk_size)
+    # Where the scatters of a single block exceed PART_BYTES (full
+    # covariances of K d^2 floats: 305 MiB at K=10, d=2000), the serial
+    # kernel adds every block's scatter to the total in block order, the sum
+    # the driver makes of parts, with no partial scatters at all.
+    accumulate = covariance_type == "full" and 8 * block_floats > _config.PART_BYTES
     # Partial statistics for at most PART_BYTES per kernel call; the segment
     # length depends only on the problem's shape, never on the thread count.
-    seg_blocks = max(1, min(n_blocks, _config.PART_BYTES // (8 * block_floats),
+    seg_blocks = max(1, min(n_blocks,
+                            _config.PART_BYTES // (8 * (small_floats if accumulate
+                                                        else block_floats)),
                             segment_rows(n_features, float_dtype(X)) // chunk_size))
     loglik_part = np.empty(seg_blocks)
     nk_part = np.empty((seg_blocks, n_components))
     sx_part = np.empty((seg_blocks, n_components, n_features))
-    # zeros: the kernels write only the upper triangle of full/tied scatters.
-    sxx_part = np.zeros((seg_blocks,) + sxx_shape)
     loglik = 0.0
     nk = np.zeros(n_components)
     sx = np.zeros((n_components, n_features))
     sxx = np.zeros(sxx_shape)
+    # zeros: the kernels write only the upper triangle of full/tied scatters.
+    sxx_part = sxx[None] if accumulate else np.zeros((seg_blocks,) + sxx_shape)
+    if covariance_type == "full" and X.dtype == np.float32:
+        # The full kernel scores in X's dtype and takes U in it.
+        prec = prec.astype(np.float32)
     means_u = None
     if covariance_type == "tied":
         # The kernel centres every row on the shift before the product with
@@ -168,8 +183,10 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
         n_seg = min(seg_blocks, n_blocks - first)
         row_start = first * chunk_size
         row_stop = min(n_samples, (first + n_seg) * chunk_size)
-        parts = (loglik_part[:n_seg], nk_part[:n_seg], sx_part[:n_seg], sxx_part[:n_seg])
-        kernel = _pick(_EM_KERNELS[covariance_type], n_seg)
+        parts = (loglik_part[:n_seg], nk_part[:n_seg], sx_part[:n_seg],
+                 sxx_part if accumulate else sxx_part[:n_seg])
+        kernel = (_EM_KERNELS[covariance_type][1] if accumulate
+                  else _pick(_EM_KERNELS[covariance_type], n_seg))
         if convert:
             # The segment alone, in float64; its blocks are the same rows.
             seg_X = float_rows(X, row_start, row_stop)
@@ -181,13 +198,18 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
         if covariance_type == "tied":
             kernel(seg_X, seg_w, means, means_u, prec, const, shift, *rows,
                    chunk_size, hard, *parts)
+        elif covariance_type == "full":
+            kernel(seg_X, seg_w, means, prec, const, *rows, chunk_size, hard, accumulate,
+                   *parts)
         else:
             kernel(seg_X, seg_w, means, prec, const, *rows, chunk_size, hard, *parts)
         pager.release(row_start, row_stop)
         loglik += parts[0].sum()
         nk += parts[1].sum(axis=0)
         sx += parts[2].sum(axis=0)
-        sxx += parts[3].sum(axis=0)
+        if not accumulate:
+            # One block's part is the sum itself: no temporary of its size.
+            sxx += parts[3][0] if n_seg == 1 else parts[3].sum(axis=0)
     sum_weights = float(n_samples if sample_weight.shape[0] == 0 else sample_weight.sum())
     pooled_sx = None
     if covariance_type == "tied":
