@@ -476,6 +476,26 @@ def nearest_component(X, params, covariance_type):
     return log_dist.argmin(axis=1)
 
 
+class Handoff:
+    """A start that :func:`run_em` takes ownership of.
+
+    An argument stays referenced by the caller for the whole call, and a
+    start of full covariances is two arrays of K d^2 floats. Wrapped in a
+    Handoff, it is taken out by ``run_em``, which then drops its
+    covariances before the first pass and its precision factors after it,
+    so that the start does not outlive its use (``_fit`` hands its start
+    over this way).
+    """
+
+    def __init__(self, params):
+        self._params = params
+
+    def take(self):
+        """The wrapped Params, once; None afterwards."""
+        params, self._params = self._params, None
+        return params
+
+
 def run_em(X, sample_weight, params, *, covariance_type, reg_covar, tol, max_iter,
            lower_bound=-np.inf, chunk_size=None, on_iteration=None, hard=False,
            on_degenerate="raise", events=None, stats_pass=None):
@@ -489,6 +509,8 @@ def run_em(X, sample_weight, params, *, covariance_type, reg_covar, tol, max_ite
 
     Parameters
     ----------
+    params : Params or Handoff
+        The start; a :class:`Handoff` is taken over (see there).
     on_iteration : callable, optional
         ``on_iteration(n_iter, lower_bound, change, seconds)``; a true return
         value stops the iterations (reported as converged only if ``tol`` was
@@ -515,7 +537,18 @@ def run_em(X, sample_weight, params, *, covariance_type, reg_covar, tol, max_ite
     ValueError
         When a covariance is not positive definite (``on_degenerate='raise'``)
         or the log-likelihood is not finite.
+
+    Notes
+    -----
+    Only one set of parameters is held at a time: the pass reads the
+    weights, means and precision factors (not the covariances, dropped
+    before it), the M-step needs the statistics alone (the parameters are
+    dropped before it) and the statistics are dropped after it. A fit of
+    full covariances thus holds at most three arrays of K d^2 floats (the
+    scatters, the new covariances and their factors, during the M-step).
     """
+    if isinstance(params, Handoff):
+        params = params.take()
     dtype = float_dtype(X)
     eps = float(np.finfo(dtype).eps)
     float32_data = dtype == np.float32
@@ -528,7 +561,9 @@ def run_em(X, sample_weight, params, *, covariance_type, reg_covar, tol, max_ite
     for n_iter in range(1, max_iter + 1):
         tick = time.perf_counter()
         prev = lower_bound
+        params = params._replace(covariances=None)
         stats = stats_pass(X, sample_weight, params, covariance_type, chunk_size, hard)
+        params = None
         lower_bound = stats.loglik / stats.sum_weights
         if not np.isfinite(lower_bound):
             raise ValueError(
@@ -541,6 +576,7 @@ def run_em(X, sample_weight, params, *, covariance_type, reg_covar, tol, max_ite
         params = m_step(stats, covariance_type, reg_covar, eps, float32_data,
                         on_degenerate=on_degenerate, X=X, sample_weight=sample_weight,
                         iteration=n_iter, events=events, chunk_size=chunk_size)
+        stats = None
         if len(events) > n_events:
             repaired_at = n_iter
         lower_bounds.append(lower_bound)

@@ -715,6 +715,7 @@ class GaussianMixture(_ParamsMixin):
                         # scikit-learn keeps the last start when no iteration runs.
                         best = (lower_bound, params, [], 0, False, events)
                         continue
+                    params, result = _em.Handoff(params), None  # run_em takes the start over
                     result = _em.run_em(
                         X, sample_weight, params,
                         covariance_type=self.covariance_type, reg_covar=self.reg_covar,
@@ -808,10 +809,10 @@ class GaussianMixture(_ParamsMixin):
                 np.asarray(params.precisions_chol, dtype=np.float64), self.covariance_type),
         }
         with np.errstate(over="ignore"):
-            fitted = {name: np.asarray(a, dtype=np.float64).astype(dtype)
-                      for name, a in fitted.items()}
+            fitted = {name: np.asarray(a, dtype=np.float64).astype(  # no copy of K x d x d
+                dtype, copy=name in ("weights_", "means_")) for name, a in fitted.items()}
         for name, a in fitted.items():
-            if not np.all(np.isfinite(a)):
+            if not (np.isfinite(a.min()) and np.isfinite(a.max())):  # no K x d x d temporary
                 largest = float(np.max(np.abs(np.asarray(params.covariances))))
                 raise ValueError(
                     f"The fitted {name.rstrip('_')} do not fit in {np.dtype(dtype).name} "
