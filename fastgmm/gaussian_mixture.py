@@ -689,6 +689,8 @@ class GaussianMixture(_ParamsMixin):
         init_arrays = self._check_initial_parameters(n_features)
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         n_init = self.n_init if do_init else 1
+        _em.check_fit_memory(n_samples, n_features, self.n_components, self.covariance_type,
+                             dtype, n_init, self.init_params, self.n_threads)
         random_state = check_random_state(self.random_state)
         start_X, start_weight = X, sample_weight
         if dask_data is not None and do_init and any(a is None for a in init_arrays):
