@@ -99,10 +99,10 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
     about ``_config.SEGMENT_BYTES`` of X and at most ``_config.PART_BYTES``
     of partial statistics; the segment length depends only on the shape of
     the problem. Full covariances whose scatters of a single block exceed
-    ``_config.PART_BYTES`` have no partial scatters: the serial kernel adds
-    each block's into the total, in block order (the same sum), so a pass
-    holds the precision factors and the scatters, nothing more of their
-    size. Data that are not float32/float64 are converted to float64
+    ``_config.PART_BYTES`` have no partial scatters: each block's are added
+    into the total, in block order (the same sum), its components spread
+    over the threads (``em_pass_full_components``), so a pass holds the
+    precision factors and the scatters, nothing more of their size. Data that are not float32/float64 are converted to float64
     one segment at a time, and the pages of a memory-mapped X are handed
     back to the operating system after each segment (see ``_outofcore``),
     so the memory a pass needs does not grow with n_samples and a
@@ -146,9 +146,10 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
     block_floats = small_floats + int(np.prod(sxx_shape))
     n_blocks = -(-n_samples // chunk_size)
     # Where the scatters of a single block exceed PART_BYTES (full
-    # covariances of K d^2 floats: 305 MiB at K=10, d=2000), the serial
-    # kernel adds every block's scatter to the total in block order, the sum
-    # the driver makes of parts, with no partial scatters at all.
+    # covariances of K d^2 floats: 305 MiB at K=10, d=2000), every block's
+    # scatter is added to the total in block order, the sum the driver makes
+    # of parts, with no partial scatters at all; the blocks then run one
+    # after the other, and the components of each in parallel.
     accumulate = covariance_type == "full" and 8 * block_floats > _config.PART_BYTES
     # Partial statistics for at most PART_BYTES per kernel call; the segment
     # length depends only on the problem's shape, never on the thread count.
@@ -186,8 +187,11 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
         row_stop = min(n_samples, (first + n_seg) * chunk_size)
         parts = (loglik_part[:n_seg], nk_part[:n_seg], sx_part[:n_seg],
                  sxx_part if accumulate else sxx_part[:n_seg])
-        kernel = (_EM_KERNELS[covariance_type][1] if accumulate
-                  else _pick(_EM_KERNELS[covariance_type], n_seg))
+        if accumulate:
+            kernel = (_em_kernels.em_pass_full_serial if n_features == 2
+                      else _em_kernels.em_pass_full_components)
+        else:
+            kernel = _pick(_EM_KERNELS[covariance_type], n_seg)
         if convert:
             # The segment alone, in float64; its blocks are the same rows.
             seg_X = float_rows(X, row_start, row_stop)
@@ -199,6 +203,8 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
         if covariance_type == "tied":
             kernel(seg_X, seg_w, means, means_u, prec, const, shift, *rows,
                    chunk_size, hard, *parts)
+        elif accumulate and n_features > 2:
+            kernel(seg_X, seg_w, means, prec, const, *rows, chunk_size, hard, *parts)
         elif covariance_type == "full":
             kernel(seg_X, seg_w, means, prec, const, *rows, chunk_size, hard, accumulate,
                    *parts)

@@ -40,6 +40,7 @@ from . import serial_twin
 from .logprob import (
     block_log_prob_diag,
     block_log_prob_full,
+    block_log_prob_full_one,
     block_hard_assign,
     block_log_prob_tied,
     block_normalize,
@@ -389,6 +390,74 @@ def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row
             nk_part[c, k] = _block_first_moments(xt, n_rows, means_x[k], r, dev, rdev,
                                                  sx_part[c, k])
             _block_scatter(n_rows, rdev, dev, sxx_part[c_sxx, k], zero, accumulate)
+
+
+@njit(parallel=True, **_JIT)
+def em_pass_full_components(X, sample_weight, means, precisions_chol, const, row_start,
+                            row_stop, chunk_size, hard, loglik_part, nk_part, sx_part,
+                            sxx):
+    """``em_pass_full`` with ``accumulate``, its components in parallel.
+
+    For models whose scatters of one block exceed the driver's budget for
+    partial statistics, where blocks must add into the single total one
+    after the other: the blocks run in order, and within a block the
+    log-densities, then the statistics, of the components are spread over
+    the threads. Component k's work is the serial kernel's, written to its
+    own rows (``logp[k]``, ``nk_part[c, k]``, ``sx_part[c, k]``,
+    ``sxx[0, k]``), each with its own scratch: the result is bit-identical
+    to the serial twin of ``em_pass_full`` for any number of threads.
+
+    Parameters
+    ----------
+    X, sample_weight, means, precisions_chol, const, row_start, row_stop, chunk_size, hard
+        As ``em_pass_full``; more than two features (``em_pass_full``'s
+        two-feature path is not repeated here).
+    loglik_part : ndarray of shape (n_blocks,), float64
+    nk_part : ndarray of shape (n_blocks, n_components), float64
+    sx_part : ndarray of shape (n_blocks, n_components, n_features), float64
+    sxx : ndarray of shape (1, n_components, n_features, n_features), float64
+        Every block adds its scatters (upper triangles) to it.
+
+    Notes
+    -----
+    Block c reads rows [row_start + c * chunk_size, ...) and writes row c of
+    ``loglik_part``, ``nk_part`` and ``sx_part``; within it, component k
+    writes only its own rows.
+    """
+    n_features = X.shape[1]
+    n_components = means.shape[0]
+    n_blocks = loglik_part.shape[0]
+    means_x = means.astype(X.dtype)
+    n_centred = n_features if X.itemsize == 4 else 1
+    width = chunk_size + ROW_PAD
+    xt = np.empty((n_features, width), X.dtype)
+    logp = np.empty((n_components, width))
+    lse = np.empty(chunk_size)
+    w = np.empty(chunk_size)
+    inv_total = np.empty(chunk_size)
+    zero = np.zeros(1, X.dtype)[0]
+    for c in range(n_blocks):
+        start = row_start + c * chunk_size
+        n_rows = min(chunk_size, row_stop - start)
+        load_block(X, start, n_rows, xt)
+        _block_weights(sample_weight, start, n_rows, w)
+        for k in prange(n_components):
+            mean_u = np.empty(n_features, X.dtype)
+            y = np.empty((n_features, width), X.dtype)
+            cx = np.empty((n_centred, width), X.dtype)
+            sq = np.empty(chunk_size, X.dtype)
+            block_log_prob_full_one(xt, n_rows, means_x, precisions_chol, const, k, logp,
+                                    mean_u, y, cx, sq)
+        loglik_part[c] = _block_posterior(logp, n_rows, hard, w, sample_weight.shape[0] == 0,
+                                          lse, inv_total)
+        for k in prange(n_components):
+            dev = np.empty((n_features, width), X.dtype)
+            rdev = np.empty((n_features, width), X.dtype)
+            r = np.empty(chunk_size, X.dtype)
+            _block_resp(logp, k, n_rows, w, inv_total, r)
+            nk_part[c, k] = _block_first_moments(xt, n_rows, means_x[k], r, dev, rdev,
+                                                 sx_part[c, k])
+            _block_scatter(n_rows, rdev, dev, sxx[0, k], zero, True)
 
 
 @njit(parallel=True, **_JIT)
