@@ -64,14 +64,19 @@ def _wrap(module, name, label=None):
 
 
 def main(n_components=10, n_features=2000, n_samples=3000, n_iter=2):
-    from fastgmm import GaussianMixture, _em, _init, _stats, gaussian_mixture
+    from fastgmm import GaussianMixture, _config, _em, _init, _stats, gaussian_mixture
     from fastgmm.bench import make_data
 
     X = make_data(n_samples, n_features, n_components)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        small = np.ascontiguousarray(X[:300, :20])
+        part_bytes, _config.PART_BYTES = _config.PART_BYTES, 1  # the accumulating pass too
         GaussianMixture(2, init_params="random_from_data", max_iter=1,
-                        random_state=0).fit(X[:300, :20])
+                        random_state=0).fit(small)
+        _config.PART_BYTES = part_bytes
+        GaussianMixture(2, init_params="random_from_data", max_iter=1,
+                        random_state=0).fit(small)
     for module, name in [(_em, "em_pass"), (_em, "m_step"), (_init, "em_pass"),
                          (_init, "m_step"), (_em, "estimate_parameters"),
                          (_em, "compute_precision_cholesky"),
