@@ -63,7 +63,7 @@ def _run(X, means, precisions_chol, const, last_stage):
                 _block_resp(logp, k, CHUNK, w, total, r)
                 check += _block_first_moments(xt, CHUNK, means[k], r, dev, rdev, sx[k])
                 if last_stage >= 4:
-                    _block_scatter(CHUNK, rdev, dev, sxx[k], 0.0)
+                    _block_scatter(CHUNK, rdev, dev, sxx[k], 0.0, False)
     return check + xt[0, 0]
 
 

@@ -128,6 +128,16 @@ PARALLEL_MIN_BLOCKS = 16
 # call; the driver splits a pass into segments of blocks to stay below it.
 PART_BYTES = 8 * 2**20
 
+# Budget of the numpy M-step's temporaries for full (and tied) covariances.
+# The covariances are computed a block of rows of this many bytes at a time
+# (temporaries of about four blocks), and their Cholesky factors, beyond
+# this size, one component at a time in place: whole K x d x d expressions
+# held four arrays the size of the covariances besides the result (a fit of
+# K=10, d=2000 peaked at 9.2 times its parameters' size,
+# ``asv_benchmarks/large_model_stages.py``). Below it, batches are computed
+# whole, as fast as before for many small components.
+MSTEP_BLOCK_BYTES = 2**18
+
 # Upper bound on the bytes of X (in the dtype the passes compute in) that one
 # kernel call of a pass reads. A segment of X this size is converted at once
 # where X is not float (an integer memmap), and the pages of a memory-mapped

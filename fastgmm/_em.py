@@ -26,6 +26,7 @@ from ._outofcore import (
 )
 from ._kernels import em_pass as _em_kernels
 from ._kernels import logprob as _lp_kernels
+from ._memory import check_fit_memory  # noqa: F401 (GaussianMixture._fit calls it)
 from ._stats import (
     Params,
     Stats,
@@ -121,9 +122,16 @@ def pick_kernel(kernels, n_blocks):
     """
     if n_blocks < _config.PARALLEL_MIN_BLOCKS:
         return kernels[1]
+    return thread_safe(kernels[0])
+
+
+def thread_safe(kernel):
+    """A parallel kernel as it may be called from any Python thread: itself
+    under TBB or OpenMP, behind the process-wide lock under workqueue (see
+    :func:`pick_kernel`)."""
     if parallel_layer_thread_safe():
-        return kernels[0]
-    return functools.partial(_serialised, kernels[0])
+        return kernel
+    return functools.partial(_serialised, kernel)
 
 
 def _kernel_params(params, covariance_type, n_features):
@@ -144,7 +152,11 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
     The pass runs over segments of whole blocks, each reading at most
     about ``_config.SEGMENT_BYTES`` of X and at most ``_config.PART_BYTES``
     of partial statistics; the segment length depends only on the shape of
-    the problem. Data that are not float32/float64 are converted to float64
+    the problem. Full covariances whose scatters of a single block exceed
+    ``_config.PART_BYTES`` have no partial scatters: each block's are added
+    into the total, in block order (the same sum), its components spread
+    over the threads (``em_pass_full_components``), so a pass holds the
+    precision factors and the scatters, nothing more of their size. Data that are not float32/float64 are converted to float64
     one segment at a time, and the pages of a memory-mapped X are handed
     back to the operating system after each segment (see ``_outofcore``),
     so the memory a pass needs does not grow with n_samples and a
@@ -185,21 +197,33 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
         sxx_shape = (n_features, n_features)
     else:
         sxx_shape = (n_components, n_features)
-    block_floats = 1 + n_components * (1 + n_features) + int(np.prod(sxx_shape))
+    small_floats = 1 + n_components * (1 + n_features)
+    block_floats = small_floats + int(np.prod(sxx_shape))
     n_blocks = -(-n_samples // chunk_size)
+    # Where the scatters of a single block exceed PART_BYTES (full
+    # covariances of K d^2 floats: 305 MiB at K=10, d=2000), every block's
+    # scatter is added to the total in block order, the sum the driver makes
+    # of parts, with no partial scatters at all; the blocks then run one
+    # after the other, and the components of each in parallel.
+    accumulate = covariance_type == "full" and 8 * block_floats > _config.PART_BYTES
     # Partial statistics for at most PART_BYTES per kernel call; the segment
     # length depends only on the problem's shape, never on the thread count.
-    seg_blocks = max(1, min(n_blocks, _config.PART_BYTES // (8 * block_floats),
+    seg_blocks = max(1, min(n_blocks,
+                            _config.PART_BYTES // (8 * (small_floats if accumulate
+                                                        else block_floats)),
                             segment_rows(n_features, float_dtype(X)) // chunk_size))
     loglik_part = np.empty(seg_blocks)
     nk_part = np.empty((seg_blocks, n_components))
     sx_part = np.empty((seg_blocks, n_components, n_features))
-    # zeros: the kernels write only the upper triangle of full/tied scatters.
-    sxx_part = np.zeros((seg_blocks,) + sxx_shape)
     loglik = 0.0
     nk = np.zeros(n_components)
     sx = np.zeros((n_components, n_features))
     sxx = np.zeros(sxx_shape)
+    # zeros: the kernels write only the upper triangle of full/tied scatters.
+    sxx_part = sxx[None] if accumulate else np.zeros((seg_blocks,) + sxx_shape)
+    if covariance_type == "full" and X.dtype == np.float32:
+        # The full kernel scores in X's dtype and takes U in it.
+        prec = prec.astype(np.float32)
     means_u = None
     if covariance_type == "tied":
         # The kernel centres every row on the shift before the product with
@@ -216,8 +240,13 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
         n_seg = min(seg_blocks, n_blocks - first)
         row_start = first * chunk_size
         row_stop = min(n_samples, (first + n_seg) * chunk_size)
-        parts = (loglik_part[:n_seg], nk_part[:n_seg], sx_part[:n_seg], sxx_part[:n_seg])
-        kernel = pick_kernel(_EM_KERNELS[covariance_type], n_seg)
+        parts = (loglik_part[:n_seg], nk_part[:n_seg], sx_part[:n_seg],
+                 sxx_part if accumulate else sxx_part[:n_seg])
+        if accumulate:
+            kernel = (_em_kernels.em_pass_full_serial if n_features == 2
+                      else thread_safe(_em_kernels.em_pass_full_components))
+        else:
+            kernel = pick_kernel(_EM_KERNELS[covariance_type], n_seg)
         if convert:
             # The segment alone, in float64; its blocks are the same rows.
             seg_X = float_rows(X, row_start, row_stop)
@@ -229,13 +258,20 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
         if covariance_type == "tied":
             kernel(seg_X, seg_w, means, means_u, prec, const, shift, *rows,
                    chunk_size, hard, *parts)
+        elif accumulate and n_features > 2:
+            kernel(seg_X, seg_w, means, prec, const, *rows, chunk_size, hard, *parts)
+        elif covariance_type == "full":
+            kernel(seg_X, seg_w, means, prec, const, *rows, chunk_size, hard, accumulate,
+                   *parts)
         else:
             kernel(seg_X, seg_w, means, prec, const, *rows, chunk_size, hard, *parts)
         pager.release(row_start, row_stop)
         loglik += parts[0].sum()
         nk += parts[1].sum(axis=0)
         sx += parts[2].sum(axis=0)
-        sxx += parts[3].sum(axis=0)
+        if not accumulate:
+            # One block's part is the sum itself: no temporary of its size.
+            sxx += parts[3][0] if n_seg == 1 else parts[3].sum(axis=0)
     sum_weights = float(n_samples if sample_weight.shape[0] == 0 else sample_weight.sum())
     return Stats(float(loglik), sum_weights, nk, sx, sxx, means, shift)
 
@@ -501,6 +537,26 @@ def nearest_component(X, params, covariance_type):
     return log_dist.argmin(axis=1)
 
 
+class Handoff:
+    """A start that :func:`run_em` takes ownership of.
+
+    An argument stays referenced by the caller for the whole call, and a
+    start of full covariances is two arrays of K d^2 floats. Wrapped in a
+    Handoff, it is taken out by ``run_em``, which then drops its
+    covariances before the first pass and its precision factors after it,
+    so that the start does not outlive its use (``_fit`` hands its start
+    over this way).
+    """
+
+    def __init__(self, params):
+        self._params = params
+
+    def take(self):
+        """The wrapped Params, once; None afterwards."""
+        params, self._params = self._params, None
+        return params
+
+
 def run_em(X, sample_weight, params, *, covariance_type, reg_covar, tol, max_iter,
            lower_bound=-np.inf, chunk_size=None, on_iteration=None, hard=False,
            on_degenerate="raise", events=None, stats_pass=None):
@@ -514,6 +570,8 @@ def run_em(X, sample_weight, params, *, covariance_type, reg_covar, tol, max_ite
 
     Parameters
     ----------
+    params : Params or Handoff
+        The start; a :class:`Handoff` is taken over (see there).
     on_iteration : callable, optional
         ``on_iteration(n_iter, lower_bound, change, seconds)``; a true return
         value stops the iterations (reported as converged only if ``tol`` was
@@ -540,7 +598,18 @@ def run_em(X, sample_weight, params, *, covariance_type, reg_covar, tol, max_ite
     ValueError
         When a covariance is not positive definite (``on_degenerate='raise'``)
         or the log-likelihood is not finite.
+
+    Notes
+    -----
+    Only one set of parameters is held at a time: the pass reads the
+    weights, means and precision factors (not the covariances, dropped
+    before it), the M-step needs the statistics alone (the parameters are
+    dropped before it) and the statistics are dropped after it. A fit of
+    full covariances thus holds at most three arrays of K d^2 floats (the
+    scatters, the new covariances and their factors, during the M-step).
     """
+    if isinstance(params, Handoff):
+        params = params.take()
     float32_data = float_dtype(X) == np.float32
     stats_pass = em_pass if stats_pass is None else stats_pass
     events = [] if events is None else events
@@ -551,7 +620,9 @@ def run_em(X, sample_weight, params, *, covariance_type, reg_covar, tol, max_ite
     for n_iter in range(1, max_iter + 1):
         tick = time.perf_counter()
         prev = lower_bound
+        params = params._replace(covariances=None)
         stats = stats_pass(X, sample_weight, params, covariance_type, chunk_size, hard)
+        params = None
         lower_bound = stats.loglik / stats.sum_weights
         if not np.isfinite(lower_bound):
             raise ValueError(
@@ -565,6 +636,7 @@ def run_em(X, sample_weight, params, *, covariance_type, reg_covar, tol, max_ite
         params = m_step(stats, covariance_type, reg_covar, nk_reg, float32_data,
                         on_degenerate=on_degenerate, X=X, sample_weight=sample_weight,
                         iteration=n_iter, events=events, chunk_size=chunk_size)
+        stats = None
         if len(events) > n_events:
             repaired_at = n_iter
         lower_bounds.append(lower_bound)

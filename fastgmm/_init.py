@@ -4,17 +4,27 @@ Each start is a responsibility matrix, as in scikit-learn, turned into
 parameters by one M-step. The matrix is never built whole: it is produced
 in chunks of rows (the random draws are the same as scikit-learn's for the
 same ``RandomState``, since drawing a matrix row block by row block gives
-the same numbers), or from a few chosen rows directly; the k-means start's
-statistics come from one classification pass of the fused kernels.
+the same numbers), from a few chosen rows, or from the k-means labels
+directly.
 """
 
 import numpy as np
+from scipy.linalg import get_blas_funcs
 
-from ._em import em_pass, m_step
+from . import _config
+from ._em import m_step
 from ._outofcore import PageReleaser, float_dtype
 from ._stats import Params, Stats, nk_regularization
 
 _INIT_CHUNK = 1 << 15
+
+
+def _chunk_rows(n_features, n_components):
+    """Rows per chunk of a start: at most ``_INIT_CHUNK``, and few enough that a
+    chunk's float64 responsibilities, or its rows in float64, stay within
+    ``_config.SEGMENT_BYTES`` (32768 rows of 2000 features are 500 MiB)."""
+    return max(1, min(_INIT_CHUNK,
+                      _config.SEGMENT_BYTES // (8 * max(n_features, n_components))))
 
 
 def _stats_from_resp(X, sample_weight, resp_chunks, n_components, covariance_type):
@@ -52,6 +62,7 @@ def _stats_from_resp(X, sample_weight, resp_chunks, n_components, covariance_typ
         sxx = np.zeros((n_features, n_features))
     else:
         sxx = np.zeros((n_components, n_features))
+    gemm = get_blas_funcs("gemm", (sxx,))
     for start, resp in resp_chunks():
         stop = start + resp.shape[0]
         Xc = np.ascontiguousarray(X[start:stop], dtype=np.float64)
@@ -72,7 +83,9 @@ def _stats_from_resp(X, sample_weight, resp_chunks, n_components, covariance_typ
             rD = rk[nz, None] * D
             sx[k] += rD.sum(axis=0)
             if covariance_type == "full":
-                sxx[k] += rD.T @ D
+                # sxx[k] += rD^T D by BLAS in place (sxx[k].T is its Fortran
+                # view), with no d x d temporary.
+                gemm(1.0, D.T, rD.T, beta=1.0, c=sxx[k].T, trans_b=1, overwrite_c=1)
             elif covariance_type in ("diag", "spherical"):
                 sxx[k] += (rD * D).sum(axis=0)
         pager.release(start, stop)
@@ -89,13 +102,14 @@ def initial_resp_chunks(X, sample_weight, n_components, init_params, random_stat
     in proportion to them.
     """
     n_samples = X.shape[0]
+    step = _chunk_rows(X.shape[1], n_components)
     if init_params == "random":
         state = random_state.get_state()
 
         def chunks():
             random_state.set_state(state)
-            for start in range(0, n_samples, _INIT_CHUNK):
-                stop = min(start + _INIT_CHUNK, n_samples)
+            for start in range(0, n_samples, step):
+                stop = min(start + step, n_samples)
                 resp = random_state.uniform(size=(stop - start, n_components))
                 resp /= resp.sum(axis=1)[:, None]
                 yield start, resp
@@ -123,19 +137,20 @@ def initial_resp_chunks(X, sample_weight, n_components, init_params, random_stat
                 sample_weight=sample_weight if weighted else None,
             )
         return _one_hot_chunks(n_samples, n_components, np.asarray(indices),
-                               np.arange(n_components))
+                               np.arange(n_components), step)
 
     raise ValueError(f"Unknown init_params {init_params!r}.")
 
 
-def _one_hot_chunks(n_samples, n_components, rows, cols):
-    """Chunks of a 0/1 responsibility matrix with ones at (rows[i], cols[i])."""
+def _one_hot_chunks(n_samples, n_components, rows, cols, step):
+    """Chunks of ``step`` rows of a 0/1 responsibility matrix with ones at
+    (rows[i], cols[i])."""
     order = np.argsort(rows, kind="stable")
     rows, cols = rows[order], cols[order]
 
     def chunks():
-        for start in range(0, n_samples, _INIT_CHUNK):
-            stop = min(start + _INIT_CHUNK, n_samples)
+        for start in range(0, n_samples, step):
+            stop = min(start + step, n_samples)
             lo, hi = np.searchsorted(rows, [start, stop])
             resp = np.zeros((stop - start, n_components))
             resp[rows[lo:hi] - start, cols[lo:hi]] = 1.0
@@ -145,37 +160,26 @@ def _one_hot_chunks(n_samples, n_components, rows, cols):
 
 def _kmeans_start_stats(X, sample_weight, n_components, covariance_type, random_state,
                         kmeans=None):
-    """Statistics of the k-means partition, in one fused pass over X.
+    """Statistics of the k-means partition: scikit-learn's 'kmeans' start.
 
-    scikit-learn's 'kmeans' start gives every row wholly to its k-means
-    label, the nearest of the fitted centres. A classification pass with
-    equal weights and identity precisions around those centres makes the
-    same partition (nearest centre, first on ties) and returns its
-    statistics for ``covariance_type`` directly, with no N x K matrix.
-    ``kmeans``, when given, is that k-means fit, made beforehand.
+    scikit-learn gives every row wholly to its k-means label (``labels_``,
+    the nearest of the fitted centres); so does this start, through the
+    one-hot responsibilities of the labels, chunk by chunk. Nothing of the
+    size of the model is allocated beyond the statistics themselves (a
+    classification pass would need K identity matrices of d x d and cost
+    O(N K d^2)). ``kmeans``, when given, is that k-means fit, made
+    beforehand.
     """
     from .kmeans import KMeans
 
     if kmeans is None:
         kmeans = KMeans(n_components, n_init=1, random_state=random_state).fit(
             X, sample_weight=sample_weight if sample_weight.shape[0] else None)
-    centres = kmeans.cluster_centers_.astype(np.float64)
     n_samples, n_features = X.shape
-    # Distances in units of the clusters' own spread, so that they are O(1)
-    # whatever the scale of X (at 1e-150, unscaled squared distances would
-    # vanish next to the constant and every row would tie).
-    total_weight = sample_weight.sum() if sample_weight.shape[0] else n_samples
-    variance = kmeans.inertia_ / (total_weight * n_features)
-    inv_sd = 1.0 / np.sqrt(variance) if variance > 0 and np.isfinite(1.0 / variance) else 1.0
-    precisions_chol = inv_sd * {
-        "full": np.repeat(np.eye(n_features)[None], n_components, axis=0),
-        "tied": np.eye(n_features),
-        "diag": np.ones((n_components, n_features)),
-        "spherical": np.ones(n_components),
-    }[covariance_type]
-    params = Params(np.full(n_components, 1.0 / n_components), centres, None,
-                    precisions_chol)
-    return em_pass(X, sample_weight, params, covariance_type, hard=True)
+    chunks = _one_hot_chunks(n_samples, n_components, np.arange(n_samples),
+                             np.asarray(kmeans.labels_),
+                             _chunk_rows(n_features, n_components))
+    return _stats_from_resp(X, sample_weight, chunks, n_components, covariance_type)
 
 
 def initial_parameters(X, sample_weight, *, n_components, covariance_type, init_params,

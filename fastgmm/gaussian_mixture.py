@@ -853,6 +853,8 @@ class GaussianMixture(_ParamsMixin):
         init_arrays = self._check_initial_parameters(n_features)
         do_init = not warm
         n_init = self.n_init if do_init else 1
+        _em.check_fit_memory(n_samples, n_features, self.n_components, self.covariance_type,
+                             dtype, n_init, self.init_params, self.n_threads)
         random_state = check_random_state(self.random_state)
         start_X, start_weight = X, sample_weight
         if dask_data is not None and do_init and any(a is None for a in init_arrays):
@@ -879,6 +881,7 @@ class GaussianMixture(_ParamsMixin):
                         # scikit-learn keeps the last start when no iteration runs.
                         best = (lower_bound, params, [], 0, False, events)
                         continue
+                    params, result = _em.Handoff(params), None  # run_em takes the start over
                     result = _em.run_em(
                         X, sample_weight, params,
                         covariance_type=self.covariance_type, reg_covar=self.reg_covar,
@@ -976,10 +979,11 @@ class GaussianMixture(_ParamsMixin):
                 np.asarray(params.precisions_chol, dtype=np.float64), self.covariance_type),
         }
         with np.errstate(over="ignore"):
-            fitted = {name: np.asarray(a, dtype=np.float64).astype(dtype, order="C")
-                      for name, a in fitted.items()}
+            fitted = {name: np.asarray(a, dtype=np.float64).astype(  # no copy of K x d x d
+                dtype, order="C", copy=name in ("weights_", "means_"))
+                for name, a in fitted.items()}
         for name, a in fitted.items():
-            if not np.all(np.isfinite(a)):
+            if not (np.isfinite(a.min()) and np.isfinite(a.max())):  # no K x d x d temporary
                 largest = float(np.max(np.abs(np.asarray(params.covariances))))
                 raise ValueError(
                     f"The fitted {name.rstrip('_')} do not fit in {np.dtype(dtype).name} "

@@ -321,7 +321,9 @@ def select_model(X, n_components=range(1, 11),
     n_effective = float(sample_weight.sum()) if sample_weight.shape[0] else float(n_samples)
 
     results = np.zeros(len(n_components) * len(covariance_types), dtype=RESULTS_DTYPE)
-    models = {}
+    # Only the best model so far is kept (the first of equal criteria, as
+    # np.nanargmin picks): a sweep holds two fitted models at most, not all.
+    best_model = None
     row = 0
     for k in n_components:
         starts = _SharedStarts(X, sample_weight, k, init_params, seeds[k])
@@ -357,7 +359,10 @@ def select_model(X, n_components=range(1, 11),
             icl = bic + 2.0 * entropy
             results[row] = (k, covariance_type, bic, aic, icl, log_likelihood, p,
                             model.n_iter_, model.converged_, fit_time, seeds[k])
-            models[row] = model
+            value = results[criterion][row]
+            if best_model is None or value < best_value or np.isnan(best_value):
+                best_model, best_value = model, value
+            model = None
             row += 1
 
     values = results[criterion]
@@ -366,8 +371,7 @@ def select_model(X, n_components=range(1, 11),
             "select_model: every fit failed (see the warnings); try increasing "
             "reg_covar, fewer components, or scaling the data."
         )
-    best = int(np.nanargmin(values))
-    return ModelSelection(results, models[best], criterion, n_samples=n_samples,
+    return ModelSelection(results, best_model, criterion, n_samples=n_samples,
                           n_features=X.shape[1])
 
 

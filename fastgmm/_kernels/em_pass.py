@@ -40,6 +40,7 @@ from . import serial_twin
 from .logprob import (
     block_log_prob_diag,
     block_log_prob_full,
+    block_log_prob_full_one,
     block_hard_assign,
     block_log_prob_tied,
     block_normalize,
@@ -151,7 +152,7 @@ def _block_first_moments(xt, n_rows, mean, r, dev, rdev, sx):
 
 
 @njit(**_JIT)
-def _scatter_tiles2(n_rows, rdev, dev, out, zero):
+def _scatter_tiles2(n_rows, rdev, dev, out, zero, accumulate):
     """``_block_scatter`` in tiles of two rows by two columns."""
     n_features = dev.shape[0]
     for i in range(0, n_features, 2):
@@ -171,23 +172,33 @@ def _scatter_tiles2(n_rows, rdev, dev, out, zero):
                 s01 += ra * db
                 s10 += rb * da
                 s11 += rb * db
-            out[i, j] = s00
-            if j2 > j:
-                out[i, j2] = s01
-            if i2 > i:
-                if j > i:
-                    out[i2, j] = s10
+            if accumulate:
+                out[i, j] += s00
                 if j2 > j:
-                    out[i2, j2] = s11
+                    out[i, j2] += s01
+                if i2 > i:
+                    if j > i:
+                        out[i2, j] += s10
+                    if j2 > j:
+                        out[i2, j2] += s11
+            else:
+                out[i, j] = s00
+                if j2 > j:
+                    out[i, j2] = s01
+                if i2 > i:
+                    if j > i:
+                        out[i2, j] = s10
+                    if j2 > j:
+                        out[i2, j2] = s11
 
 
 @njit(**_JIT)
-def _scatter_tiles4(n_rows, rdev, dev, out, zero):
+def _scatter_tiles4(n_rows, rdev, dev, out, zero, accumulate):
     """``_block_scatter`` in tiles of four rows by four columns.
 
     Past the last feature, tile indices are clamped to it: a clamped row or
-    column recomputes an entry of the tile, with the same value, which is
-    written again.
+    column recomputes an entry of the tile, which is not written (each
+    entry is written, or added, once).
     """
     last = dev.shape[0] - 1
     for i0 in range(0, last + 1, 4):
@@ -231,15 +242,19 @@ def _scatter_tiles4(n_rows, rdev, dev, out, zero):
             cols = (j0, j1, j2, j3)
             tile = ((s00, s01, s02, s03), (s10, s11, s12, s13),
                     (s20, s21, s22, s23), (s30, s31, s32, s33))
-            for p in range(4):
-                for q in range(4):
+            for p in range(min(4, last + 1 - i0)):
+                for q in range(min(4, last + 1 - j0)):
                     if cols[q] >= rows[p]:
-                        out[rows[p], cols[q]] = tile[p][q]
+                        if accumulate:
+                            out[rows[p], cols[q]] += tile[p][q]
+                        else:
+                            out[rows[p], cols[q]] = tile[p][q]
 
 
 @njit(**_JIT)
-def _block_scatter(n_rows, rdev, dev, out, zero):
-    """Upper triangle of ``rdev @ dev.T`` over the block's rows into ``out``.
+def _block_scatter(n_rows, rdev, dev, out, zero, accumulate):
+    """Upper triangle of ``rdev @ dev.T`` over the block's rows into ``out``
+    (added to it with ``accumulate``).
 
     Entries are computed in register tiles (four by four from
     ``WIDE_TILE_MIN_FEATURES`` features on, else two by two), so that each
@@ -248,19 +263,20 @@ def _block_scatter(n_rows, rdev, dev, out, zero):
     block's rows are taken in the type of ``zero`` (the dtype of ``dev``).
     """
     if dev.shape[0] >= WIDE_TILE_MIN_FEATURES:
-        _scatter_tiles4(n_rows, rdev, dev, out, zero)
+        _scatter_tiles4(n_rows, rdev, dev, out, zero, accumulate)
     else:
-        _scatter_tiles2(n_rows, rdev, dev, out, zero)
+        _scatter_tiles2(n_rows, rdev, dev, out, zero, accumulate)
 
 
 @njit(**_JIT)
-def _block_stats_2d(xt, n_rows, mean, e, w, inv_total, sx, sxx):
+def _block_stats_2d(xt, n_rows, mean, e, w, inv_total, sx, sxx, accumulate):
     """nk, sx and the scatter of one component for two features, in one sweep.
 
     ``e`` is the component's row of unnormalised responsibilities; the
     responsibility ``e[b] * inv_total[b] * w[b]`` and the deviations are
     formed in registers, so nothing is stored per row. Same sums as
-    ``_block_resp``, ``_block_first_moments`` and ``_block_scatter``.
+    ``_block_resp``, ``_block_first_moments`` and ``_block_scatter`` (the
+    scatter added to ``sxx`` with ``accumulate``).
     """
     m0 = mean[0]
     m1 = mean[1]
@@ -284,15 +300,20 @@ def _block_stats_2d(xt, n_rows, mean, e, w, inv_total, sx, sxx):
         s11 += rt1 * t1
     sx[0] = s0
     sx[1] = s1
-    sxx[0, 0] = s00
-    sxx[0, 1] = s01
-    sxx[1, 1] = s11
+    if accumulate:
+        sxx[0, 0] += s00
+        sxx[0, 1] += s01
+        sxx[1, 1] += s11
+    else:
+        sxx[0, 0] = s00
+        sxx[0, 1] = s01
+        sxx[1, 1] = s11
     return nk
 
 
 @njit(parallel=True, **_JIT)
 def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row_stop,
-                 chunk_size, hard, loglik_part, nk_part, sx_part, sxx_part):
+                 chunk_size, hard, accumulate, loglik_part, nk_part, sx_part, sxx_part):
     """One fused E-step and statistics pass, full covariances.
 
     Parameters
@@ -301,22 +322,31 @@ def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row
     sample_weight : ndarray of shape (n_samples,) or (0,), float64
         Empty for unit weights.
     means : ndarray of shape (n_components, n_features), float64
-    precisions_chol : ndarray of shape (n_components, n_features, n_features), float64
+    precisions_chol : ndarray of shape (n_components, n_features, n_features), X's dtype
+        Given in the dtype the log-densities are computed in, so that the
+        kernel makes no copy of it.
     const : ndarray of shape (n_components,), float64
         log weight + log det(U) - n_features / 2 log(2 pi).
     row_start, row_stop, chunk_size : int
     hard : bool
         Classification EM: 0/1 responsibilities (see the module docstring).
+    accumulate : bool
+        Every block adds its scatter to ``sxx_part[0]`` instead of writing
+        row c: for models whose scatters of one block exceed the driver's
+        budget for partial statistics. Only for the serial twin: blocks
+        then add in order, the sum the driver would make of their parts.
     loglik_part : ndarray of shape (n_blocks,), float64
     nk_part : ndarray of shape (n_blocks, n_components), float64
     sx_part : ndarray of shape (n_blocks, n_components, n_features), float64
     sxx_part : ndarray of shape (n_blocks, n_components, n_features, n_features), float64
-        Only the upper triangle (j >= i) is written.
+        Only the upper triangle (j >= i) is written; shape (1, ...) with
+        ``accumulate``.
 
     Notes
     -----
     Block c reads rows [row_start + c * chunk_size, ...) and writes only row c
-    of each ``*_part`` array.
+    of each ``*_part`` array (with ``accumulate``, adds to row 0 of
+    ``sxx_part``).
     """
     n_features = X.shape[1]
     n_components = means.shape[0]
@@ -324,9 +354,11 @@ def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row
     # The log-densities are computed in X's dtype (see block_log_prob_full);
     # the statistics in float64.
     means_x = means.astype(X.dtype)
-    precisions_chol_x = precisions_chol.astype(X.dtype)
     n_centred = n_features if X.itemsize == 4 else 1
     for c in prange(n_blocks):
+        # The row of sxx_part this block writes; ``c - c`` keeps the type of
+        # the prange index (with a literal 0 it would unify to float64).
+        c_sxx = c - c if accumulate else c
         start = row_start + c * chunk_size
         n_rows = min(chunk_size, row_stop - start)
         xt = np.empty((n_features, chunk_size + ROW_PAD), X.dtype)
@@ -344,19 +376,88 @@ def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row
         sq = np.empty(chunk_size, X.dtype)
         load_block(X, start, n_rows, xt)
         _block_weights(sample_weight, start, n_rows, w)
-        block_log_prob_full(xt, n_rows, means_x, precisions_chol_x, const, logp, mean_u, y,
+        block_log_prob_full(xt, n_rows, means_x, precisions_chol, const, logp, mean_u, y,
                             cx, sq)
         loglik_part[c] = _block_posterior(logp, n_rows, hard, w, sample_weight.shape[0] == 0,
                                           lse, inv_total)
         for k in range(n_components):
             if n_features == 2:
                 nk_part[c, k] = _block_stats_2d(xt, n_rows, means[k], logp[k], w,
-                                                inv_total, sx_part[c, k], sxx_part[c, k])
+                                                inv_total, sx_part[c, k], sxx_part[c_sxx, k],
+                                                accumulate)
                 continue
             _block_resp(logp, k, n_rows, w, inv_total, r)
             nk_part[c, k] = _block_first_moments(xt, n_rows, means_x[k], r, dev, rdev,
                                                  sx_part[c, k])
-            _block_scatter(n_rows, rdev, dev, sxx_part[c, k], zero)
+            _block_scatter(n_rows, rdev, dev, sxx_part[c_sxx, k], zero, accumulate)
+
+
+@njit(parallel=True, **_JIT)
+def em_pass_full_components(X, sample_weight, means, precisions_chol, const, row_start,
+                            row_stop, chunk_size, hard, loglik_part, nk_part, sx_part,
+                            sxx):
+    """``em_pass_full`` with ``accumulate``, its components in parallel.
+
+    For models whose scatters of one block exceed the driver's budget for
+    partial statistics, where blocks must add into the single total one
+    after the other: the blocks run in order, and within a block the
+    log-densities, then the statistics, of the components are spread over
+    the threads. Component k's work is the serial kernel's, written to its
+    own rows (``logp[k]``, ``nk_part[c, k]``, ``sx_part[c, k]``,
+    ``sxx[0, k]``), each with its own scratch: the result is bit-identical
+    to the serial twin of ``em_pass_full`` for any number of threads.
+
+    Parameters
+    ----------
+    X, sample_weight, means, precisions_chol, const, row_start, row_stop, chunk_size, hard
+        As ``em_pass_full``; more than two features (``em_pass_full``'s
+        two-feature path is not repeated here).
+    loglik_part : ndarray of shape (n_blocks,), float64
+    nk_part : ndarray of shape (n_blocks, n_components), float64
+    sx_part : ndarray of shape (n_blocks, n_components, n_features), float64
+    sxx : ndarray of shape (1, n_components, n_features, n_features), float64
+        Every block adds its scatters (upper triangles) to it.
+
+    Notes
+    -----
+    Block c reads rows [row_start + c * chunk_size, ...) and writes row c of
+    ``loglik_part``, ``nk_part`` and ``sx_part``; within it, component k
+    writes only its own rows.
+    """
+    n_features = X.shape[1]
+    n_components = means.shape[0]
+    n_blocks = loglik_part.shape[0]
+    means_x = means.astype(X.dtype)
+    n_centred = n_features if X.itemsize == 4 else 1
+    width = chunk_size + ROW_PAD
+    xt = np.empty((n_features, width), X.dtype)
+    logp = np.empty((n_components, width))
+    lse = np.empty(chunk_size)
+    w = np.empty(chunk_size)
+    inv_total = np.empty(chunk_size)
+    zero = np.zeros(1, X.dtype)[0]
+    for c in range(n_blocks):
+        start = row_start + c * chunk_size
+        n_rows = min(chunk_size, row_stop - start)
+        load_block(X, start, n_rows, xt)
+        _block_weights(sample_weight, start, n_rows, w)
+        for k in prange(n_components):
+            mean_u = np.empty(n_features, X.dtype)
+            y = np.empty((n_features, width), X.dtype)
+            cx = np.empty((n_centred, width), X.dtype)
+            sq = np.empty(chunk_size, X.dtype)
+            block_log_prob_full_one(xt, n_rows, means_x, precisions_chol, const, k, logp,
+                                    mean_u, y, cx, sq)
+        loglik_part[c] = _block_posterior(logp, n_rows, hard, w, sample_weight.shape[0] == 0,
+                                          lse, inv_total)
+        for k in prange(n_components):
+            dev = np.empty((n_features, width), X.dtype)
+            rdev = np.empty((n_features, width), X.dtype)
+            r = np.empty(chunk_size, X.dtype)
+            _block_resp(logp, k, n_rows, w, inv_total, r)
+            nk_part[c, k] = _block_first_moments(xt, n_rows, means_x[k], r, dev, rdev,
+                                                 sx_part[c, k])
+            _block_scatter(n_rows, rdev, dev, sxx[0, k], zero, True)
 
 
 @njit(parallel=True, **_JIT)
@@ -426,7 +527,7 @@ def em_pass_tied(X, sample_weight, means, means_u, precision_chol, const, shift,
             nk_part[c, k] = _block_centred_sums(xt, n_rows, means[k], r, sx_part[c, k])
         # The pooled scatter: sum_k r_bk = w_b, so one scatter of all rows
         # replaces n_components per-component ones.
-        _block_scatter(n_rows, rdev, dev, sxx_part[c], zero)
+        _block_scatter(n_rows, rdev, dev, sxx_part[c], zero, False)
 
 
 @njit(parallel=True, **_JIT)

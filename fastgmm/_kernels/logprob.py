@@ -196,31 +196,40 @@ def block_log_prob_full(xt, n_rows, means, precisions_chol, const, logp, mean_u,
     if n_features == 2:
         _block_log_prob_full_2d(xt, n_rows, means, precisions_chol, const, logp)
         return
-    centre_first = xt.itemsize == 4
     for k in range(n_components):
-        U = precisions_chol[k]
-        if centre_first:
-            for j in range(n_features):
-                m = means[k, j]
-                for b in range(n_rows):
-                    cx[j, b] = xt[j, b] - m
-                mean_u[j] = 0.0
-            block_triangular_product(cx, n_rows, U, mean_u, y)
-        else:
-            for j in range(n_features):
-                s = 0.0
-                for i in range(j + 1):
-                    s += means[k, i] * U[i, j]
-                mean_u[j] = s
-            block_triangular_product(xt, n_rows, U, mean_u, y)
-        for b in range(n_rows):
-            sq[b] = 0.0
+        block_log_prob_full_one(xt, n_rows, means, precisions_chol, const, k, logp, mean_u,
+                                y, cx, sq)
+
+
+@njit(**_JIT)
+def block_log_prob_full_one(xt, n_rows, means, precisions_chol, const, k, logp, mean_u, y,
+                            cx, sq):
+    """Row k of ``block_log_prob_full`` (more than two features): component k only,
+    writing ``logp[k]``; the scratch arrays as there."""
+    n_features = means.shape[1]
+    U = precisions_chol[k]
+    if xt.itemsize == 4:
         for j in range(n_features):
+            m = means[k, j]
             for b in range(n_rows):
-                sq[b] += y[j, b] * y[j, b]
-        c = const[k]
+                cx[j, b] = xt[j, b] - m
+            mean_u[j] = 0.0
+        block_triangular_product(cx, n_rows, U, mean_u, y)
+    else:
+        for j in range(n_features):
+            s = 0.0
+            for i in range(j + 1):
+                s += means[k, i] * U[i, j]
+            mean_u[j] = s
+        block_triangular_product(xt, n_rows, U, mean_u, y)
+    for b in range(n_rows):
+        sq[b] = 0.0
+    for j in range(n_features):
         for b in range(n_rows):
-            logp[k, b] = c - 0.5 * sq[b]
+            sq[b] += y[j, b] * y[j, b]
+    c = const[k]
+    for b in range(n_rows):
+        logp[k, b] = c - 0.5 * sq[b]
 
 
 @njit(**_JIT)
