@@ -27,8 +27,14 @@ def _chunk_rows(n_features, n_components):
                       _config.SEGMENT_BYTES // (8 * max(n_features, n_components))))
 
 
-def _stats_from_resp(X, sample_weight, resp_chunks, n_components, covariance_type):
+def _stats_from_resp(X, sample_weight, resp_chunks, n_components, covariance_type,
+                     empty_means=None):
     """Statistics of a start, from a callable yielding (start, resp_chunk) pairs.
+
+    A component given no weight is centred on its row of ``empty_means``
+    when given (the k-means centres), else on the weighted mean of the
+    rows given to any component: never on the origin, so an empty
+    component's start does not depend on where the data lie.
 
     Two passes: the first gives the means, the second the scatter around
     them, so the covariances suffer no cancellation. Rows are read (and
@@ -53,6 +59,10 @@ def _stats_from_resp(X, sample_weight, resp_chunks, n_components, covariance_typ
         sum_rx += resp.T @ np.ascontiguousarray(X[start:stop], dtype=np.float64)
         pager.release(start, stop)
     ref = sum_rx / np.maximum(nk, np.finfo(np.float64).tiny)[:, None]
+    empty = nk <= 0.0
+    if empty.any():
+        ref[empty] = (sum_rx.sum(axis=0) / nk.sum() if empty_means is None
+                      else np.asarray(empty_means, dtype=np.float64)[empty])
     total_w = nk.sum()
     shift = nk @ ref / total_w
     sx = np.zeros((n_components, n_features))
@@ -179,7 +189,8 @@ def _kmeans_start_stats(X, sample_weight, n_components, covariance_type, random_
     chunks = _one_hot_chunks(n_samples, n_components, np.arange(n_samples),
                              np.asarray(kmeans.labels_),
                              _chunk_rows(n_features, n_components))
-    return _stats_from_resp(X, sample_weight, chunks, n_components, covariance_type)
+    return _stats_from_resp(X, sample_weight, chunks, n_components, covariance_type,
+                            empty_means=kmeans.cluster_centers_)
 
 
 def initial_parameters(X, sample_weight, *, n_components, covariance_type, init_params,
