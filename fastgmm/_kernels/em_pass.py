@@ -197,8 +197,8 @@ def _scatter_tiles4(n_rows, rdev, dev, out, zero, accumulate):
     """``_block_scatter`` in tiles of four rows by four columns.
 
     Past the last feature, tile indices are clamped to it: a clamped row or
-    column recomputes an entry of the tile, which is not written (each
-    entry is written, or added, once).
+    column recomputes an entry of the tile: written again with the same
+    value, or, with ``accumulate``, not added (each entry is added once).
     """
     last = dev.shape[0] - 1
     for i0 in range(0, last + 1, 4):
@@ -242,12 +242,17 @@ def _scatter_tiles4(n_rows, rdev, dev, out, zero, accumulate):
             cols = (j0, j1, j2, j3)
             tile = ((s00, s01, s02, s03), (s10, s11, s12, s13),
                     (s20, s21, s22, s23), (s30, s31, s32, s33))
-            for p in range(min(4, last + 1 - i0)):
-                for q in range(min(4, last + 1 - j0)):
-                    if cols[q] >= rows[p]:
-                        if accumulate:
+            if accumulate:
+                for p in range(min(4, last + 1 - i0)):
+                    for q in range(min(4, last + 1 - j0)):
+                        if cols[q] >= rows[p]:
                             out[rows[p], cols[q]] += tile[p][q]
-                        else:
+            else:
+                # Fixed trip counts: the writes unroll (a clamped entry is
+                # written again with the same value).
+                for p in range(4):
+                    for q in range(4):
+                        if cols[q] >= rows[p]:
                             out[rows[p], cols[q]] = tile[p][q]
 
 
