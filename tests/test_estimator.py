@@ -19,6 +19,7 @@ from sklearn.preprocessing import StandardScaler
 
 import reference as ref
 from fastgmm import ConvergenceWarning, GaussianMixture, KMeans, NotFittedError
+from helpers import fit_quietly
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 DTYPES = [np.float64, np.float32]
@@ -37,12 +38,6 @@ def start(X, covariance_type, n_components=3, seed=0):
     # In X's dtype: scikit-learn's float32 path stays float32 only then.
     return dict(weights_init=weights.astype(X.dtype), means_init=means.astype(X.dtype),
                 precisions_init=ref.precisions(cov, covariance_type).astype(X.dtype))
-
-
-def fit_quietly(model, X, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return model.fit(X, **kw)
 
 
 def assert_same_fit(ours, theirs, dtype, first_rtol=None):

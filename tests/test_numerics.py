@@ -42,7 +42,6 @@ Tolerances (each test says which applies):
   and float32 E-steps amplify that; measured: 2e-6).
 """
 
-import warnings
 
 import numpy as np
 import pytest
@@ -51,18 +50,13 @@ from hypothesis import strategies as st
 
 import reference as ref
 from fastgmm import GaussianMixture
+from helpers import fit_quietly
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 FITTED = ["weights_", "means_", "covariances_", "precisions_cholesky_"]
 FLOAT32_RTOL = 1e-5
 TIED_FLOAT32_RTOL = 1e-4
 OVERLAP_RTOL = 1e-4
-
-
-def fit_quietly(model, X, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return model.fit(X, **kw)
 
 
 def two_clusters(gap, n_per_cluster=300, seed=0):

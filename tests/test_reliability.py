@@ -24,6 +24,7 @@ from sklearn import mixture as skm
 import reference as ref
 from fastgmm import GaussianMixture, NotFittedError, load
 from fastgmm._validation import check_array
+from helpers import fit_quietly
 
 FITTED = ["weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_"]
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
@@ -33,12 +34,6 @@ def blobs(seed=0, n_samples=60, n_features=3, n_components=2, dtype=np.float64):
     X, _ = ref.make_blobs(np.random.default_rng(seed), n_samples, n_features,
                           n_components, dtype=dtype)
     return X
-
-
-def fit_quietly(model, X, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return model.fit(X, **kw)
 
 
 def snapshot(model):

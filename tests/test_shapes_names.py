@@ -26,15 +26,10 @@ from sklearn import mixture as skm
 
 import fastgmm
 from fastgmm import GaussianMixture, KMeans
+from helpers import fit_quietly
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def fit_quietly(model, X, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return model.fit(X, **kw)
 
 
 def blobs(seed, n_samples=120, n_features=3):
