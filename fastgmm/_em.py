@@ -26,7 +26,6 @@ from ._outofcore import (
 )
 from ._kernels import em_pass as _em_kernels
 from ._kernels import logprob as _lp_kernels
-from ._memory import check_fit_memory  # noqa: F401 (GaussianMixture._fit calls it)
 from ._stats import (
     Params,
     Stats,

@@ -112,11 +112,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._stats import COVARIANCE_TYPES, covariance_shape
+
 __all__ = ["save_model", "load_model", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 
-_COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 _INIT_ARRAYS = ("weights_init", "means_init", "precisions_init")
 _NOT_STORED = frozenset({"callback"})
 _FITTED_ARRAYS = ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_")
@@ -149,16 +150,6 @@ def _fastgmm_version():
         return version("fastgmm")
     except PackageNotFoundError:
         return "unknown"
-
-
-def _covariance_shape(covariance_type, n_components, n_features):
-    """Shape of ``covariances_`` (and of the precisions) for a covariance type."""
-    return {
-        "full": (n_components, n_features, n_features),
-        "tied": (n_features, n_features),
-        "diag": (n_components, n_features),
-        "spherical": (n_components,),
-    }[covariance_type]
 
 
 def _json_param(name, value):
@@ -631,7 +622,7 @@ def _read_model(reader, file_size):
             model.on_degenerate == "drop" and n_components < n_requested):
         raise _BadFile(f"params say n_components={n_requested!r} but 'means_' has "
                        f"{n_components} rows")
-    cov_shape = _covariance_shape(covariance_type, n_components, n_features)
+    cov_shape = covariance_shape(covariance_type, n_components, n_features)
     expected = {
         "weights_": (n_components,),
         "means_": (n_components, n_features),
@@ -640,7 +631,7 @@ def _read_model(reader, file_size):
         "precisions_cholesky_": cov_shape,
         "weights_init": (n_requested,),
         "means_init": (n_requested, n_features),
-        "precisions_init": _covariance_shape(covariance_type, n_requested, n_features),
+        "precisions_init": covariance_shape(covariance_type, n_requested, n_features),
         "feature_names_in_": (n_features,),
     }
     for key, shape in expected.items():
@@ -713,7 +704,7 @@ def _model_from_params(text):
     if not isinstance(params, dict):
         raise _BadFile("entry 'params' is not a JSON object")
     covariance_type = params.get("covariance_type", "full")
-    if covariance_type not in _COVARIANCE_TYPES:
+    if covariance_type not in COVARIANCE_TYPES:
         raise _BadFile(f"unknown covariance_type {covariance_type!r}")
     unknown = sorted(set(params) - set(GaussianMixture._get_param_names()))
     if unknown:

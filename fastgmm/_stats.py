@@ -72,6 +72,17 @@ class Params(NamedTuple):
     precisions_chol: np.ndarray
 
 
+def covariance_shape(covariance_type, n_components, n_features):
+    """Shape of ``covariances_``, ``precisions_`` and ``precisions_cholesky_``
+    of a mixture of ``n_components`` components over ``n_features`` features."""
+    return {
+        "full": (n_components, n_features, n_features),
+        "tied": (n_features, n_features),
+        "diag": (n_components, n_features),
+        "spherical": (n_components,),
+    }[covariance_type]
+
+
 def _symmetrize_upper(a):
     """Fill the strict lower triangle of the trailing two axes from the upper one."""
     upper = np.triu(a)

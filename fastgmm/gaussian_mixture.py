@@ -15,10 +15,12 @@ import numpy as np
 from . import _config, _em
 from ._base import _ParamsMixin
 from ._init import initial_parameters
+from ._memory import check_fit_memory
 from ._outofcore import float_dtype, is_dask_array, max_abs
 from ._stats import (
     COVARIANCE_TYPES,
     Params,
+    covariance_shape,
     n_parameters,
     nk_regularization,
     precision_cholesky_from_precisions,
@@ -77,16 +79,6 @@ def _check_weights_init(weights, n_components):
     return weights
 
 
-def _covariance_shape(covariance_type, n_components, n_features):
-    """Shape of the covariances (and precisions and their Choleskys) of a mixture."""
-    return {
-        "full": (n_components, n_features, n_features),
-        "tied": (n_features, n_features),
-        "diag": (n_components, n_features),
-        "spherical": (n_components,),
-    }[covariance_type]
-
-
 # The fitted arrays shaped as the covariances.
 _COVARIANCE_ATTRS = ("precisions_cholesky_", "covariances_", "precisions_")
 
@@ -101,7 +93,7 @@ def _changed_after_fit(param, fitted, current):
 
 def _check_precisions_init(precisions, covariance_type, n_components, n_features):
     precisions = _as_float_array(precisions, f"{covariance_type} precision")
-    shape = _covariance_shape(covariance_type, n_components, n_features)
+    shape = covariance_shape(covariance_type, n_components, n_features)
     _check_shape(precisions, shape, f"{covariance_type} precision")
     if covariance_type in ("full", "tied"):
         mats = precisions.reshape((-1, n_features, n_features))
@@ -513,7 +505,7 @@ class GaussianMixture(_ParamsMixin):
                 or (n_components < self.n_components and self.on_degenerate == "drop")):
             # on_degenerate='drop' may leave fewer components than asked for.
             raise _changed_after_fit("n_components", n_components, self.n_components)
-        cov_shape = _covariance_shape(self.covariance_type, n_components, n_features)
+        cov_shape = covariance_shape(self.covariance_type, n_components, n_features)
         expected = {"weights_": (n_components,), "means_": (n_components, n_features)}
         expected.update((a, cov_shape) for a in _COVARIANCE_ATTRS if a in self.__dict__)
         shapes = {a: np.shape(getattr(self, a)) for a in expected}
@@ -522,7 +514,7 @@ class GaussianMixture(_ParamsMixin):
         # Name the problem: arrays of another covariance type, or one array.
         cov_shapes = [shapes[a] for a in _COVARIANCE_ATTRS if a in shapes]
         for other in COVARIANCE_TYPES:
-            shape = _covariance_shape(other, n_components, n_features)
+            shape = covariance_shape(other, n_components, n_features)
             if other != self.covariance_type and all(s == shape for s in cov_shapes):
                 raise _changed_after_fit("covariance_type", other, self.covariance_type)
         attr, shape = next((a, e) for a, e in expected.items() if shapes[a] != e)
@@ -853,8 +845,8 @@ class GaussianMixture(_ParamsMixin):
         init_arrays = self._check_initial_parameters(n_features)
         do_init = not warm
         n_init = self.n_init if do_init else 1
-        _em.check_fit_memory(n_samples, n_features, self.n_components, self.covariance_type,
-                             dtype, n_init, self.init_params, self.n_threads)
+        check_fit_memory(n_samples, n_features, self.n_components, self.covariance_type,
+                         dtype, n_init, self.init_params, self.n_threads)
         random_state = check_random_state(self.random_state)
         start_X, start_weight = X, sample_weight
         if dask_data is not None and do_init and any(a is None for a in init_arrays):
