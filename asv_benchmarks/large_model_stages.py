@@ -58,7 +58,7 @@ def _wrap(module, name, label=None):
 
 
 def main(n_components=10, n_features=2000, n_samples=3000, n_iter=2):
-    from fastgmm import GaussianMixture, _config, _em, _init, _stats, gaussian_mixture
+    from fastgmm import GaussianMixture, _config, _covariance, _em, _init, _stats, gaussian_mixture
     from fastgmm.bench import make_data
 
     X = make_data(n_samples, n_features, n_components)
@@ -73,8 +73,8 @@ def main(n_components=10, n_features=2000, n_samples=3000, n_iter=2):
                         random_state=0).fit(small)
     for module, name in [(_em, "em_pass"), (_em, "m_step"), (_init, "em_pass"),
                          (_init, "m_step"), (_em, "estimate_parameters"),
-                         (_em, "compute_precision_cholesky"),
-                         (_em, "precision_cholesky_checked"),
+                         (_covariance, "compute_precision_cholesky"),
+                         (_covariance.Full, "precision_cholesky"),
                          (gaussian_mixture, "initial_parameters"),
                          (gaussian_mixture.GaussianMixture, "_fitted_arrays"),
                          (gaussian_mixture.GaussianMixture, "_fit")]:

@@ -17,7 +17,8 @@ import time
 import numpy as np
 
 from fastgmm import _em
-from fastgmm._stats import Params, compute_precision_cholesky
+from fastgmm._covariance import compute_precision_cholesky
+from fastgmm._stats import Params
 from fastgmm.bench import SHAPES, make_data, make_start
 
 

@@ -7,15 +7,12 @@ the estimator's attributes live in ``gaussian_mixture.py``; the M-step
 formulas in ``_stats.py``.
 """
 
-import contextlib
-import functools
-import threading
 import time
 
-import numba
 import numpy as np
 
 from . import _config
+from . import _covariance
 from ._outofcore import (
     PageReleaser,
     float_dtype,
@@ -24,17 +21,20 @@ from ._outofcore import (
     iter_segments,
     segment_rows,
 )
-from ._kernels import em_pass as _em_kernels
 from ._kernels import logprob as _lp_kernels
 from ._stats import (
     Params,
     Stats,
-    compute_precision_cholesky,
     estimate_parameters,
     ill_defined_message,
-    log_prob_constants,
     nk_regularization,
-    precision_cholesky_checked,
+)
+# Thread control lives in _threads; re-exported for the estimators.
+from ._threads import (  # noqa: F401
+    parallel_layer_thread_safe,
+    pick_kernel,
+    thread_limit,
+    thread_safe,
 )
 
 ON_DEGENERATE = ("raise", "reseed", "drop")
@@ -42,107 +42,6 @@ ON_DEGENERATE = ("raise", "reseed", "drop")
 # A component is 'empty' when its responsibilities sum to less than this
 # fraction of the total sample weight (1e-10 * n_samples without weights).
 EMPTY_FRACTION = 1e-10
-
-
-@contextlib.contextmanager
-def thread_limit(n_threads):
-    """Run the kernels on ``n_threads`` threads inside the block.
-
-    None leaves Numba's current setting (all cores unless changed); larger
-    values are clamped to ``numba.config.NUMBA_NUM_THREADS``.
-    """
-    if n_threads is None:
-        yield
-        return
-    previous = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(int(n_threads), numba.config.NUMBA_NUM_THREADS)))
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
-
-
-# (parallel, serial) kernels per covariance type; 'spherical' runs as 'diag'.
-_EM_KERNELS = {
-    "full": (_em_kernels.em_pass_full, _em_kernels.em_pass_full_serial),
-    "tied": (_em_kernels.em_pass_tied, _em_kernels.em_pass_tied_serial),
-    "diag": (_em_kernels.em_pass_diag, _em_kernels.em_pass_diag_serial),
-}
-_EM_KERNELS["spherical"] = _EM_KERNELS["diag"]
-_LOG_PROB_KERNELS = {
-    "full": (_lp_kernels.weighted_log_prob_full, _lp_kernels.weighted_log_prob_full_serial),
-    "tied": (_lp_kernels.weighted_log_prob_tied, _lp_kernels.weighted_log_prob_tied_serial),
-    "diag": (_lp_kernels.weighted_log_prob_diag, _lp_kernels.weighted_log_prob_diag_serial),
-}
-_LOG_PROB_KERNELS["spherical"] = _LOG_PROB_KERNELS["diag"]
-
-
-# Numba's threading layers that may run parallel regions launched from
-# several Python threads at once. 'workqueue', the layer Numba falls back to
-# where neither TBB nor OpenMP loads, aborts the process instead ("Concurrent
-# access has been detected").
-THREAD_SAFE_LAYERS = ("tbb", "omp")
-
-# Held around every parallel kernel call under a layer that is not thread-safe.
-_PARALLEL_LOCK = threading.Lock()
-_layer_thread_safe = None
-
-
-def parallel_layer_thread_safe():
-    """Whether Numba's threading layer lets several threads run parallel kernels at once.
-
-    Decided at the first call: ``numba.get_num_threads()`` starts the
-    threading layer (as the first parallel region would), after which
-    ``numba.threading_layer()`` names it.
-    """
-    global _layer_thread_safe
-    if _layer_thread_safe is None:
-        numba.get_num_threads()
-        _layer_thread_safe = numba.threading_layer() in THREAD_SAFE_LAYERS
-    return _layer_thread_safe
-
-
-def _serialised(kernel, *args):
-    with _PARALLEL_LOCK:
-        return kernel(*args)
-
-
-def pick_kernel(kernels, n_blocks):
-    """The kernel to call for a pass of ``n_blocks`` blocks, from a (parallel, serial) pair.
-
-    The serial twin below ``_config.PARALLEL_MIN_BLOCKS`` blocks, else the
-    parallel kernel: itself under a thread-safe threading layer (TBB,
-    OpenMP), and under any other (workqueue) a callable that runs it holding
-    a process-wide lock, so that parallel kernels called from several Python
-    threads (or a threaded Dask scheduler) run one at a time, each on all its
-    threads. The lock, rather than the serial twin, keeps the results of a
-    call independent of what other threads do: the twin is compiled apart
-    and may differ in the last bits.
-    """
-    if n_blocks < _config.PARALLEL_MIN_BLOCKS:
-        return kernels[1]
-    return thread_safe(kernels[0])
-
-
-def thread_safe(kernel):
-    """A parallel kernel as it may be called from any Python thread: itself
-    under TBB or OpenMP, behind the process-wide lock under workqueue (see
-    :func:`pick_kernel`)."""
-    if parallel_layer_thread_safe():
-        return kernel
-    return functools.partial(_serialised, kernel)
-
-
-def _kernel_params(params, covariance_type, n_features):
-    """Kernel-ready float64 arrays: (means, precision factor, constants)."""
-    means = np.ascontiguousarray(params.means, dtype=np.float64)
-    prec = np.asarray(params.precisions_chol, dtype=np.float64)
-    const = log_prob_constants(np.asarray(params.weights, dtype=np.float64), prec,
-                               covariance_type, n_features)
-    if covariance_type == "spherical":
-        prec = np.repeat(prec[:, None], n_features, axis=1)
-    prec = np.ascontiguousarray(prec)
-    return means, prec, np.ascontiguousarray(const)
 
 
 def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=False):
@@ -169,7 +68,7 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
         they are, other real dtypes converted per segment.
     sample_weight : ndarray of shape (n_samples,) or (0,), float64
     params : Params
-    covariance_type : str
+    covariance_type : str or CovarianceModel
     chunk_size : int, optional
         Rows per block (default ``_config.pass_chunk_size(n_features)``),
         capped at ``_config.MAX_CHUNK_SIZE``.
@@ -181,21 +80,19 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
     -------
     Stats
     """
+    model = _covariance.get(covariance_type)
     n_samples, n_features = X.shape
     chunk_size = _config.block_rows(chunk_size, _config.pass_chunk_size(n_features))
-    means, prec, const = _kernel_params(params, covariance_type, n_features)
+    means = np.ascontiguousarray(params.means, dtype=np.float64)
     if X.dtype == np.float32:
         # float32 data are scored (and, for 'diag', summed per block) in
         # float32 around these centres: rounded to float32, the statistics
         # are taken around exactly the centres the kernels use.
         means = means.astype(np.float32).astype(np.float64)
+    shift = model.pass_shift(params, means, X.dtype)
+    args = model.pass_arguments(params, means, shift, X.dtype)
     n_components = means.shape[0]
-    if covariance_type == "full":
-        sxx_shape = (n_components, n_features, n_features)
-    elif covariance_type == "tied":
-        sxx_shape = (n_features, n_features)
-    else:
-        sxx_shape = (n_components, n_features)
+    sxx_shape = model.scatter_shape(n_components, n_features)
     small_floats = 1 + n_components * (1 + n_features)
     block_floats = small_floats + int(np.prod(sxx_shape))
     n_blocks = -(-n_samples // chunk_size)
@@ -204,7 +101,7 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
     # scatter is added to the total in block order, the sum the driver makes
     # of parts, with no partial scatters at all; the blocks then run one
     # after the other, and the components of each in parallel.
-    accumulate = covariance_type == "full" and 8 * block_floats > _config.PART_BYTES
+    accumulate = model.can_accumulate and 8 * block_floats > _config.PART_BYTES
     # Partial statistics for at most PART_BYTES per kernel call; the segment
     # length depends only on the problem's shape, never on the thread count.
     seg_blocks = max(1, min(n_blocks,
@@ -220,19 +117,6 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
     sxx = np.zeros(sxx_shape)
     # zeros: the kernels write only the upper triangle of full/tied scatters.
     sxx_part = sxx[None] if accumulate else np.zeros((seg_blocks,) + sxx_shape)
-    if covariance_type == "full" and X.dtype == np.float32:
-        # The full kernel scores in X's dtype and takes U in it.
-        prec = prec.astype(np.float32)
-    means_u = None
-    if covariance_type == "tied":
-        # The kernel centres every row on the shift before the product with
-        # U, so the components' offsets enter as (mu_k - shift) U.
-        shift = params.weights @ means
-        if X.dtype == np.float32:
-            shift = shift.astype(np.float32).astype(np.float64)
-        means_u = np.ascontiguousarray((means - shift) @ prec)
-    else:
-        shift = np.zeros(n_features)
     convert = X.dtype not in (np.float32, np.float64)
     pager = PageReleaser(X)
     for first in range(0, n_blocks, seg_blocks):
@@ -241,11 +125,7 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
         row_stop = min(n_samples, (first + n_seg) * chunk_size)
         parts = (loglik_part[:n_seg], nk_part[:n_seg], sx_part[:n_seg],
                  sxx_part if accumulate else sxx_part[:n_seg])
-        if accumulate:
-            kernel = (_em_kernels.em_pass_full_serial if n_features == 2
-                      else thread_safe(_em_kernels.em_pass_full_components))
-        else:
-            kernel = pick_kernel(_EM_KERNELS[covariance_type], n_seg)
+        kernel, flags = model.pass_kernel(n_seg, accumulate, n_features)
         if convert:
             # The segment alone, in float64; its blocks are the same rows.
             seg_X = float_rows(X, row_start, row_stop)
@@ -254,16 +134,7 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
             rows = (0, row_stop - row_start)
         else:
             seg_X, seg_w, rows = X, sample_weight, (row_start, row_stop)
-        if covariance_type == "tied":
-            kernel(seg_X, seg_w, means, means_u, prec, const, shift, *rows,
-                   chunk_size, hard, *parts)
-        elif accumulate and n_features > 2:
-            kernel(seg_X, seg_w, means, prec, const, *rows, chunk_size, hard, *parts)
-        elif covariance_type == "full":
-            kernel(seg_X, seg_w, means, prec, const, *rows, chunk_size, hard, accumulate,
-                   *parts)
-        else:
-            kernel(seg_X, seg_w, means, prec, const, *rows, chunk_size, hard, *parts)
+        kernel(seg_X, seg_w, *args, *rows, chunk_size, hard, *flags, *parts)
         pager.release(row_start, row_stop)
         loglik += parts[0].sum()
         nk += parts[1].sum(axis=0)
@@ -297,20 +168,11 @@ def responsibilities(X, params, covariance_type, chunk_size=None):
 
 
 def _per_point(X, params, covariance_type, chunk_size, normalize):
+    model = _covariance.get(covariance_type)
     chunk_size = _config.block_rows(chunk_size, _config.CHUNK_SIZE)
-    means = np.asarray(params.means, dtype=np.float64)
-    prec = np.asarray(params.precisions_chol, dtype=np.float64)
-    if covariance_type == "spherical":
-        prec = prec.reshape(-1, 1)
-    weights = np.asarray(params.weights, dtype=np.float64)
-    out = np.empty((X.shape[0], means.shape[0]), dtype=float_dtype(X))
+    out = np.empty((X.shape[0], params.means.shape[0]), dtype=float_dtype(X))
     log_norm = np.empty(X.shape[0] if normalize else 0, dtype=out.dtype)
-    if covariance_type == "full":
-        # The full kernel also takes the parameters in the dtype it scores in.
-        extra = ((means, prec) if out.dtype == np.float64 else
-                 (means.astype(np.float32), prec.astype(np.float32)))
-    else:
-        extra = ()
+    args = model.score_arguments(params, out.dtype)
     if X.dtype not in (np.float32, np.float64) or is_mapped(X):
         # Segment by segment (converted to float64 where X is not float; the
         # pages of a mapped X handed back after each): each row's values
@@ -318,12 +180,12 @@ def _per_point(X, params, covariance_type, chunk_size, normalize):
         rows = segment_rows(X.shape[1], out.dtype, chunk_size)
         for start, stop, seg in iter_segments(X, rows):
             n_blocks = -(-(stop - start) // chunk_size)
-            kernel = pick_kernel(_LOG_PROB_KERNELS[covariance_type], n_blocks)
-            kernel(seg, weights, means, prec, *extra, chunk_size, out[start:stop],
+            kernel = pick_kernel(model.log_prob_kernels, n_blocks)
+            kernel(seg, *args, chunk_size, out[start:stop],
                    log_norm[start:stop] if normalize else log_norm)
         return log_norm, out
-    kernel = pick_kernel(_LOG_PROB_KERNELS[covariance_type], -(-X.shape[0] // chunk_size))
-    kernel(X, weights, means, prec, *extra, chunk_size, out, log_norm)
+    kernel = pick_kernel(model.log_prob_kernels, -(-X.shape[0] // chunk_size))
+    kernel(X, *args, chunk_size, out, log_norm)
     return log_norm, out
 
 
@@ -366,18 +228,19 @@ def m_step(stats, covariance_type, reg_covar, nk_reg, float32_data, normalize="s
     ``sample_weight``), and one dict per component is appended to
     ``events``.
     """
-    nk, means, covariances = estimate_parameters(stats, covariance_type, reg_covar, nk_reg)
+    model = _covariance.get(covariance_type)
+    nk, means, covariances = estimate_parameters(stats, model, reg_covar, nk_reg)
     weights = nk / (nk.sum() if normalize == "sum" else stats.sum_weights)
     if on_degenerate == "raise":
-        precisions_chol = compute_precision_cholesky(covariances, covariance_type,
-                                                     float32_data)
+        precisions_chol = _covariance.compute_precision_cholesky(covariances, model,
+                                                                 float32_data)
         return Params(weights, means, covariances, precisions_chol)
-    precisions_chol, singular = precision_cholesky_checked(covariances, covariance_type)
-    if covariance_type == "tied":
+    precisions_chol, singular = model.precision_cholesky(covariances)
+    if model.shared:
         if singular[0]:
             raise ValueError(
-                ill_defined_message(float32_data) + " The shared ('tied') covariance "
-                "itself is singular, which on_degenerate cannot repair."
+                ill_defined_message(float32_data) + f" The shared ({model.name!r}) "
+                "covariance itself is singular, which on_degenerate cannot repair."
             )
         singular = np.zeros(means.shape[0], dtype=bool)
     empty = stats.nk < EMPTY_FRACTION * stats.sum_weights
@@ -391,24 +254,22 @@ def m_step(stats, covariance_type, reg_covar, nk_reg, float32_data, normalize="s
         chunk_size=chunk_size)
 
 
-def _subset(params, keep, covariance_type):
+def _subset(params, keep, model):
     """The components ``keep`` of ``params``, weights renormalised to sum to 1."""
     weights = params.weights[keep]
     weights = weights / weights.sum()
-    if covariance_type == "tied":
-        return Params(weights, params.means[keep], params.covariances,
-                      params.precisions_chol)
-    return Params(weights, params.means[keep], params.covariances[keep],
-                  params.precisions_chol[keep])
+    return Params(weights, params.means[keep], model.subset(params.covariances, keep),
+                  model.subset(params.precisions_chol, keep))
 
 
 def data_covariance(X, sample_weight, covariance_type, reg_covar):
     """The (sample-weighted) covariance of all of X plus ``reg_covar`` on its diagonal.
 
     Two passes over row chunks in float64 (mean, then the scatter around
-    it). A matrix for 'full' and 'tied', the per-feature variances for
-    'diag', their mean for 'spherical'.
+    it): the matrix or the variances, as the model's ``data_covariance``
+    turns them into one component's covariance.
     """
+    model = _covariance.get(covariance_type)
     n_samples, n_features = X.shape
     step = 1 << 15
     weighted = sample_weight.shape[0] > 0
@@ -419,18 +280,13 @@ def data_covariance(X, sample_weight, covariance_type, reg_covar):
         mean += (sample_weight[start:start + step] @ rows if weighted
                  else rows.sum(axis=0))
     mean /= total
-    matrix = covariance_type in ("full", "tied")
+    matrix = model.matrix
     scatter = np.zeros((n_features, n_features) if matrix else n_features)
     for start in range(0, n_samples, step):
         diff = np.asarray(X[start:start + step], dtype=np.float64) - mean
         wdiff = diff * sample_weight[start:start + step, None] if weighted else diff
         scatter += wdiff.T @ diff if matrix else (wdiff * diff).sum(axis=0)
-    cov = scatter / total
-    if matrix:
-        cov.flat[:: n_features + 1] += reg_covar
-        return cov
-    cov += reg_covar
-    return float(cov.mean()) if covariance_type == "spherical" else cov
+    return model.data_covariance(scatter / total, reg_covar)
 
 
 def repair_components(X, sample_weight, params, *, empty, singular, covariance_type,
@@ -457,6 +313,7 @@ def repair_components(X, sample_weight, params, *, empty, singular, covariance_t
         When every component is degenerate ('drop'), or the covariance of the
         data is itself singular ('reseed').
     """
+    model = _covariance.get(covariance_type)
     bad = empty | singular
     for k in np.flatnonzero(bad):
         events.append({"iteration": int(iteration), "component": int(k),
@@ -469,13 +326,13 @@ def repair_components(X, sample_weight, params, *, empty, singular, covariance_t
             "none; try on_degenerate='reseed'."
         )
     if action == "drop":
-        return _subset(params, keep, covariance_type)
+        return _subset(params, keep, model)
     weights = params.weights.copy()
     means = params.means.copy()
     covariances = np.array(params.covariances, dtype=np.float64, copy=True)
     precisions_chol = np.array(params.precisions_chol, dtype=np.float64, copy=True)
     if keep.any():
-        healthy = _subset(params, keep, covariance_type)
+        healthy = _subset(params, keep, model)
         log_prob = row_log_likelihood(X, healthy, covariance_type, chunk_size)
         log_prob[np.isnan(log_prob)] = -np.inf
         if sample_weight.shape[0]:
@@ -488,10 +345,9 @@ def repair_components(X, sample_weight, params, *, empty, singular, covariance_t
     # else no component explains anything yet (say, every component of the
     # start is a single row and reg_covar=0): each keeps its mean and weight
     # and only takes the data's covariance.
-    if covariance_type != "tied":
-        cov = data_covariance(X, sample_weight, covariance_type, reg_covar)
-        prec_chol, failed = precision_cholesky_checked(
-            np.asarray(cov, dtype=np.float64)[None], covariance_type)
+    if not model.shared:
+        cov = data_covariance(X, sample_weight, model, reg_covar)
+        prec_chol, failed = model.precision_cholesky(np.asarray(cov, dtype=np.float64)[None])
         if failed[0]:
             raise ValueError(
                 ill_defined_message(float32_data) + " on_degenerate='reseed' restarts "
@@ -513,6 +369,7 @@ def nearest_component(X, params, covariance_type):
     by a power of two and the distances compared as logarithms, so nothing
     overflows.
     """
+    model = _covariance.get(covariance_type)
     X = np.asarray(X, dtype=np.float64)
     means = np.asarray(params.means, dtype=np.float64)
     prec = np.asarray(params.precisions_chol, dtype=np.float64)
@@ -521,13 +378,7 @@ def nearest_component(X, params, covariance_type):
     X, means = X / scale, means / scale
     log_dist = np.empty((X.shape[0], means.shape[0]))
     for k in range(means.shape[0]):
-        diff = X - means[k]
-        if covariance_type == "full":
-            t = diff @ prec[k]
-        elif covariance_type == "tied":
-            t = diff @ prec
-        else:
-            t = diff * prec[k]
+        t = model.whiten(X - means[k], prec, k)
         top = np.max(np.abs(t), axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(top[:, None] > 0, t / top[:, None], 0.0)

@@ -9,9 +9,8 @@ directly.
 """
 
 import numpy as np
-from scipy.linalg import get_blas_funcs
 
-from . import _config
+from . import _config, _covariance
 from ._em import m_step
 from ._outofcore import PageReleaser, float_dtype
 from ._stats import Params, Stats, nk_regularization
@@ -66,22 +65,13 @@ def _stats_from_resp(X, sample_weight, resp_chunks, n_components, covariance_typ
     total_w = nk.sum()
     shift = nk @ ref / total_w
     sx = np.zeros((n_components, n_features))
-    if covariance_type == "full":
-        sxx = np.zeros((n_components, n_features, n_features))
-    elif covariance_type == "tied":
-        sxx = np.zeros((n_features, n_features))
-    else:
-        sxx = np.zeros((n_components, n_features))
-    gemm = get_blas_funcs("gemm", (sxx,))
+    model = _covariance.get(covariance_type)
+    sxx = np.zeros(model.scatter_shape(n_components, n_features))
     for start, resp in resp_chunks():
         stop = start + resp.shape[0]
         Xc = np.ascontiguousarray(X[start:stop], dtype=np.float64)
         w = sample_weight[start:stop] if sample_weight.shape[0] else None
-        if covariance_type == "tied":
-            shared = resp.any(axis=1)
-            row_w = np.ones(stop - start) if w is None else w
-            D0 = np.where(shared[:, None], Xc - shift, Xc)
-            sxx += (row_w[:, None] * D0).T @ D0
+        model.start_rows(sxx, Xc, resp, w, shift)
         if w is not None:
             resp = resp * w[:, None]
         for k in range(n_components):
@@ -92,12 +82,7 @@ def _stats_from_resp(X, sample_weight, resp_chunks, n_components, covariance_typ
             D = Xc[nz] - ref[k]
             rD = rk[nz, None] * D
             sx[k] += rD.sum(axis=0)
-            if covariance_type == "full":
-                # sxx[k] += rD^T D by BLAS in place (sxx[k].T is its Fortran
-                # view), with no d x d temporary.
-                gemm(1.0, D.T, rD.T, beta=1.0, c=sxx[k].T, trans_b=1, overwrite_c=1)
-            elif covariance_type in ("diag", "spherical"):
-                sxx[k] += (rD * D).sum(axis=0)
+            model.start_scatter(sxx, D, rD, k)
         pager.release(start, stop)
     sum_weights = float(sample_weight.sum()) if sample_weight.shape[0] else float(X.shape[0])
     return Stats(0.0, sum_weights, nk, sx, sxx, ref, shift)

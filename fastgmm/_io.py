@@ -112,7 +112,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._stats import COVARIANCE_TYPES, covariance_shape
+from . import _covariance
+from ._covariance import COVARIANCE_TYPES
 
 __all__ = ["save_model", "load_model", "FORMAT_VERSION"]
 
@@ -358,7 +359,6 @@ _JSON_EXPANSION = 7  # bytes of Python objects per byte of JSON text (worst: "[]
 # corrupt values are far off.
 _RTOL = {np.dtype(np.float32): 1e-3, np.dtype(np.float64): 1e-8}
 _READ_CHUNK = 2**20
-_BATCH_ELEMENTS = 2**19  # matrices per batch of the checks: 4 MB per temporary
 # What zipfile, zlib and numpy's header parser raise on a corrupt archive
 # (NotImplementedError: an unsupported compression or flag; RuntimeError: an
 # encrypted member; OverflowError, struct.error: absurd offsets or sizes).
@@ -622,7 +622,7 @@ def _read_model(reader, file_size):
             model.on_degenerate == "drop" and n_components < n_requested):
         raise _BadFile(f"params say n_components={n_requested!r} but 'means_' has "
                        f"{n_components} rows")
-    cov_shape = covariance_shape(covariance_type, n_components, n_features)
+    cov_shape = _covariance.get(covariance_type).shape(n_components, n_features)
     expected = {
         "weights_": (n_components,),
         "means_": (n_components, n_features),
@@ -631,7 +631,7 @@ def _read_model(reader, file_size):
         "precisions_cholesky_": cov_shape,
         "weights_init": (n_requested,),
         "means_init": (n_requested, n_features),
-        "precisions_init": covariance_shape(covariance_type, n_requested, n_features),
+        "precisions_init": _covariance.get(covariance_type).shape(n_requested, n_features),
         "feature_names_in_": (n_features,),
     }
     for key, shape in expected.items():
@@ -672,15 +672,14 @@ def _read_model(reader, file_size):
         if not (isinstance(events, list) and all(isinstance(e, dict) for e in events)):
             raise _BadFile("entry 'degenerate_events_' is not a JSON array of objects")
 
-    from fastgmm._stats import n_parameters
-
     model.__dict__.update(fitted)
     model.converged_ = converged
     model.n_iter_ = n_iter
     model.lower_bound_ = lower_bound
     model.lower_bounds_ = list(lower_bounds)
     model.n_features_in_ = n_features
-    model.n_parameters_ = n_parameters(covariance_type, n_components, n_features)
+    model.n_parameters_ = _covariance.get(covariance_type).n_parameters(n_components,
+                                                                        n_features)
     model.n_components_ = n_components
     model.degenerate_events_ = events
     if "feature_names_in_" in reader:
@@ -761,45 +760,7 @@ def _check_fitted(fitted, covariance_type):
         raise _BadFile(f"entry 'weights_' sums to {total!r}, not 1")
     chol, precisions, covariances = (fitted[key] for key in _FITTED_ARRAYS[2:][::-1])
     rtol = max(_RTOL[a.dtype] for a in (chol, precisions, covariances))
-    if covariance_type in ("diag", "spherical"):
-        chol, precisions, covariances = (a.astype(np.float64)
-                                         for a in (chol, precisions, covariances))
-        if np.any(chol <= 0):
-            raise _BadFile("entry 'precisions_cholesky_' has values that are not positive")
-        if np.any(np.abs(precisions - chol**2) > rtol * chol**2):
-            raise _BadFile("entry 'precisions_' is not the square of 'precisions_cholesky_'")
-        if np.any(covariances <= 0) or np.any(np.abs(covariances * precisions - 1) > rtol):
-            raise _BadFile("entry 'covariances_' is not the inverse of 'precisions_'")
-        return
-    n_features = chol.shape[-1]
-    shape = (-1, n_features, n_features)
-    chol, precisions, covariances = (a.reshape(shape) for a in (chol, precisions, covariances))
-    # The products are checked on a few fixed random vectors V (Freivalds'
-    # check): O(n_features^2) per component instead of O(n_features^3).
-    vectors = np.random.default_rng(0).standard_normal((n_features, 3))
-    abs_vectors = np.abs(vectors)
-    batch = max(1, _BATCH_ELEMENTS // n_features**2)
-    for start in range(0, chol.shape[0], batch):
-        u, p, s = (np.asarray(a[start:start + batch], dtype=np.float64)
-                   for a in (chol, precisions, covariances))
-        if np.any(np.diagonal(u, axis1=1, axis2=2) <= 0):
-            raise _BadFile("entry 'precisions_cholesky_' has a diagonal value that is not "
-                           "positive: not a Cholesky factor")
-        abs_u = np.abs(u)
-        if np.any(np.tril(abs_u, -1) > rtol * abs_u.max(axis=(1, 2), keepdims=True)):
-            raise _BadFile("entry 'precisions_cholesky_' is not upper triangular")
-        u_t = np.swapaxes(u, 1, 2)
-        # |P V - U (U^T V)| within rtol of |U| (|U^T| |V|), elementwise.
-        if np.any(np.abs(p @ vectors - u @ (u_t @ vectors))
-                  > rtol * (abs_u @ (np.abs(u_t) @ abs_vectors))):
-            raise _BadFile("entry 'precisions_' is not U U^T for U = 'precisions_cholesky_'")
-        variances = np.diagonal(s, axis1=1, axis2=2)
-        if np.any(variances <= 0):
-            raise _BadFile("entry 'covariances_' has a variance that is not positive")
-        scale = np.sqrt(variances[:, :, None] * variances[:, None, :])
-        if np.any(np.abs(s - np.swapaxes(s, 1, 2)) > rtol * scale):
-            raise _BadFile("entry 'covariances_' is not symmetric")
-        # |S (P V) - V| within rtol of |S| (|P| |V|): S is the inverse of P.
-        if np.any(np.abs(s @ (p @ vectors) - vectors)
-                  > rtol * (np.abs(s) @ (np.abs(p) @ abs_vectors))):
-            raise _BadFile("entry 'covariances_' is not the inverse of 'precisions_'")
+    try:
+        _covariance.get(covariance_type).check_fitted(chol, precisions, covariances, rtol)
+    except ValueError as exc:
+        raise _BadFile(str(exc)) from None

@@ -20,7 +20,7 @@ import os
 import numba
 import numpy as np
 
-from . import _config
+from . import _config, _covariance
 from ._kernels.logprob import ROW_PAD
 
 _GIB = float(2**30)
@@ -30,16 +30,6 @@ def _fmt(n_bytes):
     if n_bytes >= 2**30:
         return f"{n_bytes / _GIB:.2f} GiB"
     return f"{n_bytes / 2**20:.0f} MiB"
-
-
-def covariance_floats(covariance_type, n_components, n_features):
-    """Floats in one array of the size of the covariances (or of their factors)."""
-    return {
-        "full": n_components * n_features * n_features,
-        "tied": n_features * n_features,
-        "diag": n_components * n_features,
-        "spherical": n_components,
-    }[covariance_type]
 
 
 def fit_memory_bytes(n_samples, n_features, n_components, covariance_type, *,
@@ -93,18 +83,18 @@ def fit_memory_bytes(n_samples, n_features, n_components, covariance_type, *,
 
     f64 = 8
     n, d, k = n_samples, n_features, n_components
-    cov_floats = covariance_floats(covariance_type, k, d)
+    cov_model = _covariance.get(covariance_type)
+    cov_floats = cov_model.covariance_floats(k, d)
     cov_bytes = f64 * cov_floats
     model = (4.5 if itemsize == 4 else 3.0) * cov_bytes
     if n_init > 1:
         model += 2 * cov_bytes
     per_component = 12 * f64 * k * d
-    if covariance_type in ("full", "tied"):
+    if cov_model.matrix:
         per_component += f64 * d * d
     chunk = _config.pass_chunk_size(d)
-    block = f64 * (1 + k * (1 + d) + (cov_floats if covariance_type != "spherical"
-                                     else k * d))
-    if covariance_type == "full" and block > _config.PART_BYTES:
+    block = f64 * (1 + k * (1 + d) + math.prod(cov_model.scatter_shape(k, d)))
+    if cov_model.can_accumulate and block > _config.PART_BYTES:
         block = f64 * (1 + k * (1 + d))
     n_blocks = -(-n // chunk)
     threads = numba.get_num_threads() if n_threads is None else int(n_threads)
@@ -194,7 +184,7 @@ def check_fit_memory(n_samples, n_features, n_components, covariance_type, dtype
                                        init_params=init_params,
                                        n_threads=n_threads) <= limit:
         ways.append("n_init=1")
-    array = covariance_floats(covariance_type, n_components, n_features) * 8
+    array = _covariance.get(covariance_type).covariance_floats(n_components, n_features) * 8
     source = ("is allowed (FASTGMM_MEMORY_LIMIT)" if os.environ.get("FASTGMM_MEMORY_LIMIT")
               else "is available")
     raise ValueError(

@@ -21,15 +21,12 @@ around the new means exactly; the results are translation-invariant and
 invariant to scaling the weights.
 """
 
-import math
 from typing import NamedTuple
 
 import numpy as np
 from scipy.linalg import get_lapack_funcs
 
 from . import _config
-
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
 _ILL_DEFINED = (
     "Fitting the mixture model failed because some components have "
@@ -70,17 +67,6 @@ class Params(NamedTuple):
     means: np.ndarray
     covariances: np.ndarray
     precisions_chol: np.ndarray
-
-
-def covariance_shape(covariance_type, n_components, n_features):
-    """Shape of ``covariances_``, ``precisions_`` and ``precisions_cholesky_``
-    of a mixture of ``n_components`` components over ``n_features`` features."""
-    return {
-        "full": (n_components, n_features, n_features),
-        "tied": (n_features, n_features),
-        "diag": (n_components, n_features),
-        "spherical": (n_components,),
-    }[covariance_type]
 
 
 def _symmetrize_upper(a):
@@ -151,13 +137,14 @@ def _full_covariances(sxx, sx, delta, nk_raw, nk, reg_covar):
     return out
 
 
-def estimate_parameters(stats, covariance_type, reg_covar, nk_reg):
+def estimate_parameters(stats, model, reg_covar, nk_reg):
     """The M-step: weights (unnormalised), means and covariances from statistics.
 
     Parameters
     ----------
     stats : Stats
-    covariance_type : {'full', 'tied', 'diag', 'spherical'}
+    model : CovarianceModel
+        Its ``covariances_from_stats`` gives the covariances.
     reg_covar : float
         Added to the diagonal of every covariance.
     nk_reg : float
@@ -170,7 +157,7 @@ def estimate_parameters(stats, covariance_type, reg_covar, nk_reg):
     nk : ndarray of shape (n_components,)
         Component weights before normalisation.
     means : ndarray of shape (n_components, n_features)
-    covariances : ndarray, shape depends on ``covariance_type``
+    covariances : ndarray of shape ``model.shape(n_components, n_features)``
 
     Notes
     -----
@@ -181,32 +168,10 @@ def estimate_parameters(stats, covariance_type, reg_covar, nk_reg):
     ``sxx - sx delta^T - delta sx^T + nk_raw delta delta^T``, divided by ``nk``
     as scikit-learn does.
     """
-    nk_raw = stats.nk
-    nk = nk_raw + nk_reg
-    ref = stats.ref
+    nk = stats.nk + nk_reg
     delta = stats.sx / nk[:, None]
-    means = ref + delta
-    n_features = means.shape[1]
-    if covariance_type == "full":
-        covariances = _full_covariances(stats.sxx, stats.sx, delta, nk_raw, nk, reg_covar)
-    elif covariance_type == "tied":
-        # The within-component scatter sum_k sum_i r_ik (x_i - m_k)(x_i - m_k)^T
-        # from the pooled scatter S around c = shift: with u_k = m_k - c and
-        # a_k = sum_i r_ik (x_i - c) = sx_k + nk_raw_k (ref_k - c), it is
-        # S - sum_k (u_k a_k^T + a_k u_k^T - nk_raw_k u_k u_k^T), and
-        # a_k = nk_raw_k u_k + nk_reg delta_k (as nk_k delta_k = sx_k).
-        # Only differences of nearby points enter: no |c|^2 term.
-        centred = means - stats.shift
-        between = (nk_raw[:, None] * centred).T @ centred
-        cross = nk_reg * (centred.T @ delta)
-        covariances = _symmetrize_upper(stats.sxx) - between - cross - cross.T
-        covariances /= nk.sum()
-        covariances.flat[:: n_features + 1] += reg_covar
-    else:
-        var = (stats.sxx - 2 * stats.sx * delta + nk_raw[:, None] * delta**2)
-        covariances = var / nk[:, None] + reg_covar
-        if covariance_type == "spherical":
-            covariances = covariances.mean(axis=1)
+    means = stats.ref + delta
+    covariances = model.covariances_from_stats(stats, means, delta, nk, reg_covar, nk_reg)
     return nk, means, covariances
 
 
@@ -277,126 +242,6 @@ def _precision_cholesky_inplace(batch):
             _, info = trtri(chol, lower=1, overwrite_c=1)
         failed[k] = info != 0 or not _all_finite(out)
     return prec_chol, failed
-
-
-def precision_cholesky_checked(covariances, covariance_type):
-    """Upper-triangular U with precision = U U^T, and which components failed.
-
-    A component fails when its covariance is not positive definite: the
-    Cholesky factorisation fails (full, tied), a variance is not positive
-    (diag, spherical), or a value is not finite. Nothing is raised.
-
-    For 'full' and 'tied', covariances beyond ``_config.MSTEP_BLOCK_BYTES``
-    are factorised and inverted one component at a time in place (see
-    ``_precision_cholesky_inplace``): no temporary the size of all the
-    covariances, and a triangular inverse rather than a general solve.
-
-    Returns
-    -------
-    precisions_chol : ndarray, shape as ``covariances``, C-contiguous
-        NaN for the failed components.
-    failed : ndarray of bool, shape (n_components,), or (1,) for 'tied'
-    """
-    if covariance_type in ("full", "tied"):
-        covariances = np.asarray(covariances)
-        batch = covariances if covariance_type == "full" else covariances[None]
-        if batch.nbytes <= _config.MSTEP_BLOCK_BYTES:
-            prec_chol, failed = _precision_cholesky_batched(batch)
-        else:
-            prec_chol, failed = _precision_cholesky_inplace(batch)
-        prec_chol[failed] = np.nan
-        return (prec_chol if covariance_type == "full" else prec_chol[0]), failed
-    cov = covariances if covariance_type == "spherical" else covariances.reshape(
-        covariances.shape[0], -1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ok = (cov > 0.0) & np.isfinite(cov)
-        failed = ~ok if covariance_type == "spherical" else ~ok.all(axis=1)
-        prec_chol = 1.0 / np.sqrt(np.where(ok, covariances, np.nan))
-    return prec_chol, failed
-
-
-def compute_precision_cholesky(covariances, covariance_type, float32_data=False):
-    """Upper-triangular U with precision = U U^T, from covariances.
-
-    Raises
-    ------
-    ValueError
-        When a covariance is not positive definite, with scikit-learn's
-        message (and its float32 hint when ``float32_data``).
-    """
-    prec_chol, failed = precision_cholesky_checked(covariances, covariance_type)
-    if failed.any():
-        raise ValueError(ill_defined_message(float32_data))
-    return prec_chol
-
-
-def precision_cholesky_from_precisions(precisions, covariance_type):
-    """Upper-triangular U with precision = U U^T, from precisions.
-
-    The Cholesky factor of the row- and column-reversed precision, reversed
-    back, is upper triangular (scikit-learn's construction); beyond
-    ``_config.MSTEP_BLOCK_BYTES``, one component at a time.
-    """
-    if covariance_type in ("full", "tied"):
-        if precisions.nbytes <= _config.MSTEP_BLOCK_BYTES:
-            flipped = precisions[..., ::-1, ::-1]
-            return np.linalg.cholesky(flipped)[..., ::-1, ::-1].copy()
-        batch = precisions if precisions.ndim == 3 else precisions[None]
-        out = np.empty(batch.shape, dtype=_lapack_dtype(batch))
-        for k in range(batch.shape[0]):
-            out[k] = np.linalg.cholesky(batch[k, ::-1, ::-1])[::-1, ::-1]
-        return out if precisions.ndim == 3 else out[0]
-    return np.sqrt(precisions)
-
-
-def precisions_from_cholesky(precisions_chol, covariance_type):
-    """Precisions U U^T from their Cholesky factors.
-
-    Beyond ``_config.MSTEP_BLOCK_BYTES`` for 'full', one product per
-    component into the result (as scikit-learn computes ``precisions_``),
-    so that no temporary the size of all the factors is made. (LAPACK's
-    ``lauum``, a sixth of the flops, and BLAS's ``syrk``, half of them,
-    measured no faster than OpenBLAS's general product at d=2000.)
-    """
-    if covariance_type == "full" and precisions_chol.nbytes > _config.MSTEP_BLOCK_BYTES:
-        precisions_chol = precisions_chol.astype(_lapack_dtype(precisions_chol), copy=False)
-        out = np.empty(precisions_chol.shape, dtype=precisions_chol.dtype)
-        for k, factor in enumerate(precisions_chol):
-            np.dot(factor, factor.T, out=out[k])
-        return out
-    if covariance_type in ("full", "tied"):
-        return precisions_chol @ np.swapaxes(precisions_chol, -1, -2)
-    return precisions_chol**2
-
-
-def log_det_cholesky(precisions_chol, covariance_type, n_features):
-    """log det(U) per component (a scalar for 'tied')."""
-    if covariance_type == "full":
-        return np.log(np.diagonal(precisions_chol, axis1=1, axis2=2)).sum(axis=1)
-    if covariance_type == "tied":
-        return float(np.log(np.diag(precisions_chol)).sum())
-    if covariance_type == "diag":
-        return np.log(precisions_chol).sum(axis=1)
-    return n_features * np.log(precisions_chol)
-
-
-def log_prob_constants(weights, precisions_chol, covariance_type, n_features):
-    """``log pi_k + log det(U_k) - n_features / 2 log(2 pi)``, per component."""
-    with np.errstate(divide="ignore"):
-        log_weights = np.log(weights)
-    log_det = log_det_cholesky(precisions_chol, covariance_type, n_features)
-    return log_weights + log_det - 0.5 * n_features * math.log(2 * math.pi)
-
-
-def n_parameters(covariance_type, n_components, n_features):
-    """Number of free parameters of the mixture."""
-    cov_params = {
-        "full": n_components * n_features * (n_features + 1) // 2,
-        "tied": n_features * (n_features + 1) // 2,
-        "diag": n_components * n_features,
-        "spherical": n_components,
-    }[covariance_type]
-    return int(cov_params + n_features * n_components + n_components - 1)
 
 
 def sum_stats(parts):

@@ -28,7 +28,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._stats import Stats, _symmetrize_upper
+from . import _covariance
+from ._stats import Stats
 
 
 class OnlineState(NamedTuple):
@@ -54,14 +55,7 @@ def state_from_params(params, covariance_type):
     weights = np.asarray(params.weights, dtype=np.float64)
     means = np.asarray(params.means, dtype=np.float64)
     cov = np.asarray(params.covariances, dtype=np.float64)
-    if covariance_type == "full":
-        scatter = weights[:, None, None] * cov
-    elif covariance_type == "tied":
-        scatter = weights.sum() * cov
-    elif covariance_type == "diag":
-        scatter = weights[:, None] * cov
-    else:
-        scatter = np.repeat((weights * cov)[:, None], means.shape[1], axis=1)
+    scatter = _covariance.get(covariance_type).state_scatter(weights, cov, means.shape[1])
     return OnlineState(weights.copy(), means.copy(), scatter)
 
 
@@ -71,16 +65,7 @@ def state_from_stats(stats, covariance_type):
     nk = stats.nk
     safe = np.where(nk > 0, nk, 1.0)
     means = stats.ref + stats.sx / safe[:, None]
-    if covariance_type == "full":
-        scatter = (_symmetrize_upper(stats.sxx)
-                   - stats.sx[:, :, None] * stats.sx[:, None, :] / safe[:, None, None])
-    elif covariance_type == "tied":
-        # Pooled scatter around ``shift`` minus the between-component part:
-        # the responsibilities of every row sum to its weight.
-        centred = means - stats.shift
-        scatter = _symmetrize_upper(stats.sxx) - (nk[:, None] * centred).T @ centred
-    else:
-        scatter = stats.sxx - stats.sx**2 / safe[:, None]
+    scatter = _covariance.get(covariance_type).stats_scatter(stats, means, safe)
     return OnlineState(nk / total, means, scatter / total)
 
 
@@ -94,12 +79,7 @@ def combine(old, new, gamma, covariance_type):
     means = old.means + (nb / safe)[:, None] * delta
     coef = na * nb / safe
     scatter = (1.0 - gamma) * old.scatter + gamma * new.scatter
-    if covariance_type == "full":
-        scatter = scatter + coef[:, None, None] * delta[:, :, None] * delta[:, None, :]
-    elif covariance_type == "tied":
-        scatter = scatter + (coef[:, None] * delta).T @ delta
-    else:
-        scatter = scatter + coef[:, None] * delta**2
+    scatter = _covariance.get(covariance_type).combine_scatter(scatter, coef, delta)
     return OnlineState(n, means, scatter)
 
 
@@ -108,7 +88,7 @@ def stats_of_state(state, covariance_type):
     nk, means, scatter = state
     n_features = means.shape[1]
     zeros = np.zeros_like(means)
-    if covariance_type != "tied":
+    if not _covariance.get(covariance_type).shared:
         return Stats(0.0, float(nk.sum()), nk, zeros, scatter, means, np.zeros(n_features))
     # The tied M-step takes the scatter of all rows around one centre.
     total = float(nk.sum())

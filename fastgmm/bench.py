@@ -47,6 +47,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import _covariance
+from ._covariance import COVARIANCE_TYPES
+
 SHAPES = {
     "a": dict(n_samples=1_000_000, n_features=2, n_components=8, covariance_type="full"),
     "b": dict(n_samples=200_000, n_features=16, n_components=16, covariance_type="full"),
@@ -110,8 +113,12 @@ class Peer(NamedTuple):
     note: str = ""
 
 
-_ALL_COVARIANCE_TYPES = frozenset({"full", "tied", "diag", "spherical"})
+_ALL_COVARIANCE_TYPES = frozenset(COVARIANCE_TYPES)
 _ALL_DTYPES = frozenset({"float32", "float64"})
+
+
+# oneDAL's name for each covariance model it has.
+_ONEDAL_STORAGE = {"full": "full", "diag": "diagonal"}
 
 
 class _OneDALEM:
@@ -130,17 +137,16 @@ class _OneDALEM:
         # unless their Cholesky fails (see the module docstring).
         dtype = start["means_init"].dtype
         precisions = start["precisions_init"].astype(np.float64)
-        if covariance_type == "full":
-            covariances = [np.linalg.inv(p) for p in precisions]
-        else:
-            covariances = [(1.0 / p)[None, :] for p in precisions]
+        # oneDAL takes one (d, d) matrix, or one (1, d) row of variances, per component.
+        covariances = _covariance.get(covariance_type).covariances_from_precisions(precisions)
+        covariances = [c if c.ndim == 2 else c[None, :] for c in covariances]
         self.n_iter = n_iter
         self._covariances = [np.ascontiguousarray(c, dtype=dtype) for c in covariances]
         self._weights = np.ascontiguousarray(start["weights_init"], dtype=dtype)[None, :]
         self._means = np.ascontiguousarray(start["means_init"], dtype=dtype)
         self._algorithm = daal4py.em_gmm(
             nComponents=n_components, maxIterations=n_iter, accuracyThreshold=0.0,
-            covarianceStorage="full" if covariance_type == "full" else "diagonal",
+            covarianceStorage=_ONEDAL_STORAGE[covariance_type],
             fptype="float" if dtype == np.float32 else "double")
 
     def fit(self, X):
@@ -169,8 +175,7 @@ class _GMMXEM:
         import gmmx
 
         precisions = start["precisions_init"].astype(np.float64)
-        covariances = (np.linalg.inv(precisions) if covariance_type == "full"
-                       else 1.0 / precisions)
+        covariances = _covariance.get(covariance_type).covariances_from_precisions(precisions)
         self._key = (covariance_type, n_components, n_iter, reg_covar)
         self._gmm = gmmx.GaussianMixtureModelJax.from_squeezed(
             means=start["means_init"].astype(np.float32),
@@ -220,7 +225,7 @@ def peers():
         import daal4py  # noqa: F401
 
         found.append(Peer(
-            "oneDAL", _OneDALEM, frozenset({"full", "diag"}), _ALL_DTYPES,
+            "oneDAL", _OneDALEM, frozenset(_ONEDAL_STORAGE), _ALL_DTYPES,
             "oneDAL: lower bound = goalFunction / N; adds no reg_covar (regularises only "
             "a covariance whose Cholesky fails), so it matches fastgmm to rounding only "
             "with --reg-covar 0; float32 'diag' overflows its determinant product for "

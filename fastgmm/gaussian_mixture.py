@@ -12,20 +12,13 @@ from time import perf_counter
 
 import numpy as np
 
-from . import _config, _em
+from . import _config, _covariance, _em
 from ._base import _ParamsMixin
 from ._init import initial_parameters
 from ._memory import check_fit_memory
 from ._outofcore import float_dtype, is_dask_array, max_abs
-from ._stats import (
-    COVARIANCE_TYPES,
-    Params,
-    covariance_shape,
-    n_parameters,
-    nk_regularization,
-    precision_cholesky_from_precisions,
-    precisions_from_cholesky,
-)
+from ._covariance import COVARIANCE_TYPES
+from ._stats import Params, nk_regularization
 from ._validation import (
     check_array,
     check_feature_names,
@@ -92,18 +85,11 @@ def _changed_after_fit(param, fitted, current):
 
 
 def _check_precisions_init(precisions, covariance_type, n_components, n_features):
-    precisions = _as_float_array(precisions, f"{covariance_type} precision")
-    shape = covariance_shape(covariance_type, n_components, n_features)
-    _check_shape(precisions, shape, f"{covariance_type} precision")
-    if covariance_type in ("full", "tied"):
-        mats = precisions.reshape((-1, n_features, n_features))
-        for mat in mats:
-            if not (np.allclose(mat, mat.T) and np.all(np.linalg.eigvalsh(mat) > 0.0)):
-                raise ValueError(
-                    f"'{covariance_type} precision' should be symmetric, positive-definite"
-                )
-    elif np.any(precisions <= 0.0):
-        raise ValueError(f"'{covariance_type} precision' should be positive")
+    model = _covariance.get(covariance_type)
+    precisions = _as_float_array(precisions, f"{model.name} precision")
+    shape = model.shape(n_components, n_features)
+    _check_shape(precisions, shape, f"{model.name} precision")
+    model.check_precisions(precisions, n_components, n_features)
     return precisions
 
 
@@ -505,7 +491,7 @@ class GaussianMixture(_ParamsMixin):
                 or (n_components < self.n_components and self.on_degenerate == "drop")):
             # on_degenerate='drop' may leave fewer components than asked for.
             raise _changed_after_fit("n_components", n_components, self.n_components)
-        cov_shape = covariance_shape(self.covariance_type, n_components, n_features)
+        cov_shape = _covariance.get(self.covariance_type).shape(n_components, n_features)
         expected = {"weights_": (n_components,), "means_": (n_components, n_features)}
         expected.update((a, cov_shape) for a in _COVARIANCE_ATTRS if a in self.__dict__)
         shapes = {a: np.shape(getattr(self, a)) for a in expected}
@@ -514,7 +500,7 @@ class GaussianMixture(_ParamsMixin):
         # Name the problem: arrays of another covariance type, or one array.
         cov_shapes = [shapes[a] for a in _COVARIANCE_ATTRS if a in shapes]
         for other in COVARIANCE_TYPES:
-            shape = covariance_shape(other, n_components, n_features)
+            shape = _covariance.get(other).shape(n_components, n_features)
             if other != self.covariance_type and all(s == shape for s in cov_shapes):
                 raise _changed_after_fit("covariance_type", other, self.covariance_type)
         attr, shape = next((a, e) for a, e in expected.items() if shapes[a] != e)
@@ -802,7 +788,8 @@ class GaussianMixture(_ParamsMixin):
         self.n_components_ = int(n_components)
         if events is not None:
             self.degenerate_events_ = events
-        self.n_parameters_ = n_parameters(self.covariance_type, n_components, n_features)
+        self.n_parameters_ = _covariance.get(self.covariance_type).n_parameters(
+            n_components, n_features)
         self._fitted_for = (self.covariance_type, self.n_components)
 
     def _fit(self, X, sample_weight):
@@ -906,7 +893,8 @@ class GaussianMixture(_ParamsMixin):
         self.n_features_in_ = n_features
         self.n_components_ = int(n_components)
         self.degenerate_events_ = events
-        self.n_parameters_ = n_parameters(self.covariance_type, n_components, n_features)
+        self.n_parameters_ = _covariance.get(self.covariance_type).n_parameters(
+            n_components, n_features)
         self._fitted_for = (self.covariance_type, self.n_components)
         self._set_feature_names(names)
         return X
@@ -939,12 +927,9 @@ class GaussianMixture(_ParamsMixin):
             covariances, precisions_chol = params.covariances, params.precisions_chol
         else:
             precisions = precisions_init.astype(np.float64)
-            precisions_chol = precision_cholesky_from_precisions(precisions,
-                                                                 self.covariance_type)
-            if self.covariance_type in ("full", "tied"):
-                covariances = np.linalg.inv(precisions)
-            else:
-                covariances = 1.0 / precisions
+            model = _covariance.get(self.covariance_type)
+            precisions_chol = model.precision_cholesky_from_precisions(precisions)
+            covariances = model.covariances_from_precisions(precisions)
         return Params(np.asarray(weights), np.asarray(means), covariances,
                       precisions_chol)
 
@@ -967,8 +952,8 @@ class GaussianMixture(_ParamsMixin):
             "means_": params.means,
             "covariances_": np.asarray(params.covariances),
             "precisions_cholesky_": np.asarray(params.precisions_chol),
-            "precisions_": precisions_from_cholesky(
-                np.asarray(params.precisions_chol, dtype=np.float64), self.covariance_type),
+            "precisions_": _covariance.get(self.covariance_type).precisions_from_cholesky(
+                np.asarray(params.precisions_chol, dtype=np.float64)),
         }
         with np.errstate(over="ignore"):
             fitted = {name: np.asarray(a, dtype=np.float64).astype(  # no copy of K x d x d
@@ -1134,20 +1119,13 @@ class GaussianMixture(_ParamsMixin):
                 f"Invalid value for 'n_samples': {n_samples!r} . The sampling requires "
                 "at least one sample."
             )
-        n_features = self.means_.shape[1]
         rng = check_random_state(self.random_state)
         counts = rng.multinomial(n_samples, np.asarray(self.weights_, dtype=np.float64))
         means = np.asarray(self.means_, dtype=np.float64)
         covs = np.asarray(self.covariances_, dtype=np.float64)
-        if self.covariance_type == "full":
-            X = np.vstack([rng.multivariate_normal(m, c, int(s))
-                           for m, c, s in zip(means, covs, counts)])
-        elif self.covariance_type == "tied":
-            X = np.vstack([rng.multivariate_normal(m, covs, int(s))
-                           for m, s in zip(means, counts)])
-        else:
-            X = np.vstack([m + rng.standard_normal(size=(s, n_features)) * np.sqrt(c)
-                           for m, c, s in zip(means, covs, counts)])
+        model = _covariance.get(self.covariance_type)
+        X = np.vstack([model.sample(rng, m, model.component(covs, k), s)
+                       for k, (m, s) in enumerate(zip(means, counts))])
         y = np.concatenate([np.full(int(s), k, dtype=np.int64)
                             for k, s in enumerate(counts)])
         return X, y
@@ -1156,7 +1134,7 @@ class GaussianMixture(_ParamsMixin):
 
     def _n_parameters(self):
         """Number of free parameters of the model."""
-        return n_parameters(self.covariance_type, *self.means_.shape)
+        return _covariance.get(self.covariance_type).n_parameters(*self.means_.shape)
 
     def bic(self, X):
         """Bayesian information criterion on X (lower is better).

@@ -28,7 +28,8 @@ import numpy as np
 from . import _em
 from ._init import initial_resp_chunks
 from .kmeans import KMeans
-from ._stats import COVARIANCE_TYPES, n_parameters
+from . import _covariance
+from ._covariance import COVARIANCE_TYPES
 from ._validation import check_array, check_sample_weight
 from .exceptions import FitFailedWarning, InvalidParameterError, compatible
 from ._validation import check_random_state
@@ -331,7 +332,7 @@ def select_model(X, n_components=range(1, 11),
             model = GaussianMixture(n_components=k, covariance_type=covariance_type,
                                     n_init=n_init, random_state=seeds[k],
                                     n_threads=n_threads, **gm_params)
-            p = n_parameters(covariance_type, k, X.shape[1])
+            p = _covariance.get(covariance_type).n_parameters(k, X.shape[1])
             tick = time.perf_counter()
             try:
                 _fit_from_shared_starts(model, X, fit_weight, starts)

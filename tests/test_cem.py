@@ -15,7 +15,8 @@ import pytest
 import reference as ref
 import reference_kmeans as ref_km
 from fastgmm import GaussianMixture, KMeans, _em
-from fastgmm._stats import Params, compute_precision_cholesky
+from fastgmm._covariance import compute_precision_cholesky
+from fastgmm._stats import Params
 
 
 def blobs(seed, n_samples=1500, n_features=2, n_components=4):

@@ -9,7 +9,8 @@ import pytest
 
 from fastgmm import _em
 from fastgmm._kernels._inline import EXP_CUTOFF
-from fastgmm._stats import Params, compute_precision_cholesky
+from fastgmm._covariance import compute_precision_cholesky
+from fastgmm._stats import Params
 import reference as ref
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]

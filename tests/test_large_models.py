@@ -18,7 +18,7 @@ import pytest
 from scipy.linalg import solve_triangular
 from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
-from fastgmm import GaussianMixture, _config, _em, _memory, _stats, model_selection, select_model
+from fastgmm import GaussianMixture, _config, _covariance, _em, _memory, _stats, model_selection, select_model
 from fastgmm._kernels.logprob import ROW_PAD
 
 # Precision factors from LAPACK's triangular inverse against a triangular
@@ -70,7 +70,7 @@ def test_precision_cholesky_matches_triangular_solve(covariance_type, block_byte
     cov = _spd(rng, 3, 40)
     if covariance_type == "tied":
         cov = cov[0]
-    prec_chol, failed = _stats.precision_cholesky_checked(cov, covariance_type)
+    prec_chol, failed = _covariance.get(covariance_type).precision_cholesky(cov)
     batch = cov if covariance_type == "full" else cov[None]
     expected = np.array([solve_triangular(np.linalg.cholesky(c), np.eye(c.shape[0]),
                                           lower=True).T for c in batch])
@@ -90,12 +90,12 @@ def test_precision_cholesky_flags_the_failed_component_only(block_bytes, monkeyp
     rng = np.random.default_rng(1)
     cov = _spd(rng, 3, 6)
     cov[1, 0, 0] = -1.0  # not positive definite
-    prec_chol, failed = _stats.precision_cholesky_checked(cov, "full")
+    prec_chol, failed = _covariance.get("full").precision_cholesky(cov)
     assert failed.tolist() == [False, True, False]
     assert np.all(np.isnan(prec_chol[1]))
     assert np.all(np.isfinite(prec_chol[[0, 2]]))
     with pytest.raises(ValueError, match="ill-defined empirical covariance"):
-        _stats.compute_precision_cholesky(cov, "full")
+        _covariance.compute_precision_cholesky(cov, "full")
 
 
 @pytest.mark.parametrize("block_bytes", [2**20, 1])
@@ -103,11 +103,11 @@ def test_precision_conversions_match_numpy(block_bytes, monkeypatch):
     monkeypatch.setattr(_config, "MSTEP_BLOCK_BYTES", block_bytes)
     rng = np.random.default_rng(2)
     cov = _spd(rng, 3, 30)
-    prec_chol = _stats.compute_precision_cholesky(cov, "full")
-    precisions = _stats.precisions_from_cholesky(prec_chol, "full")
+    prec_chol = _covariance.compute_precision_cholesky(cov, "full")
+    precisions = _covariance.get("full").precisions_from_cholesky(prec_chol)
     inv = np.linalg.inv(cov)
     np.testing.assert_allclose(precisions, inv, rtol=0, atol=FACTOR_RTOL * np.abs(inv).max())
-    back = _stats.precision_cholesky_from_precisions(precisions, "full")
+    back = _covariance.get("full").precision_cholesky_from_precisions(precisions)
     np.testing.assert_allclose(back, prec_chol, rtol=0,
                                atol=FACTOR_RTOL * np.abs(prec_chol).max())
 
@@ -117,7 +117,7 @@ def test_precision_cholesky_allocates_only_its_result():
     # Cholesky factors, the identity and the solution (about 3 times the
     # result); one component at a time in place, only the result remains.
     cov = _spd(np.random.default_rng(3), 4, 200)
-    _, peak = _traced_peak(lambda: _stats.precision_cholesky_checked(cov, "full"))
+    _, peak = _traced_peak(lambda: _covariance.get("full").precision_cholesky(cov))
     assert peak < 1.2 * cov.nbytes
 
 
@@ -218,7 +218,7 @@ def test_accumulated_pass_equals_partial_sums(dtype, monkeypatch):
     cov = _spd(rng, n_components, n_features)
     params = _stats.Params(np.full(n_components, 1 / n_components),
                            X[:n_components].astype(np.float64), cov,
-                           _stats.compute_precision_cholesky(cov, "full"))
+                           _covariance.compute_precision_cholesky(cov, "full"))
     block_bytes = 8 * (1 + n_components * (1 + n_features) + cov.size)
     # One block per segment, its part added by the driver: the order of the sum.
     monkeypatch.setattr(_config, "PART_BYTES", block_bytes)

@@ -29,7 +29,8 @@ from hypothesis import strategies as st
 
 import reference as ref
 from fastgmm import GaussianMixture, _em
-from fastgmm._stats import Params, compute_precision_cholesky
+from fastgmm._covariance import compute_precision_cholesky
+from fastgmm._stats import Params
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 STATS_RTOL = 1e-9

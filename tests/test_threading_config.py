@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import reference as ref
-from fastgmm import GaussianMixture, _config, _em
+from fastgmm import GaussianMixture, _config, _covariance, _em
 from fastgmm._stats import Params
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -53,12 +53,12 @@ import dask.array as da
 import numba
 import numpy as np
 
-from fastgmm import GaussianMixture, _config, _em
+from fastgmm import GaussianMixture, _config, _covariance, _em
 
 warnings.simplefilter("ignore")
 # The layer is known at the first kernel call, before Numba has run a
 # parallel region (numba.threading_layer() alone would raise here).
-pair = _em._EM_KERNELS["full"]
+pair = _covariance.get("full").em_kernels
 picked = _em.pick_kernel(pair, _config.PARALLEL_MIN_BLOCKS)
 assert not _em.parallel_layer_thread_safe()
 assert picked is not pair[0] and picked is not pair[1]
@@ -128,7 +128,7 @@ def test_parallel_kernels_run_unwrapped_under_a_thread_safe_layer():
     """Under OpenMP or TBB the parallel kernel itself is called (no lock); under
     workqueue a wrapper that holds the process-wide lock; few blocks always
     take the serial twin."""
-    pair = _em._EM_KERNELS["diag"]
+    pair = _covariance.get("diag").em_kernels
     picked = _em.pick_kernel(pair, _config.PARALLEL_MIN_BLOCKS)
     assert _em.pick_kernel(pair, _config.PARALLEL_MIN_BLOCKS - 1) is pair[1]
     if numba.threading_layer() in ("tbb", "omp"):

@@ -1,0 +1,666 @@
+"""The covariance models: one object per ``covariance_type``, owning all it implies.
+
+A model object knows everything that differs between covariance types:
+
+- shapes: of ``covariances_`` / ``precisions_`` / ``precisions_cholesky_``
+  (:meth:`~CovarianceModel.shape`, which is also the layout of the model
+  file), of a pass's scatter statistics (:meth:`~CovarianceModel.scatter_shape`),
+  and the number of free parameters;
+- validation of ``precisions_init`` (and of a loaded file's fitted arrays);
+- conversions between covariances, precisions and their Cholesky factors,
+  and the log-determinant of the factors;
+- the M-step's covariances from the sufficient statistics of a pass or of
+  a start, and the online-EM state of ``partial_fit``;
+- which fused pass and which scoring kernel it runs (``em_kernels``,
+  ``log_prob_kernels``: (parallel, serial) pairs) and the arguments that
+  carry its parameters to them (:meth:`~CovarianceModel.pass_arguments`,
+  :meth:`~CovarianceModel.score_arguments`);
+- drawing samples, whitening a row for the nearest-component fallback,
+  the covariance of all the data, and the per-component matrices shown by
+  the command line.
+
+Everything else (the driver ``_em``, the starts ``_init``, the statistics
+``_stats``, streaming, memory estimates, the model file, the estimator)
+asks :func:`get` for the model and calls it: no other module compares
+``covariance_type`` with a name. "Adding a covariance model" in the user
+guide walks through adding one.
+
+Parameters reach the kernels by one rule (see ``_kernels/__init__.py``):
+the driver prepares them in float64, rounded to X's dtype where the kernel
+scores in X's dtype, and the constants ``log pi_k + log det U_k - d/2
+log(2 pi)`` in float64.
+"""
+
+import math
+
+import numpy as np
+from scipy.linalg import get_blas_funcs
+
+from . import _config
+from ._kernels import em_pass as _em_kernels
+from ._kernels import logprob as _lp_kernels
+from ._stats import (
+    _full_covariances,
+    _lapack_dtype,
+    _precision_cholesky_batched,
+    _precision_cholesky_inplace,
+    _symmetrize_upper,
+    ill_defined_message,
+)
+from ._threads import pick_kernel, thread_safe
+
+
+class CovarianceModel:
+    """What a covariance model knows; the subclasses fill it in.
+
+    Attributes
+    ----------
+    name : str
+        The ``covariance_type`` value.
+    shared : bool
+        One covariance for all components ('tied').
+    matrix : bool
+        Covariances are d x d matrices ('full', 'tied'), not variances.
+    em_kernels, log_prob_kernels : tuple of (parallel, serial) kernels
+    can_accumulate : bool
+        Whether its pass can add each block's scatter into the total, for
+        models whose scatters of one block exceed ``_config.PART_BYTES``
+        (see :meth:`pass_kernel`).
+    """
+
+    name = None
+    shared = False
+    matrix = False
+    em_kernels = None
+    log_prob_kernels = None
+    can_accumulate = False
+
+    def __repr__(self):
+        return f"<covariance model {self.name!r}>"
+
+    # -- shapes and counts ------------------------------------------------
+
+    def shape(self, n_components, n_features):
+        """Shape of ``covariances_``, ``precisions_`` and ``precisions_cholesky_``
+        (and of their entries in a model file)."""
+        raise NotImplementedError
+
+    def scatter_shape(self, n_components, n_features):
+        """Shape of the second-moment statistics ``Stats.sxx`` of a pass."""
+        return self.shape(n_components, n_features)
+
+    def n_covariance_parameters(self, n_components, n_features):
+        """Free parameters of the covariances."""
+        raise NotImplementedError
+
+    def n_parameters(self, n_components, n_features):
+        """Free parameters of the mixture: covariances, means and weights."""
+        return int(self.n_covariance_parameters(n_components, n_features)
+                   + n_features * n_components + n_components - 1)
+
+    def covariance_floats(self, n_components, n_features):
+        """Floats in one array of the covariances' size."""
+        return int(np.prod(self.shape(n_components, n_features)))
+
+    # -- validation ------------------------------------------------------
+
+    def check_precisions(self, precisions, n_components, n_features):
+        """Raise scikit-learn's ValueError when ``precisions_init`` (of the
+        right shape, float) is not a valid precision."""
+        raise NotImplementedError
+
+    def check_fitted(self, precisions_chol, precisions, covariances, rtol):
+        """Raise ValueError unless the three arrays (float64) are factors,
+        precisions and covariances that agree to ``rtol``: what a model file
+        must hold (see ``_io``)."""
+        raise NotImplementedError
+
+    # -- conversions -------------------------------------------------------
+
+    def precision_cholesky(self, covariances):
+        """(U, failed): upper-triangular U with precision = U U^T, and which
+        components are not positive definite (NaN in U); nothing raised."""
+        raise NotImplementedError
+
+    def precision_cholesky_from_precisions(self, precisions):
+        """U with precision = U U^T, from precisions."""
+        raise NotImplementedError
+
+    def precisions_from_cholesky(self, precisions_chol):
+        """Precisions U U^T from their Cholesky factors."""
+        raise NotImplementedError
+
+    def covariances_from_precisions(self, precisions):
+        """Covariances, the inverses of ``precisions``."""
+        raise NotImplementedError
+
+    def log_det_cholesky(self, precisions_chol, n_features):
+        """log det(U) per component (a scalar when shared)."""
+        raise NotImplementedError
+
+    def log_prob_constants(self, weights, precisions_chol, n_features):
+        """``log pi_k + log det(U_k) - n_features / 2 log(2 pi)``, per component."""
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(weights)
+        log_det = self.log_det_cholesky(precisions_chol, n_features)
+        return log_weights + log_det - 0.5 * n_features * math.log(2 * math.pi)
+
+    def component_covariances(self, covariances, n_components, n_features):
+        """The covariances as one (n_features, n_features) matrix per component."""
+        raise NotImplementedError
+
+    def component(self, covariances, k):
+        """What component ``k``'s covariance is in the fitted array."""
+        return covariances[k]
+
+    def subset(self, covariances, keep):
+        """The covariances (or factors) of the components ``keep``."""
+        return covariances[keep]
+
+    # -- the M-step ---------------------------------------------------------
+
+    def covariances_from_stats(self, stats, means, delta, nk, reg_covar, nk_reg):
+        """The M-step's covariances from a pass's statistics.
+
+        ``means = stats.ref + delta``, ``delta = stats.sx / nk``,
+        ``nk = stats.nk + nk_reg`` (see ``_stats.estimate_parameters``).
+        """
+        raise NotImplementedError
+
+    def start_rows(self, sxx, Xc, resp, row_weights, shift):
+        """Add what a chunk of a start's rows ``Xc`` (float64, with their
+        responsibilities ``resp`` before the sample weights ``row_weights``,
+        None for unit weights) give to ``sxx`` as a whole; per component,
+        :meth:`start_scatter` adds the rest."""
+
+    def start_scatter(self, sxx, D, rD, k):
+        """Add component ``k``'s scatter of a chunk of a start (rows ``D``
+        centred on its mean, ``rD`` the same times the responsibilities) to
+        ``sxx`` (of :meth:`scatter_shape`)."""
+
+    def data_covariance(self, scatter_of_data, reg_covar):
+        """The covariance of all the data plus ``reg_covar``, in the form one
+        component's covariance takes, from the data's covariance matrix
+        (:meth:`matrix`) or its variances."""
+        raise NotImplementedError
+
+    # -- the kernels ------------------------------------------------------
+
+    def pass_arguments(self, params, means, shift, X_dtype):
+        """The parameter arguments of the fused pass kernel, after ``X,
+        sample_weight`` and before the rows: float64 unless the kernel
+        scores in X's dtype with them. ``means`` are the pass's centres
+        (float64, rounded to float32 for float32 X), ``shift`` that of
+        :meth:`pass_shift`."""
+        prec = np.ascontiguousarray(self.pass_precisions(params.precisions_chol,
+                                                         means.shape[1]))
+        const = np.ascontiguousarray(self.log_prob_constants(
+            np.asarray(params.weights, dtype=np.float64),
+            np.asarray(params.precisions_chol, dtype=np.float64), means.shape[1]))
+        return (means, prec, const)
+
+    def pass_kernel(self, n_blocks, accumulate, n_features):
+        """(kernel, flags): the pass kernel to call for ``n_blocks`` blocks and
+        the arguments it takes between ``hard`` and the parts."""
+        return pick_kernel(self.em_kernels, n_blocks), ()
+
+    def pass_precisions(self, precisions_chol, n_features):
+        """The precision factors as the pass kernel reads them, float64."""
+        return np.asarray(precisions_chol, dtype=np.float64)
+
+    def pass_shift(self, params, means, X_dtype):
+        """The centre of the pooled scatter (shared models); zeros otherwise."""
+        return np.zeros(means.shape[1])
+
+    def score_arguments(self, params, dtype):
+        """The parameter arguments of the scoring kernel, after ``X``: the
+        parameters as stored (the kernel computes its constants itself, so a
+        call on a few rows needs little Python work)."""
+        weights = np.asarray(params.weights, dtype=np.float64)
+        means = np.asarray(params.means, dtype=np.float64)
+        prec = np.asarray(params.precisions_chol, dtype=np.float64)
+        return (weights, means, prec)
+
+    def whiten(self, diff, precisions_chol, k):
+        """``(x - mu_k) U_k`` for rows ``diff = x - mu_k``."""
+        raise NotImplementedError
+
+    def sample(self, rng, mean, covariance, n_samples):
+        """``n_samples`` draws from one component (``covariance`` from :meth:`component`)."""
+        return rng.multivariate_normal(mean, covariance, int(n_samples))
+
+    # -- online EM (``_streaming``) -------------------------------------------
+
+    def state_scatter(self, weights, covariances, n_features):
+        """The online state's scatter whose M-step gives ``covariances``."""
+        raise NotImplementedError
+
+    def stats_scatter(self, stats, means, safe_nk):
+        """A batch's scatter around its means, from pass statistics."""
+        raise NotImplementedError
+
+    def combine_scatter(self, scatter, coef, delta):
+        """``scatter`` plus the between-state term of the pairwise update."""
+        raise NotImplementedError
+
+
+class _MatrixModel(CovarianceModel):
+    """'full' and 'tied': covariances are matrices."""
+
+    matrix = True
+
+    def _matrices(self, a):
+        return a.reshape((-1,) + a.shape[-2:])
+
+    def check_precisions(self, precisions, n_components, n_features):
+        mats = precisions.reshape((-1, n_features, n_features))
+        for mat in mats:
+            if not (np.allclose(mat, mat.T) and np.all(np.linalg.eigvalsh(mat) > 0.0)):
+                raise ValueError(
+                    f"'{self.name} precision' should be symmetric, positive-definite"
+                )
+
+    def check_fitted(self, precisions_chol, precisions, covariances, rtol):
+        n_features = precisions_chol.shape[-1]
+        shape = (-1, n_features, n_features)
+        chol, precisions, covariances = (a.reshape(shape) for a in (
+            precisions_chol, precisions, covariances))
+        # The products are checked on a few fixed random vectors V (Freivalds'
+        # check): O(n_features^2) per component instead of O(n_features^3).
+        vectors = np.random.default_rng(0).standard_normal((n_features, 3))
+        abs_vectors = np.abs(vectors)
+        batch = max(1, _CHECK_BATCH_ELEMENTS // n_features**2)
+        for start in range(0, chol.shape[0], batch):
+            u, p, s = (np.asarray(a[start:start + batch], dtype=np.float64)
+                       for a in (chol, precisions, covariances))
+            if np.any(np.diagonal(u, axis1=1, axis2=2) <= 0):
+                raise ValueError("entry 'precisions_cholesky_' has a diagonal value that "
+                                 "is not positive: not a Cholesky factor")
+            abs_u = np.abs(u)
+            if np.any(np.tril(abs_u, -1) > rtol * abs_u.max(axis=(1, 2), keepdims=True)):
+                raise ValueError("entry 'precisions_cholesky_' is not upper triangular")
+            u_t = np.swapaxes(u, 1, 2)
+            # |P V - U (U^T V)| within rtol of |U| (|U^T| |V|), elementwise.
+            if np.any(np.abs(p @ vectors - u @ (u_t @ vectors))
+                      > rtol * (abs_u @ (np.abs(u_t) @ abs_vectors))):
+                raise ValueError("entry 'precisions_' is not U U^T for "
+                                 "U = 'precisions_cholesky_'")
+            variances = np.diagonal(s, axis1=1, axis2=2)
+            if np.any(variances <= 0):
+                raise ValueError("entry 'covariances_' has a variance that is not positive")
+            scale = np.sqrt(variances[:, :, None] * variances[:, None, :])
+            if np.any(np.abs(s - np.swapaxes(s, 1, 2)) > rtol * scale):
+                raise ValueError("entry 'covariances_' is not symmetric")
+            # |S (P V) - V| within rtol of |S| (|P| |V|): S is the inverse of P.
+            if np.any(np.abs(s @ (p @ vectors) - vectors)
+                      > rtol * (np.abs(s) @ (np.abs(p) @ abs_vectors))):
+                raise ValueError("entry 'covariances_' is not the inverse of 'precisions_'")
+
+    def precision_cholesky(self, covariances):
+        # For covariances beyond _config.MSTEP_BLOCK_BYTES, one component at
+        # a time in place (see _stats._precision_cholesky_inplace): no
+        # temporary the size of all of them, and a triangular inverse rather
+        # than a general solve.
+        covariances = np.asarray(covariances)
+        batch = self._matrices(covariances)
+        if batch.nbytes <= _config.MSTEP_BLOCK_BYTES:
+            prec_chol, failed = _precision_cholesky_batched(batch)
+        else:
+            prec_chol, failed = _precision_cholesky_inplace(batch)
+        prec_chol[failed] = np.nan
+        return prec_chol.reshape(covariances.shape), failed
+
+    def precision_cholesky_from_precisions(self, precisions):
+        # The Cholesky factor of the row- and column-reversed precision,
+        # reversed back, is upper triangular (scikit-learn's construction);
+        # beyond _config.MSTEP_BLOCK_BYTES, one component at a time.
+        if precisions.nbytes <= _config.MSTEP_BLOCK_BYTES:
+            flipped = precisions[..., ::-1, ::-1]
+            return np.linalg.cholesky(flipped)[..., ::-1, ::-1].copy()
+        batch = self._matrices(precisions)
+        out = np.empty(batch.shape, dtype=_lapack_dtype(batch))
+        for k in range(batch.shape[0]):
+            out[k] = np.linalg.cholesky(batch[k, ::-1, ::-1])[::-1, ::-1]
+        return out.reshape(precisions.shape)
+
+    def precisions_from_cholesky(self, precisions_chol):
+        if precisions_chol.ndim == 3 and precisions_chol.nbytes > _config.MSTEP_BLOCK_BYTES:
+            # One product per component into the result (as scikit-learn
+            # computes precisions_): no temporary the size of all the factors.
+            # (LAPACK's lauum, a sixth of the flops, and BLAS's syrk, half of
+            # them, measured no faster than OpenBLAS's general product at d=2000.)
+            factors = precisions_chol.astype(_lapack_dtype(precisions_chol), copy=False)
+            out = np.empty(factors.shape, dtype=factors.dtype)
+            for k, factor in enumerate(factors):
+                np.dot(factor, factor.T, out=out[k])
+            return out
+        return precisions_chol @ np.swapaxes(precisions_chol, -1, -2)
+
+    def covariances_from_precisions(self, precisions):
+        return np.linalg.inv(precisions)
+
+    def data_covariance(self, covariance, reg_covar):
+        covariance = covariance.copy()
+        covariance.flat[:: covariance.shape[0] + 1] += reg_covar
+        return covariance
+
+    def whiten(self, diff, precisions_chol, k):
+        return diff @ self.component(precisions_chol, k)
+
+
+class Full(_MatrixModel):
+    """'full': each component has its own general covariance matrix."""
+
+    name = "full"
+    can_accumulate = True
+    em_kernels = (_em_kernels.em_pass_full, _em_kernels.em_pass_full_serial)
+    log_prob_kernels = (_lp_kernels.weighted_log_prob_full,
+                        _lp_kernels.weighted_log_prob_full_serial)
+
+    def shape(self, n_components, n_features):
+        return (n_components, n_features, n_features)
+
+    def n_covariance_parameters(self, n_components, n_features):
+        return n_components * n_features * (n_features + 1) // 2
+
+    def log_det_cholesky(self, precisions_chol, n_features):
+        return np.log(np.diagonal(precisions_chol, axis1=1, axis2=2)).sum(axis=1)
+
+    def component_covariances(self, covariances, n_components, n_features):
+        return covariances
+
+    def covariances_from_stats(self, stats, means, delta, nk, reg_covar, nk_reg):
+        return _full_covariances(stats.sxx, stats.sx, delta, stats.nk, nk, reg_covar)
+
+    def start_scatter(self, sxx, D, rD, k):
+        # sxx[k] += rD^T D by BLAS in place (sxx[k].T is its Fortran view),
+        # with no d x d temporary.
+        gemm = get_blas_funcs("gemm", (sxx,))
+        gemm(1.0, D.T, rD.T, beta=1.0, c=sxx[k].T, trans_b=1, overwrite_c=1)
+
+    def pass_arguments(self, params, means, shift, X_dtype):
+        means, prec, const = super().pass_arguments(params, means, shift, X_dtype)
+        if X_dtype == np.float32:
+            # The full kernel scores in X's dtype and takes U in it.
+            prec = prec.astype(np.float32)
+        return (means, prec, const)
+
+    def pass_kernel(self, n_blocks, accumulate, n_features):
+        # Where the scatters of a single block exceed PART_BYTES (K d^2
+        # floats: 305 MiB at K=10, d=2000), every block's scatter is added
+        # to the total in block order, the sum the driver makes of parts,
+        # with no partial scatters at all: the blocks run one after the
+        # other, and the components of each in parallel.
+        if not accumulate:
+            return pick_kernel(self.em_kernels, n_blocks), (False,)
+        if n_features == 2:
+            return _em_kernels.em_pass_full_serial, (True,)
+        return thread_safe(_em_kernels.em_pass_full_components), ()
+
+    def score_arguments(self, params, dtype):
+        weights, means, prec = super().score_arguments(params, dtype)
+        # The full kernel also takes the parameters in the dtype it scores in.
+        extra = ((means, prec) if dtype == np.float64 else
+                 (means.astype(np.float32), prec.astype(np.float32)))
+        return (weights, means, prec) + extra
+
+    def state_scatter(self, weights, covariances, n_features):
+        return weights[:, None, None] * covariances
+
+    def stats_scatter(self, stats, means, safe_nk):
+        return (_symmetrize_upper(stats.sxx)
+                - stats.sx[:, :, None] * stats.sx[:, None, :] / safe_nk[:, None, None])
+
+    def combine_scatter(self, scatter, coef, delta):
+        return scatter + coef[:, None, None] * delta[:, :, None] * delta[:, None, :]
+
+
+class Tied(_MatrixModel):
+    """'tied': one covariance matrix shared by all components.
+
+    Its pass centres every row on a shift (the weighted mean of the means)
+    and sums one pooled scatter of all rows around it, instead of one per
+    component; its M-step subtracts the between-component part.
+    """
+
+    name = "tied"
+    shared = True
+    em_kernels = (_em_kernels.em_pass_tied, _em_kernels.em_pass_tied_serial)
+    log_prob_kernels = (_lp_kernels.weighted_log_prob_tied,
+                        _lp_kernels.weighted_log_prob_tied_serial)
+
+    def shape(self, n_components, n_features):
+        return (n_features, n_features)
+
+    def n_covariance_parameters(self, n_components, n_features):
+        return n_features * (n_features + 1) // 2
+
+    def log_det_cholesky(self, precisions_chol, n_features):
+        return float(np.log(np.diag(precisions_chol)).sum())
+
+    def component_covariances(self, covariances, n_components, n_features):
+        return np.broadcast_to(covariances, (n_components, n_features, n_features))
+
+    def component(self, covariances, k):
+        return covariances
+
+    def subset(self, covariances, keep):
+        return covariances
+
+    def covariances_from_stats(self, stats, means, delta, nk, reg_covar, nk_reg):
+        # The within-component scatter sum_k sum_i r_ik (x_i - m_k)(x_i - m_k)^T
+        # from the pooled scatter S around c = shift: with u_k = m_k - c and
+        # a_k = sum_i r_ik (x_i - c) = sx_k + nk_raw_k (ref_k - c), it is
+        # S - sum_k (u_k a_k^T + a_k u_k^T - nk_raw_k u_k u_k^T), and
+        # a_k = nk_raw_k u_k + nk_reg delta_k (as nk_k delta_k = sx_k).
+        # Only differences of nearby points enter: no |c|^2 term.
+        n_features = means.shape[1]
+        centred = means - stats.shift
+        between = (stats.nk[:, None] * centred).T @ centred
+        cross = nk_reg * (centred.T @ delta)
+        covariances = _symmetrize_upper(stats.sxx) - between - cross - cross.T
+        covariances /= nk.sum()
+        covariances.flat[:: n_features + 1] += reg_covar
+        return covariances
+
+    def pass_shift(self, params, means, X_dtype):
+        shift = params.weights @ means
+        if X_dtype == np.float32:
+            shift = shift.astype(np.float32).astype(np.float64)
+        return shift
+
+    def start_rows(self, sxx, Xc, resp, row_weights, shift):
+        # A start's rows either have responsibilities summing to 1 (they
+        # enter the pooled scatter around ``shift``) or none at all (the
+        # one-hot starts): those enter uncentred, w x x^T, as in
+        # scikit-learn's tied formula, which counts every row.
+        shared = resp.any(axis=1)
+        row_w = np.ones(Xc.shape[0]) if row_weights is None else row_weights
+        D0 = np.where(shared[:, None], Xc - shift, Xc)
+        sxx += (row_w[:, None] * D0).T @ D0
+
+    def pass_arguments(self, params, means, shift, X_dtype):
+        # The kernel centres every row on the shift before the product with
+        # U, so the components' offsets enter as (mu_k - shift) U.
+        means, prec, const = super().pass_arguments(params, means, shift, X_dtype)
+        means_u = np.ascontiguousarray((means - shift) @ prec)
+        return (means, means_u, prec, const, shift)
+
+    def state_scatter(self, weights, covariances, n_features):
+        return weights.sum() * covariances
+
+    def stats_scatter(self, stats, means, safe_nk):
+        # Pooled scatter around ``shift`` minus the between-component part:
+        # the responsibilities of every row sum to its weight.
+        centred = means - stats.shift
+        return _symmetrize_upper(stats.sxx) - (stats.nk[:, None] * centred).T @ centred
+
+    def combine_scatter(self, scatter, coef, delta):
+        return scatter + (coef[:, None] * delta).T @ delta
+
+
+class Diag(CovarianceModel):
+    """'diag': each component has its own diagonal covariance."""
+
+    name = "diag"
+    em_kernels = (_em_kernels.em_pass_diag, _em_kernels.em_pass_diag_serial)
+    log_prob_kernels = (_lp_kernels.weighted_log_prob_diag,
+                        _lp_kernels.weighted_log_prob_diag_serial)
+
+    def shape(self, n_components, n_features):
+        return (n_components, n_features)
+
+    def n_covariance_parameters(self, n_components, n_features):
+        return n_components * n_features
+
+    def check_precisions(self, precisions, n_components, n_features):
+        if np.any(precisions <= 0.0):
+            raise ValueError(f"'{self.name} precision' should be positive")
+
+    def check_fitted(self, precisions_chol, precisions, covariances, rtol):
+        chol, precisions, covariances = (np.asarray(a, dtype=np.float64) for a in (
+            precisions_chol, precisions, covariances))
+        if np.any(chol <= 0):
+            raise ValueError("entry 'precisions_cholesky_' has values that are not positive")
+        if np.any(np.abs(precisions - chol**2) > rtol * chol**2):
+            raise ValueError("entry 'precisions_' is not the square of "
+                             "'precisions_cholesky_'")
+        if np.any(covariances <= 0) or np.any(np.abs(covariances * precisions - 1) > rtol):
+            raise ValueError("entry 'covariances_' is not the inverse of 'precisions_'")
+
+    def _failed(self, ok):
+        return ~ok.all(axis=1)
+
+    def precision_cholesky(self, covariances):
+        cov = covariances.reshape(covariances.shape[0], -1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ok = (cov > 0.0) & np.isfinite(cov)
+            failed = self._failed(ok)
+            prec_chol = 1.0 / np.sqrt(np.where(ok.reshape(covariances.shape), covariances,
+                                               np.nan))
+        return prec_chol, failed
+
+    def precision_cholesky_from_precisions(self, precisions):
+        return np.sqrt(precisions)
+
+    def precisions_from_cholesky(self, precisions_chol):
+        return precisions_chol**2
+
+    def covariances_from_precisions(self, precisions):
+        return 1.0 / precisions
+
+    def log_det_cholesky(self, precisions_chol, n_features):
+        return np.log(precisions_chol).sum(axis=1)
+
+    def component_covariances(self, covariances, n_components, n_features):
+        return np.stack([np.diag(c) for c in covariances])
+
+    def covariances_from_stats(self, stats, means, delta, nk, reg_covar, nk_reg):
+        var = (stats.sxx - 2 * stats.sx * delta + stats.nk[:, None] * delta**2)
+        return var / nk[:, None] + reg_covar
+
+    def start_scatter(self, sxx, D, rD, k):
+        sxx[k] += (rD * D).sum(axis=0)
+
+    def data_covariance(self, variances, reg_covar):
+        return variances + reg_covar
+
+    def whiten(self, diff, precisions_chol, k):
+        return diff * precisions_chol[k]
+
+    def sample(self, rng, mean, covariance, n_samples):
+        return mean + rng.standard_normal(size=(n_samples, mean.shape[0])) * np.sqrt(covariance)
+
+    def state_scatter(self, weights, covariances, n_features):
+        return weights[:, None] * covariances
+
+    def stats_scatter(self, stats, means, safe_nk):
+        return stats.sxx - stats.sx**2 / safe_nk[:, None]
+
+    def combine_scatter(self, scatter, coef, delta):
+        return scatter + coef[:, None] * delta**2
+
+
+class Spherical(Diag):
+    """'spherical': each component has a single variance.
+
+    Its statistics, passes and online state are those of 'diag' (one
+    variance per feature); its M-step averages them, and its factors are
+    spread over the features for the kernels.
+    """
+
+    name = "spherical"
+
+    def shape(self, n_components, n_features):
+        return (n_components,)
+
+    def scatter_shape(self, n_components, n_features):
+        return (n_components, n_features)
+
+    def n_covariance_parameters(self, n_components, n_features):
+        return n_components
+
+    def _failed(self, ok):
+        return ~ok[:, 0]
+
+    def log_det_cholesky(self, precisions_chol, n_features):
+        return n_features * np.log(precisions_chol)
+
+    def component_covariances(self, covariances, n_components, n_features):
+        return np.stack([np.eye(n_features) * c for c in covariances])
+
+    def covariances_from_stats(self, stats, means, delta, nk, reg_covar, nk_reg):
+        return super().covariances_from_stats(stats, means, delta, nk, reg_covar,
+                                              nk_reg).mean(axis=1)
+
+    def data_covariance(self, variances, reg_covar):
+        return float((variances + reg_covar).mean())
+
+    def pass_precisions(self, precisions_chol, n_features):
+        # The 'diag' pass, with every feature of a component at its value.
+        return np.repeat(np.asarray(precisions_chol, dtype=np.float64)[:, None],
+                         n_features, axis=1)
+
+    def score_arguments(self, params, dtype):
+        weights, means, prec = super().score_arguments(params, dtype)
+        # The 'diag' kernel reads a single column as every feature's value.
+        return (weights, means, prec.reshape(-1, 1))
+
+    def state_scatter(self, weights, covariances, n_features):
+        return np.repeat((weights * covariances)[:, None], n_features, axis=1)
+
+
+# Elements of a batch of matrices checked at once when a model file is read.
+_CHECK_BATCH_ELEMENTS = 2**19  # 4 MB per temporary
+
+MODELS = {model.name: model for model in (Full(), Tied(), Diag(), Spherical())}
+COVARIANCE_TYPES = tuple(MODELS)
+
+
+def get(covariance_type):
+    """The model object of a ``covariance_type`` name (a model object is
+    returned as it is)."""
+    if isinstance(covariance_type, CovarianceModel):
+        return covariance_type
+    try:
+        return MODELS[covariance_type]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"Unknown covariance_type {covariance_type!r}; expected one of "
+            f"{', '.join(map(repr, COVARIANCE_TYPES))}."
+        ) from None
+
+
+def compute_precision_cholesky(covariances, covariance_type, float32_data=False):
+    """Upper-triangular U with precision = U U^T, from covariances.
+
+    Raises
+    ------
+    ValueError
+        When a covariance is not positive definite, with scikit-learn's
+        message (and its float32 hint when ``float32_data``).
+    """
+    prec_chol, failed = get(covariance_type).precision_cholesky(covariances)
+    if failed.any():
+        raise ValueError(ill_defined_message(float32_data))
+    return prec_chol
