@@ -1,4 +1,4 @@
-"""The command line's CSV reader (``fastgmm._csv``) and its use of column names.
+"""The command line's CSV reader (``fastgmm.cli._csv``) and its use of column names.
 
 Most tests call the reader in-process with both engines, pandas and numpy,
 and check they agree: same array (bit for bit), same names, notes and error
@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 import fastgmm
-from fastgmm import _csv, cli
+from fastgmm import cli
+from fastgmm.cli import _csv
 from fastgmm._io import load_model
 
 pytest.importorskip("pandas")

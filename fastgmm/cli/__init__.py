@@ -191,7 +191,7 @@ def _read_csv(stream, name, *, on_missing, dtype, notes, delimiter=None, decimal
     noted on stderr) or ``"error"``. `delimiter`, `decimal` and `header`
     are the CSV options (``None``: detected); `engine` is ``"pandas"`` or
     ``"numpy"`` (``None``: pandas when installed). The reading itself is
-    ``fastgmm._csv.read_csv``.
+    ``fastgmm.cli._csv.read_csv``.
     """
     try:
         X, names, messages = _csv.read_csv(
@@ -309,7 +309,7 @@ def _usable_names(names, source, notes=True):
 
 
 def _load_model(path):
-    from ._io import _load
+    from .._io import _load
 
     return _load(path)
 
@@ -581,8 +581,8 @@ def _cmd_demo(args):
     if args.plot:
         _require_matplotlib(args.plot)
         _check_output_path(args.plot, "--plot")
-    from .datasets import load_old_faithful
-    from .gaussian_mixture import GaussianMixture
+    from ..datasets import load_old_faithful
+    from ..gaussian_mixture import GaussianMixture
 
     X = load_old_faithful()
     params = dict(n_components=2, covariance_type="full", random_state=0)
@@ -741,8 +741,8 @@ def _add_fit(subparsers):
 
 
 def _cmd_fit(args):
-    from ._io import save_model
-    from .gaussian_mixture import GaussianMixture
+    from .._io import save_model
+    from ..gaussian_mixture import GaussianMixture
 
     _check_output_path(args.output, "-o")
     X, names = _read_data(args.data, on_missing="skip", float32=args.float32,
@@ -1025,9 +1025,9 @@ def _add_select(subparsers):
 
 
 def _cmd_select(args):
-    from ._io import save_model
-    from .exceptions import ConvergenceWarning, FitFailedWarning
-    from .model_selection import select_model
+    from .._io import save_model
+    from ..exceptions import ConvergenceWarning, FitFailedWarning
+    from ..model_selection import select_model
 
     if args.output is not None:
         _check_output_path(args.output, "-o")
@@ -1082,7 +1082,7 @@ def _cmd_select(args):
 # main
 
 def _add_bench(subparsers):
-    from . import bench
+    from .. import bench
 
     parser = subparsers.add_parser(
         "bench", help="time EM iterations against scikit-learn",
@@ -1099,7 +1099,7 @@ def _add_bench(subparsers):
 
 
 def _cmd_bench(args):
-    from . import bench
+    from .. import bench
 
     return bench.run_from_args(args)
 
@@ -1117,7 +1117,7 @@ def build_parser():
         With one subparser per entry of ``_SUBCOMMANDS``; each sets
         ``func``, the function that runs it.
     """
-    from ._io import _fastgmm_version
+    from .._io import _fastgmm_version
 
     parser = _Parser(
         prog=PROG,
