@@ -31,6 +31,7 @@ import argparse
 import os
 import sys
 
+from .. import __version__
 from .arguments import DATA_HELP, Parser
 from .benchmark import add_bench
 from .demo import add_demo
@@ -88,15 +89,13 @@ def build_parser():
         With one subparser per entry of ``SUBCOMMANDS``; each sets
         ``func``, the function that runs it.
     """
-    from .._io import _fastgmm_version
-
     parser = Parser(
         prog=PROG,
         description=MAIN_DESCRIPTION,
         epilog=MAIN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"{PROG} {_fastgmm_version()}")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
     for add in SUBCOMMANDS:
         add(subparsers)

@@ -3,6 +3,8 @@
 import argparse
 import time
 
+from .. import GaussianMixture
+from ..datasets import load_old_faithful
 from .arguments import wrap
 from .data import check_output_path
 from .messages import EXIT_OK, PROG, fit_collecting_warnings, warning
@@ -43,9 +45,6 @@ def _cmd_demo(args):
     if args.plot:
         require_matplotlib(args.plot)
         check_output_path(args.plot, "--plot")
-    from ..datasets import load_old_faithful
-    from ..gaussian_mixture import GaussianMixture
-
     X = load_old_faithful()
     params = dict(n_components=2, covariance_type="full", random_state=0)
     print(

@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 
+from .. import GaussianMixture, load
 from .arguments import (COVARIANCE_TYPES, DATA_HELP, INIT_PARAMS, add_csv_arguments, csv_options,
                         integer, nonnegative_float, nonnegative_int, positive_int, wrap)
 from .data import (check_data_path, check_output_path, columns_checked, match_columns, read_data,
@@ -16,10 +17,15 @@ from .progress import ProgressBar
 from .report import format_components
 
 
-def _load_model(path):
-    from .._io import _load
+def _file_versions(path):
+    """``(format_version, fastgmm_version)`` of a model file that :func:`fastgmm.load` accepted.
 
-    return _load(path)
+    fastgmm has no public reader of a model file's metadata, so these two
+    entries of the file format (present in every format version) are read
+    here, without pickle.
+    """
+    with np.load(path, allow_pickle=False) as archive:
+        return int(archive["format_version"]), str(archive["fastgmm_version"])
 
 
 # ---------------------------------------------------------------------------
@@ -74,9 +80,6 @@ def add_fit(subparsers):
 
 
 def _cmd_fit(args):
-    from .._io import save_model
-    from ..gaussian_mixture import GaussianMixture
-
     check_output_path(args.output, "-o")
     X, names = read_data(args.data, on_missing="skip", float32=args.float32,
                          notes=not args.quiet, **csv_options(args))
@@ -111,7 +114,7 @@ def _cmd_fit(args):
         # The header's names, checked by predict and score (scikit-learn's
         # feature_names_in_, stored in the model file).
         model.feature_names_in_ = np.asarray(names, dtype=object)
-    save_model(model, args.output)
+    model.save(args.output)
     if not args.quiet:
         print(f"data         {source}: {X.shape[0]} samples x {X.shape[1]} features ({X.dtype})")
         print(f"model        {model.n_components} components, {model.covariance_type} covariance")
@@ -172,7 +175,7 @@ def _cmd_predict(args):
             raise UsageError(f"-o {args.output}: unsupported output file type {suffix or '(none)'!r}; use .csv or .npy")
         check_output_path(args.output, "-o")
     check_data_path(args.data)
-    model, _ = _load_model(args.model)
+    model = load(args.model)
     X, names = read_data(args.data, on_missing="error", **csv_options(args))
     X = match_columns(model, X, names, args.model, args.data)
     with columns_checked():
@@ -220,7 +223,7 @@ def add_score(subparsers):
 
 def _cmd_score(args):
     check_data_path(args.data)
-    model, _ = _load_model(args.model)
+    model = load(args.model)
     X, names = read_data(args.data, on_missing="skip", **csv_options(args))
     X = match_columns(model, X, names, args.model, args.data)
     with columns_checked():
@@ -251,12 +254,10 @@ def add_info(subparsers):
 
 
 def _cmd_info(args):
-    model, file_info = _load_model(args.model)
+    model = load(args.model)
+    format_version, fastgmm_version = _file_versions(args.model)
     print(f"model file   {args.model}")
-    print(
-        f"format       version {file_info['format_version']}, written by fastgmm "
-        f"{file_info['fastgmm_version']}"
-    )
+    print(f"format       version {format_version}, written by fastgmm {fastgmm_version}")
     print()
     print("hyper-parameters")
     params = model.get_params(deep=False)

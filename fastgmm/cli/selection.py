@@ -6,6 +6,8 @@ import warnings
 
 import numpy as np
 
+from .. import ConvergenceWarning, select_model
+from ..exceptions import FitFailedWarning
 from .arguments import (COVARIANCE_TYPES, DATA_HELP, add_csv_arguments, csv_options, integer,
                         positive_int, wrap)
 from .data import check_output_path, read_data, usable_names
@@ -87,10 +89,6 @@ def add_select(subparsers):
 
 
 def _cmd_select(args):
-    from .._io import save_model
-    from ..exceptions import ConvergenceWarning, FitFailedWarning
-    from ..model_selection import select_model
-
     if args.output is not None:
         check_output_path(args.output, "-o")
     X, names = read_data(args.data, on_missing="skip", **csv_options(args))
@@ -122,7 +120,10 @@ def _cmd_select(args):
     for message in messages:
         warning(message)
     best = selection.best_
-    value = selection.results_[args.criterion][selection._ranked()[0]]
+    results = selection.results_
+    chosen = ((results["n_components"] == best.n_components)
+              & (results["covariance_type"] == best.covariance_type))
+    value = results[args.criterion][chosen][0]
     print(f"data     {source}: {X.shape[0]} samples x {X.shape[1]} features ({X.dtype})")
     print()
     print(selection)
@@ -135,6 +136,6 @@ def _cmd_select(args):
     if args.output is not None:
         if names is not None:
             best.feature_names_in_ = np.asarray(names, dtype=object)
-        save_model(best, args.output)
+        best.save(args.output)
         print(f"saved to {args.output}")
     return EXIT_OK
