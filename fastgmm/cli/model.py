@@ -21,8 +21,8 @@ def _file_versions(path):
     """``(format_version, fastgmm_version)`` of a model file that :func:`fastgmm.load` accepted.
 
     fastgmm has no public reader of a model file's metadata, so these two
-    entries of the file format (present in every format version) are read
-    here, without pickle.
+    entries, required by the file format (version 1), are read here,
+    without pickle.
     """
     with np.load(path, allow_pickle=False) as archive:
         return int(archive["format_version"]), str(archive["fastgmm_version"])
