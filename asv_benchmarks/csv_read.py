@@ -13,7 +13,7 @@ Rounds alternate the methods; the table shows medians over ``--repeat``
 rounds. Methods:
 
 * ``loadtxt``: ``np.loadtxt(path, delimiter=",", skiprows=1)``, the reference;
-* ``cli``: ``fastgmm.cli._read_data(path)`` as the command line calls it
+* ``cli``: ``fastgmm.cli.data.read_data(path)`` as the command line calls it
   (pandas when installed); run it with ``PYTHONPATH`` on an older checkout
   to measure that checkout's reader;
 * ``cli-pandas``, ``cli-numpy``: the reader with each engine;
@@ -38,7 +38,7 @@ import numpy as np
 _CHILD = r"""
 import sys, time
 import numpy as np
-from fastgmm import cli
+from fastgmm.cli import data as cli_data
 try:
     import pandas  # noqa: F401  (imported before the mark, as for loadtxt)
 except ImportError:
@@ -58,9 +58,9 @@ start = time.perf_counter()
 if method == "loadtxt":
     X = np.loadtxt(path, delimiter=",", skiprows=1)
 elif method == "cli":
-    X, _ = cli._read_data(path, notes=False)
+    X, _ = cli_data.read_data(path, notes=False)
 else:
-    X, _ = cli._read_data(path, notes=False, engine=method.split("-")[1])
+    X, _ = cli_data.read_data(path, notes=False, engine=method.split("-")[1])
 elapsed = time.perf_counter() - start
 peak = status_kib("VmHWM")
 print(elapsed, (peak - base) / 1024, X.nbytes / 2**20, X.shape[0])

@@ -17,6 +17,8 @@ import pytest
 
 import fastgmm
 from fastgmm import cli
+from fastgmm.cli import data as cli_data
+from fastgmm.cli import progress
 from fastgmm._io import load_model, save_model
 from fastgmm.datasets import load_old_faithful
 from fastgmm.gaussian_mixture import GaussianMixture
@@ -287,7 +289,7 @@ def test_main_in_process(capsys):
 
 
 def _read(text, on_missing="skip"):
-    return cli._read_csv(io.StringIO(text), "t.csv", on_missing=on_missing, dtype=np.float64, notes=True)
+    return cli_data.read_csv(io.StringIO(text), "t.csv", on_missing=on_missing, dtype=np.float64, notes=True)
 
 
 def test_csv_header_detection(capsys):
@@ -324,7 +326,7 @@ class _Stream(io.StringIO):
 
 def test_progress_bar_draws_and_erases():
     stream = _Stream()
-    bar = cli._ProgressBar(stream, max_iter=5, n_init=2, delay=0.0, interval=0.0, width=10)
+    bar = progress.ProgressBar(stream, max_iter=5, n_init=2, delay=0.0, interval=0.0, width=10)
     for n_iter in (1, 2, 1):  # the second start begins at n_iter 1
         bar(n_iter, -1.5)
     bar.close()

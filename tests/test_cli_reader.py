@@ -1,4 +1,4 @@
-"""The command line's CSV reader (``fastgmm._csv``) and its use of column names.
+"""The command line's CSV reader (``fastgmm.cli._csv``) and its use of column names.
 
 Most tests call the reader in-process with both engines, pandas and numpy,
 and check they agree: same array (bit for bit), same names, notes and error
@@ -18,7 +18,9 @@ import numpy as np
 import pytest
 
 import fastgmm
-from fastgmm import _csv, cli
+from fastgmm import cli
+from fastgmm.cli import _csv, arguments, messages
+from fastgmm.cli import data as cli_data
 from fastgmm._io import load_model
 
 pytest.importorskip("pandas")
@@ -307,24 +309,24 @@ def test_array_grows_in_place_beyond_the_estimate(small_blocks):
 
 
 def test_cli_read_csv_prints_notes_and_raises_cli_errors(capsys):
-    X, names = cli._read_csv(io.StringIO("a,b,c\n1,2,x\n3,NA,y\n"), "t.csv", on_missing="skip",
-                             dtype=np.float64, notes=True, engine="numpy")
+    X, names = cli_data.read_csv(io.StringIO("a,b,c\n1,2,x\n3,NA,y\n"), "t.csv", on_missing="skip",
+                                 dtype=np.float64, notes=True, engine="numpy")
     assert X.tolist() == [[1, 2]] and names == ["a", "b"]
     assert capsys.readouterr().err.splitlines() == [
         "fastgmm: note: t.csv: skipped non-numeric column 'c'",
         "fastgmm: note: t.csv: skipped 1 row with missing values (line 3)"]
     with pytest.raises(cli.CLIError, match="line 2: 'x' in column 'b' is not a number"):
-        cli._read_csv(io.StringIO("a,b\n1,x\n2,3\n"), "t.csv", on_missing="skip",
-                      dtype=np.float64, notes=True)
+        cli_data.read_csv(io.StringIO("a,b\n1,x\n2,3\n"), "t.csv", on_missing="skip",
+                          dtype=np.float64, notes=True)
 
 
 def test_cli_options_parse():
     parser = cli.build_parser()
     args = parser.parse_args(["fit", "d.csv", "-k", "2", "-o", "m.npz", "--delimiter", "tab",
                               "--decimal", ",", "--no-header"])
-    assert cli._csv_options(args) == {"delimiter": "\t", "decimal": ",", "header": False}
+    assert arguments.csv_options(args) == {"delimiter": "\t", "decimal": ",", "header": False}
     args = parser.parse_args(["score", "m.npz", "d.csv", "--header", "--delimiter", "whitespace"])
-    assert cli._csv_options(args) == {"delimiter": _csv.WHITESPACE, "decimal": None, "header": True}
+    assert arguments.csv_options(args) == {"delimiter": _csv.WHITESPACE, "decimal": None, "header": True}
     assert cli.main(["predict", "m.npz", "d.csv", "--delimiter", "x"]) == 2
 
 
@@ -490,11 +492,11 @@ def test_fuzz_reader_in_process(monkeypatch, tmp_path):
                                 else lambda layout, records: None)
             engine = "numpy" if engine == "each" else engine
             try:
-                X, names = cli._read_data(str(path), on_missing=on_missing, notes=False,
-                                          engine=engine, **options)
+                X, names = cli_data.read_data(str(path), on_missing=on_missing, notes=False,
+                                              engine=engine, **options)
             except cli.CLIError as exc:
                 message = str(exc)
-                assert message.startswith(f"{path}: ") and "\n" not in cli._one_line(message)
+                assert message.startswith(f"{path}: ") and "\n" not in messages.one_line(message)
                 results.append(message)
             else:
                 assert X.ndim == 2 and X.size and np.isfinite(X).all(), data
