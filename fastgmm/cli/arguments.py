@@ -4,10 +4,10 @@ import argparse
 import math
 import textwrap
 
+from .._covariance import COVARIANCE_TYPES  # noqa: F401 (the choices of --covariance-type)
 from . import _csv
 from .messages import UsageError
 
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 
 

@@ -9,44 +9,19 @@ for every feature.
 
 import numpy as np
 
+from .. import _covariance
+
 # Matrices are printed in full up to this many features.
 MAX_PRINTED_FEATURES = 8
 
 LABEL_WIDTH = 14
 
 
-class _CovarianceModel:
-    """What the report needs of a covariance model: ``shared`` and ``component_covariances``."""
-
-    def __init__(self, shared, to_matrices):
-        self.shared = shared
-        self._to_matrices = to_matrices
-
-    def component_covariances(self, covariances, n_components, n_features):
-        """The covariances as an array of shape (n_components, n_features, n_features)."""
-        return self._to_matrices(np.asarray(covariances), n_components, n_features)
-
-
-# replaced by fastgmm._covariance
-_COVARIANCE_MODELS = {
-    "full": _CovarianceModel(False, lambda cov, k, d: cov),
-    "tied": _CovarianceModel(True, lambda cov, k, d: np.broadcast_to(cov, (k, d, d))),
-    "diag": _CovarianceModel(False, lambda cov, k, d: np.stack([np.diag(c) for c in cov])),
-    "spherical": _CovarianceModel(False, lambda cov, k, d: np.stack([np.eye(d) * c for c in cov])),
-}
-
-
-def _covariance_model(covariance_type):
-    """The registry entry of `covariance_type`."""
-    # replaced by fastgmm._covariance: return fastgmm._covariance.get(covariance_type)
-    return _COVARIANCE_MODELS[covariance_type]
-
-
 def covariance_matrices(model):
     """Covariances as an array of shape (n_components, n_features, n_features)."""
     n_components, n_features = model.means_.shape
     cov = np.asarray(model.covariances_, dtype=np.float64)
-    return _covariance_model(model.covariance_type).component_covariances(
+    return _covariance.get(model.covariance_type).component_covariances(
         cov, n_components, n_features)
 
 
@@ -82,7 +57,7 @@ def format_components(model, feature_names=None):
             rows = [f"  {'variance':<{LABEL_WIDTH}}{stored:>{width}{spec}} (every feature)"]
         return rows + [row("std. dev.", np.sqrt(np.diagonal(matrix)))]
 
-    shared = _covariance_model(model.covariance_type).shared
+    shared = _covariance.get(model.covariance_type).shared
     matrices = covariance_matrices(model)
     header = "  " + " " * LABEL_WIDTH + "".join(f"{n:>{width}}" for n in feature_names)
     wide = n_features > MAX_PRINTED_FEATURES
