@@ -243,6 +243,11 @@ class CovarianceModel:
         """``scatter`` plus the between-state term of the pairwise update."""
         raise NotImplementedError
 
+    def state_statistics(self, nk, means, scatter):
+        """(sxx, shift) of the statistics whose M-step gives the parameters of
+        an online state (the state's scatters around its means)."""
+        return scatter, np.zeros(means.shape[1])
+
 
 class _MatrixModel(CovarianceModel):
     """'full' and 'tied': covariances are matrices."""
@@ -497,6 +502,12 @@ class Tied(_MatrixModel):
 
     def combine_scatter(self, scatter, coef, delta):
         return scatter + (coef[:, None] * delta).T @ delta
+
+    def state_statistics(self, nk, means, scatter):
+        # The tied M-step takes the scatter of all rows around one centre.
+        centre = nk @ means / float(nk.sum())
+        centred = means - centre
+        return scatter + (nk[:, None] * centred).T @ centred, centre
 
 
 class Diag(CovarianceModel):

@@ -86,13 +86,5 @@ def combine(old, new, gamma, covariance_type):
 def stats_of_state(state, covariance_type):
     """:class:`Stats` whose M-step (``fastgmm._em.m_step``) is the state's parameters."""
     nk, means, scatter = state
-    n_features = means.shape[1]
-    zeros = np.zeros_like(means)
-    if not _covariance.get(covariance_type).shared:
-        return Stats(0.0, float(nk.sum()), nk, zeros, scatter, means, np.zeros(n_features))
-    # The tied M-step takes the scatter of all rows around one centre.
-    total = float(nk.sum())
-    centre = nk @ means / total
-    centred = means - centre
-    pooled = scatter + (nk[:, None] * centred).T @ centred
-    return Stats(0.0, total, nk, zeros, pooled, means, centre)
+    sxx, shift = _covariance.get(covariance_type).state_statistics(nk, means, scatter)
+    return Stats(0.0, float(nk.sum()), nk, np.zeros_like(means), sxx, means, shift)
