@@ -53,6 +53,8 @@ rst_prolog = f"""
 .. |low_d_chunk_size| replace:: {_config.LOW_D_CHUNK_SIZE}
 .. |low_d_max_features| replace:: {_config.LOW_D_MAX_FEATURES}
 .. |part_mib| replace:: {_config.PART_BYTES // 2**20}
+.. |max_chunk_size| replace:: {_config.MAX_CHUNK_SIZE}
+.. |float32_pass_max_abs| replace:: {_config.FLOAT32_PASS_MAX_ABS:.4g}
 """
 
 # -- autodoc / autosummary / numpydoc ---------------------------------------

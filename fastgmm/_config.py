@@ -19,6 +19,7 @@ value and what it accepts (never a silent default).
     size.
 """
 
+import math
 import os
 
 _TRUE = ("1", "true", "yes", "on")
@@ -65,9 +66,9 @@ def read_chunk_size(environ=os.environ):
     return rows
 
 
-# Largest block (rows) of any pass: FLOAT32_PASS_MAX_ABS below holds for
-# blocks up to this size, so FASTGMM_CHUNK_SIZE may not exceed it and the
-# driver caps a larger ``chunk_size`` argument to it. Larger blocks gain
+# Largest block (rows) of any pass: FLOAT32_PASS_MAX_ABS below is derived
+# from it, so FASTGMM_CHUNK_SIZE may not exceed it and the driver caps a
+# larger ``chunk_size`` argument to it (``block_rows``). Larger blocks gain
 # nothing: the point of a block is that its rows and scratch stay in cache
 # (1024 rows was the best size measured, for at most 2 features).
 MAX_CHUNK_SIZE = 4096
@@ -109,13 +110,25 @@ def block_rows(chunk_size, default):
     when None or 0), capped at ``MAX_CHUNK_SIZE``."""
     return min(int(chunk_size or default), MAX_CHUNK_SIZE)
 
-# float32 data are scored and their statistics summed within a block in
-# float32. Squares of deviations up to twice this value, summed over a block
-# of up to MAX_CHUNK_SIZE rows (4096 * (2e17)**2 = 1.6e38), stay below the
-# float32 maximum (3.4e38); float32 data with larger values are passed as
-# float64. The bound relies on the cap of the block size, not on the block
-# size in use.
-FLOAT32_PASS_MAX_ABS = 1e17
+# float32 data are scored, and their second moments summed within a block,
+# in float32 (the rule is in ``fastgmm._kernels``); data with larger values
+# than FLOAT32_PASS_MAX_ABS are passed as float64. The bound follows from the
+# cap on the block size, whatever block size is in use. A float32 sum of one
+# block is at most
+#     MAX_CHUNK_SIZE * FLOAT32_PASS_MAX_WEIGHT * (2 * A)**2 * (1 + 2**-10)
+# for data with |x| <= A: every term is a responsibility times a sample
+# weight (below FLOAT32_PASS_MAX_WEIGHT: a fit rescales its weights so that
+# the largest lies in [1, 2), unit weights are 1) times a product of two
+# deviations from a centre, |x - mu| <= 2 A (means, and the tied shift, are
+# weighted averages of rows); summing n terms in float32 adds at most
+# (n - 1) * 2**-24 <= 2.5e-4 < 2**-10 relative for n <= 4096. Keeping that
+# below float32's largest value gives
+#     A = sqrt(FLOAT32_MAX / (8 * MAX_CHUNK_SIZE * (1 + 2**-10))),
+# 1.0186e17 for 4096 rows (it was the rounder 1e17 before it was derived).
+FLOAT32_MAX = 3.4028234663852886e38
+FLOAT32_PASS_MAX_WEIGHT = 2.0
+FLOAT32_PASS_MAX_ABS = math.sqrt(
+    FLOAT32_MAX / (FLOAT32_PASS_MAX_WEIGHT * 4 * MAX_CHUNK_SIZE * (1 + 2**-10)))
 
 # Passes over fewer blocks than this run the serial twin of a kernel. A
 # parallel region costs little on an idle machine, but while other processes

@@ -182,8 +182,9 @@ class GaussianMixture(_ParamsMixin):
     numbers. Each EM iteration reads the data once, computing the
     log-likelihood and the responsibility-weighted sufficient statistics
     in one pass without building the (n_samples, n_components)
-    responsibility matrix. float32 data stay float32 (statistics are
-    accumulated in float64).
+    responsibility matrix. float32 data stay float32: each block of rows is
+    scored, and its second moments summed, in float32; sums over blocks and
+    the M-step are float64 (see :ref:`float32-or-float64`).
 
     Parameters
     ----------

@@ -10,17 +10,166 @@ import numpy as np
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
-# Tolerances used throughout the tests (relative, unless said otherwise).
-#  - float64: kernels accumulate per block and sum blocks in a fixed order,
-#    the reference sums in another order; both are exact to ~1e-14, so 1e-10
-#    leaves room for conditioning.
-#  - float32 input: the kernels read float32 but compute in float64, so
-#    comparing against the float64 reference on the same (float32) values
-#    needs only the float32 rounding of outputs stored as float32: 1e-5.
-#  - against scikit-learn: 1e-8 (float64) and 1e-4 (float32), as its own
-#    float32 path computes in float32.
+# -- The tolerance table ----------------------------------------------------------
+#
+# Every tolerance of the test suite, by name: a test that needs its own adds
+# an entry here with one line saying why it is that size. Relative unless the
+# name ends in ATOL (absolute, in the units of the data, or of what is said).
+# Where a value depends on the dtype of the data, the entry is a dict.
+#
+# Where fastgmm computes in float32 (for float32 data: rows scored, and the
+# second moments of a block summed, in float32; everything across blocks in
+# float64) is the rule in the docstring of ``fastgmm._kernels``.
+
+# fastgmm against this module's dense float64 reference. float64: kernels sum
+# per block, then over blocks in a fixed order, the reference in another
+# order; both are exact to ~1e-14, so 1e-10 leaves room for conditioning.
+# float32: each row's log-density carries a relative error of a few 1e-7 and
+# its responsibilities about 1e-6 absolute; sums and the parameters after one
+# step were seen 3.5e-6 relative from the reference.
 RTOL = {np.float64: 1e-10, np.float32: 1e-5}
+# Against scikit-learn: 1e-8 in float64 (another algebra, same start), 1e-4 in
+# float32 (its float32 path computes in float32 throughout).
 SKLEARN_RTOL = {np.float64: 1e-8, np.float32: 1e-4}
+# Responsibilities against the reference: float64 terms below exp(-690) of the
+# largest are flushed to 0; float32 log-densities of magnitude L are off by
+# ~L * 6e-8, so responsibilities by ~1e-6 absolute.
+RESP_ATOL = {np.float64: 1e-290, np.float32: 1e-6}
+# Responsibilities from stored log-responsibilities (exp(log_resp)): an
+# absolute error e of a float32 log value of magnitude ~100 (spacing ~1e-5)
+# is a relative error e of the responsibility.
+LOG_RESP_RTOL = 1e-4
+# First moments sum r (x - mu) cancel around the mean: a relative floor of
+# 1e-8 in float64, and an absolute floor of the rounding of ~1e3 terms of
+# size ~1 (float64 1e-13 each, float32 1e-8 each).
+CENTRED_SUM_RTOL = {np.float64: 1e-8, np.float32: 1e-5}
+CENTRED_SUM_ATOL = {np.float64: 1e-9, np.float32: 1e-5}
+# The same, as an absolute error relative to the sum of the terms' magnitudes
+# (sum r |x - mu|), for rows far from the means: float64 sums of a few
+# hundred terms err by ~1e-14 of it; 'diag' and 'spherical' sum a block's
+# first moments in float32 (128 terms: ~1e-6 of it).
+CENTRED_SUM_TERMS_RTOL = {np.float64: 1e-12, np.float32: 1e-5}
+# Parameters after one M-step against the reference: a division by nk and,
+# for precisions, a Cholesky factorisation and inverse amplify the
+# statistics' error up to ~10 times in float64; float32 keeps RTOL.
+MSTEP_RTOL = {np.float64: 1e-9, np.float32: 1e-5}
+PRECISION_RTOL = {np.float64: 1e-8, np.float32: 1e-5}
+# Their absolute floors, for entries near 0 of unit-scale data.
+MEANS_ATOL = {np.float64: 1e-10, np.float32: 1e-6}
+COV_ATOL = {np.float64: 1e-12, np.float32: 1e-7}
+PRECISION_ATOL = {np.float64: 1e-10, np.float32: 1e-6}
+# The same float64 sums in another order or grouping (block sizes, segments,
+# memory layouts, Dask or stream chunks, a save/load round trip, weights
+# against repeated rows in one pass): differences seen ~1e-14.
+REORDER_RTOL = 1e-12
+# Its absolute floor, for entries that are 0 up to rounding in unit-scale data.
+REORDER_ATOL = 1e-12
+# Reordered sums whose terms all have one sign (log-likelihood totals, nk,
+# score_samples of a reloaded model) cannot cancel: differences seen ~1e-15.
+POSITIVE_SUM_RTOL = 1e-13
+# Per-row outputs stored in the data's dtype (log-densities,
+# responsibilities and their row sums), computed another way or in another
+# order: float32 storage rounds to 6e-8 relative.
+OUTPUT_RTOL = {np.float64: 1e-12, np.float32: 1e-6}
+# The same fit by another compiled specialisation of the kernels (a memory
+# map is typed read-only; another layout): vectorised sums in another order,
+# ~1e-14 in float64, float32 block sums ~1e-7.
+SPECIALISATION_RTOL = {np.float64: 1e-12, np.float32: 1e-6}
+# Absolute floor when comparing two float64 fits, for entries that are 0 up
+# to rounding (off-diagonal covariances and precisions of unit-scale data).
+FIT_ATOL = 1e-13
+# Integer sample weights against repeated rows over 20 EM iterations: other
+# float64 sums in every iteration, compounded.
+WEIGHTED_FIT_RTOL = 1e-8
+WEIGHTED_FIT_ATOL = 1e-10
+# Online partial_fit, integer weights against repeated rows: the same steps,
+# with sums grouped differently over every batch.
+ONLINE_REPEAT_RTOL = 1e-9
+# The log-likelihood may fall by float64 rounding only (EM never decreases
+# it): a relative 1e-12 of its size for a mean over ~1e3 rows.
+LL_DECREASE_RTOL = 1e-12
+# The same on drawn data (down to 20 rows, zero weights, reg_covar=0, nearly
+# singular covariances that amplify rounding); float32 lower bounds are
+# stored in float32 (4 epsilons).
+DRAWN_LL_DECREASE_RTOL = {np.float64: 1e-9, np.float32: 4 * float(np.finfo(np.float32).eps)}
+# Statistics of drawn problems for another block size or row order (relative,
+# with an absolute floor of the same times the largest entry): float64 sums
+# of at most a few hundred terms reordered (~1e-14), with room for
+# cancellation in the centred first moments; float32 block sums (~2e-8 seen).
+DRAWN_STATS_RTOL = {np.float64: 1e-9, np.float32: 1e-6}
+# A fit on data translated by up to 1e3 against the untranslated fit (5
+# iterations): x - mu cancels ~|shift| * 1e-16, amplified by conditioning;
+# means to this times the data's scale, covariances and weights relative,
+# weights with an absolute floor.
+TRANSLATION_ATOL = 1e-8
+TRANSLATION_RTOL = 1e-6
+TRANSLATION_WEIGHTS_ATOL = 1e-10
+# Log-likelihoods printed with 6 decimals (about -2 per sample) may fall by
+# float64 rounding only.
+PRINTED_LL_ATOL = 1e-9
+# Weights printed with 4 decimals: two of them sum to 1 within their rounding.
+PRINTED_WEIGHT_ATOL = 1e-3
+# Final lower bounds of another library from the same start: float64 peers do
+# the same arithmetic (~1e-16 seen); GMMX computes in float32.
+PEER_RTOL = {np.float64: 1e-8, np.float32: 1e-5}
+# The first lower bound of a start with a degenerate covariance, where
+# scikit-learn's uncentred algebra cancels (~1e-7 seen).
+FIRST_LB_RTOL = 1e-6
+# sample() against scikit-learn: the same normal draws, transformed by
+# fitted parameters that agree to SKLEARN_RTOL, amplified by the factors.
+SAMPLE_TOL = 1e-6
+# Two fits from different starts (a sample of rows, the full data) at the
+# same optimum, each stopped by tol=1e-3.
+OPTIMUM_TOL = 1e-3
+# float32 fits against float64 ones (or float32 data against their float64
+# truth): float32 rounding over several E-steps (2e-6 seen).
+FLOAT32_FIT_RTOL = 1e-4
+# Its absolute floor for float32 parameters near 0 (off-diagonals of
+# unit-scale data).
+FLOAT32_FIT_ATOL = 1e-6
+# A float64 value (reg_covar) stored in float32 is off by at most 6e-8.
+FLOAT32_STORAGE_RTOL = 1e-6
+# float32 'tied' fits: the scatter of all rows around one shift is summed in
+# float32 per block, a longer sum than per component (2e-5 seen).
+TIED_FLOAT32_RTOL = 1e-4
+# float32 fits of overlapping clusters far from the origin: scoring centres
+# off by up to 2**-11 standard deviations move the responsibilities of the
+# overlap (see tests/test_numerics.py; 1.4e-6 seen).
+OVERLAP_RTOL = 1e-4
+# Data scaled by 1e19 (passed as float64) against unscaled float32 data:
+# covariances of size 1e38 rescaled, both fits float32-rounded.
+SCALED_COV_RTOL = 1e-3
+SCALED_COV_ATOL = 1e-5
+# Triangular factors of large models against scipy, relative to the largest
+# entry (entries up to ~1e3 agree to ~1e-15 relative to it).
+FACTOR_RTOL = 1e-12
+# exp_nonpositive against np.exp: 3e-14 relative near its cutoff and 2e-15 on
+# [-50, 0] (its docstring), with a margin.
+EXP_RTOL = 5e-14
+EXP_NEAR_RTOL = 5e-15
+# Cluster sums of k-means (~1e3 coordinates of size ~10) cancel near 0.
+KMEANS_SUMS_ATOL = 1e-9
+# float32 k-means against scikit-learn's (which computes in float32): labels
+# may differ on near-ties, at most this fraction of the points.
+KMEANS_FLOAT32_LABEL_MISMATCH = 2e-3
+# Seeding draws tested by chi-square goodness of fit (seeded, so fixed):
+# rejected below this p-value, how surprising a correct sampler's failure is.
+CHI2_MIN_PVALUE = 1e-4
+# Statistical recoveries (means and weights of 600 draws of sd 0.1; online EM
+# over 300 batches of 500 rows), a few standard errors (or its step noise).
+CLUSTER_MEANS_ATOL = 0.03
+ONLINE_RECOVERY_ATOL = {"means": 0.06, "covariances": 0.1, "weights": 0.015}
+# BIC against mclust's published values, printed with two decimals.
+MCLUST_BIC_ATOL = 0.01
+# An emptied component's weight: 0 up to the 10 eps guard of the M-step.
+EMPTIED_WEIGHT_MAX = 1e-10
+# A reseeded component holds real rows: well above 0.
+RESEEDED_WEIGHT_MIN = 1e-3
+# scikit-learn's float32 E[x^2] - mu^2 variances are off by more than this.
+SKLEARN_CANCELLED_RTOL = 1e-2
+# Responsibilities near 0 of two layouts: an absolute floor just above the
+# rounding of terms of size 1.
+RESP_FLOOR_ATOL = 1e-15
 
 
 def covariance_matrices(covariances, covariance_type, n_components, n_features):

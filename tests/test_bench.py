@@ -13,6 +13,7 @@ import sys
 import numpy as np
 import pytest
 
+import reference
 from fastgmm import bench
 from fastgmm.gaussian_mixture import GaussianMixture
 
@@ -43,7 +44,7 @@ def test_fastgmm_and_sklearn_rows_agree():
         fast = _row(results, shape, "fastgmm")
         assert fast["ratio"] == 1.0 and fast["lb_rel_diff"] == 0.0
         assert fast["n_samples"] == 1000
-        assert _row(results, shape, "scikit-learn")["lb_rel_diff"] < 1e-8
+        assert _row(results, shape, "scikit-learn")["lb_rel_diff"] < reference.PEER_RTOL[np.float64]
     table = bench.format_table(results)
     assert table.count("| fastgmm |") == 3
 
@@ -95,7 +96,7 @@ def test_onedal_lower_bound_matches_without_reg_covar():
     if not _installed("daal4py"):
         assert "oneDAL" not in _libraries(results, "a")
         return
-    assert _row(results, "a", "oneDAL")["lb_rel_diff"] < 1e-8
+    assert _row(results, "a", "oneDAL")["lb_rel_diff"] < reference.PEER_RTOL[np.float64]
 
 
 def test_gmmx_float32_only():
@@ -104,6 +105,6 @@ def test_gmmx_float32_only():
     if not _installed("gmmx"):
         assert "GMMX" not in _libraries(results, "b")
         return
-    assert _row(results, "b", "GMMX")["lb_rel_diff"] < 1e-5
+    assert _row(results, "b", "GMMX")["lb_rel_diff"] < reference.PEER_RTOL[np.float32]
     results = bench.run("b", n_iter=1, repeat=1, scale=TINY, warmup=False)
     assert "GMMX" not in _libraries(results, "b")

@@ -48,14 +48,15 @@ def test_cem_with_fixed_equal_spherical_variances_is_kmeans(seed):
         means = _em.m_step(stats, "spherical", 0.0, eps, False).means
         ref_labels, sums, counts, _ = ref_km.lloyd_pass(X, np.ones(X.shape[0]), ref_centres)
         np.testing.assert_array_equal(labels, ref_labels)
-        np.testing.assert_allclose(stats.nk, counts, rtol=1e-12)
+        np.testing.assert_allclose(stats.nk, counts, rtol=ref.REORDER_RTOL)
         ref_centres = sums / counts[:, None]
-        np.testing.assert_allclose(means, ref_centres, rtol=1e-10)
+        np.testing.assert_allclose(means, ref_centres, rtol=ref.RTOL[np.float64])
     else:
         pytest.fail("the partition did not settle in 100 steps")
     km = KMeans(n_components, init=centres, n_init=1, max_iter=300, tol=0.0).fit(X)
     np.testing.assert_array_equal(labels, km.labels_)
-    np.testing.assert_allclose(means, km.cluster_centers_, rtol=1e-8)
+    np.testing.assert_allclose(means, km.cluster_centers_,
+                               rtol=ref.SKLEARN_RTOL[np.float64])
 
 
 @pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
@@ -66,7 +67,7 @@ def test_classification_log_likelihood_never_decreases(covariance_type):
         gm = GaussianMixture(3, covariance_type=covariance_type, assignment="hard",
                              reg_covar=0.0, tol=0.0, max_iter=30, random_state=0).fit(X)
     lbs = np.asarray(gm.lower_bounds_)
-    assert np.all(np.diff(lbs) >= -1e-12 * np.abs(lbs[1:]))
+    assert np.all(np.diff(lbs) >= -ref.LL_DECREASE_RTOL * np.abs(lbs[1:]))
 
 
 @pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
@@ -80,11 +81,14 @@ def test_one_cem_step_matches_reference(covariance_type):
     wlp = ref.weighted_log_prob(X, weights, means, cov, covariance_type)
     resp = np.zeros_like(wlp)
     resp[np.arange(X.shape[0]), wlp.argmax(axis=1)] = 1.0
-    np.testing.assert_allclose(stats.loglik / X.shape[0], wlp.max(axis=1).mean(), rtol=1e-10)
+    np.testing.assert_allclose(stats.loglik / X.shape[0], wlp.max(axis=1).mean(),
+                               rtol=ref.RTOL[np.float64])
     exp_weights, exp_means, exp_cov = ref.m_step(X, resp, covariance_type, 1e-6)
-    np.testing.assert_allclose(new.weights, exp_weights, rtol=1e-10)
-    np.testing.assert_allclose(new.means, exp_means, rtol=1e-9, atol=1e-10)
-    np.testing.assert_allclose(new.covariances, exp_cov, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(new.weights, exp_weights, rtol=ref.RTOL[np.float64])
+    np.testing.assert_allclose(new.means, exp_means, rtol=ref.MSTEP_RTOL[np.float64],
+                               atol=ref.MEANS_ATOL[np.float64])
+    np.testing.assert_allclose(new.covariances, exp_cov, rtol=ref.MSTEP_RTOL[np.float64],
+                               atol=ref.COV_ATOL[np.float64])
 
 
 def test_cem_converges_fast_and_labels_are_consistent():

@@ -56,7 +56,7 @@ def fit(X, sample_weight=None, **params):
 def assert_close_fit(a, b):
     for name in FITTED:
         np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=RTOL,
-                                   atol=1e-13, err_msg=name)
+                                   atol=ref.FIT_ATOL, err_msg=name)
     np.testing.assert_allclose(a.lower_bounds_, b.lower_bounds_, rtol=RTOL)
     assert a.n_iter_ == b.n_iter_
 
@@ -115,7 +115,7 @@ def test_predictions_are_lazy(client):
         assert isinstance(lazy, da.Array), method
         assert lazy.chunks[0] == X_cluster.chunks[0]
         np.testing.assert_allclose(lazy.compute(), getattr(model, method)(X),
-                                   rtol=1e-12, err_msg=method)
+                                   rtol=ref.REORDER_RTOL, err_msg=method)
     labels = fit(da.from_array(X, chunks=(1500, 3)), n_components=3,
                  random_state=0).fit_predict(da.from_array(X, chunks=(1500, 3)))
     assert isinstance(labels, da.Array)
@@ -137,7 +137,7 @@ def test_start_from_a_sample_of_rows(client, monkeypatch):
     order = np.argsort(a.means_[:, 0])
     np.testing.assert_allclose(a.means_[order],
                                in_memory.means_[np.argsort(in_memory.means_[:, 0])],
-                               rtol=1e-3, atol=1e-3)
+                               rtol=ref.OPTIMUM_TOL, atol=ref.OPTIMUM_TOL)
 
 
 def test_integer_and_float32_chunks(client):
@@ -152,7 +152,7 @@ def test_integer_and_float32_chunks(client):
     assert on_cluster.means_.dtype == np.float32
     np.testing.assert_allclose(on_cluster.means_,
                                fit(X32, n_components=3, random_state=0).means_,
-                               rtol=1e-5)
+                               rtol=ref.RTOL[np.float32])
 
 
 def test_invalid_dask_input(client):

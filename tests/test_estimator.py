@@ -100,7 +100,7 @@ def test_random_starts_match_sklearn(init_params, covariance_type):
     # so only that first, degenerate lower bound differs, by ~1e-7.
     assert_same_fit(fit_quietly(GaussianMixture(**kw), X),
                     fit_quietly(skm.GaussianMixture(**kw), X), np.float64,
-                    first_rtol=1e-6)
+                    first_rtol=ref.FIRST_LB_RTOL)
 
 
 def test_warm_start_matches_sklearn():
@@ -121,7 +121,7 @@ def test_max_iter_zero_keeps_the_start():
     ours = GaussianMixture(**kw).fit(X)
     theirs = skm.GaussianMixture(**kw).fit(X)
     assert ours.n_iter_ == 0 and ours.lower_bound_ == -np.inf
-    np.testing.assert_allclose(ours.means_, theirs.means_, rtol=1e-12)
+    np.testing.assert_allclose(ours.means_, theirs.means_, rtol=ref.REORDER_RTOL)
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
@@ -132,7 +132,7 @@ def test_log_likelihood_never_decreases(covariance_type):
                                      max_iter=60), X)
     lbs = np.asarray(gm.lower_bounds_)
     assert lbs.size == 60
-    assert np.all(np.diff(lbs) >= -1e-12 * np.abs(lbs[1:]))
+    assert np.all(np.diff(lbs) >= -ref.LL_DECREASE_RTOL * np.abs(lbs[1:]))
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
@@ -144,10 +144,11 @@ def test_integer_sample_weight_equals_repeated_rows(covariance_type):
     weighted = fit_quietly(GaussianMixture(**kw), X, sample_weight=counts)
     repeated = fit_quietly(GaussianMixture(**kw), np.repeat(X, counts, axis=0))
     assert weighted.n_iter_ == repeated.n_iter_
-    np.testing.assert_allclose(weighted.lower_bound_, repeated.lower_bound_, rtol=1e-10)
+    np.testing.assert_allclose(weighted.lower_bound_, repeated.lower_bound_,
+                               rtol=ref.RTOL[np.float64])
     for name in FITTED:
         np.testing.assert_allclose(getattr(weighted, name), getattr(repeated, name),
-                                   rtol=1e-8, atol=1e-10)
+                                   rtol=ref.WEIGHTED_FIT_RTOL, atol=ref.WEIGHTED_FIT_ATOL)
 
 
 def test_fit_predict_equals_fit_then_predict():
@@ -209,7 +210,7 @@ def test_sample_matches_sklearn():
     Xo, yo = ours.sample(50)
     Xt, yt = theirs.sample(50)
     np.testing.assert_array_equal(yo, yt)
-    np.testing.assert_allclose(Xo, Xt, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(Xo, Xt, rtol=ref.SAMPLE_TOL, atol=ref.SAMPLE_TOL)
 
 
 @pytest.mark.parametrize("params, X", [
@@ -270,7 +271,7 @@ def test_integer_and_fortran_input_accepted():
     kw = dict(n_components=2, init_params="random", random_state=0)
     a = fit_quietly(GaussianMixture(**kw), np.round(X).astype(np.int64))
     b = fit_quietly(GaussianMixture(**kw), np.asfortranarray(np.round(X)))
-    np.testing.assert_allclose(a.means_, b.means_, rtol=1e-12)
+    np.testing.assert_allclose(a.means_, b.means_, rtol=ref.REORDER_RTOL)
     assert a.means_.dtype == np.float64
 
 
@@ -302,4 +303,4 @@ def test_kmeans_starts_match_sklearn_for_same_seed(init_params, covariance_type)
     # test_random_starts_match_sklearn for why the first bound differs).
     assert_same_fit(fit_quietly(GaussianMixture(**kw), X),
                     fit_quietly(skm.GaussianMixture(**kw), X), np.float64,
-                    first_rtol=1e-6 if init_params == "k-means++" else None)
+                    first_rtol=ref.FIRST_LB_RTOL if init_params == "k-means++" else None)

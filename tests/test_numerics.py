@@ -54,9 +54,9 @@ from helpers import fit_quietly
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 FITTED = ["weights_", "means_", "covariances_", "precisions_cholesky_"]
-FLOAT32_RTOL = 1e-5
-TIED_FLOAT32_RTOL = 1e-4
-OVERLAP_RTOL = 1e-4
+FLOAT32_RTOL = ref.RTOL[np.float32]
+TIED_FLOAT32_RTOL = ref.TIED_FLOAT32_RTOL
+OVERLAP_RTOL = ref.OVERLAP_RTOL
 
 
 def two_clusters(gap, n_per_cluster=300, seed=0):
@@ -147,7 +147,7 @@ def test_identical_float32_rows_at_1e8_have_variance_reg_covar(covariance_type,
     cov = ref.covariance_matrices(model.covariances_, covariance_type, n_components, 2)
     # float32 storage of 1e-6 is off by at most 3e-8 relative.
     np.testing.assert_allclose(cov, np.broadcast_to(1e-6 * np.eye(2), cov.shape),
-                               rtol=1e-6, atol=0)
+                               rtol=ref.FLOAT32_STORAGE_RTOL, atol=0)
     np.testing.assert_array_equal(model.means_, X[:n_components])
 
 
@@ -181,12 +181,13 @@ def test_issue_float32_tiny_weights_keep_the_means():
     kw = dict(n_components=2, random_state=0, max_iter=20, tol=0)
     unit = fit_quietly(GaussianMixture(**kw), X)
     order = np.argsort(unit.means_[:, 0])
-    np.testing.assert_allclose(unit.means_[order], [[0, 0], [1, 1]], atol=0.03)
+    np.testing.assert_allclose(unit.means_[order], [[0, 0], [1, 1]],
+                               atol=ref.CLUSTER_MEANS_ATOL)
     for w in (1e-8, 1e-12):
         tiny = fit_quietly(GaussianMixture(**kw), X, sample_weight=np.full(len(X), w))
         for name in FITTED:
             np.testing.assert_allclose(getattr(tiny, name), getattr(unit, name),
-                                       rtol=ref.SKLEARN_RTOL[np.float32], atol=1e-6,
+                                       rtol=ref.SKLEARN_RTOL[np.float32], atol=ref.FLOAT32_FIT_ATOL,
                                        err_msg=f"{name}, weights {w}")
 
 

@@ -4,37 +4,34 @@ Shapes, dtypes, sample weights and covariance types are drawn; the data and
 parameters come from a drawn seed (``reference.make_blobs`` and
 ``reference.random_parameters``), so every example is reproducible.
 
-Tolerances:
+Tolerances (the table in ``reference.py``):
 
 - bit-identical (``assert_array_equal``) for the thread count, which by
   design does not change the order of any sum;
-- ``STATS_RTOL = 1e-9`` relative (with an absolute floor of that times the
-  largest entry) for the chunk size and the point order, which change the
-  order of float64 sums of at most a few hundred terms (~1e-14), with
-  room for cancellation in the centred first moments; ``STATS_RTOL_FLOAT32
-  = 1e-6`` for float32 data, whose 'diag'/'spherical' moments are summed in
-  float32 within a block (observed differences ~2e-8);
-- float32 outputs (log-densities stored in float32): 1e-6 where float64
-  gets 1e-12;
-- the log-likelihood may fall by rounding only: 1e-9 of its size (4 float32
-  epsilons for float32 data, whose lower bounds are stored in float32).
+- ``DRAWN_STATS_RTOL`` (with an absolute floor of that times the largest
+  entry) for the chunk size and the point order, which change the order of
+  the float64 sums and, for float32 data, of the float32 sums within a block;
+- ``OUTPUT_RTOL`` for per-row outputs stored in the data's dtype;
+- ``DRAWN_LL_DECREASE_RTOL``: the log-likelihood may fall by rounding only.
 """
 
 import warnings
+from unittest import mock
 
+import numba
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import reference as ref
-from fastgmm import GaussianMixture, _em
+from fastgmm import GaussianMixture, _config, _em
 from fastgmm._covariance import compute_precision_cholesky
 from fastgmm._stats import Params
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
-STATS_RTOL = 1e-9
-STATS_RTOL_FLOAT32 = 1e-6
+STATS_RTOL = ref.DRAWN_STATS_RTOL[np.float64]
+STATS_RTOL_FLOAT32 = ref.DRAWN_STATS_RTOL[np.float32]
 # Derandomized: the same examples on every run, so CI cannot fail by chance.
 SETTINGS = dict(max_examples=12, deadline=None, derandomize=True, database=None)
 
@@ -69,7 +66,7 @@ def random_params(rng, X, n_components, covariance_type):
 
 def assert_stats_close(a, b, dtype):
     rtol = STATS_RTOL if dtype == np.float64 else STATS_RTOL_FLOAT32
-    for name in ("loglik", "sum_weights", "nk", "sx", "sxx"):
+    for name in a._fields:
         x, y = np.asarray(getattr(a, name)), np.asarray(getattr(b, name))
         scale = max(1.0, float(np.max(np.abs(y))))
         np.testing.assert_allclose(x, y, rtol=rtol, atol=rtol * scale, err_msg=name)
@@ -88,7 +85,7 @@ def test_responsibilities_sum_to_one(problem):
     X, _, params, covariance_type = problem
     log_prob, log_resp = _em.log_resp(X, params, covariance_type)
     assert np.all(np.isfinite(log_prob)) and np.all(np.isfinite(log_resp))
-    atol = 1e-6 if X.dtype == np.float32 else 1e-12
+    atol = ref.OUTPUT_RTOL[X.dtype.type]
     np.testing.assert_allclose(np.exp(log_resp.astype(np.float64)).sum(axis=1), 1.0,
                                atol=atol)
 
@@ -101,7 +98,7 @@ def test_chunk_size_does_not_change_the_statistics(problem, chunk_size):
                        _em.em_pass(X, sample_weight, params, covariance_type, 256), X.dtype)
     np.testing.assert_allclose(
         _em.log_resp(X, params, covariance_type, chunk_size)[0],
-        _em.log_resp(X, params, covariance_type, 256)[0], rtol=1e-12)
+        _em.log_resp(X, params, covariance_type, 256)[0], rtol=ref.REORDER_RTOL)
 
 
 @settings(**SETTINGS)
@@ -116,19 +113,38 @@ def test_point_order_does_not_change_the_statistics(problem, seed):
         _em.em_pass(X, sample_weight, params, covariance_type, 16), X.dtype)
 
 
+# Rows per block of the thread-count test, and enough rows for at least
+# PARALLEL_MIN_BLOCKS blocks: fewer run the serial twins, where the thread
+# count has nothing to change.
+THREAD_TEST_CHUNK = 16
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2,
+                    reason="Numba has one thread: there is no second thread count to compare")
 @settings(**SETTINGS)
-@given(problems(min_samples=100))
+@given(problems(min_samples=THREAD_TEST_CHUNK * _config.PARALLEL_MIN_BLOCKS,
+                max_samples=THREAD_TEST_CHUNK * _config.PARALLEL_MIN_BLOCKS + 200))
 def test_thread_count_gives_bit_identical_results(problem):
     X, sample_weight, params, covariance_type = problem
     results = []
-    for n_threads in (1, 2):
-        with _em.thread_limit(n_threads):
-            # 16 rows per block: several blocks, so the parallel kernels run.
-            stats = _em.em_pass(X, sample_weight, params, covariance_type, 16)
-            log_prob = _em.log_resp(X, params, covariance_type, 16)[0]
-        results.append((stats, log_prob))
+    pass_blocks = []
+
+    def recording_pick_kernel(kernels, n_blocks):
+        pass_blocks.append(n_blocks)
+        return pick_kernel(kernels, n_blocks)
+
+    pick_kernel = _em.pick_kernel
+    with mock.patch.object(_em, "pick_kernel", recording_pick_kernel):
+        for n_threads in (1, 2):
+            with _em.thread_limit(n_threads):
+                stats = _em.em_pass(X, sample_weight, params, covariance_type,
+                                    THREAD_TEST_CHUNK)
+                log_prob = _em.log_resp(X, params, covariance_type, THREAD_TEST_CHUNK)[0]
+            results.append((stats, log_prob))
+    # Every kernel call was a parallel one.
+    assert pass_blocks and min(pass_blocks) >= _config.PARALLEL_MIN_BLOCKS, pass_blocks
     (a, pa), (b, pb) = results
-    for name in ("loglik", "nk", "sx", "sxx"):
+    for name in a._fields:
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
     np.testing.assert_array_equal(pa, pb)
 
@@ -139,7 +155,7 @@ def test_permuting_components_permutes_results(problem, seed):
     X, sample_weight, params, covariance_type = problem
     order = np.random.default_rng(seed).permutation(params.weights.shape[0])
     permuted = permute_components(params, order, covariance_type)
-    rtol = 1e-6 if X.dtype == np.float32 else 1e-12
+    rtol = ref.OUTPUT_RTOL[X.dtype.type]
     np.testing.assert_allclose(_em.weighted_log_prob(X, permuted, covariance_type),
                                _em.weighted_log_prob(X, params, covariance_type)[:, order],
                                rtol=rtol)
@@ -167,10 +183,12 @@ def test_translating_the_data_translates_the_means(problem, shift):
     # Every component, an emptied one included: its mean stays where it was
     # (scikit-learn's sum(r x) / (sum(r) + 10 eps) would pull it to 0).
     np.testing.assert_allclose(moved.means_ - shift, base.means_, rtol=0,
-                               atol=1e-8 * scale)
-    np.testing.assert_allclose(moved.covariances_, base.covariances_, rtol=1e-6,
-                               atol=1e-8 * scale)
-    np.testing.assert_allclose(moved.weights_, base.weights_, rtol=1e-6, atol=1e-10)
+                               atol=ref.TRANSLATION_ATOL * scale)
+    np.testing.assert_allclose(moved.covariances_, base.covariances_,
+                               rtol=ref.TRANSLATION_RTOL,
+                               atol=ref.TRANSLATION_ATOL * scale)
+    np.testing.assert_allclose(moved.weights_, base.weights_, rtol=ref.TRANSLATION_RTOL,
+                               atol=ref.TRANSLATION_WEIGHTS_ATOL)
 
 
 @settings(**SETTINGS)
@@ -186,7 +204,7 @@ def test_log_likelihood_never_decreases_without_regularisation(problem, init_par
     bounds = np.asarray(model.lower_bounds_, dtype=np.float64)
     assert np.all(np.isfinite(bounds))
     # The bounds are stored in X's dtype: float32 rounds them to ~1e-7.
-    rtol = 1e-9 if X.dtype == np.float64 else 4 * float(np.finfo(np.float32).eps)
+    rtol = ref.DRAWN_LL_DECREASE_RTOL[X.dtype.type]
     assert np.all(np.diff(bounds) >= -rtol * np.maximum(1.0, np.abs(bounds[1:])))
 
 
@@ -194,8 +212,7 @@ def test_log_likelihood_never_decreases_without_regularisation(problem, init_par
 @given(problems())
 def test_a_component_with_zero_weight_yields_no_nan(problem):
     X, sample_weight, params, covariance_type = problem
-    if params.weights.shape[0] < 2:
-        return
+    assume(params.weights.shape[0] >= 2)
     weights = params.weights.copy()
     weights[0] = 0.0
     params = params._replace(weights=weights / weights.sum())

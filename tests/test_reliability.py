@@ -56,7 +56,7 @@ def assert_finite_fit(model, X):
     assert np.isfinite(model.lower_bound_)
     resp = model.predict_proba(X)
     assert np.all(np.isfinite(resp))
-    np.testing.assert_allclose(resp.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(resp.sum(axis=1), 1.0, rtol=ref.OUTPUT_RTOL[np.float32])
     assert np.all(np.isfinite(model.score_samples(X)))
 
 
@@ -285,10 +285,11 @@ def test_fortran_and_strided_fits_equal_c_order_without_a_copy(covariance_type, 
         # whose vectorised sums may round differently in the last bits.
         for name in FITTED + ["lower_bounds_"]:
             np.testing.assert_allclose(getattr(model, name), getattr(expected, name),
-                                       rtol=1e-12, atol=0)
+                                       rtol=ref.SPECIALISATION_RTOL[np.float64], atol=0)
         np.testing.assert_allclose(model.predict_proba(view[:1000]),
-                                   expected.predict_proba(X[:1000]), rtol=1e-12,
-                                   atol=1e-15)
+                                   expected.predict_proba(X[:1000]),
+                                   rtol=ref.SPECIALISATION_RTOL[np.float64],
+                                   atol=ref.RESP_FLOOR_ATOL)
 
 
 # -- degenerate data -----------------------------------------------------------
@@ -395,14 +396,15 @@ def test_float32_variances_stay_positive_where_sklearn_cancels():
     kw = dict(n_components=1, covariance_type="diag", reg_covar=0.0, random_state=0)
     try:
         theirs = skm.GaussianMixture(**kw).fit(X).covariances_[0]
-        assert not np.allclose(theirs, truth, rtol=1e-2)
+        assert not np.allclose(theirs, truth, rtol=ref.SKLEARN_CANCELLED_RTOL)
     except ValueError:
         pass  # scikit-learn: negative variances, "ill-defined empirical covariance"
     for covariance_type in ("diag", "spherical"):
         ours = GaussianMixture(**{**kw, "covariance_type": covariance_type}).fit(X)
         assert ours.covariances_.dtype == np.float32 and np.all(ours.covariances_ > 0)
         expected = truth if covariance_type == "diag" else truth.mean()
-        np.testing.assert_allclose(np.ravel(ours.covariances_), expected, rtol=1e-4)
+        np.testing.assert_allclose(np.ravel(ours.covariances_), expected,
+                                   rtol=ref.FLOAT32_FIT_RTOL)
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
@@ -416,10 +418,11 @@ def test_float32_data_beyond_the_float32_pass_limit_fit_like_scaled_data(covaria
     small = GaussianMixture(**kw).fit(X.astype(np.float32))
     assert big.means_.dtype == np.float32
     assert np.all(np.isfinite(big.covariances_))
-    np.testing.assert_allclose(big.means_ / np.float32(1e19), small.means_, rtol=1e-4,
-                               atol=1e-4)
+    np.testing.assert_allclose(big.means_ / np.float32(1e19), small.means_,
+                               rtol=ref.FLOAT32_FIT_RTOL, atol=ref.FLOAT32_FIT_RTOL)
     np.testing.assert_allclose(np.asarray(big.covariances_, dtype=np.float64) / 1e38,
-                               small.covariances_, rtol=1e-3, atol=1e-5)
+                               small.covariances_, rtol=ref.SCALED_COV_RTOL,
+                               atol=ref.SCALED_COV_ATOL)
 
 
 # -- collapsing components -------------------------------------------------------
@@ -443,13 +446,13 @@ def test_empty_component_raise_reseed_drop(covariance_type):
               random_state=0)
     kept = fit_quietly(GaussianMixture(**kw), X)
     assert kept.n_components_ == 3 and kept.degenerate_events_ == []
-    assert kept.weights_[2] < 1e-10  # scikit-learn keeps an empty component
+    assert kept.weights_[2] < ref.EMPTIED_WEIGHT_MAX  # scikit-learn keeps an empty component
 
     reseeded = fit_quietly(GaussianMixture(on_degenerate="reseed", **kw), X)
     assert reseeded.n_components_ == 3
     assert reseeded.degenerate_events_[0] == {"iteration": 1, "component": 2,
                                               "kind": "empty", "action": "reseed"}
-    assert reseeded.weights_[2] > 1e-3
+    assert reseeded.weights_[2] > ref.RESEEDED_WEIGHT_MIN
     assert_finite_fit(reseeded, X)
     assert np.all(np.isfinite(reseeded.lower_bounds_))
 

@@ -55,7 +55,7 @@ def assert_same_fit(a, b, rtol=0.0):
 def assert_close_fit(a, b, rtol=ref.RTOL[np.float64]):
     for name in FITTED:
         np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=rtol,
-                                   atol=1e-13, err_msg=name)
+                                   atol=ref.FIT_ATOL, err_msg=name)
     np.testing.assert_allclose(a.lower_bound_, b.lower_bound_, rtol=rtol)
 
 
@@ -76,7 +76,7 @@ def test_memmap_fit_equals_in_memory_fit(tmp_path, covariance_type, dtype):
         warnings.simplefilter("ignore")
         in_memory = GaussianMixture(**params).fit(X, sample_weight=weights)
         from_file = GaussianMixture(**params).fit(mapped, sample_weight=weights)
-    rtol = 1e-12 if in_memory.means_.dtype == np.float64 else 1e-6
+    rtol = ref.SPECIALISATION_RTOL[in_memory.means_.dtype.type]
     assert_same_fit(in_memory, from_file, rtol=rtol)
     # Integers are converted one segment at a time: no float copy is kept.
     assert from_file.means_.dtype == (np.float32 if dtype == np.float32 else np.float64)
@@ -202,9 +202,12 @@ def test_online_em_recovers_the_mixture():
         model.partial_fit(draw(rng, 500))
     order = [int(np.argmin(np.linalg.norm(model.means_ - m, axis=1))) for m in TRUE_MEANS]
     assert sorted(order) == [0, 1, 2]
-    np.testing.assert_allclose(model.means_[order], TRUE_MEANS, atol=0.06)
-    np.testing.assert_allclose(model.covariances_[order], TRUE_COVS, atol=0.1)
-    np.testing.assert_allclose(model.weights_[order], TRUE_WEIGHTS, atol=0.015)
+    np.testing.assert_allclose(model.means_[order], TRUE_MEANS,
+                               atol=ref.ONLINE_RECOVERY_ATOL["means"])
+    np.testing.assert_allclose(model.covariances_[order], TRUE_COVS,
+                               atol=ref.ONLINE_RECOVERY_ATOL["covariances"])
+    np.testing.assert_allclose(model.weights_[order], TRUE_WEIGHTS,
+                               atol=ref.ONLINE_RECOVERY_ATOL["weights"])
     assert model.n_iter_ == 300 and not model.converged_
 
 
@@ -222,7 +225,7 @@ def test_online_weights_equal_repeated_rows(covariance_type):
     for batch, count in zip(batches, repeats):
         weighted.partial_fit(batch, sample_weight=count)
         repeated.partial_fit(np.repeat(batch, count, axis=0))
-    assert_close_fit(weighted, repeated, rtol=1e-9)
+    assert_close_fit(weighted, repeated, rtol=ref.ONLINE_REPEAT_RTOL)
 
 
 def test_online_first_step_with_t0_zero_is_one_em_step():

@@ -230,7 +230,57 @@ def test_float32_block_sums_stay_finite_for_any_chunk_size(covariance_type):
     else:
         diagonal = sxx
     np.testing.assert_allclose(diagonal, expected, rtol=ref.SKLEARN_RTOL[np.float32],
-                               atol=1e-30)
+                               atol=0)
+    assert np.isfinite(stats.loglik)
+
+
+def test_float32_pass_bound_follows_from_the_block_cap():
+    """The derivation in ``_config``: a block of MAX_CHUNK_SIZE rows, each of
+    weight FLOAT32_PASS_MAX_WEIGHT, with deviations of 2 * FLOAT32_PASS_MAX_ABS
+    and float32 rounding growth, stays below float32's largest value."""
+    largest = _config.FLOAT32_PASS_MAX_ABS
+    block_sum = (_config.MAX_CHUNK_SIZE * _config.FLOAT32_PASS_MAX_WEIGHT
+                 * (2 * largest) ** 2 * (1 + 2**-10))
+    assert block_sum <= np.finfo(np.float32).max
+    assert _config.FLOAT32_MAX == float(np.finfo(np.float32).max)
+
+
+@pytest.mark.parametrize("covariance_type, n_features",
+                         [("full", 3), ("full", 8), ("tied", 3), ("tied", 8), ("diag", 3),
+                          ("spherical", 3)])
+def test_float32_block_sums_stay_finite_at_the_cap(covariance_type, n_features):
+    """The worst case the bound allows: one block of exactly MAX_CHUNK_SIZE
+    rows at the largest float32 value the estimator passes as float32, every
+    row at twice that from the mean, every weight just below
+    FLOAT32_PASS_MAX_WEIGHT. The float32 sums of the block (scatter or squared
+    deviations) come within 2**-10 of float32's largest value and stay
+    finite, equal to their float64 value."""
+    largest = np.float32(_config.FLOAT32_PASS_MAX_ABS)
+    if largest > _config.FLOAT32_PASS_MAX_ABS:
+        largest = np.nextafter(largest, np.float32(0))
+    n_samples = _config.MAX_CHUNK_SIZE
+    X = np.full((n_samples, n_features), largest, dtype=np.float32)
+    weight = np.nextafter(_config.FLOAT32_PASS_MAX_WEIGHT, 0.0)
+    sample_weight = np.full(n_samples, weight)
+    means = np.full((1, n_features), -float(largest))
+    scale = 1.0 / (2 * float(largest))
+    eye = np.eye(n_features)
+    params = {
+        "full": (eye[None] / scale**2, eye[None] * scale),
+        "tied": (eye / scale**2, eye * scale),
+        "diag": (np.full((1, n_features), 1 / scale**2), np.full((1, n_features), scale)),
+        "spherical": (np.array([1 / scale**2]), np.array([scale])),
+    }[covariance_type]
+    stats = _em.em_pass(X, sample_weight, Params(np.ones(1), means, *params),
+                        covariance_type, chunk_size=n_samples)
+    expected = n_samples * weight * (2 * float(largest)) ** 2
+    assert expected > np.finfo(np.float32).max / 1.01
+    sxx = np.asarray(stats.sxx, dtype=np.float64)
+    if covariance_type in ("full", "tied"):
+        sxx = np.triu(sxx.reshape(-1, n_features, n_features)[0])
+        expected = np.triu(np.full((n_features, n_features), expected))
+    np.testing.assert_allclose(sxx, np.broadcast_to(expected, sxx.shape),
+                               rtol=ref.RTOL[np.float32], atol=0)
     assert np.isfinite(stats.loglik)
 
 
@@ -253,7 +303,8 @@ def quiet_fit(X, **params):
 def assert_fit_close(a, b):
     for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
         np.testing.assert_allclose(getattr(a, name), getattr(b, name),
-                                   rtol=ref.RTOL[np.float64], atol=1e-13, err_msg=name)
+                                   rtol=ref.RTOL[np.float64], atol=ref.FIT_ATOL,
+                                   err_msg=name)
     np.testing.assert_allclose(a.lower_bounds_, b.lower_bounds_, rtol=ref.RTOL[np.float64])
     assert a.n_iter_ == b.n_iter_
 

@@ -2,6 +2,48 @@
 
 No validation and no Python objects live here; see ``fastgmm._em`` for the
 driver that chooses, calls and combines them.
+
+Precision: one rule for every covariance type
+---------------------------------------------
+X is read in its own dtype, float32 or float64, never copied. For float64
+data everything below is float64. For float32 data:
+
+1. Parameters. The driver hands the kernels float64 arrays, except for
+   'full', whose precision factors (and, for the per-point kernel, means)
+   it also passes in float32, the dtype they are used in; the other kernels
+   cast the means, precision factors and shift they score with to float32
+   themselves. In the fused pass the means (and the tied shift) are float32
+   values already, so a row is centred on exactly the centre its statistics
+   are taken around. The per-component constants (log weight + log det)
+   are float64.
+2. Scoring. The Mahalanobis term ``||(x - c) U||^2`` of a row is computed in
+   float32, on rows centred in float32 first (on each component's mean for
+   'full', 'diag' and 'spherical', on the shared shift for 'tied'), so that
+   rows far from the origin lose nothing to cancellation. From there on,
+   ``const - term / 2``, the log-sum-exp, the responsibilities and the
+   log-likelihood are float64. One exception: the per-point 'tied' kernel
+   (``logprob.weighted_log_prob_tied``: ``score_samples``, ``predict``...)
+   takes no shift, and an uncentred ``x U - mu U`` in float32 would cancel
+   for data far from the origin, so it scores in float64 (the product of
+   float32 rows with float64 factors); its log-densities differ from the
+   fused pass's by the float32 rounding of the Mahalanobis term.
+3. Statistics within a block (at most ``_config.MAX_CHUNK_SIZE`` rows). The
+   second moments are summed in float32: the scatter of 'full', the pooled
+   scatter of 'tied', ``sum r D^2`` of 'diag' and 'spherical'; so is ``sx``
+   of 'diag' and 'spherical'. ``nk``, and ``sx`` of 'full' and 'tied', are
+   float64 sums (of float32 products for 'full'). Where a responsibility
+   times a sample weight multiplies float32 deviations it is rounded to
+   float32 first. 'full' with two features sums everything in float64 (one
+   sweep per component, nothing stored per row).
+4. Across blocks. Each block writes its sums into float64 ``*_part`` rows,
+   and the driver adds them in float64, in a fixed order.
+5. Range. A float32 block sum of squared deviations stays finite for data
+   up to ``_config.FLOAT32_PASS_MAX_ABS`` in absolute value (derived there
+   from ``MAX_CHUNK_SIZE``); the estimator passes float32 data beyond it as
+   float64.
+
+The k-means kernels (``kmeans.py``) upcast each block to float64: for them
+float32 data change only what is read.
 """
 
 import types

@@ -28,6 +28,9 @@ Every kernel runs over the rows [row_start, row_stop) of X in blocks of
 writes only row c of each ``*_part`` array. Block boundaries never depend on
 the thread count, and the driver sums the parts in a fixed order, so results
 are bit-identical for any number of threads.
+
+Which of these sums are float32 for float32 data (within a block) and which
+float64 is the rule in the docstring of ``fastgmm._kernels``.
 """
 
 import math
@@ -356,8 +359,9 @@ def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row
     n_features = X.shape[1]
     n_components = means.shape[0]
     n_blocks = loglik_part.shape[0]
-    # The log-densities are computed in X's dtype (see block_log_prob_full);
-    # the statistics in float64.
+    # Scored in X's dtype (see block_log_prob_full); for float32 data the
+    # scatter of a block is summed in float32, nk and sx in float64, and
+    # with two features everything in float64 (the rule: fastgmm._kernels).
     means_x = means.astype(X.dtype)
     n_centred = n_features if X.itemsize == 4 else 1
     for c in prange(n_blocks):
@@ -564,7 +568,8 @@ def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row
     n_features = X.shape[1]
     n_components = means.shape[0]
     n_blocks = loglik_part.shape[0]
-    # The log-densities are computed in X's dtype; the statistics in float64.
+    # Scored in X's dtype; for float32 data the moments of a block (sx and
+    # sxx) are summed in float32, nk in float64 (the rule: fastgmm._kernels).
     means_x = means.astype(X.dtype)
     precisions_chol_x = precisions_chol.astype(X.dtype)
     for c in prange(n_blocks):

@@ -123,15 +123,16 @@ def block_triangular_product(xt, n_rows, U, shift_u, y):
 
     Parameters
     ----------
-    xt : ndarray of shape (n_features, chunk_size), float64
+    xt : ndarray of shape (n_features, chunk_size), float32 or float64
         The block, transposed; columns [0, n_rows) are used.
     n_rows : int
-    U : ndarray of shape (n_features, n_features), float64
+    U : ndarray of shape (n_features, n_features), float32 or float64
         Upper triangular; the entries below the diagonal must be 0.
-    shift_u : ndarray of shape (n_features,), float64
+    shift_u : ndarray of shape (n_features,), y's dtype
         Subtracted from every row's product (``mu U`` gives ``(x - mu) U``).
-    y : ndarray of shape (n_features, chunk_size), float64
-        Output.
+    y : ndarray of shape (n_features, chunk_size), float32 or float64
+        Output; the products are summed in its dtype when xt and U have
+        it (float32 rows times float64 U are summed in float64).
     """
     n_features = U.shape[0]
     j = 0
@@ -478,7 +479,13 @@ def weighted_log_prob_tied(X, weights, means, precision_chol, chunk_size, out,
     """Per-point weighted log-densities, tied covariance.
 
     Parameters as :func:`weighted_log_prob_full`, with ``precision_chol`` of
-    shape (n_features, n_features).
+    shape (n_features, n_features) and without the float32 copies.
+
+    Computed in float64 for float32 X too, unlike the fused pass
+    (``em_pass_tied``), which centres rows on a shift and scores in float32:
+    without a shift, ``x U - mu U`` in float32 would cancel for data far
+    from the origin. The two differ by the float32 rounding of the
+    Mahalanobis term (see the precision rule in ``fastgmm._kernels``).
 
     Notes
     -----
