@@ -116,18 +116,13 @@ TILE_FEATURE_COUNTS = [1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 16, 19]
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n_features", TILE_FEATURE_COUNTS)
 def test_tiled_kernels_match_reference_for_every_width(covariance_type, dtype, n_features,
-                                                       accumulate, monkeypatch, request):
+                                                       accumulate, monkeypatch):
     """Scoring and every statistic of the pass, per tile width and dtype, with
     blocks of 128 rows and a 44-row rest. ``accumulate``: 'full' with every
     block adding its scatter into the total (``em_pass_full_components``, and
-    the serial kernel's two-feature path)."""
-    if accumulate and n_features == 1:
-        # em_pass picks em_pass_full_components for any n_features != 2 but
-        # calls it without the accumulate argument only for n_features > 2.
-        request.applymarker(pytest.mark.xfail(
-            raises=TypeError, strict=True,
-            reason="driver: accumulated 'full' pass of one feature calls "
-                   "em_pass_full_components with em_pass_full's arguments"))
+    the serial kernel's two-feature path; with one feature, the accumulating
+    pass of 42ed10d called em_pass_full_components with em_pass_full's
+    arguments and raised TypeError)."""
     X, params = make_problem(5, covariance_type, dtype, n_samples=300,
                              n_features=n_features, n_components=3)
     rtol = ref.RTOL[dtype]
