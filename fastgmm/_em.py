@@ -90,7 +90,7 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
         # are taken around exactly the centres the kernels use.
         means = means.astype(np.float32).astype(np.float64)
     shift = model.pass_shift(params, means, X.dtype)
-    args = model.pass_arguments(params, means, shift, X.dtype)
+    args = model.pass_arguments(params, means, shift, float_dtype(X))
     n_components = means.shape[0]
     sxx_shape = model.scatter_shape(n_components, n_features)
     small_floats = 1 + n_components * (1 + n_features)
