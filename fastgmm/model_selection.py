@@ -32,7 +32,8 @@ from ._stats import COVARIANCE_TYPES, n_parameters
 from ._validation import check_array, check_sample_weight
 from .exceptions import FitFailedWarning, InvalidParameterError, compatible
 from ._validation import check_random_state
-from .gaussian_mixture import GaussianMixture, _resp_entropy
+from .gaussian_mixture import GaussianMixture
+from ._mixture import _resp_entropy
 
 __all__ = ["select_model", "ModelSelection"]
 
@@ -111,12 +112,7 @@ def _fit_from_shared_starts(model, X, sample_weight, starts):
         n_started[0] += 1
         return starts.start(n_started[0] - 1)
 
-    # Read by GaussianMixture._initial_parameters, for this one fit only.
-    model._next_start = next_start
-    try:
-        model.fit(X, sample_weight=sample_weight)
-    finally:
-        del model._next_start
+    model._fit(X, sample_weight, next_start=next_start)
     return model
 
 
