@@ -113,7 +113,7 @@ class DaskData:
     """A validated Dask X (and sample weights) for one ``fit``.
 
     Validation runs as one distributed pass: every value finite, the
-    largest magnitude (for ``_check_magnitude``), and the weights' checks.
+    largest magnitude (for ``_em.check_magnitude``), and the weights' checks.
     """
 
     def __init__(self, estimator, X, sample_weight):

@@ -2,9 +2,11 @@
 
 It owns the split of a pass into blocks and segments, the fixed-order sum of
 the per-block partial statistics, the per-point outputs, the EM iteration
-with scikit-learn's convergence rule, and thread control. Validation and
-the estimator's attributes live in ``gaussian_mixture.py``; the M-step
-formulas in ``_stats.py``.
+with scikit-learn's convergence rule, thread control, the guards on the
+data's magnitude and the fallback of predictions for rows whose densities
+underflow. Validation and the estimator's attributes live in
+``_mixture.py`` and ``gaussian_mixture.py``; the M-step formulas in
+``_stats.py``.
 """
 
 import contextlib

@@ -96,10 +96,11 @@ def _resp_entropy(log_resp, sample_weight=None):
 class BaseMixture(_ParamsMixin):
     """Base class of the mixture estimators; see the module docstring for the hooks.
 
-    Parameters
-    ----------
-    The hyper-parameters every mixture shares; their meaning is documented
-    by each estimator (see :class:`fastgmm.GaussianMixture`).
+    Not used directly: a subclass's ``__init__`` takes every hyper-parameter
+    (``get_params`` reads its signature), passes those below to this one and
+    documents them all (see :class:`fastgmm.GaussianMixture`): n_components,
+    covariance_type, tol, reg_covar, max_iter, n_init, init_params,
+    random_state, warm_start, verbose, verbose_interval, n_threads, callback.
     """
 
     _estimator_type = "density_estimator"
