@@ -11,7 +11,12 @@ Usage::
     PYTHONPATH=/path/to/checkout python asv_benchmarks/parity_check.py OUT.npz
     python asv_benchmarks/parity_check.py --compare A.npz B.npz
 
-Only the public API is used, so the script runs on any checkout.
+Only the public API is used, so the script runs on any checkout. The Numba
+on-disk cache is off (``FASTGMM_NUMBA_CACHE=0`` unless set otherwise): a
+kernel loaded from the cache may differ in the last bits from one compiled
+in the process (another specialisation, or one cached by another run), which
+made two runs of one checkout differ; compiled afresh in each run, they do
+not.
 """
 
 import argparse
@@ -47,6 +52,7 @@ def _record(out, prefix, model, X):
 
 def run(path):
     """Fit every case and write the results to ``path`` (.npz)."""
+    os.environ.setdefault("FASTGMM_NUMBA_CACHE", "0")
     from fastgmm import GaussianMixture, load
 
     out = {}
