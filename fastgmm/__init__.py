@@ -27,9 +27,7 @@ def load(path):
     GaussianMixture
         The fitted model; it predicts bit-identically to the saved one.
     """
-    from ._io import load_model
-
-    return load_model(path)
+    return GaussianMixture._read_model_file(path)[0]
 
 
 __all__ = ["GaussianMixture", "KMeans", "ConvergenceWarning", "NotFittedError", "load",

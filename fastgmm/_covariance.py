@@ -36,7 +36,7 @@ import math
 import numpy as np
 from scipy.linalg import get_blas_funcs
 
-from . import _config
+from . import _config, _threads
 from ._kernels import em_pass as _em_kernels
 from ._kernels import logprob as _lp_kernels
 from ._stats import (
@@ -47,7 +47,6 @@ from ._stats import (
     _symmetrize_upper,
     ill_defined_message,
 )
-from ._threads import pick_kernel, thread_safe
 
 
 class CovarianceModel:
@@ -208,7 +207,7 @@ class CovarianceModel:
     def pass_kernel(self, n_blocks, accumulate, n_features):
         """(kernel, flags): the pass kernel to call for ``n_blocks`` blocks and
         the arguments it takes between ``hard`` and the parts."""
-        return pick_kernel(self.em_kernels, n_blocks), ()
+        return _threads.pick_kernel(self.em_kernels, n_blocks), ()
 
     def pass_precisions(self, precisions_chol, n_features):
         """The precision factors as the pass kernel reads them, float64."""
@@ -406,10 +405,10 @@ class Full(_MatrixModel):
         # with no partial scatters at all: the blocks run one after the
         # other, and the components of each in parallel.
         if not accumulate:
-            return pick_kernel(self.em_kernels, n_blocks), (False,)
+            return _threads.pick_kernel(self.em_kernels, n_blocks), (False,)
         if n_features == 2:
             return _em_kernels.em_pass_full_serial, (True,)
-        return thread_safe(_em_kernels.em_pass_full_components), ()
+        return _threads.thread_safe(_em_kernels.em_pass_full_components), ()
 
     def score_arguments(self, params, dtype):
         weights, means, prec = super().score_arguments(params, dtype)

@@ -20,7 +20,7 @@ in-memory fit of the same data and start only by the order of the sums
 
 import numpy as np
 
-from . import _config, _em
+from . import _config, _em, _threads
 from ._outofcore import float_dtype, is_dask_array
 from ._stats import sum_stats
 from ._validation import check_sample_weight, weight_exponent
@@ -65,10 +65,10 @@ def _task_threads(n_threads):
     """Kernel threads for one task: ``n_threads`` when set; else one, as Dask
     already runs one task per worker thread, except under a threading layer
     whose parallel kernels run one at a time (see
-    :func:`fastgmm._em.pick_kernel`), where each takes all threads."""
+    :func:`fastgmm._threads.pick_kernel`), where each takes all threads."""
     if n_threads is not None:
         return n_threads
-    return 1 if _em.parallel_layer_thread_safe() else None
+    return 1 if _threads.parallel_layer_thread_safe() else None
 
 
 def em_chunk_stats(x_chunk, w_chunk, params, covariance_type, chunk_size, hard,
@@ -80,7 +80,7 @@ def em_chunk_stats(x_chunk, w_chunk, params, covariance_type, chunk_size, hard,
     """
     weights = np.empty(0) if w_chunk is None else np.ascontiguousarray(w_chunk,
                                                                         dtype=np.float64)
-    with _em.thread_limit(_task_threads(n_threads)):
+    with _threads.thread_limit(_task_threads(n_threads)):
         return _em.em_pass(x_chunk, weights, params, covariance_type, chunk_size, hard)
 
 
@@ -113,7 +113,7 @@ class DaskData:
     """A validated Dask X (and sample weights) for one ``fit``.
 
     Validation runs as one distributed pass: every value finite, the
-    largest magnitude (for ``_check_magnitude``), and the weights' checks.
+    largest magnitude (for ``_em.check_magnitude``), and the weights' checks.
     """
 
     def __init__(self, estimator, X, sample_weight):
@@ -221,7 +221,7 @@ class DaskData:
 
 
 def _run_on_block(block, method, estimator):
-    with _em.thread_limit(_task_threads(estimator.n_threads)):
+    with _threads.thread_limit(_task_threads(estimator.n_threads)):
         return getattr(estimator, method)(block)
 
 

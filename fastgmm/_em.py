@@ -2,23 +2,26 @@
 
 It owns the split of a pass into blocks and segments, the fixed-order sum of
 the per-block partial statistics, the per-point outputs, the EM iteration
-with scikit-learn's convergence rule, and thread control. Validation and
-the estimator's attributes live in ``gaussian_mixture.py``; the M-step
-formulas in ``_stats.py``.
+with scikit-learn's convergence rule, the guards on the data's magnitude and the fallback of predictions for rows whose densities
+underflow. Validation and the estimator's attributes live in
+``_mixture.py`` and ``gaussian_mixture.py``; the M-step formulas in
+``_stats.py``.
 """
 
+import math
 import time
 
 import numpy as np
 
 from . import _config
-from . import _covariance
+from . import _covariance, _threads
 from ._outofcore import (
     PageReleaser,
     float_dtype,
     float_rows,
     is_mapped,
     iter_segments,
+    max_abs,
     segment_rows,
 )
 from ._kernels import logprob as _lp_kernels
@@ -28,13 +31,6 @@ from ._stats import (
     estimate_parameters,
     ill_defined_message,
     nk_regularization,
-)
-# Thread control lives in _threads; re-exported for the estimators.
-from ._threads import (  # noqa: F401
-    parallel_layer_thread_safe,
-    pick_kernel,
-    thread_limit,
-    thread_safe,
 )
 
 ON_DEGENERATE = ("raise", "reseed", "drop")
@@ -180,11 +176,11 @@ def _per_point(X, params, covariance_type, chunk_size, normalize):
         rows = segment_rows(X.shape[1], out.dtype, chunk_size)
         for start, stop, seg in iter_segments(X, rows):
             n_blocks = -(-(stop - start) // chunk_size)
-            kernel = pick_kernel(model.log_prob_kernels, n_blocks)
+            kernel = _threads.pick_kernel(model.log_prob_kernels, n_blocks)
             kernel(seg, *args, chunk_size, out[start:stop],
                    log_norm[start:stop] if normalize else log_norm)
         return log_norm, out
-    kernel = pick_kernel(model.log_prob_kernels, -(-X.shape[0] // chunk_size))
+    kernel = _threads.pick_kernel(model.log_prob_kernels, -(-X.shape[0] // chunk_size))
     kernel(X, *args, chunk_size, out, log_norm)
     return log_norm, out
 
@@ -194,7 +190,7 @@ def log_resp(X, params, covariance_type, chunk_size=None):
     chunk_size = _config.block_rows(chunk_size, _config.CHUNK_SIZE)
     out = weighted_log_prob(X, params, covariance_type, chunk_size)
     norm = np.empty(X.shape[0], dtype=out.dtype)
-    kernel = pick_kernel((_lp_kernels.normalize_log_prob, _lp_kernels.normalize_log_prob_serial),
+    kernel = _threads.pick_kernel((_lp_kernels.normalize_log_prob, _lp_kernels.normalize_log_prob_serial),
                    -(-X.shape[0] // chunk_size))
     kernel(out, chunk_size, norm)
     return norm, out
@@ -385,6 +381,68 @@ def nearest_component(X, params, covariance_type):
             log_dist[:, k] = 2 * np.log(top) + np.log((ratio * ratio).sum(axis=1))
     log_dist[np.isnan(log_dist)] = np.inf
     return log_dist.argmin(axis=1)
+
+
+def check_magnitude(X, largest=None):
+    """Refuse data whose squared deviations overflow float64 in the passes.
+
+    Sums of ``n_samples`` squared deviations of up to ``2 max|X|`` each (the
+    scatter of EM, the inertia of k-means) must stay below the float64
+    maximum. ``largest`` is ``max|X|`` where already known; otherwise it is
+    read from X (in segments for a large or memory-mapped X).
+    """
+    largest = max_abs(X) if largest is None else largest
+    if largest > 0 and (2 * math.log(2 * largest) + math.log(X.shape[0] * X.shape[1])
+                        >= math.log(np.finfo(np.float64).max)):
+        raise ValueError(
+            f"X has values up to {largest:.3g} in absolute value: sums of squared "
+            f"deviations over {X.shape[0]} rows and {X.shape[1]} features would "
+            "overflow float64. Divide X by a constant (for instance its largest "
+            "absolute value) or standardise it (sklearn.preprocessing.StandardScaler) "
+            "before fitting."
+        )
+    return largest
+
+
+def pass_data(X, largest):
+    """X as the EM passes read it.
+
+    float32 data are scored and summed in float32 within a block; squared
+    deviations of values beyond ``_config.FLOAT32_PASS_MAX_ABS`` could
+    overflow those sums, so such data are passed as float64 (the fitted
+    parameters stay float32).
+    """
+    if X.dtype == np.float32 and largest > _config.FLOAT32_PASS_MAX_ABS:
+        return X.astype(np.float64)
+    return X
+
+
+def most_probable_component(X, params, covariance_type):
+    """The most probable component of each row of X.
+
+    Rows whose densities all underflow (far from every component) go to the
+    nearest component (:func:`nearest_component`).
+    """
+    weighted = weighted_log_prob(X, params, covariance_type)
+    labels = weighted.argmax(axis=1)
+    lost = ~np.isfinite(weighted[np.arange(X.shape[0]), labels])
+    if lost.any():
+        labels[lost] = nearest_component(X[lost], params, covariance_type)
+    return labels
+
+
+def posterior(X, params, covariance_type):
+    """Responsibilities of each component for each row of X; each row sums to 1.
+
+    For rows whose densities underflow under every component (0/0), the
+    limit of the responsibilities far out: all on the nearest component.
+    """
+    log_prob, resp = responsibilities(X, params, covariance_type)
+    if not math.isfinite(log_prob.sum()):
+        lost = ~np.isfinite(log_prob)
+        resp[lost] = 0.0
+        resp[np.flatnonzero(lost), nearest_component(X[lost], params, covariance_type)] = 1.0
+    return resp
 
 
 class Handoff:

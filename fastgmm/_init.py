@@ -13,7 +13,7 @@ import numpy as np
 from . import _config, _covariance
 from ._em import m_step
 from ._outofcore import PageReleaser, float_dtype
-from ._stats import Params, Stats, nk_regularization
+from ._stats import Stats, nk_regularization
 
 _INIT_CHUNK = 1 << 15
 

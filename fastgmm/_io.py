@@ -1,4 +1,9 @@
-"""Model files: a fitted GaussianMixture saved as a plain ``.npz`` archive.
+"""Model files: the state of a fitted mixture saved as a plain ``.npz`` archive.
+
+This module reads and writes a *state*: a dict holding the hyper-parameters
+(``"params"``, as ``get_params()``) and the fitted attributes by name
+(:func:`write_model_state`, :func:`read_model_state`). It never builds an
+estimator: ``fastgmm.load`` does, from the state read here.
 
 A model file is a zip of ``.npy`` arrays written by :func:`numpy.savez`:
 it holds numbers and strings only, never pickled Python objects, so loading
@@ -115,7 +120,8 @@ import numpy as np
 from . import _covariance
 from ._covariance import COVARIANCE_TYPES
 
-__all__ = ["save_model", "load_model", "FORMAT_VERSION"]
+__all__ = ["read_model_state", "write_model_state", "model_state", "save_model",
+           "load_model", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 
@@ -177,6 +183,42 @@ def _float_array(value):
     return value if value.dtype in (np.float32, np.float64) else value.astype(np.float64)
 
 
+def model_state(model):
+    """The state of a fitted mixture, for :func:`write_model_state`.
+
+    Parameters
+    ----------
+    model : GaussianMixture
+        A fitted fastgmm ``GaussianMixture`` (a fitted
+        ``sklearn.mixture.GaussianMixture`` works too): read through its
+        ``get_params`` and fitted attributes only.
+
+    Returns
+    -------
+    state : dict
+        ``"params"``: ``get_params(deep=False)``; then the fitted attributes
+        by name (``feature_names_in_`` and ``degenerate_events_`` are None
+        when the model has none).
+
+    Raises
+    ------
+    ValueError
+        If `model` is not fitted.
+    """
+    missing = [name for name in _REQUIRED[3:] if not hasattr(model, name)]
+    if missing:
+        raise ValueError(
+            f"cannot save {type(model).__name__}: it is not fitted (no {missing[0]} "
+            "attribute); call fit() first"
+        )
+    state = {"params": model.get_params(deep=False)}
+    for name in _REQUIRED[3:]:
+        state[name] = getattr(model, name)
+    for name in ("feature_names_in_", "degenerate_events_"):
+        state[name] = getattr(model, name, None)
+    return state
+
+
 def save_model(model, path):
     """Save a fitted Gaussian mixture to a ``.npz`` model file.
 
@@ -208,18 +250,32 @@ def save_model(model, path):
     --------
     See :func:`load_model`.
     """
-    missing = [name for name in _REQUIRED[3:] if not hasattr(model, name)]
-    if missing:
-        raise ValueError(
-            f"cannot save {type(model).__name__}: it is not fitted (no {missing[0]} "
-            "attribute); call fit() first"
-        )
+    write_model_state(path, model_state(model))
+
+
+def write_model_state(path, state):
+    """Write the state of a fitted mixture to a ``.npz`` model file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        File to write, used as given; replaced atomically (see
+        :func:`save_model`).
+    state : dict
+        As :func:`model_state` returns it.
+
+    Raises
+    ------
+    ValueError
+        If a hyper-parameter cannot be stored, or ``feature_names_in_`` is
+        not one string per feature.
+    """
     arrays = {
         "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
         "fastgmm_version": np.array(_fastgmm_version()),
     }
     params = {}
-    for name, value in model.get_params(deep=False).items():
+    for name, value in state["params"].items():
         if name in _NOT_STORED:
             continue
         if name in _INIT_ARRAYS:
@@ -231,13 +287,13 @@ def save_model(model, path):
         params[name] = _json_param(name, value)
     arrays["params"] = np.array(json.dumps(params, sort_keys=True))
     for name in _FITTED_ARRAYS:
-        arrays[name] = np.ascontiguousarray(getattr(model, name))
-    arrays["converged_"] = np.array(bool(model.converged_))
-    arrays["n_iter_"] = np.array(int(model.n_iter_), dtype=np.int64)
-    arrays["lower_bound_"] = _float_array(model.lower_bound_).reshape(())
-    arrays["lower_bounds_"] = _float_array(model.lower_bounds_).reshape(-1)
-    arrays["n_features_in_"] = np.array(int(model.n_features_in_), dtype=np.int64)
-    names = getattr(model, "feature_names_in_", None)
+        arrays[name] = np.ascontiguousarray(state[name])
+    arrays["converged_"] = np.array(bool(state["converged_"]))
+    arrays["n_iter_"] = np.array(int(state["n_iter_"]), dtype=np.int64)
+    arrays["lower_bound_"] = _float_array(state["lower_bound_"]).reshape(())
+    arrays["lower_bounds_"] = _float_array(state["lower_bounds_"]).reshape(-1)
+    arrays["n_features_in_"] = np.array(int(state["n_features_in_"]), dtype=np.int64)
+    names = state.get("feature_names_in_")
     if names is not None:
         names = np.asarray(names, dtype=object)
         if names.shape != (arrays["n_features_in_"],) or not all(
@@ -247,8 +303,8 @@ def save_model(model, path):
                 f"{int(arrays['n_features_in_'])} strings, one per feature"
             )
         arrays["feature_names_in_"] = names.astype(str)
-    if getattr(model, "degenerate_events_", None):
-        arrays["degenerate_events_"] = np.array(json.dumps(model.degenerate_events_))
+    if state.get("degenerate_events_"):
+        arrays["degenerate_events_"] = np.array(json.dumps(state["degenerate_events_"]))
 
     path = os.fspath(path)
     if os.path.isdir(path):
@@ -322,6 +378,17 @@ def load_model(path):
     model, _ = _load(path)
     return model
 
+
+def _load(path):
+    """``(model, info)``: :func:`fastgmm.load`, and the file's metadata for ``fastgmm info``.
+
+    Kept for the callers of the old names (``load_model``, the CLI); it finds
+    the estimator in the package at call time, so that this module imports
+    no estimator.
+    """
+    import fastgmm
+
+    return fastgmm.GaussianMixture._read_model_file(path)
 
 
 # -- reading --------------------------------------------------------------------
@@ -545,11 +612,33 @@ def _check_dtype(key, header):
                            f"got shape {header.shape} dtype {dtype}")
 
 
-def _load(path):
-    """Load a model file; return ``(model, info)``.
+def read_model_state(path, estimator):
+    """Read and check a model file; return ``(state, info)``.
 
-    `info` is a dict with ``format_version`` and ``fastgmm_version``, the
-    file's metadata, for ``fastgmm info``.
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A model file.
+    estimator : type
+        The estimator class the file is for. Its hyper-parameters are
+        checked through it (``_get_param_names``, ``_checked_params``,
+        ``_check_init_arrays``), so that a file is refused exactly where
+        ``fit`` would refuse the same values; nothing is built here.
+
+    Returns
+    -------
+    state : dict
+        ``"params"``: the hyper-parameters (every one, defaults included,
+        ``*_init`` arrays as read), then the fitted attributes by name, for
+        the estimator's ``_set_fitted``.
+    info : dict
+        ``format_version`` and ``fastgmm_version``, the file's metadata, for
+        ``fastgmm info``.
+
+    Raises
+    ------
+    OSError, ValueError
+        As :func:`load_model`.
     """
     name = os.fspath(path)
     with open(name, "rb") as f:
@@ -569,13 +658,13 @@ def _load(path):
             except _ZIP_ERRORS as exc:
                 raise _BadFile(f"corrupt or truncated .npz archive ({_reason(exc)})") from None
             with archive:
-                return _read_model(_Reader(archive), file_size)
+                return _read_model(_Reader(archive), file_size, estimator)
         except _BadFile as exc:
             raise ValueError(f"{name}: {exc}") from None
 
 
-def _read_model(reader, file_size):
-    """The model held by `reader`'s archive, every entry checked as fit would leave it."""
+def _read_model(reader, file_size, estimator):
+    """The state held by `reader`'s archive, every entry checked as fit would leave it."""
     if "format_version" not in reader:
         raise _BadFile("not a fastgmm model file: no 'format_version' entry")
     version = int(reader.scalar("format_version"))
@@ -597,7 +686,7 @@ def _read_model(reader, file_size):
     if not fastgmm_version.isprintable():
         raise _BadFile(f"entry 'fastgmm_version' holds unprintable characters: "
                        f"{fastgmm_version!r}")
-    model, covariance_type = _model_from_params(str(reader.scalar("params")))
+    params, covariance_type = _params_from_json(str(reader.scalar("params")), estimator)
     n_features = int(reader.scalar("n_features_in_"))
     if n_features < 1:
         raise _BadFile(f"entry 'n_features_in_' is {n_features}, expected a positive integer")
@@ -616,10 +705,10 @@ def _read_model(reader, file_size):
     n_components = means_shape[0]
     if n_components < 1:
         raise _BadFile(f"entry 'means_' has shape {means_shape}: no components")
-    n_requested = model.n_components
+    n_requested = params["n_components"]
     # on_degenerate='drop' may leave fewer components than requested.
     if n_requested != n_components and not (
-            model.on_degenerate == "drop" and n_components < n_requested):
+            params.get("on_degenerate") == "drop" and n_components < n_requested):
         raise _BadFile(f"params say n_components={n_requested!r} but 'means_' has "
                        f"{n_components} rows")
     cov_shape = _covariance.get(covariance_type).shape(n_components, n_features)
@@ -665,26 +754,20 @@ def _read_model(reader, file_size):
         raise _BadFile("entry 'lower_bounds_' holds NaN or +inf")
     for key in _INIT_ARRAYS:
         if key in reader:
-            model.set_params(**{key: _checked_init(key, reader.read(key), model, n_features)})
+            params[key] = _checked_init(key, reader.read(key), params, n_features, estimator)
     events = []
     if "degenerate_events_" in reader:
         events = _parse_json("degenerate_events_", str(reader.scalar("degenerate_events_")))
         if not (isinstance(events, list) and all(isinstance(e, dict) for e in events)):
             raise _BadFile("entry 'degenerate_events_' is not a JSON array of objects")
 
-    model.__dict__.update(fitted)
-    model.converged_ = converged
-    model.n_iter_ = n_iter
-    model.lower_bound_ = lower_bound
-    model.lower_bounds_ = list(lower_bounds)
-    model.n_features_in_ = n_features
-    model.n_parameters_ = _covariance.get(covariance_type).n_parameters(n_components,
-                                                                        n_features)
-    model.n_components_ = n_components
-    model.degenerate_events_ = events
+    state = {"params": params, **fitted}
+    state.update(converged_=converged, n_iter_=n_iter, lower_bound_=lower_bound,
+                 lower_bounds_=list(lower_bounds), n_features_in_=n_features,
+                 n_components_=n_components, degenerate_events_=events)
     if "feature_names_in_" in reader:
-        model.feature_names_in_ = reader.read("feature_names_in_").astype(object)
-    return model, {"format_version": version, "fastgmm_version": fastgmm_version}
+        state["feature_names_in_"] = reader.read("feature_names_in_").astype(object)
+    return state, {"format_version": version, "fastgmm_version": fastgmm_version}
 
 
 def _parse_json(key, text):
@@ -695,46 +778,29 @@ def _parse_json(key, text):
                        f"{str(exc)[:200]})") from None
 
 
-def _model_from_params(text):
-    """An unfitted GaussianMixture with the hyper-parameters of entry 'params', validated."""
-    from fastgmm.gaussian_mixture import GaussianMixture
-
+def _params_from_json(text, estimator):
+    """The hyper-parameters of entry 'params', validated by `estimator`, and the covariance type."""
     params = _parse_json("params", text)
     if not isinstance(params, dict):
         raise _BadFile("entry 'params' is not a JSON object")
     covariance_type = params.get("covariance_type", "full")
     if covariance_type not in COVARIANCE_TYPES:
         raise _BadFile(f"unknown covariance_type {covariance_type!r}")
-    unknown = sorted(set(params) - set(GaussianMixture._get_param_names()))
+    unknown = sorted(set(params) - set(estimator._get_param_names()))
     if unknown:
         raise _BadFile(f"entry 'params' has a hyper-parameter this fastgmm does not know "
                        f"({', '.join(map(repr, unknown))})")
-    model = GaussianMixture(**params)
     try:
-        model._validate_params()
+        params = estimator._checked_params(params)
     except (ValueError, TypeError) as exc:
         raise _BadFile(f"entry 'params': {exc}") from None
-    return model, covariance_type
+    return params, covariance_type
 
 
-def _checked_init(key, value, model, n_features):
-    """An *_init array, checked as fit checks it."""
-    from fastgmm.gaussian_mixture import (
-        _as_float_array,
-        _check_precisions_init,
-        _check_shape,
-        _check_weights_init,
-    )
-
+def _checked_init(key, value, params, n_features, estimator):
+    """An *_init array, checked as fit checks it (with those read before it)."""
     try:
-        if key == "weights_init":
-            _check_weights_init(value, model.n_components)
-        elif key == "means_init":
-            _check_shape(_as_float_array(value, "means"), (model.n_components, n_features),
-                         "means")
-        else:
-            _check_precisions_init(value, model.covariance_type, model.n_components,
-                                   n_features)
+        estimator._check_init_arrays({**params, key: value}, n_features)
     except ValueError as exc:
         raise _BadFile(f"entry {key!r}: {exc}") from None
     return value

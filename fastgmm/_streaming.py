@@ -22,14 +22,18 @@ moments would be, but by the pairwise update of Chan, Golub & LeVeque
 with d = m_b - m_a and the factors (1 - gamma), gamma already applied to
 (n_a, M_a) and (n_b, M_b). 'spherical' is carried as 'diag' (its M-step
 averages the variances).
+
+:func:`partial_fit_batch` runs one batch of either mode on a :class:`Stream`,
+the state ``GaussianMixture.partial_fit`` keeps between batches.
 """
 
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import numpy as np
 
-from . import _covariance
-from ._stats import Stats
+from . import _covariance, _em
+from ._stats import Params, Stats, nk_regularization, sum_stats
+from ._validation import rescale_sample_weight
 
 
 class OnlineState(NamedTuple):
@@ -88,3 +92,147 @@ def stats_of_state(state, covariance_type):
     nk, means, scatter = state
     sxx, shift = _covariance.get(covariance_type).state_statistics(nk, means, scatter)
     return Stats(0.0, float(nk.sum()), nk, np.zeros_like(means), sxx, means, shift)
+
+
+# -- partial_fit ----------------------------------------------------------------
+
+
+class Stream(NamedTuple):
+    """What ``partial_fit`` keeps between the batches of a stream.
+
+    ``params`` are those of the last M-step (or the start): the next batch's
+    statistics are taken under them. 'exact' mode sums the statistics of the
+    epoch so far in ``stats``; 'online' mode counts the batches in ``t`` and
+    keeps the running statistics in ``online`` (None: start from
+    ``params``). ``weight_exponent`` scales the sample weights of every
+    batch (:func:`stream_weights`). ``means`` is the estimator's ``means_``
+    after the stream's last batch: a refit, ``set_params`` or a loaded model
+    replaces ``means_``, which starts a new stream.
+    """
+
+    mode: str
+    params: Params
+    stats: Optional[Stats] = None
+    t: int = 0
+    online: Optional[OnlineState] = None
+    weight_exponent: int = 0
+    means: Optional[np.ndarray] = None
+
+
+class Update(NamedTuple):
+    """The parameters after a batch's M-step, and the progress of the stream."""
+
+    params: Params
+    n_iter: int
+    lower_bound: float
+    converged: bool
+
+
+def stream_weights(sample_weight, n_samples, exponent):
+    """The weights of a ``partial_fit`` batch, rescaled as those of its stream.
+
+    Every batch of a stream is multiplied by the same power of two,
+    ``2**exponent``, chosen at its first batch (``exponent=None``) as
+    :func:`fastgmm._validation.rescale_sample_weight` chooses it for a fit;
+    rows of a batch without weights then weigh ``2**exponent``. Returns the
+    weights and the exponent.
+
+    Raises
+    ------
+    ValueError
+        When the rescaled weights of a later batch overflow.
+    """
+    if exponent is None:
+        return rescale_sample_weight(sample_weight)
+    if exponent == 0:
+        return sample_weight, 0
+    if sample_weight.shape[0] == 0:
+        sample_weight = np.ones(n_samples)
+    scaled = np.ldexp(sample_weight, exponent)
+    if not np.isfinite(scaled.max()):
+        raise ValueError(
+            f"sample_weight of this batch (up to {float(sample_weight.max()):.3g}) is "
+            "too large next to that of the stream's first batch: float64 cannot hold "
+            "both at one scale. Give all batches weights of one scale."
+        )
+    return scaled, exponent
+
+
+def partial_fit_batch(stream, X, sample_weight, *, covariance_type, reg_covar, tol,
+                      hard, on_degenerate, float32_data, online_t0, online_kappa,
+                      end_epoch, n_iter, lower_bounds, events):
+    """One batch of ``partial_fit``: its statistics, and the M-step when one is due.
+
+    Parameters
+    ----------
+    stream : Stream
+    X : ndarray of shape (n_batch, n_features)
+        The batch, as the passes read it (:func:`fastgmm._em.pass_data`).
+    sample_weight : ndarray of shape (n_batch,) or (0,)
+        Rescaled as the stream's (:func:`stream_weights`).
+    end_epoch : bool
+        'exact' mode: run the M-step on the epoch's statistics.
+    n_iter : int
+        M-steps (epochs or batches) of the stream before this batch.
+    lower_bounds : list of float
+        Lower bounds of those M-steps (the last one decides convergence).
+    events : list
+        Receives one dict per component the M-step repairs.
+
+    Returns
+    -------
+    stream : Stream
+        The stream after the batch (a new tuple; ``stream`` is unchanged).
+    update : Update or None
+        None when no M-step ran ('exact' mode within an epoch).
+
+    Raises
+    ------
+    ValueError
+        When the batch's log-likelihood is not finite, or as the M-step
+        (:func:`fastgmm._em.m_step`).
+    """
+    params = stream.params
+    stats = _em.em_pass(X, sample_weight, params, covariance_type, hard=hard)
+    if not np.isfinite(stats.loglik):
+        raise ValueError(
+            f"The log-likelihood of the batch is {stats.loglik}: the data are "
+            "too large or too spread out for the arithmetic. Scale X, pass "
+            "float64 data, or increase reg_covar."
+        )
+    n_events = len(events)
+    if stream.mode == "exact":
+        total = stats if stream.stats is None else sum_stats([stream.stats, stats])
+        if not end_epoch:
+            return stream._replace(stats=total), None
+        n_iter += 1
+        lower_bound = total.loglik / total.sum_weights
+        params = _em.m_step(
+            total, covariance_type, reg_covar,
+            nk_regularization(stats.sum_weights, X.shape[0]),
+            float32_data, on_degenerate=on_degenerate, X=X,
+            sample_weight=sample_weight, iteration=n_iter, events=events)
+        converged = (abs(lower_bound - lower_bounds[-1]) < tol
+                     if lower_bounds else False)
+        return (stream._replace(params=params, stats=None),
+                Update(params, n_iter, lower_bound, converged))
+    t = stream.t + 1
+    gamma = step_size(t, online_t0, online_kappa)
+    old = stream.online
+    if old is None:
+        old = state_from_params(params, covariance_type)
+    online = combine(old, state_from_stats(stats, covariance_type), gamma, covariance_type)
+    n_iter += 1
+    lower_bound = stats.loglik / stats.sum_weights
+    # The state is per unit of weight: the batch's mean weight is
+    # 1 / n_batch in its units.
+    params = _em.m_step(
+        stats_of_state(online, covariance_type), covariance_type, reg_covar,
+        nk_regularization(1.0, X.shape[0]), float32_data,
+        on_degenerate=on_degenerate, X=X, sample_weight=sample_weight,
+        iteration=n_iter, events=events)
+    # After a repair the running statistics restart from the repaired
+    # parameters.
+    online = online if len(events) == n_events else None
+    return (stream._replace(params=params, t=t, online=online),
+            Update(params, n_iter, lower_bound, False))

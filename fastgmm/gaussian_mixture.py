@@ -1,24 +1,22 @@
 """The estimator: ``fastgmm.GaussianMixture``, a drop-in for scikit-learn's.
 
-This module validates input, keeps the fitted attributes and documents the
-API; the EM loop is in ``_em.py``, the M-step in ``_stats.py``, the starts in
-``_init.py`` and the per-row work in ``_kernels/``.
+This module validates the Gaussian mixture's own input and documents the
+API; what every mixture shares (the ``n_init`` / ``warm_start`` loop,
+convergence, progress, the fitted state, predictions and criteria) is in
+``_mixture.py``, the EM loop in ``_em.py``, ``partial_fit``'s update in
+``_streaming.py``, the M-step in ``_stats.py``, the starts in ``_init.py``
+and the per-row work in ``_kernels/``.
 """
-
-import math
-import numbers
-import warnings
-from time import perf_counter
 
 import numpy as np
 
-from . import _config, _covariance, _em
-from ._base import _ParamsMixin
+from . import _covariance, _em, _streaming, _threads
 from ._init import initial_parameters
 from ._memory import check_fit_memory
-from ._outofcore import float_dtype, is_dask_array, max_abs
+from ._mixture import BaseMixture, _as_float_array, _check_shape
+from ._outofcore import float_dtype, is_dask_array
 from ._covariance import COVARIANCE_TYPES
-from ._stats import Params, nk_regularization
+from ._stats import Params
 from ._validation import (
     check_array,
     check_feature_names,
@@ -27,33 +25,7 @@ from ._validation import (
     check_sample_weight,
     check_scalar,
     feature_names,
-    rescale_sample_weight,
 )
-from .exceptions import ConvergenceWarning, InvalidParameterError, compatible
-
-INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
-
-
-def _check_shape(param, param_shape, name):
-    if param.shape != param_shape:
-        raise ValueError(
-            f"The parameter '{name}' should have the shape of {param_shape}, "
-            f"but got {param.shape}"
-        )
-
-
-def _as_float_array(value, name):
-    try:
-        arr = np.asarray(value)
-    except Exception:
-        raise ValueError(f"The parameter '{name}' could not be converted to an array.") from None
-    if arr.dtype.kind not in "biuf":
-        raise ValueError(f"The parameter '{name}' must be numeric, got dtype {arr.dtype}.")
-    arr = arr.astype(arr.dtype if arr.dtype in (np.float32, np.float64) else np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"The parameter '{name}' contains NaN or infinity.")
-    return arr
-
 
 def _check_weights_init(weights, n_components):
     weights = _as_float_array(weights, "weights")
@@ -87,94 +59,12 @@ def _changed_after_fit(param, fitted, current):
 def _check_precisions_init(precisions, covariance_type, n_components, n_features):
     model = _covariance.get(covariance_type)
     precisions = _as_float_array(precisions, f"{model.name} precision")
-    shape = model.shape(n_components, n_features)
-    _check_shape(precisions, shape, f"{model.name} precision")
+    _check_shape(precisions, model.shape(n_components, n_features), f"{model.name} precision")
     model.check_precisions(precisions, n_components, n_features)
     return precisions
 
 
-def _check_magnitude(X, largest=None):
-    """Refuse data whose squared deviations overflow float64 in the passes.
-
-    Sums of ``n_samples`` squared deviations of up to ``2 max|X|`` each (the
-    scatter of EM, the inertia of k-means) must stay below the float64
-    maximum. ``largest`` is ``max|X|`` where already known; otherwise it is
-    read from X (in segments for a large or memory-mapped X).
-    """
-    largest = max_abs(X) if largest is None else largest
-    if largest > 0 and (2 * math.log(2 * largest) + math.log(X.shape[0] * X.shape[1])
-                        >= math.log(np.finfo(np.float64).max)):
-        raise ValueError(
-            f"X has values up to {largest:.3g} in absolute value: sums of squared "
-            f"deviations over {X.shape[0]} rows and {X.shape[1]} features would "
-            "overflow float64. Divide X by a constant (for instance its largest "
-            "absolute value) or standardise it (sklearn.preprocessing.StandardScaler) "
-            "before fitting."
-        )
-    return largest
-
-
-def _pass_data(X, largest):
-    """X as the EM passes read it.
-
-    float32 data are scored and summed in float32 within a block; squared
-    deviations of values beyond ``_config.FLOAT32_PASS_MAX_ABS`` could
-    overflow those sums, so such data are passed as float64 (the fitted
-    parameters stay float32).
-    """
-    if X.dtype == np.float32 and largest > _config.FLOAT32_PASS_MAX_ABS:
-        return X.astype(np.float64)
-    return X
-
-
-def _stream_weights(sample_weight, n_samples, exponent):
-    """The weights of a ``partial_fit`` batch, rescaled as those of its stream.
-
-    Every batch of a stream is multiplied by the same power of two,
-    ``2**exponent``, chosen at its first batch (``exponent=None``) as
-    :func:`fastgmm._validation.rescale_sample_weight` chooses it for a fit;
-    rows of a batch without weights then weigh ``2**exponent``. Returns the
-    weights and the exponent.
-
-    Raises
-    ------
-    ValueError
-        When the rescaled weights of a later batch overflow.
-    """
-    if exponent is None:
-        return rescale_sample_weight(sample_weight)
-    if exponent == 0:
-        return sample_weight, 0
-    if sample_weight.shape[0] == 0:
-        sample_weight = np.ones(n_samples)
-    scaled = np.ldexp(sample_weight, exponent)
-    if not np.isfinite(scaled.max()):
-        raise ValueError(
-            f"sample_weight of this batch (up to {float(sample_weight.max()):.3g}) is "
-            "too large next to that of the stream's first batch: float64 cannot hold "
-            "both at one scale. Give all batches weights of one scale."
-        )
-    return scaled, exponent
-
-
-def _resp_entropy(log_resp, sample_weight=None):
-    """Entropy ``-sum_i w_i sum_k r_ik log r_ik`` of responsibilities, in float64.
-
-    From log responsibilities, where a zero responsibility is -inf and adds
-    nothing (``0 log 0 = 0``).
-    """
-    log_resp = np.asarray(log_resp, dtype=np.float64)
-    # A row too far from every component has undefined (NaN) responsibilities;
-    # it is given wholly to its nearest component, so it adds no entropy.
-    log_resp = np.where(np.isnan(log_resp), -np.inf, log_resp)
-    resp = np.exp(log_resp)
-    per_row = -(resp * np.where(resp > 0.0, log_resp, 0.0)).sum(axis=1)
-    if sample_weight is None:
-        return float(per_row.sum())
-    return float(np.asarray(sample_weight, dtype=np.float64) @ per_row)
-
-
-class GaussianMixture(_ParamsMixin):
+class GaussianMixture(BaseMixture):
     """Gaussian mixture fitted by EM with fused, parallel Numba passes.
 
     A drop-in replacement for :class:`sklearn.mixture.GaussianMixture`: the
@@ -182,9 +72,8 @@ class GaussianMixture(_ParamsMixin):
     numbers. Each EM iteration reads the data once, computing the
     log-likelihood and the responsibility-weighted sufficient statistics
     in one pass without building the (n_samples, n_components)
-    responsibility matrix. float32 data stay float32: each block of rows is
-    scored, and its second moments summed, in float32; sums over blocks and
-    the M-step are float64 (see :ref:`float32-or-float64`).
+    responsibility matrix. float32 data stay float32 (statistics are
+    accumulated in float64).
 
     Parameters
     ----------
@@ -335,7 +224,6 @@ class GaussianMixture(_ParamsMixin):
     """
 
     _estimator_type = "density_estimator"
-
     def __init__(
         self,
         n_components=1,
@@ -361,22 +249,15 @@ class GaussianMixture(_ParamsMixin):
         online_t0=0.0,
         online_kappa=0.6,
     ):
-        self.n_components = n_components
-        self.covariance_type = covariance_type
-        self.tol = tol
-        self.reg_covar = reg_covar
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.init_params = init_params
+        super().__init__(
+            n_components, covariance_type=covariance_type, tol=tol, reg_covar=reg_covar,
+            max_iter=max_iter, n_init=n_init, init_params=init_params,
+            random_state=random_state, warm_start=warm_start, verbose=verbose,
+            verbose_interval=verbose_interval, n_threads=n_threads, callback=callback,
+        )
         self.weights_init = weights_init
         self.means_init = means_init
         self.precisions_init = precisions_init
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.verbose_interval = verbose_interval
-        self.n_threads = n_threads
-        self.callback = callback
         self.assignment = assignment
         self.on_degenerate = on_degenerate
         self.partial_fit_mode = partial_fit_mode
@@ -385,41 +266,14 @@ class GaussianMixture(_ParamsMixin):
 
     # -- validation ---------------------------------------------------------
 
-    def _validate_params(self):
+    def _validate_own_params(self):
         name = type(self).__name__
-        check_scalar(self.n_components, "n_components", name, "int", low=1)
-        check_option(self.covariance_type, "covariance_type", name, COVARIANCE_TYPES)
-        check_scalar(self.tol, "tol", name, "real", low=0.0)
-        check_scalar(self.reg_covar, "reg_covar", name, "real", low=0.0)
-        check_scalar(self.max_iter, "max_iter", name, "int", low=0)
-        check_scalar(self.n_init, "n_init", name, "int", low=1)
-        check_option(self.init_params, "init_params", name, INIT_PARAMS)
-        if not isinstance(self.warm_start, (bool, np.bool_)):
-            raise InvalidParameterError(
-                f"The 'warm_start' parameter of {name} must be an instance of 'bool'. "
-                f"Got {self.warm_start!r} instead."
-            )
-        check_scalar(self.verbose, "verbose", name, "int", low=0)
-        check_scalar(self.verbose_interval, "verbose_interval", name, "int", low=1)
-        if self.n_threads is not None:
-            check_scalar(self.n_threads, "n_threads", name, "int", low=1)
-        if self.callback is not None and not callable(self.callback):
-            raise InvalidParameterError(
-                f"The 'callback' parameter of {name} must be a callable or None. "
-                f"Got {self.callback!r} instead."
-            )
         check_option(self.assignment, "assignment", name, ("soft", "hard"))
         check_option(self.on_degenerate, "on_degenerate", name, _em.ON_DEGENERATE)
         check_option(self.partial_fit_mode, "partial_fit_mode", name, ("exact", "online"))
         check_scalar(self.online_t0, "online_t0", name, "real", low=0.0)
         check_scalar(self.online_kappa, "online_kappa", name, "real", low=0.5, high=1.0,
                      low_closed=False)
-        if not math.isfinite(self.reg_covar):
-            raise InvalidParameterError(
-                f"The 'reg_covar' parameter of {name} must be finite. Got "
-                f"{self.reg_covar!r} instead."
-            )
-        check_random_state(self.random_state)
 
     def _check_initial_parameters(self, n_features):
         """Validated copies of the *_init arrays (None where not given)."""
@@ -433,16 +287,6 @@ class GaussianMixture(_ParamsMixin):
             precisions = _check_precisions_init(self.precisions_init, self.covariance_type,
                                                 self.n_components, n_features)
         return weights, means, precisions
-
-    def _check_X(self, X, *, reset):
-        if reset:
-            return check_array(X, estimator_name=type(self).__name__, ensure_min_samples=2,
-                               keep_mapped_dtype=True)
-        self._check_is_fitted("precisions_cholesky_")
-        check_feature_names(X, getattr(self, "feature_names_in_", None),
-                            type(self).__name__)
-        return check_array(X, estimator_name=type(self).__name__,
-                           n_features=self.n_features_in_, keep_mapped_dtype=True)
 
     def _check_fitted_parameters(self, continuing=False):
         """Check that the fitted parameters are those of this estimator, before any use.
@@ -512,86 +356,7 @@ class GaussianMixture(_ParamsMixin):
             "inconsistent (set by hand, or read from a damaged file). Refit the model."
         )
 
-    def _set_feature_names(self, names):
-        """``feature_names_in_`` from a fit: set, or removed for data without names."""
-        if names is not None:
-            self.feature_names_in_ = names
-        else:
-            self.__dict__.pop("feature_names_in_", None)
-
     # -- fitting ------------------------------------------------------------
-
-    def fit(self, X, y=None, sample_weight=None):
-        """Estimate the parameters with the EM algorithm.
-
-        Fits ``n_init`` times (once with ``warm_start`` after the first
-        call) and keeps the start with the largest lower bound. Each start
-        iterates until the lower bound changes by less than ``tol`` or
-        ``max_iter`` is reached; a :class:`~fastgmm.exceptions.ConvergenceWarning`
-        says when the best start did not converge.
-
-        X is never copied whole. An ``np.memmap`` (data bigger than memory)
-        is read in segments of rows, converted per segment where it is not
-        float32/float64, and the pages of each segment are handed back to
-        the operating system after it, so memory use does not grow with
-        n_samples; the result agrees with the fit of the same array in memory
-        to rounding (another compiled specialisation of the kernels). The 'kmeans' and 'k-means++' starts read all of X through
-        k-means (an integer memmap is converted whole there): for data
-        bigger than memory, give ``weights_init``, ``means_init`` and
-        ``precisions_init``, for instance from a fit on a sample.
-
-        A ``dask.array.Array`` is fitted where it lives: each EM iteration
-        is one distributed pass (every row chunk's statistics computed by
-        the fused kernel on the worker holding it, one kernel thread per
-        task unless ``n_threads`` is set, summed by a tree in chunk order;
-        the M-step on the client), on the active scheduler, a
-        ``dask.distributed`` cluster included; X is never gathered. The
-        start (``init_params``) is drawn from a uniform sample of
-        ``min(n_samples, 100_000)`` rows taken with ``random_state`` (all
-        rows, and the in-memory fit's start, when there are at most
-        100,000). The result equals the in-memory fit from the same start
-        to about 1e-13 relative in float64, whatever the chunking.
-        ``on_degenerate='reseed'`` is not available for Dask data.
-
-        Parameters
-        ----------
-        X : array-like, np.memmap or dask.array.Array of shape (n_samples, n_features)
-            Data; float32 stays float32, other numbers become float64.
-        y : Ignored
-            Not used, present for API consistency.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each row; a weight of 2 equals the row
-            repeated twice. A Dask array, or a numpy array (then sent to the
-            workers once), for Dask X.
-
-        Returns
-        -------
-        self : GaussianMixture
-            The fitted mixture.
-        """
-        self._fit(X, sample_weight)
-        return self
-
-    def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit the model and predict the most probable component of each row of X.
-
-        Equal to ``fit(X).predict(X)``: a final E-step follows the fit.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : Ignored
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,), int64
-        """
-        X = self._fit(X, sample_weight)
-        if is_dask_array(X):
-            return self.predict(X)
-        with _em.thread_limit(self.n_threads):
-            return self._labels(X)
 
     def partial_fit(self, X, y=None, sample_weight=None, end_epoch=False):
         """Update the model with one batch of rows, for data that arrive in pieces.
@@ -641,9 +406,6 @@ class GaussianMixture(_ParamsMixin):
         -------
         self : GaussianMixture
         """
-        from . import _streaming
-        from ._stats import sum_stats
-
         self._validate_params()
         if is_dask_array(X):
             raise TypeError(
@@ -659,24 +421,22 @@ class GaussianMixture(_ParamsMixin):
         X = check_array(X, estimator_name=name,
                         n_features=self.n_features_in_ if fitted else None,
                         keep_mapped_dtype=True)
-        largest = _check_magnitude(X)
+        largest = _em.check_magnitude(X)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         dtype = float_dtype(X)
-        X = _pass_data(X, largest)
-        hard = self.assignment == "hard"
+        X = _em.pass_data(X, largest)
         if fitted:
             # Before the stream's parameters (or the fitted ones) reach a kernel.
             self._check_fitted_parameters(continuing=True)
         stream = self.__dict__.get("_stream") if fitted else None
-        if stream is not None and (stream["means_"] is not self.means_
-                                   or stream["mode"] != self.partial_fit_mode):
+        if stream is not None and (stream.means is not self.means_
+                                   or stream.mode != self.partial_fit_mode):
             stream = None  # a new stream: after fit, set_params or a change of mode
-        sample_weight, weight_exp = _stream_weights(
-            sample_weight, X.shape[0],
-            None if stream is None else stream.get("weight_exponent", 0))
+        sample_weight, weight_exp = _streaming.stream_weights(
+            sample_weight, X.shape[0], None if stream is None else stream.weight_exponent)
         # Everything is computed into locals and stored only at the end, so a
         # batch that raises leaves the estimator (and the stream) as it was.
-        with _em.thread_limit(self.n_threads):
+        with _threads.thread_limit(self.n_threads):
             start = None
             if not fitted:
                 if X.shape[0] < self.n_components:
@@ -686,231 +446,58 @@ class GaussianMixture(_ParamsMixin):
                         f"{self.n_components}."
                     )
                 start_events = []
-                self._start_events = start_events
-                try:
-                    start_params = self._initial_parameters(
-                        X, sample_weight, check_random_state(self.random_state),
-                        self._check_initial_parameters(X.shape[1]))
-                finally:
-                    self.__dict__.pop("_start_events", None)
+                start_params = self._initial_parameters(
+                    X, sample_weight, check_random_state(self.random_state),
+                    self._check_initial_parameters(X.shape[1]), events=start_events)
                 start = (start_params, start_events)
             if stream is None:
-                stream = {
-                    "mode": self.partial_fit_mode, "means_": None,
-                    "params": start[0] if start else self._current_parameters(),
-                    "stats": None, "t": 0, "online": None,
-                    "weight_exponent": weight_exp,
-                }
-            state = dict(stream)
-            params = state["params"]
-            stats = _em.em_pass(X, sample_weight, params, self.covariance_type, hard=hard)
-            if not np.isfinite(stats.loglik):
-                raise ValueError(
-                    f"The log-likelihood of the batch is {stats.loglik}: the data are "
-                    "too large or too spread out for the arithmetic. Scale X, pass "
-                    "float64 data, or increase reg_covar."
-                )
+                stream = _streaming.Stream(
+                    self.partial_fit_mode,
+                    start[0] if start else self._current_parameters(),
+                    weight_exponent=weight_exp)
             events = list(start[1] if start else self.degenerate_events_)
-            n_events = len(events)
-            n_iter_before = 0 if start else self.n_iter_
-            lower_bounds_before = [] if start else self.lower_bounds_
-            update = None
-            if self.partial_fit_mode == "exact":
-                total = stats if state["stats"] is None else sum_stats(
-                    [state["stats"], stats])
-                if not end_epoch:
-                    state["stats"] = total
-                else:
-                    n_iter = n_iter_before + 1
-                    lower_bound = total.loglik / total.sum_weights
-                    params = _em.m_step(
-                        total, self.covariance_type, self.reg_covar,
-                        nk_regularization(stats.sum_weights, X.shape[0]),
-                        dtype == np.float32, on_degenerate=self.on_degenerate, X=X,
-                        sample_weight=sample_weight, iteration=n_iter, events=events)
-                    converged = (abs(lower_bound - lower_bounds_before[-1]) < self.tol
-                                 if lower_bounds_before else False)
-                    state["stats"] = None
-                    update = (params, n_iter, lower_bound, converged)
-            else:
-                t = state["t"] + 1
-                gamma = _streaming.step_size(t, self.online_t0, self.online_kappa)
-                old = state["online"]
-                if old is None:
-                    old = _streaming.state_from_params(params, self.covariance_type)
-                online = _streaming.combine(
-                    old, _streaming.state_from_stats(stats, self.covariance_type), gamma,
-                    self.covariance_type)
-                n_iter = n_iter_before + 1
-                lower_bound = stats.loglik / stats.sum_weights
-                # The state is per unit of weight: the batch's mean weight is
-                # 1 / n_batch in its units.
-                params = _em.m_step(
-                    _streaming.stats_of_state(online, self.covariance_type),
-                    self.covariance_type, self.reg_covar,
-                    nk_regularization(1.0, X.shape[0]), dtype == np.float32,
-                    on_degenerate=self.on_degenerate, X=X, sample_weight=sample_weight,
-                    iteration=n_iter, events=events)
-                # After a repair the running statistics restart from the
-                # repaired parameters.
-                state["t"] = t
-                state["online"] = online if len(events) == n_events else None
-                update = (params, n_iter, lower_bound, False)
-            # Nothing raised: store the start, the update and the stream.
+            lower_bounds = [] if start else self.lower_bounds_
+            stream, update = _streaming.partial_fit_batch(
+                stream, X, sample_weight, covariance_type=self.covariance_type,
+                reg_covar=self.reg_covar, tol=self.tol, hard=self.assignment == "hard",
+                on_degenerate=self.on_degenerate, float32_data=dtype == np.float32,
+                online_t0=self.online_t0, online_kappa=self.online_kappa,
+                end_epoch=end_epoch, n_iter=0 if start else self.n_iter_,
+                lower_bounds=lower_bounds, events=events)
+            states = []
             if start is not None:
-                self._set_stream_state(start[0], dtype, X.shape[1], events=events)
-                self._set_feature_names(names)
-            else:
-                self.degenerate_events_ = events
+                states.append(self._fitted_state(
+                    start[0], dtype, X.shape[1], converged=False, n_iter=0,
+                    lower_bound=-np.inf, lower_bounds=[], events=events))
+                states[-1]["feature_names_in_"] = names
             if update is not None:
-                params, n_iter, lower_bound, converged = update
-                self._set_stream_state(params, dtype, X.shape[1], n_iter=n_iter,
-                                       lower_bound=lower_bound, converged=converged)
-                state["params"] = params
-            state["means_"] = self.means_
-            self._stream = state
+                states.append(self._fitted_state(
+                    update.params, dtype, X.shape[1], converged=update.converged,
+                    n_iter=update.n_iter, lower_bound=update.lower_bound,
+                    lower_bounds=lower_bounds + [dtype.type(update.lower_bound)],
+                    events=events))
+            # Nothing raised: store the start, the update and the stream.
+            self.degenerate_events_ = events
+            for state in states:
+                self._set_fitted(state)
+            self._stream = stream._replace(means=self.means_)
         return self
 
-    def _set_stream_state(self, params, dtype, n_features, *, events=None, n_iter=0,
-                          lower_bound=None, converged=False):
-        """The fitted attributes after a start or an update of partial_fit."""
-        fitted = self._fitted_arrays(params, dtype)
-        n_components = params.means.shape[0]
-        self.__dict__.update(fitted)
-        self.converged_ = bool(converged)
-        self.n_iter_ = int(n_iter)
-        if lower_bound is None:
-            self.lower_bound_ = dtype.type(-np.inf)
-            self.lower_bounds_ = []
-        else:
-            self.lower_bound_ = dtype.type(lower_bound)
-            self.lower_bounds_ = self.lower_bounds_ + [dtype.type(lower_bound)]
-        self.n_features_in_ = n_features
-        self.n_components_ = int(n_components)
-        if events is not None:
-            self.degenerate_events_ = events
-        self.n_parameters_ = _covariance.get(self.covariance_type).n_parameters(
-            n_components, n_features)
-        self._fitted_for = (self.covariance_type, self.n_components)
+    # -- hooks of BaseMixture: the start, the iterations, the fitted state ---
 
-    def _fit(self, X, sample_weight):
-        self._validate_params()
-        # A warm start continues from the fitted parameters: X must have
-        # their features (names included), and they must fit the estimator.
-        warm = self.warm_start and hasattr(self, "converged_")
-        if warm:
-            check_feature_names(X, getattr(self, "feature_names_in_", None),
-                                type(self).__name__)
-        names = feature_names(X)
-        dask_data = None
-        if is_dask_array(X):
-            from ._dask import DaskData
-
-            dask_data = DaskData(self, X, sample_weight)
-            X = dask_data.X
-        else:
-            X = self._check_X(X, reset=True)
-        n_samples, n_features = X.shape
-        if warm:
-            if n_features != self.n_features_in_:
-                raise ValueError(
-                    f"X has {n_features} features, but {type(self).__name__} is "
-                    f"expecting {self.n_features_in_} features as input."
-                )
-            self._check_fitted_parameters(continuing=True)
-        if n_samples < self.n_components:
-            raise ValueError(
-                "Expected n_samples >= n_components "
-                f"but got n_components = {self.n_components}, n_samples = {n_samples}"
-            )
-        dtype = float_dtype(X)
-        if dask_data is None:
-            X = _pass_data(X, _check_magnitude(X))
-            sample_weight = check_sample_weight(sample_weight, n_samples, rescale=True)
-        else:
-            _check_magnitude(X, dask_data.largest)
-            sample_weight = dask_data.sample_weight
-        init_arrays = self._check_initial_parameters(n_features)
-        do_init = not warm
-        n_init = self.n_init if do_init else 1
+    def _check_fit_memory(self, n_samples, n_features, dtype, n_init):
         check_fit_memory(n_samples, n_features, self.n_components, self.covariance_type,
                          dtype, n_init, self.init_params, self.n_threads)
-        random_state = check_random_state(self.random_state)
-        start_X, start_weight = X, sample_weight
-        if dask_data is not None and do_init and any(a is None for a in init_arrays):
-            # The start (init_params) from a sample of rows: see DaskData.start_sample.
-            start_X, start_weight = dask_data.start_sample(random_state)
 
-        # Nothing is set on self until every start has run: a fit that raises
-        # (or is interrupted) leaves the estimator as it was.
-        best = None
-        try:
-            with _em.thread_limit(self.n_threads):
-                for init in range(n_init):
-                    started = self._print_init_begin(init)
-                    events = []
-                    if do_init:
-                        self._start_events = events
-                        params = self._initial_parameters(start_X, start_weight,
-                                                          random_state, init_arrays)
-                        lower_bound = -np.inf
-                    else:
-                        params = self._current_parameters()
-                        lower_bound = float(self.lower_bound_)
-                    if self.max_iter == 0:
-                        # scikit-learn keeps the last start when no iteration runs.
-                        best = (lower_bound, params, [], 0, False, events)
-                        continue
-                    params, result = _em.Handoff(params), None  # run_em takes the start over
-                    result = _em.run_em(
-                        X, sample_weight, params,
-                        covariance_type=self.covariance_type, reg_covar=self.reg_covar,
-                        tol=self.tol, max_iter=self.max_iter, lower_bound=lower_bound,
-                        on_iteration=self._on_iteration, hard=self.assignment == "hard",
-                        on_degenerate=self.on_degenerate, events=events,
-                        stats_pass=None if dask_data is None else dask_data.stats_pass,
-                    )
-                    final_lb = result[1][-1]
-                    self._print_init_end(final_lb, result[3], started)
-                    if best is None or final_lb > best[0] or best[0] == -np.inf:
-                        best = (final_lb,) + result + (events,)
-        finally:
-            self.__dict__.pop("_start_events", None)
-
-        lower_bound, params, lower_bounds, n_iter, converged, events = best
-        fitted = self._fitted_arrays(params, dtype)
-        if not converged and self.max_iter > 0:
-            warnings.warn(
-                "Best performing initialization did not converge. Try different init "
-                "parameters, or increase max_iter, tol, or check for degenerate data.",
-                compatible(ConvergenceWarning),
-            )
-        n_components = params.means.shape[0]
-        self.__dict__.update(fitted)
-        self.converged_ = bool(converged)
-        self.n_iter_ = int(n_iter)
-        self.lower_bound_ = dtype.type(lower_bound)
-        self.lower_bounds_ = [dtype.type(lb) for lb in lower_bounds]
-        self.n_features_in_ = n_features
-        self.n_components_ = int(n_components)
-        self.degenerate_events_ = events
-        self.n_parameters_ = _covariance.get(self.covariance_type).n_parameters(
-            n_components, n_features)
-        self._fitted_for = (self.covariance_type, self.n_components)
-        self._set_feature_names(names)
-        return X
-
-    def _initial_parameters(self, X, sample_weight, random_state, init_arrays):
+    def _initial_parameters(self, X, sample_weight, random_state, init_arrays, *,
+                            events=None, next_start=None):
         weights_init, means_init, precisions_init = init_arrays
         if weights_init is None or means_init is None or precisions_init is None:
             params = initial_parameters(
                 X, sample_weight, n_components=self.n_components,
                 covariance_type=self.covariance_type, init_params=self.init_params,
                 reg_covar=self.reg_covar, random_state=random_state,
-                on_degenerate=self.on_degenerate,
-                events=getattr(self, "_start_events", None),
-                # Set by select_model for one fit: starts shared across covariance types.
-                next_start=getattr(self, "_next_start", None),
+                on_degenerate=self.on_degenerate, events=events, next_start=next_start,
             )
             if params.means.shape[0] < self.n_components and any(
                     a is not None for a in init_arrays):
@@ -934,11 +521,14 @@ class GaussianMixture(_ParamsMixin):
         return Params(np.asarray(weights), np.asarray(means), covariances,
                       precisions_chol)
 
-    def _current_parameters(self):
-        """The fitted parameters as the kernels take them (float64), once checked."""
-        self._check_fitted_parameters()
-        return Params(*(np.asarray(a, dtype=np.float64) for a in (
-            self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)))
+    def _iterate(self, X, sample_weight, params, *, lower_bound, events, stats_pass):
+        return _em.run_em(
+            X, sample_weight, params,
+            covariance_type=self.covariance_type, reg_covar=self.reg_covar,
+            tol=self.tol, max_iter=self.max_iter, lower_bound=lower_bound,
+            on_iteration=self._on_iteration, hard=self.assignment == "hard",
+            on_degenerate=self.on_degenerate, events=events, stats_pass=stats_pass,
+        )
 
     def _fitted_arrays(self, params, dtype):
         """The fitted arrays in ``dtype``, by attribute name.
@@ -970,247 +560,6 @@ class GaussianMixture(_ParamsMixin):
                 )
         return fitted
 
-    # -- progress -----------------------------------------------------------
-
-    def _print_init_begin(self, init):
-        if self.verbose >= 1:
-            print(f"Initialization {init}")
-        return perf_counter()
-
-    def _on_iteration(self, n_iter, lower_bound, change, seconds):
-        if self.verbose >= 1 and n_iter % self.verbose_interval == 0:
-            line = (f"  Iteration {n_iter}\t time lapse {seconds:.5f}s\t "
-                    f"ll change {change:.5f}")
-            if self.verbose >= 2:
-                line += f"\t lower bound {lower_bound:.8f}"
-            print(line)
-        if self.callback is not None:
-            return bool(self.callback(n_iter, lower_bound))
-        return False
-
-    def _print_init_end(self, lower_bound, converged, started):
-        msg = "converged" if converged else "did not converge"
-        if self.verbose == 1:
-            print(f"Initialization {msg}.")
-        elif self.verbose >= 2:
-            t = perf_counter() - started
-            print(f"Initialization {msg}. time lapse {t:.5f}s\t lower bound "
-                  f"{lower_bound:.5f}.")
-
-    # -- per-point outputs -------------------------------------------------------
-
-    def _weighted_log_prob(self, X):
-        return _em.weighted_log_prob(X, self._current_parameters(), self.covariance_type)
-
-    def _labels(self, X):
-        """Most probable component per row; rows whose densities all underflow
-        (far from every component) go to the nearest component."""
-        weighted_log_prob = self._weighted_log_prob(X)
-        labels = weighted_log_prob.argmax(axis=1)
-        lost = ~np.isfinite(weighted_log_prob[np.arange(X.shape[0]), labels])
-        if lost.any():
-            labels[lost] = _em.nearest_component(X[lost], self._current_parameters(),
-                                                 self.covariance_type)
-        return labels
-
-    def score_samples(self, X):
-        """Log-likelihood of each row of X under the model.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_prob : ndarray of shape (n_samples,)
-            A lazy Dask array for a Dask X.
-        """
-        if is_dask_array(X):
-            from ._dask import per_row
-
-            return per_row(self, "score_samples", X)
-        X = self._check_X(X, reset=False)
-        with _em.thread_limit(self.n_threads):
-            log_prob = _em.responsibilities(X, self._current_parameters(),
-                                            self.covariance_type)[0]
-        # A row so far out that its squared distances overflow has density 0.
-        log_prob[np.isnan(log_prob)] = -np.inf
-        return log_prob
-
-    def score(self, X, y=None):
-        """Mean log-likelihood per row of X.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : Ignored
-
-        Returns
-        -------
-        log_likelihood : float
-        """
-        return float(np.mean(self.score_samples(X)))
-
-    def predict(self, X):
-        """Most probable component of each row of X.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,), int64
-            A lazy Dask array for a Dask X.
-        """
-        if is_dask_array(X):
-            from ._dask import per_row
-
-            return per_row(self, "predict", X)
-        X = self._check_X(X, reset=False)
-        with _em.thread_limit(self.n_threads):
-            return self._labels(X)
-
-    def predict_proba(self, X):
-        """Posterior probability of each component for each row of X.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        resp : ndarray of shape (n_samples, n_components)
-            Responsibilities; each row sums to 1. A lazy Dask array for a
-            Dask X.
-        """
-        if is_dask_array(X):
-            from ._dask import per_row
-
-            return per_row(self, "predict_proba", X)
-        X = self._check_X(X, reset=False)
-        params = self._current_parameters()
-        with _em.thread_limit(self.n_threads):
-            log_prob, resp = _em.responsibilities(X, params, self.covariance_type)
-        if not math.isfinite(log_prob.sum()):
-            lost = ~np.isfinite(log_prob)
-            # Densities underflow under every component (0/0): the limit of
-            # the responsibilities far out is all on the nearest component.
-            resp[lost] = 0.0
-            resp[np.flatnonzero(lost),
-                 _em.nearest_component(X[lost], params, self.covariance_type)] = 1.0
-        return resp
-
-    def sample(self, n_samples=1):
-        """Draw random samples from the fitted mixture.
-
-        Parameters
-        ----------
-        n_samples : int, default=1
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features), float64
-        y : ndarray of shape (n_samples,), int64
-            The component each sample was drawn from.
-        """
-        self._check_fitted_parameters()
-        if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-            raise ValueError(
-                f"Invalid value for 'n_samples': {n_samples!r} . The sampling requires "
-                "at least one sample."
-            )
-        rng = check_random_state(self.random_state)
-        counts = rng.multinomial(n_samples, np.asarray(self.weights_, dtype=np.float64))
-        means = np.asarray(self.means_, dtype=np.float64)
-        covs = np.asarray(self.covariances_, dtype=np.float64)
-        model = _covariance.get(self.covariance_type)
-        X = np.vstack([model.sample(rng, m, model.component(covs, k), s)
-                       for k, (m, s) in enumerate(zip(means, counts))])
-        y = np.concatenate([np.full(int(s), k, dtype=np.int64)
-                            for k, s in enumerate(counts)])
-        return X, y
-
-    # -- model selection ----------------------------------------------------
-
     def _n_parameters(self):
         """Number of free parameters of the model."""
         return _covariance.get(self.covariance_type).n_parameters(*self.means_.shape)
-
-    def bic(self, X):
-        """Bayesian information criterion on X (lower is better).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        bic : float
-        """
-        X = self._check_X(X, reset=False)
-        return (-2 * self.score(X) * X.shape[0]
-                + self._n_parameters() * math.log(X.shape[0]))
-
-    def aic(self, X):
-        """Akaike information criterion on X (lower is better).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        aic : float
-        """
-        X = self._check_X(X, reset=False)
-        return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
-
-    def icl(self, X):
-        """Integrated completed likelihood criterion on X (lower is better).
-
-        BIC plus twice the entropy of the responsibilities,
-        ``bic(X) - 2 sum_i sum_k r_ik log r_ik`` (Biernacki, Celeux & Govaert,
-        2000): it adds a penalty for rows shared between components, so it
-        prefers well-separated clusters. ``icl(X) >= bic(X)``, equal when
-        every row belongs wholly to one component.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        icl : float
-
-        See Also
-        --------
-        fastgmm.select_model : choose n_components and covariance_type by ICL.
-        """
-        X = self._check_X(X, reset=False)
-        with _em.thread_limit(self.n_threads):
-            log_prob, log_resp = _em.log_resp(X, self._current_parameters(),
-                                              self.covariance_type)
-        bic = (-2 * float(np.mean(log_prob)) * X.shape[0]
-               + self._n_parameters() * math.log(X.shape[0]))
-        return bic + 2 * _resp_entropy(log_resp)
-
-    # -- model files --------------------------------------------------------
-
-    def save(self, path):
-        """Save the fitted model to a ``.npz`` file (no pickle; see :func:`fastgmm.load`).
-
-        Parameters
-        ----------
-        path : str or path-like
-            Where to write; the file is replaced atomically.
-        """
-        from ._io import save_model
-
-        self._check_fitted_parameters()
-        save_model(self, path)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        return tags

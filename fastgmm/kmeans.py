@@ -21,7 +21,7 @@ import numpy as np
 
 from . import _config
 from ._base import _ParamsMixin, _TransformerOutputMixin
-from ._em import pick_kernel, thread_limit
+from ._threads import pick_kernel, thread_limit
 from ._validation import (
     check_array,
     check_feature_names,
@@ -98,7 +98,7 @@ def _n_blocks(n_rows, chunk_size):
 def _kernel(name, n_blocks):
     """The kernel ``name``, or its serial twin for passes of few blocks, chosen
     (and serialised under a threading layer that needs it) as the EM passes'
-    (:func:`fastgmm._em.pick_kernel`)."""
+    (:func:`fastgmm._threads.pick_kernel`)."""
     return pick_kernel((getattr(_kernels, name), getattr(_kernels, name + "_serial")),
                        n_blocks)
 

@@ -25,7 +25,7 @@ import warnings
 
 import numpy as np
 
-from . import _em
+from . import _em, _threads
 from ._init import initial_resp_chunks
 from .kmeans import KMeans
 from . import _covariance
@@ -33,7 +33,8 @@ from ._covariance import COVARIANCE_TYPES
 from ._validation import check_array, check_sample_weight
 from .exceptions import FitFailedWarning, InvalidParameterError, compatible
 from ._validation import check_random_state
-from .gaussian_mixture import GaussianMixture, _resp_entropy
+from .gaussian_mixture import GaussianMixture
+from ._mixture import _resp_entropy
 
 __all__ = ["select_model", "ModelSelection"]
 
@@ -112,12 +113,7 @@ def _fit_from_shared_starts(model, X, sample_weight, starts):
         n_started[0] += 1
         return starts.start(n_started[0] - 1)
 
-    # Read by GaussianMixture._initial_parameters, for this one fit only.
-    model._next_start = next_start
-    try:
-        model.fit(X, sample_weight=sample_weight)
-    finally:
-        del model._next_start
+    model._fit(X, sample_weight, next_start=next_start)
     return model
 
 
@@ -336,7 +332,7 @@ def select_model(X, n_components=range(1, 11),
             tick = time.perf_counter()
             try:
                 _fit_from_shared_starts(model, X, fit_weight, starts)
-                with _em.thread_limit(n_threads):
+                with _threads.thread_limit(n_threads):
                     log_likelihood, entropy = _log_likelihood_and_entropy(
                         model, X, sample_weight)
             except ValueError as exc:

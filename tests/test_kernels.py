@@ -7,7 +7,7 @@ dense reference, for float32 data the precision rule of ``fastgmm._kernels``).
 import numpy as np
 import pytest
 
-from fastgmm import _em
+from fastgmm import _em, _threads
 from fastgmm._kernels._inline import EXP_CUTOFF
 from fastgmm._covariance import compute_precision_cholesky
 from fastgmm._stats import Params
@@ -187,7 +187,7 @@ def test_pass_identical_for_one_and_two_threads(covariance_type):
     X, params = make_problem(5, covariance_type, np.float64, n_samples=5000)
     results = []
     for n_threads in (1, 2):
-        with _em.thread_limit(n_threads):
+        with _threads.thread_limit(n_threads):
             stats = _em.em_pass(X, np.empty(0), params, covariance_type, chunk_size=64)
             wlp = _em.weighted_log_prob(X, params, covariance_type, chunk_size=64)
         results.append((stats, wlp))

@@ -19,7 +19,7 @@ from scipy.linalg import solve_triangular
 from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
 import reference
-from fastgmm import (GaussianMixture, _config, _covariance, _em, _memory, _stats,
+from fastgmm import (GaussianMixture, _config, _covariance, _em, _memory, _stats, _threads,
                      model_selection, select_model)
 from fastgmm._kernels.logprob import ROW_PAD
 
@@ -229,7 +229,7 @@ def test_accumulated_pass_equals_partial_sums(dtype, monkeypatch):
     monkeypatch.setattr(_config, "PART_BYTES", block_bytes - 1)
     runs = []
     for n_threads in (1, 2):
-        with _em.thread_limit(n_threads):
+        with _threads.thread_limit(n_threads):
             runs.append(_em.em_pass(X, np.empty(0), params, "full", chunk_size=64))
     for accumulated in runs:
         np.testing.assert_array_equal(accumulated.sxx, parts.sxx)

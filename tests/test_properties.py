@@ -25,7 +25,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import reference as ref
-from fastgmm import GaussianMixture, _config, _em
+from fastgmm import GaussianMixture, _config, _em, _threads
 from fastgmm._covariance import compute_precision_cholesky
 from fastgmm._stats import Params
 
@@ -133,10 +133,10 @@ def test_thread_count_gives_bit_identical_results(problem):
         pass_blocks.append(n_blocks)
         return pick_kernel(kernels, n_blocks)
 
-    pick_kernel = _em.pick_kernel
-    with mock.patch.object(_em, "pick_kernel", recording_pick_kernel):
+    pick_kernel = _threads.pick_kernel
+    with mock.patch.object(_threads, "pick_kernel", recording_pick_kernel):
         for n_threads in (1, 2):
-            with _em.thread_limit(n_threads):
+            with _threads.thread_limit(n_threads):
                 stats = _em.em_pass(X, sample_weight, params, covariance_type,
                                     THREAD_TEST_CHUNK)
                 log_prob = _em.log_resp(X, params, covariance_type, THREAD_TEST_CHUNK)[0]

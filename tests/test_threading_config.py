@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import reference as ref
-from fastgmm import GaussianMixture, _config, _covariance, _em
+from fastgmm import GaussianMixture, _config, _covariance, _em, _threads
 from fastgmm._stats import Params
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -53,14 +53,14 @@ import dask.array as da
 import numba
 import numpy as np
 
-from fastgmm import GaussianMixture, _config, _covariance, _em
+from fastgmm import GaussianMixture, _config, _covariance, _em, _threads
 
 warnings.simplefilter("ignore")
 # The layer is known at the first kernel call, before Numba has run a
 # parallel region (numba.threading_layer() alone would raise here).
 pair = _covariance.get("full").em_kernels
-picked = _em.pick_kernel(pair, _config.PARALLEL_MIN_BLOCKS)
-assert not _em.parallel_layer_thread_safe()
+picked = _threads.pick_kernel(pair, _config.PARALLEL_MIN_BLOCKS)
+assert not _threads.parallel_layer_thread_safe()
 assert picked is not pair[0] and picked is not pair[1]
 
 rng = np.random.default_rng(0)
@@ -129,13 +129,13 @@ def test_parallel_kernels_run_unwrapped_under_a_thread_safe_layer():
     workqueue a wrapper that holds the process-wide lock; few blocks always
     take the serial twin."""
     pair = _covariance.get("diag").em_kernels
-    picked = _em.pick_kernel(pair, _config.PARALLEL_MIN_BLOCKS)
-    assert _em.pick_kernel(pair, _config.PARALLEL_MIN_BLOCKS - 1) is pair[1]
+    picked = _threads.pick_kernel(pair, _config.PARALLEL_MIN_BLOCKS)
+    assert _threads.pick_kernel(pair, _config.PARALLEL_MIN_BLOCKS - 1) is pair[1]
     if numba.threading_layer() in ("tbb", "omp"):
-        assert _em.parallel_layer_thread_safe()
+        assert _threads.parallel_layer_thread_safe()
         assert picked is pair[0]
     else:
-        assert not _em.parallel_layer_thread_safe()
+        assert not _threads.parallel_layer_thread_safe()
         assert picked is not pair[0]
 
 
