@@ -121,7 +121,7 @@ from . import _covariance
 from ._covariance import COVARIANCE_TYPES
 
 __all__ = ["read_model_state", "write_model_state", "model_state", "save_model",
-           "load_model", "FORMAT_VERSION"]
+           "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 
@@ -240,7 +240,7 @@ def save_model(model, path):
 
     See Also
     --------
-    load_model : Read the file back.
+    fastgmm.load : Read the file back.
 
     Notes
     -----
@@ -248,7 +248,18 @@ def save_model(model, path):
 
     Examples
     --------
-    See :func:`load_model`.
+    >>> import os, tempfile
+    >>> import fastgmm
+    >>> from fastgmm.datasets import load_old_faithful
+    >>> from fastgmm._io import save_model
+    >>> X = load_old_faithful()
+    >>> gm = fastgmm.GaussianMixture(n_components=2, random_state=0).fit(X)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "faithful.npz")
+    ...     save_model(gm, path)
+    ...     loaded = fastgmm.load(path)
+    >>> bool((loaded.predict(X) == gm.predict(X)).all())
+    True
     """
     write_model_state(path, model_state(model))
 
@@ -327,70 +338,6 @@ def write_model_state(path, state):
         raise
 
 
-def load_model(path):
-    """Load a Gaussian mixture saved by :func:`save_model`.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        A model file.
-
-    Returns
-    -------
-    model : fastgmm.gaussian_mixture.GaussianMixture
-        A fitted estimator with the saved hyper-parameters and fitted
-        attributes; it predicts bit-identically to the saved model.
-        ``callback`` is ``None``.
-
-    Raises
-    ------
-    OSError
-        If the file cannot be opened (``FileNotFoundError`` when absent).
-    ValueError
-        If the file is not a fastgmm model file, is truncated or corrupt,
-        lacks an entry, has an entry of the wrong shape, dtype or value
-        (checked as ``fit`` would leave it), would take more than 16 times
-        its size in memory, or was written by a newer fastgmm (format
-        version above ``FORMAT_VERSION``). The message names the file and
-        the problem.
-
-    See Also
-    --------
-    save_model : Write a model file.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> from fastgmm.datasets import load_old_faithful
-    >>> from fastgmm.gaussian_mixture import GaussianMixture
-    >>> from fastgmm._io import load_model, save_model
-    >>> X = load_old_faithful()
-    >>> gm = GaussianMixture(n_components=2, random_state=0).fit(X)
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     path = os.path.join(tmp, "faithful.npz")
-    ...     save_model(gm, path)
-    ...     loaded = load_model(path)
-    >>> loaded.means_.shape
-    (2, 2)
-    >>> bool((loaded.predict(X) == gm.predict(X)).all())
-    True
-    """
-    model, _ = _load(path)
-    return model
-
-
-def _load(path):
-    """``(model, info)``: :func:`fastgmm.load`, and the file's metadata for ``fastgmm info``.
-
-    Kept for the callers of the old names (``load_model``, the CLI); it finds
-    the estimator in the package at call time, so that this module imports
-    no estimator.
-    """
-    import fastgmm
-
-    return fastgmm.GaussianMixture._read_model_file(path)
-
-
 # -- reading --------------------------------------------------------------------
 
 # The entries the format defines. A scalar entry: (dtype kinds, what it is).
@@ -434,7 +381,7 @@ _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, Ty
 
 
 class _BadFile(Exception):
-    """A problem with a model file; ``_load`` raises it as a ValueError naming the file."""
+    """A problem with a model file; ``read_model_state`` raises it as a ValueError naming the file."""
 
 
 def _reason(exc):
@@ -637,8 +584,16 @@ def read_model_state(path, estimator):
 
     Raises
     ------
-    OSError, ValueError
-        As :func:`load_model`.
+    OSError
+        If the file cannot be opened (``FileNotFoundError`` when absent).
+    ValueError
+        If the file is not a fastgmm model file, is truncated or corrupt,
+        lacks an entry, has an entry of the wrong shape, dtype or value
+        (checked as ``fit`` would leave it), would take more than 16 times
+        its size in memory, or was written by a newer fastgmm (format
+        version above ``FORMAT_VERSION``). The message names the file and
+        the problem.
+
     """
     name = os.fspath(path)
     with open(name, "rb") as f:

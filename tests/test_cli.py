@@ -20,7 +20,8 @@ import fastgmm
 from fastgmm import cli
 from fastgmm.cli import data as cli_data
 from fastgmm.cli import progress
-from fastgmm._io import load_model, save_model
+from fastgmm import load as load_model
+from fastgmm._io import save_model
 from fastgmm.datasets import load_old_faithful
 from fastgmm.gaussian_mixture import GaussianMixture
 

@@ -22,7 +22,7 @@ import fastgmm
 from fastgmm import cli
 from fastgmm.cli import _csv, arguments, messages
 from fastgmm.cli import data as cli_data
-from fastgmm._io import load_model
+from fastgmm import load as load_model
 
 pytest.importorskip("pandas")
 

@@ -1,4 +1,4 @@
-"""Model files: fastgmm._io.save_model / load_model, and pickling.
+"""Model files: fastgmm._io.save_model / fastgmm.load, and pickling.
 
 A saved and reloaded model must predict bit-identically (exact equality,
 no tolerance): the file stores the fitted arrays unchanged. Every way a
@@ -17,7 +17,8 @@ import pytest
 
 import reference
 import fastgmm._io
-from fastgmm._io import FORMAT_VERSION, load_model, save_model
+from fastgmm import load as load_model
+from fastgmm._io import FORMAT_VERSION, save_model
 from fastgmm.datasets import load_old_faithful
 from fastgmm.gaussian_mixture import GaussianMixture
 

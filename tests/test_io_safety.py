@@ -1,4 +1,4 @@
-"""Hostile and corrupt model files: fastgmm._io.load_model must stay safe.
+"""Hostile and corrupt model files: fastgmm.load must stay safe.
 
 Two promises are checked. Memory: a small file never makes the loader
 allocate much more than the file's size (zip bombs, huge declared shapes,
@@ -28,7 +28,8 @@ from crafted_models import (
     stored,
     write_zip,
 )
-from fastgmm._io import load_model, save_model
+from fastgmm import load as load_model
+from fastgmm._io import save_model
 from fastgmm.datasets import load_old_faithful
 from fastgmm.gaussian_mixture import GaussianMixture
 
@@ -78,7 +79,7 @@ def assert_same_model(loaded, model, X):
 
 CHILD = r"""
 import json, sys, time
-from fastgmm._io import load_model
+from fastgmm import load as load_model
 
 def kib(field):
     with open("/proc/self/status") as status:
