@@ -396,7 +396,8 @@ class Full(_MatrixModel):
         means, prec, const = super().pass_arguments(params, means, shift, X_dtype)
         # The statistics are centred on the float64 means (float32 values for
         # float32 data); the rows are scored in X's dtype.
-        return (means, means.astype(X_dtype), prec.astype(X_dtype), const)
+        return (means, means.astype(X_dtype, copy=False), prec.astype(X_dtype, copy=False),
+                const)
 
     def pass_kernel(self, n_blocks, accumulate, n_features):
         # Where the scatters of a single block exceed PART_BYTES (K d^2
@@ -497,8 +498,8 @@ class Tied(_MatrixModel):
         # U, so the components' offsets enter as (mu_k - shift) U.
         means, prec, const = super().pass_arguments(params, means, shift, X_dtype)
         means_u = (means - shift) @ prec
-        return (means, means_u.astype(X_dtype), prec.astype(X_dtype), const,
-                shift.astype(X_dtype))
+        return (means, means_u.astype(X_dtype, copy=False),
+                prec.astype(X_dtype, copy=False), const, shift.astype(X_dtype, copy=False))
 
     def state_scatter(self, weights, covariances, n_features):
         return weights.sum() * covariances
@@ -587,15 +588,15 @@ class Diag(CovarianceModel):
 
     def pass_arguments(self, params, means, shift, X_dtype):
         means, prec, const = super().pass_arguments(params, means, shift, X_dtype)
-        return (means.astype(X_dtype), prec.astype(X_dtype), const)
+        return (means.astype(X_dtype, copy=False), prec.astype(X_dtype, copy=False), const)
 
     def score_arguments(self, params, dtype):
         weights, means, prec = super().score_arguments(params, dtype)
         # The constants from the factors as stored, (K, 1) for 'spherical';
         # the scores from the factors of every feature, in X's dtype.
         prec = prec.reshape(means.shape[0], -1)
-        return (weights, means, prec, means.astype(dtype),
-                np.broadcast_to(prec, means.shape).astype(dtype))
+        return (weights, means, prec, means.astype(dtype, copy=False),
+                np.array(np.broadcast_to(prec, means.shape), dtype=dtype))
 
     def whiten(self, diff, precisions_chol, k):
         return diff * precisions_chol[k]
