@@ -26,9 +26,10 @@ asks :func:`get` for the model and calls it: no other module compares
 guide walks through adding one.
 
 Parameters reach the kernels by one rule (see ``_kernels/__init__.py``):
-the driver prepares them in float64, rounded to X's dtype where the kernel
-scores in X's dtype, and the constants ``log pi_k + log det U_k - d/2
-log(2 pi)`` in float64.
+``pass_arguments`` and ``score_arguments`` give a kernel what it scores
+rows with in X's dtype, and the centres of the statistics and the
+constants ``log pi_k + log det U_k - d/2 log(2 pi)`` in float64; the
+kernels convert nothing.
 """
 
 import math
