@@ -596,8 +596,9 @@ class Diag(CovarianceModel):
         # The constants from the factors as stored, (K, 1) for 'spherical';
         # the scores from the factors of every feature, in X's dtype.
         prec = prec.reshape(means.shape[0], -1)
-        return (weights, means, prec, means.astype(dtype, copy=False),
-                np.array(np.broadcast_to(prec, means.shape), dtype=dtype))
+        prec_x = np.empty(means.shape, dtype=dtype)
+        prec_x[...] = prec  # 'spherical': its one value for every feature
+        return (weights, means, prec, means.astype(dtype, copy=False), prec_x)
 
     def whiten(self, diff, precisions_chol, k):
         return diff * precisions_chol[k]
