@@ -25,11 +25,11 @@ asks :func:`get` for the model and calls it: no other module compares
 ``covariance_type`` with a name. "Adding a covariance model" in the user
 guide walks through adding one.
 
-Parameters reach the kernels by one rule (see ``_kernels/__init__.py``):
-``pass_arguments`` and ``score_arguments`` give a kernel what it scores
-rows with in X's dtype, and the centres of the statistics and the
-constants ``log pi_k + log det U_k - d/2 log(2 pi)`` in float64; the
-kernels convert nothing.
+Parameters reach the kernels by the rule written in ``_kernels/__init__.py``:
+``pass_arguments`` and ``score_arguments`` prepare them in float64 (the
+means rounded to float32 values for float32 data), with the precision
+factors of 'full' in X's dtype; the kernels of the other models cast what
+they score with to X's dtype themselves, into arrays of their own.
 """
 
 import math
@@ -188,16 +188,10 @@ class CovarianceModel:
 
     def pass_arguments(self, params, means, shift, X_dtype):
         """The parameter arguments of the fused pass kernel, after ``X,
-        sample_weight`` and before the rows.
-
-        The rule for every model: what the kernel scores the rows with (the
-        means or their offsets, the precision factors, the shift) in X's
-        dtype ``X_dtype``; the centres of the statistics and the constants
-        ``log pi_k + log det U_k - d/2 log(2 pi)`` in float64. ``means`` are
-        the pass's centres (float64, float32 values for float32 X),
-        ``shift`` that of :meth:`pass_shift`. This base version gives
-        (means, factors, constants) in float64; each model casts what its
-        kernel scores with."""
+        sample_weight`` and before the rows: float64 unless the kernel
+        scores in X's dtype with them. ``means`` are the pass's centres
+        (float64, rounded to float32 for float32 X), ``shift`` that of
+        :meth:`pass_shift`."""
         prec = np.ascontiguousarray(self.pass_precisions(params.precisions_chol,
                                                          means.shape[1]))
         const = np.ascontiguousarray(self.log_prob_constants(
@@ -219,13 +213,9 @@ class CovarianceModel:
         return np.zeros(means.shape[1])
 
     def score_arguments(self, params, dtype):
-        """The parameter arguments of the scoring kernel, after ``X``.
-
-        The weights, means and factors as stored, in float64 (the kernel
-        computes its constants from them, so that a call on a few rows needs
-        little Python work); the models whose kernel scores in X's dtype
-        ``dtype`` add the means and factors in it ('tied' scores in
-        float64: see ``fastgmm._kernels``)."""
+        """The parameter arguments of the scoring kernel, after ``X``: the
+        parameters as stored (the kernel computes its constants itself, so a
+        call on a few rows needs little Python work)."""
         weights = np.asarray(params.weights, dtype=np.float64)
         means = np.asarray(params.means, dtype=np.float64)
         prec = np.asarray(params.precisions_chol, dtype=np.float64)
@@ -395,10 +385,10 @@ class Full(_MatrixModel):
 
     def pass_arguments(self, params, means, shift, X_dtype):
         means, prec, const = super().pass_arguments(params, means, shift, X_dtype)
-        # The statistics are centred on the float64 means (float32 values for
-        # float32 data); the rows are scored in X's dtype.
-        return (means, means.astype(X_dtype, copy=False), prec.astype(X_dtype, copy=False),
-                const)
+        if X_dtype == np.float32:
+            # The full kernel scores in X's dtype and takes U in it.
+            prec = prec.astype(np.float32)
+        return (means, prec, const)
 
     def pass_kernel(self, n_blocks, accumulate, n_features):
         # Where the scatters of a single block exceed PART_BYTES (K d^2
@@ -498,9 +488,8 @@ class Tied(_MatrixModel):
         # The kernel centres every row on the shift before the product with
         # U, so the components' offsets enter as (mu_k - shift) U.
         means, prec, const = super().pass_arguments(params, means, shift, X_dtype)
-        means_u = (means - shift) @ prec
-        return (means, means_u.astype(X_dtype, copy=False),
-                prec.astype(X_dtype, copy=False), const, shift.astype(X_dtype, copy=False))
+        means_u = np.ascontiguousarray((means - shift) @ prec)
+        return (means, means_u, prec, const, shift)
 
     def state_scatter(self, weights, covariances, n_features):
         return weights.sum() * covariances
@@ -587,19 +576,6 @@ class Diag(CovarianceModel):
     def data_covariance(self, variances, reg_covar):
         return variances + reg_covar
 
-    def pass_arguments(self, params, means, shift, X_dtype):
-        means, prec, const = super().pass_arguments(params, means, shift, X_dtype)
-        return (means.astype(X_dtype, copy=False), prec.astype(X_dtype, copy=False), const)
-
-    def score_arguments(self, params, dtype):
-        weights, means, prec = super().score_arguments(params, dtype)
-        # The constants from the factors as stored, (K, 1) for 'spherical';
-        # the scores from the factors of every feature, in X's dtype.
-        prec = prec.reshape(means.shape[0], -1)
-        prec_x = np.empty(means.shape, dtype=dtype)
-        prec_x[...] = prec  # 'spherical': its one value for every feature
-        return (weights, means, prec, means.astype(dtype, copy=False), prec_x)
-
     def whiten(self, diff, precisions_chol, k):
         return diff * precisions_chol[k]
 
@@ -655,6 +631,11 @@ class Spherical(Diag):
         # The 'diag' pass, with every feature of a component at its value.
         return np.repeat(np.asarray(precisions_chol, dtype=np.float64)[:, None],
                          n_features, axis=1)
+
+    def score_arguments(self, params, dtype):
+        weights, means, prec = super().score_arguments(params, dtype)
+        # The 'diag' kernel reads a single column as every feature's value.
+        return (weights, means, prec.reshape(-1, 1))
 
     def state_scatter(self, weights, covariances, n_features):
         return np.repeat((weights * covariances)[:, None], n_features, axis=1)

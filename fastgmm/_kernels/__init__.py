@@ -8,14 +8,16 @@ Precision: one rule for every covariance type
 X is read in its own dtype, float32 or float64, never copied. For float64
 data everything below is float64. For float32 data:
 
-1. Parameters. The kernels convert nothing: the covariance model's
-   ``pass_arguments`` / ``score_arguments`` (``fastgmm._covariance``) hand
-   them what they score rows with (means or their offsets, precision
-   factors, the tied shift) in X's dtype, and in float64 the centres the
-   statistics are taken around and the per-component constants (log weight
-   + log det). In the fused pass the means (and the tied shift) are float32
+1. Parameters. The covariance model's ``pass_arguments`` /
+   ``score_arguments`` (``fastgmm._covariance``) hand the kernels float64
+   arrays, except for
+   'full', whose precision factors (and, for the per-point kernel, means)
+   it also passes in float32, the dtype they are used in; the other kernels
+   cast the means, precision factors and shift they score with to float32
+   themselves. In the fused pass the means (and the tied shift) are float32
    values already, so a row is centred on exactly the centre its statistics
-   are taken around.
+   are taken around. The per-component constants (log weight + log det)
+   are float64.
 2. Scoring. The Mahalanobis term ``||(x - c) U||^2`` of a row is computed in
    float32, on rows centred in float32 first (on each component's mean for
    'full', 'diag' and 'spherical', on the shared shift for 'tied'), so that

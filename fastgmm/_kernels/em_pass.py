@@ -320,9 +320,8 @@ def _block_stats_2d(xt, n_rows, mean, e, w, inv_total, sx, sxx, accumulate):
 
 
 @njit(parallel=True, **_JIT)
-def em_pass_full(X, sample_weight, means, means_x, precisions_chol, const, row_start,
-                 row_stop, chunk_size, hard, accumulate, loglik_part, nk_part, sx_part,
-                 sxx_part):
+def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row_stop,
+                 chunk_size, hard, accumulate, loglik_part, nk_part, sx_part, sxx_part):
     """One fused E-step and statistics pass, full covariances.
 
     Parameters
@@ -331,10 +330,9 @@ def em_pass_full(X, sample_weight, means, means_x, precisions_chol, const, row_s
     sample_weight : ndarray of shape (n_samples,) or (0,), float64
         Empty for unit weights.
     means : ndarray of shape (n_components, n_features), float64
-        The centres of the statistics (float32 values for float32 X).
-    means_x : ndarray of shape (n_components, n_features), X's dtype
-        The same values in X's dtype, the centres the rows are scored on.
     precisions_chol : ndarray of shape (n_components, n_features, n_features), X's dtype
+        Given in the dtype the log-densities are computed in, so that the
+        kernel makes no copy of it.
     const : ndarray of shape (n_components,), float64
         log weight + log det(U) - n_features / 2 log(2 pi).
     row_start, row_stop, chunk_size : int
@@ -364,6 +362,7 @@ def em_pass_full(X, sample_weight, means, means_x, precisions_chol, const, row_s
     # Scored in X's dtype (see block_log_prob_full); for float32 data the
     # scatter of a block is summed in float32, nk and sx in float64, and
     # with two features everything in float64 (the rule: fastgmm._kernels).
+    means_x = means.astype(X.dtype)
     n_centred = n_features if X.itemsize == 4 else 1
     for c in prange(n_blocks):
         # The row of sxx_part this block writes; ``c - c`` keeps the type of
@@ -403,9 +402,9 @@ def em_pass_full(X, sample_weight, means, means_x, precisions_chol, const, row_s
 
 
 @njit(parallel=True, **_JIT)
-def em_pass_full_components(X, sample_weight, means, means_x, precisions_chol, const,
-                            row_start, row_stop, chunk_size, hard, loglik_part, nk_part,
-                            sx_part, sxx):
+def em_pass_full_components(X, sample_weight, means, precisions_chol, const, row_start,
+                            row_stop, chunk_size, hard, loglik_part, nk_part, sx_part,
+                            sxx):
     """``em_pass_full`` with ``accumulate``, its components in parallel.
 
     For models whose scatters of one block exceed the driver's budget for
@@ -419,8 +418,7 @@ def em_pass_full_components(X, sample_weight, means, means_x, precisions_chol, c
 
     Parameters
     ----------
-    X, sample_weight, means, means_x, precisions_chol, const, row_start, row_stop,
-    chunk_size, hard
+    X, sample_weight, means, precisions_chol, const, row_start, row_stop, chunk_size, hard
         As ``em_pass_full``; more than two features (``em_pass_full``'s
         two-feature path is not repeated here).
     loglik_part : ndarray of shape (n_blocks,), float64
@@ -438,6 +436,7 @@ def em_pass_full_components(X, sample_weight, means, means_x, precisions_chol, c
     n_features = X.shape[1]
     n_components = means.shape[0]
     n_blocks = loglik_part.shape[0]
+    means_x = means.astype(X.dtype)
     n_centred = n_features if X.itemsize == 4 else 1
     width = chunk_size + ROW_PAD
     xt = np.empty((n_features, width), X.dtype)
@@ -481,12 +480,11 @@ def em_pass_tied(X, sample_weight, means, means_u, precision_chol, const, shift,
     X : ndarray of shape (n_samples, n_features), float32 or float64, any layout
     sample_weight : ndarray of shape (n_samples,) or (0,), float64
     means : ndarray of shape (n_components, n_features), float64
-        The centres of the statistics ``sx``.
-    means_u : ndarray of shape (n_components, n_features), X's dtype
+    means_u : ndarray of shape (n_components, n_features), float64
         ``(means - shift) @ precision_chol``.
-    precision_chol : ndarray of shape (n_features, n_features), X's dtype
+    precision_chol : ndarray of shape (n_features, n_features), float64
     const : ndarray of shape (n_components,), float64
-    shift : ndarray of shape (n_features,), X's dtype
+    shift : ndarray of shape (n_features,), float64
         Centre of the rows for the E-step and of the pooled scatter (any
         point near the data).
     row_start, row_stop, chunk_size : int
@@ -508,6 +506,9 @@ def em_pass_tied(X, sample_weight, means, means_u, precision_chol, const, shift,
     n_blocks = loglik_part.shape[0]
     # In X's dtype: rows are centred on the shift first (exact in float32 for
     # rows near it), then scored, and their pooled scatter summed per block.
+    means_u_x = means_u.astype(X.dtype)
+    precision_chol_x = precision_chol.astype(X.dtype)
+    shift_x = shift.astype(X.dtype)
     for c in prange(n_blocks):
         start = row_start + c * chunk_size
         n_rows = min(chunk_size, row_stop - start)
@@ -526,8 +527,8 @@ def em_pass_tied(X, sample_weight, means, means_u, precision_chol, const, shift,
         load_block(X, start, n_rows, xt)
         _block_weights(sample_weight, start, n_rows, w)
         # dev = x - shift (and rdev = w dev) serve the E-step and the pooled scatter.
-        _block_first_moments(xt, n_rows, shift, w, dev, rdev, pooled_sx)
-        block_log_prob_tied(dev, n_rows, means_u, precision_chol, const, logp, xu, sq)
+        _block_first_moments(xt, n_rows, shift_x, w, dev, rdev, pooled_sx)
+        block_log_prob_tied(dev, n_rows, means_u_x, precision_chol_x, const, logp, xu, sq)
         loglik_part[c] = _block_posterior(logp, n_rows, hard, w, sample_weight.shape[0] == 0,
                                           lse, inv_total)
         for k in range(n_components):
@@ -547,9 +548,8 @@ def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row
     ----------
     X : ndarray of shape (n_samples, n_features), float32 or float64, any layout
     sample_weight : ndarray of shape (n_samples,) or (0,), float64
-    means : ndarray of shape (n_components, n_features), X's dtype
-        The centres of the rows' scores and of the statistics.
-    precisions_chol : ndarray of shape (n_components, n_features), X's dtype
+    means : ndarray of shape (n_components, n_features), float64
+    precisions_chol : ndarray of shape (n_components, n_features), float64
     const : ndarray of shape (n_components,), float64
     row_start, row_stop, chunk_size : int
     hard : bool
@@ -570,6 +570,8 @@ def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row
     n_blocks = loglik_part.shape[0]
     # Scored in X's dtype; for float32 data the moments of a block (sx and
     # sxx) are summed in float32, nk in float64 (the rule: fastgmm._kernels).
+    means_x = means.astype(X.dtype)
+    precisions_chol_x = precisions_chol.astype(X.dtype)
     for c in prange(n_blocks):
         start = row_start + c * chunk_size
         n_rows = min(chunk_size, row_stop - start)
@@ -583,7 +585,7 @@ def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row
         rx = np.empty(chunk_size, X.dtype)
         load_block(X, start, n_rows, xt)
         _block_weights(sample_weight, start, n_rows, w)
-        block_log_prob_diag(xt, n_rows, means, precisions_chol, const, logp, sq)
+        block_log_prob_diag(xt, n_rows, means_x, precisions_chol_x, const, logp, sq)
         loglik_part[c] = _block_posterior(logp, n_rows, hard, w, sample_weight.shape[0] == 0,
                                           lse, inv_total)
         zero = np.zeros(1, X.dtype)[0]
@@ -598,7 +600,7 @@ def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row
             # (the sums of one block's rows; blocks are summed in float64);
             # nothing stored.
             for i in range(n_features):
-                m = means[k, i]
+                m = means_x[k, i]
                 s1 = zero
                 s2 = zero
                 for b in range(n_rows):

@@ -519,15 +519,13 @@ def weighted_log_prob_tied(X, weights, means, precision_chol, chunk_size, out,
 
 
 @njit(parallel=True, **_JIT)
-def weighted_log_prob_diag(X, weights, means, precisions_chol, means_x, precisions_chol_x,
-                           chunk_size, out, log_norm):
+def weighted_log_prob_diag(X, weights, means, precisions_chol, chunk_size, out,
+                           log_norm):
     """Per-point weighted log-densities, diagonal and spherical covariances.
 
     Parameters as :func:`weighted_log_prob_full`, with ``precisions_chol`` of
     shape (n_components, n_features) for 'diag', or (n_components, 1) for
-    'spherical' (one value per component, used for every feature), and
-    ``precisions_chol_x`` of shape (n_components, n_features) in X's dtype
-    (the spherical value repeated over the features).
+    'spherical' (one value per component, used for every feature).
 
     Notes
     -----
@@ -537,11 +535,15 @@ def weighted_log_prob_diag(X, weights, means, precisions_chol, means_x, precisio
     n_samples, n_features = X.shape
     n_components = means.shape[0]
     width = precisions_chol.shape[1]
+    prec = np.empty((n_components, n_features))
     log_det = np.zeros(n_components)
     for k in range(n_components):
         for j in range(n_features):
-            log_det[k] += np.log(precisions_chol[k, j if width > 1 else 0])
+            prec[k, j] = precisions_chol[k, j if width > 1 else 0]
+            log_det[k] += np.log(prec[k, j])
     const = _constants(weights, log_det, n_features)
+    means_x = means.astype(X.dtype)
+    prec_x = prec.astype(X.dtype)
     n_blocks = (n_samples + chunk_size - 1) // chunk_size
     for c in prange(n_blocks):
         start = c * chunk_size
@@ -552,7 +554,7 @@ def weighted_log_prob_diag(X, weights, means, precisions_chol, means_x, precisio
         total = np.empty(chunk_size)
         sq = np.empty(chunk_size, X.dtype)
         load_block(X, start, n_rows, xt)
-        block_log_prob_diag(xt, n_rows, means_x, precisions_chol_x, const, logp, sq)
+        block_log_prob_diag(xt, n_rows, means_x, prec_x, const, logp, sq)
         _write_rows(logp, n_rows, start, out, log_norm, lse, total)
 
 
