@@ -102,6 +102,21 @@ class CovarianceModel:
         """Floats in one array of the covariances' size."""
         return int(np.prod(self.shape(n_components, n_features)))
 
+    def block_floats(self, n_components, n_features):
+        """(small, scatter): the float64 values of one block's partial
+        statistics of a pass, the log-likelihood, ``nk`` and ``sx`` apart
+        from the scatters ``sxx``."""
+        return (1 + n_components * (1 + n_features),
+                int(np.prod(self.scatter_shape(n_components, n_features))))
+
+    def accumulates(self, n_components, n_features):
+        """Whether a pass adds every block's scatters into the total instead
+        of keeping partial ones: where the scatters of a single block exceed
+        ``_config.PART_BYTES`` (full covariances of K d^2 floats: 305 MiB at
+        K=10, d=2000), for a model that can (see :meth:`pass_kernel`)."""
+        return self.can_accumulate and 8 * sum(self.block_floats(
+            n_components, n_features)) > _config.PART_BYTES
+
     # -- validation ------------------------------------------------------
 
     def check_precisions(self, precisions, n_components, n_features):
@@ -391,11 +406,9 @@ class Full(_MatrixModel):
         return (means, prec, const)
 
     def pass_kernel(self, n_blocks, accumulate, n_features):
-        # Where the scatters of a single block exceed PART_BYTES (K d^2
-        # floats: 305 MiB at K=10, d=2000), every block's scatter is added
-        # to the total in block order, the sum the driver makes of parts,
-        # with no partial scatters at all: the blocks run one after the
-        # other, and the components of each in parallel.
+        # With accumulate (see accumulates), every block adds its scatter to
+        # the total in block order: the blocks run one after the other, and
+        # the components of each in parallel (two features: the serial pass).
         if not accumulate:
             return _threads.pick_kernel(self.em_kernels, n_blocks), (False,)
         if n_features == 2:

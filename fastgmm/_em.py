@@ -81,23 +81,22 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
     chunk_size = _config.block_rows(chunk_size, _config.pass_chunk_size(n_features))
     means = np.ascontiguousarray(params.means, dtype=np.float64)
     if X.dtype == np.float32:
-        # float32 data are scored (and, for 'diag', summed per block) in
-        # float32 around these centres: rounded to float32, the statistics
-        # are taken around exactly the centres the kernels use.
+        # float32 data are scored and summed per block in float32 around
+        # these centres (the rule in fastgmm._kernels): rounded to float32,
+        # the statistics are taken around exactly the centres the kernels use.
         means = means.astype(np.float32).astype(np.float64)
     shift = model.pass_shift(params, means, X.dtype)
     args = model.pass_arguments(params, means, shift, float_dtype(X))
     n_components = means.shape[0]
     sxx_shape = model.scatter_shape(n_components, n_features)
-    small_floats = 1 + n_components * (1 + n_features)
-    block_floats = small_floats + int(np.prod(sxx_shape))
+    small_floats, scatter_floats = model.block_floats(n_components, n_features)
+    block_floats = small_floats + scatter_floats
     n_blocks = -(-n_samples // chunk_size)
-    # Where the scatters of a single block exceed PART_BYTES (full
-    # covariances of K d^2 floats: 305 MiB at K=10, d=2000), every block's
-    # scatter is added to the total in block order, the sum the driver makes
-    # of parts, with no partial scatters at all; the blocks then run one
-    # after the other, and the components of each in parallel.
-    accumulate = model.can_accumulate and 8 * block_floats > _config.PART_BYTES
+    # With accumulate, every block's scatter is added to the total in block
+    # order, the sum the driver makes of parts, with no partial scatters at
+    # all; the blocks then run one after the other, and the components of
+    # each in parallel.
+    accumulate = model.accumulates(n_components, n_features)
     # Partial statistics for at most PART_BYTES per kernel call; the segment
     # length depends only on the problem's shape, never on the thread count.
     seg_blocks = max(1, min(n_blocks,

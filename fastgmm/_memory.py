@@ -93,9 +93,8 @@ def fit_memory_bytes(n_samples, n_features, n_components, covariance_type, *,
     if cov_model.matrix:
         per_component += f64 * d * d
     chunk = _config.pass_chunk_size(d)
-    block = f64 * (1 + k * (1 + d) + math.prod(cov_model.scatter_shape(k, d)))
-    if cov_model.can_accumulate and block > _config.PART_BYTES:
-        block = f64 * (1 + k * (1 + d))
+    small, scatter = cov_model.block_floats(k, d)
+    block = f64 * (small if cov_model.accumulates(k, d) else small + scatter)
     n_blocks = -(-n // chunk)
     threads = numba.get_num_threads() if n_threads is None else int(n_threads)
     passes = (min(2 * _config.PART_BYTES, 2 * block * n_blocks)
