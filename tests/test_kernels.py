@@ -277,3 +277,37 @@ def test_zero_weight_component_yields_no_nan():
     assert stats.nk[0] == 0.0
     assert np.all(np.isfinite(stats.sx)) and np.all(np.isfinite(stats.sxx))
     assert np.isfinite(stats.loglik)
+
+
+_NO_JIT_SCRIPT = """
+import json, sys, warnings
+import numpy as np
+import fastgmm
+warnings.simplefilter("ignore")
+X = np.random.default_rng(0).normal(size=(300, 2))
+out = {ct: fastgmm.GaussianMixture(2, covariance_type=ct, random_state=0, max_iter=5)
+       .fit(X).lower_bound_ for ct in ("full", "tied", "diag", "spherical")}
+out["kmeans"] = fastgmm.KMeans(3, random_state=0, n_init=1).fit(X).inertia_
+json.dump(out, sys.stdout)
+"""
+
+
+def test_kernels_run_as_python_without_the_jit():
+    """NUMBA_DISABLE_JIT=1 (coverage, debugging) runs every kernel as Python;
+    the numbers agree with the compiled kernels to rounding (rtol 1e-12: the
+    compiled loops may fuse multiply-adds)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    results = {}
+    for disable in ("0", "1"):
+        env = dict(os.environ, NUMBA_DISABLE_JIT=disable)
+        run = subprocess.run([sys.executable, "-c", _NO_JIT_SCRIPT], env=env,
+                             capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr[-2000:]
+        results[disable] = json.loads(run.stdout)
+    assert results["0"].keys() == results["1"].keys()
+    for key, value in results["0"].items():
+        np.testing.assert_allclose(results["1"][key], value, rtol=1e-12, err_msg=key)

@@ -62,7 +62,8 @@ def serial_twin(kernel, **options):
     Returns a separate dispatcher with its own on-disk cache entry (its
     qualified name gets a ``_serial`` suffix).
     """
-    func = kernel.py_func
+    # Without the JIT (NUMBA_DISABLE_JIT=1) njit returns the function itself.
+    func = getattr(kernel, "py_func", kernel)
     twin = types.FunctionType(func.__code__, func.__globals__, func.__name__ + "_serial",
                               func.__defaults__, func.__closure__)
     twin.__qualname__ = func.__qualname__ + "_serial"

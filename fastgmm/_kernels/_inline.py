@@ -1,9 +1,10 @@
 """Small scalar helpers inlined into the kernels."""
 
 import math
+import struct
 
 from llvmlite import ir
-from numba import njit, types
+from numba import config, njit, types
 from numba.extending import intrinsic
 
 from .._config import FASTMATH, NUMBA_CACHE
@@ -29,6 +30,13 @@ def _bits_to_float64(typingctx, bits):
         return builder.bitcast(args[0], ir.DoubleType())
 
     return sig, codegen
+
+
+if config.DISABLE_JIT:
+    # NUMBA_DISABLE_JIT=1 runs the kernels as Python (for coverage and
+    # debugging), where an intrinsic cannot run.
+    def _bits_to_float64(bits):  # noqa: F811
+        return struct.unpack("<d", struct.pack("<q", int(bits)))[0]
 
 
 @njit(inline="always", fastmath=FASTMATH, cache=NUMBA_CACHE)
