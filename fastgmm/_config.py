@@ -164,3 +164,10 @@ SEGMENT_BYTES = 32 * 2**20
 # more), and the per-chunk statistics are summed by a tree of this fan-in.
 DASK_START_ROWS = 100_000
 DASK_SPLIT_EVERY = 8
+
+# The 'hc' start (``fastgmm._hc``): the hierarchical clustering is built on
+# at most this many rows (a subset drawn with random_state beyond it), as
+# mclust's documentation suggests for large data. Its cost is O(m^2) memory
+# (a float64 m x m matrix of merge costs: 32 MB at 2,000 rows) and
+# O(m^2 d^3) time.
+HC_MAX_SAMPLES = 2000
