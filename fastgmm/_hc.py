@@ -43,13 +43,28 @@ HC_MODELS = ("VVV", "EII")
 HC_USES = ("SVD", "VARS")
 
 
-def _draw_rows(n_samples, sample_weight, max_samples, random_state):
+def check_max_samples(max_samples):
+    """``max_samples`` of the 'hc' start, validated (None: ``_config.HC_MAX_SAMPLES``)."""
+    if max_samples is None:
+        return _config.HC_MAX_SAMPLES
+    if (not isinstance(max_samples, numbers.Integral) or isinstance(max_samples, bool)
+            or max_samples < 2):
+        raise ValueError(f"hc_max_samples must be an int >= 2; got {max_samples!r}.")
+    return int(max_samples)
+
+
+def draw_rows(n_samples, sample_weight, max_samples, random_state):
     """Indices (sorted) of the rows the tree is built on.
+
+    All the rows (of positive weight) when there are at most
+    ``max_samples`` (None: ``_config.HC_MAX_SAMPLES``), without touching
+    ``random_state``; else ``max_samples`` of them drawn with it.
 
     Without replacement; memory O(max_samples) without weights (repeated
     draws of ``max_samples`` indices until enough distinct ones), so a
     subset of 2,000 rows of 1e9 costs no permutation of n_samples.
     """
+    max_samples = check_max_samples(max_samples)
     weighted = sample_weight is not None and sample_weight.shape[0] > 0
     if weighted:
         candidates = np.flatnonzero(sample_weight > 0)
@@ -164,7 +179,7 @@ class HierarchicalTree:
 
 
 def hierarchical_tree(X, *, max_samples=None, model="VVV", use="SVD", random_state=None,
-                      sample_weight=None):
+                      sample_weight=None, rows=None):
     """mclust's model-based agglomerative hierarchical clustering of X.
 
     See the module docstring of ``fastgmm._hc`` for every step.
@@ -181,22 +196,20 @@ def hierarchical_tree(X, *, max_samples=None, model="VVV", use="SVD", random_sta
         Draws the subset (used only when there are more rows than
         ``max_samples``).
     sample_weight : ndarray of shape (n_samples,) or (0,), optional
+    rows : ndarray of int, optional
+        The rows to build the tree on, drawn beforehand by :func:`draw_rows`
+        (``max_samples``, ``random_state`` and ``sample_weight`` then unused).
 
     Returns
     -------
     HierarchicalTree
     """
-    if max_samples is None:
-        max_samples = _config.HC_MAX_SAMPLES
-    if (not isinstance(max_samples, numbers.Integral) or isinstance(max_samples, bool)
-            or max_samples < 2):
-        raise ValueError(f"max_samples must be an int >= 2; got {max_samples!r}.")
     if model not in HC_MODELS:
         raise ValueError(f"model must be one of {HC_MODELS}; got {model!r}.")
     if use not in HC_USES:
         raise ValueError(f"use must be one of {HC_USES}; got {use!r}.")
-    n_samples = X.shape[0]
-    rows = _draw_rows(n_samples, sample_weight, int(max_samples), random_state)
+    if rows is None:
+        rows = draw_rows(X.shape[0], sample_weight, max_samples, random_state)
     data = np.asarray(X[rows], dtype=np.float64)
     Z = svd_transform(data) if use == "SVD" else data
     # Every row its own group, as mclust's hc() starts when no partition is

@@ -1,0 +1,122 @@
+"""Spurious maxima: components whose covariance collapsed onto the regularisation floor.
+
+The likelihood of a Gaussian mixture is unbounded: a component that sits on
+a few rows sharing a value along some direction (tied, rounded or
+duplicated measurements: the 14 eruptions of Old Faithful with a waiting
+time of exactly 83 minutes) has a variance along it that EM drives to 0,
+and only ``reg_covar`` keeps it positive. Such a fit has a high likelihood
+and a low BIC without describing the data better: a spurious maximum. mclust
+stops EM there (its covariance's reciprocal condition number falls below
+``sqrt(.Machine$double.eps)``) and reports the model as missing.
+
+With ``reg_covar > 0`` the covariance never becomes singular, so mclust's
+test does not apply as it is (the reciprocal condition number of such a
+component stays near ``sqrt(reg_covar) / (1 + sqrt(largest variance))``,
+1e-3 on Old Faithful, far above 1.5e-8). The test here is on what is left
+of the covariance once the floor is taken away: component k is spurious
+when
+
+    lambda_min(Sigma_k) - reg_covar <= SPURIOUS_FRACTION * min_j Var(X_j)
+
+with ``lambda_min`` the smallest eigenvalue of its covariance (the smallest
+variance for diagonal and spherical covariances) and ``Var(X_j)`` the
+(sample-weighted) variance of feature j of the data. The measurements
+that chose ``_config.SPURIOUS_FRACTION`` are in the user guide
+(``docs/user_guide/hierarchical_start.rst``).
+"""
+
+import numpy as np
+
+from . import _config, _covariance
+
+# Above this many features the smallest eigenvalue is not computed: a
+# Cholesky factorisation of Sigma_k - threshold I says whether it is below
+# the threshold (O(d^3 / 3) instead of an eigendecomposition).
+_EIGEN_MAX_FEATURES = 256
+
+
+def feature_variances(X, sample_weight, step=1 << 15):
+    """The (sample-weighted) variance of every feature of X, float64.
+
+    Two passes over row chunks (mean, then squared deviations), so nothing
+    of X's size is allocated.
+    """
+    n_samples, n_features = X.shape
+    weighted = sample_weight.shape[0] > 0
+    total = float(sample_weight.sum()) if weighted else float(n_samples)
+    mean = np.zeros(n_features)
+    for start in range(0, n_samples, step):
+        rows = np.asarray(X[start:start + step], dtype=np.float64)
+        mean += sample_weight[start:start + step] @ rows if weighted else rows.sum(axis=0)
+    mean /= total
+    var = np.zeros(n_features)
+    for start in range(0, n_samples, step):
+        diff = np.asarray(X[start:start + step], dtype=np.float64) - mean
+        sq = diff * diff
+        var += sample_weight[start:start + step] @ sq if weighted else sq.sum(axis=0)
+    return var / total
+
+
+def _smallest(cov, threshold):
+    """(smallest eigenvalue or None, below threshold) of one component's covariance
+    as the fitted array holds it: a matrix, variances or one variance."""
+    cov = np.asarray(cov, dtype=np.float64)
+    if cov.ndim == 0:
+        value = float(cov)
+        return value, value <= threshold
+    if cov.ndim == 1:
+        value = float(cov.min())
+        return value, value <= threshold
+    if cov.shape[0] <= _EIGEN_MAX_FEATURES:
+        value = float(np.linalg.eigvalsh(cov)[0])
+        return value, value <= threshold
+    try:
+        np.linalg.cholesky(cov - threshold * np.eye(cov.shape[0]))
+    except np.linalg.LinAlgError:
+        return None, True
+    return None, False
+
+
+def spurious_components(params, covariance_type, reg_covar, variances, fraction=None):
+    """The spurious components of ``params``, as degenerate events (without 'iteration').
+
+    Parameters
+    ----------
+    params : Params
+        A fitted mixture (float64 or float32 arrays).
+    covariance_type : str or CovarianceModel
+    reg_covar : float
+    variances : ndarray of shape (n_features,)
+        The data's feature variances (:func:`feature_variances`).
+    fraction : float, optional
+        ``_config.SPURIOUS_FRACTION`` when None; 0 or less disables the test.
+
+    Returns
+    -------
+    events : list of dict
+        ``{'component', 'kind': 'spurious', 'action': 'kept', 'reason'}``,
+        one per spurious component, in component order.
+    """
+    fraction = _config.SPURIOUS_FRACTION if fraction is None else float(fraction)
+    if fraction <= 0 or params.covariances is None:
+        return []
+    model = _covariance.get(covariance_type)
+    floor = float(np.min(variances))
+    threshold = float(reg_covar) + fraction * floor
+    covariances = np.asarray(params.covariances)
+    events = []
+    for k in range(np.shape(params.means)[0]):
+        value, below = _smallest(model.component(covariances, k), threshold)
+        if not below:
+            continue
+        shown = ("below" if value is None else f"{value:.6g}")
+        events.append({
+            "component": int(k), "kind": "spurious", "action": "kept",
+            "reason": (
+                f"the smallest variance of its covariance ({shown}) is within "
+                f"{fraction:g} x {floor:.6g} (the data's smallest feature variance) of "
+                f"reg_covar={float(reg_covar):g}: the covariance collapsed onto the "
+                "regularisation floor (rows sharing a value along some direction)"
+            ),
+        })
+    return events
