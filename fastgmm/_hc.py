@@ -182,7 +182,16 @@ def hierarchical_tree(X, *, max_samples=None, model="VVV", use="SVD", random_sta
                       sample_weight=None, rows=None):
     """mclust's model-based agglomerative hierarchical clustering of X.
 
-    See the module docstring of ``fastgmm._hc`` for every step.
+    The tree of ``init_params='hc'``: mclust's ``hc(X, modelName="VVV",
+    use="SVD")`` (its default start), on at most ``max_samples`` rows. Cut
+    it with :meth:`HierarchicalTree.labels` (mclust's ``hclass``); one tree
+    serves every number of components. Steps: (1) the rows, all or a subset
+    drawn with ``random_state`` (in proportion to ``sample_weight``, rows of
+    weight 0 never); (2) mclust's SVD transform of the standardised rows,
+    ``Z = Xs V diag(1 / sqrt(s))`` (``use='SVD'``); (3) every row its own
+    group, then merges of the pair that changes the classification
+    log-likelihood least (VVV: Fraley 1998 with mclust's regularisation;
+    EII: Ward). See the user guide's "mclust's hierarchical start".
 
     Parameters
     ----------

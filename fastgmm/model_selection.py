@@ -10,7 +10,16 @@ loop over :class:`~fastgmm.GaussianMixture` fits:
   ``init_params='kmeans'``) is computed once per ``n_components`` and shared:
   the i-th start of every covariance type is the same;
 - the criteria come from one pass at the final parameters, which yields the
-  log-likelihood and the responsibilities' entropy (for ICL) together.
+  log-likelihood and the responsibilities' entropy (for ICL) together;
+- with ``init_params='hc'`` (mclust's start) one hierarchical tree serves
+  every number of components and every covariance type.
+
+A model whose every start ends in a spurious maximum (a component collapsed
+onto ``reg_covar``, see :mod:`fastgmm._spurious`) has NaN criteria and
+cannot be chosen, as mclust reports such models missing, unless
+``keep_spurious=True``. :meth:`ModelSelection.table`,
+:meth:`~ModelSelection.summary` and ``to_pandas(layout='wide')`` give the
+models x K table of mclust's ``summary(mclustBIC)``, in either sign.
 
 Each row is nevertheless exactly the model that
 ``GaussianMixture(n_components, covariance_type=..., random_state=seed,
@@ -243,7 +252,9 @@ def select_model(X, n_components=range(1, 11),
     n_components : int or iterable of int, default=range(1, 11)
         The numbers of components to try.
     covariance_types : str or iterable of str, default=('full', 'tied', 'diag', 'spherical')
-        The covariance types to try; ``'all'`` is all four.
+        The covariance types to try, any registered ones; ``'all'`` is
+        every registered type, ``'mclust'`` mclust's 14 models in mclust's
+        order ('EII' ... 'VVV'), once they are registered.
     criterion : {'bic', 'aic', 'icl'}, default='bic'
         What to minimise. BIC is ``-2 log L + p log n``, AIC is
         ``-2 log L + 2 p``, ICL (integrated completed likelihood, Biernacki,
