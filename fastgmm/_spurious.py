@@ -20,7 +20,9 @@ when
 
 with ``lambda_min`` the smallest eigenvalue of its covariance (the smallest
 variance for diagonal and spherical covariances) and ``Var(X_j)`` the
-(sample-weighted) variance of feature j of the data. The measurements
+(sample-weighted) variance of feature j of the data. An empty component
+(weight below ``_em.EMPTY_FRACTION``) is not tested: it adds nothing to the
+likelihood. The measurements
 that chose ``_config.SPURIOUS_FRACTION`` are in the user guide
 (``docs/user_guide/hierarchical_start.rst``).
 """
@@ -28,6 +30,7 @@ that chose ``_config.SPURIOUS_FRACTION`` are in the user guide
 import numpy as np
 
 from . import _config, _covariance
+from ._em import EMPTY_FRACTION
 
 # Above this many features the smallest eigenvalue is not computed: a
 # Cholesky factorisation of Sigma_k - threshold I says whether it is below
@@ -105,7 +108,13 @@ def spurious_components(params, covariance_type, reg_covar, variances, fraction=
     threshold = float(reg_covar) + fraction * floor
     covariances = np.asarray(params.covariances)
     events = []
+    weights = np.asarray(params.weights, dtype=np.float64)
     for k in range(np.shape(params.means)[0]):
+        if weights[k] < EMPTY_FRACTION:
+            # An empty component (kept by on_degenerate='raise', as
+            # scikit-learn keeps it) sits on the floor too, but adds nothing
+            # to the likelihood: not a spurious maximum.
+            continue
         value, below = _smallest(model.component(covariances, k), threshold)
         if not below:
             continue

@@ -46,6 +46,9 @@ def test_rule_on_crafted_parameters():
                                  "full", 1e-6, variances)
     assert [e["component"] for e in events] == [0]
     assert spurious_components(params, "diag", 1e-6, variances, fraction=0) == []
+    # An empty component sits on the floor but adds nothing to the likelihood.
+    empty = Params(np.array([0.5, 0.0, 0.5]), means, covs, None)
+    assert spurious_components(empty, "diag", 1e-6, variances) == []
 
 
 def test_feature_variances_weighted():
