@@ -147,3 +147,24 @@ def test_mclust_names_before_the_models_exist(faithful):
         pytest.skip("mclust's models are registered")
     with pytest.raises(Exception, match="mclust's 14 covariance models"):
         select_model(faithful, covariance_types="mclust")
+
+
+def test_plot_in_mclusts_sign_leaves_a_gap_for_a_spurious_model(faithful):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sel = select_model(faithful, n_components=[3, 5], covariance_types="diag",
+                           random_state=4, **LONG)
+    ax = sel.plot(sign="mclust")
+    try:
+        assert ax.get_ylabel() == "BIC (higher is better, mclust's sign)"
+        y = ax.lines[0].get_ydata()
+        assert y[0] == -sel.results_["bic"][0] and np.isnan(y[1])
+        assert ax.lines[1].get_ydata()[0] == -sel.results_["bic"][0]  # the star
+    finally:
+        plt.close(ax.figure)
