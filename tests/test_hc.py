@@ -141,3 +141,17 @@ def test_select_model_builds_one_tree_for_every_k_and_model(monkeypatch):
     gm = fit_quietly(GaussianMixture(3, covariance_type="diag", init_params="hc",
                                      random_state=0), X)
     np.testing.assert_allclose(row["bic"], gm.bic(X), rtol=1e-10)
+
+
+def test_float32_and_weights():
+    X = _rows(11, n=200).astype(np.float32)
+    gm = fit_quietly(GaussianMixture(3, init_params="hc", random_state=0), X)
+    assert gm.means_.dtype == np.float32
+    # A weight of 2 is the row twice for the M-step of the start (the tree is
+    # built on the rows of positive weight, so rows of weight 0 do not count).
+    w = np.ones(200)
+    w[:50] = 0.0
+    a = fit_quietly(GaussianMixture(3, init_params="hc", max_iter=0), X, sample_weight=w)
+    b = fit_quietly(GaussianMixture(3, init_params="hc", max_iter=0), X[50:])
+    np.testing.assert_allclose(a.means_, b.means_, rtol=1e-6)
+    np.testing.assert_allclose(a.weights_, b.weights_, rtol=1e-6)

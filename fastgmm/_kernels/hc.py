@@ -48,10 +48,32 @@ def _before(c1, a1, b1, c2, a2, b2):
 
 
 @njit(cache=NUMBA_CACHE, nogil=True)
-def _term(n, trace, log_det_valid, det, alpha, beta):
-    """A group's VVV term, ``n log(det [n > d] + beta (tr W + alpha) / n)``."""
+def _term(n, trace, work, alpha, beta):
+    """A group's VVV term, ``n log(det(W / n) [n > d] + beta (tr W + alpha) / n)``.
+
+    ``work`` (d, d) holds ``W / n`` in its lower triangle (overwritten by
+    its Cholesky factor when ``n > d``); a pivot that is not positive means
+    a singular W, whose determinant counts as 0.
+    """
+    d = work.shape[0]
     inner = beta * (trace + alpha) / n
-    if log_det_valid:
+    if n > d:
+        det = 1.0
+        for p in range(d):
+            s = work[p, p]
+            for r in range(p):
+                s -= work[p, r] * work[p, r]
+            if not s > 0.0:
+                det = 0.0
+                break
+            det *= s
+            root = math.sqrt(s)
+            work[p, p] = root
+            for q in range(p + 1, d):
+                t = work[q, p]
+                for r in range(p):
+                    t -= work[q, r] * work[p, r]
+                work[q, p] = t / root
         inner += det
     return n * math.log(inner)
 
@@ -60,8 +82,7 @@ def _term(n, trace, log_det_valid, det, alpha, beta):
 def _merged(i, j, means, counts, scatters, vvv, alpha, beta, work):
     """The term of groups i and j merged (VVV), or Ward's cost (EII).
 
-    ``work`` (d, d) receives ``W_ij / n_ij`` for VVV (overwritten by its
-    Cholesky factor).
+    ``work`` (d, d) receives ``W_ij / n_ij`` for VVV (see :func:`_term`).
     """
     d = means.shape[1]
     ni = counts[i]
@@ -82,28 +103,7 @@ def _merged(i, j, means, counts, scatters, vvv, alpha, beta, work):
             work[p, q] = (scatters[i, p, q] + scatters[j, p, q] + c * dp * dq) / nij
         trace += work[p, p]
     trace *= nij
-    det = 0.0
-    use_det = nij > d
-    if use_det:
-        # Cholesky of the lower triangle in place; a pivot that is not
-        # positive means a singular W, whose determinant counts as 0.
-        det = 1.0
-        for p in range(d):
-            s = work[p, p]
-            for r in range(p):
-                s -= work[p, r] * work[p, r]
-            if not s > 0.0:
-                det = 0.0
-                break
-            det *= s
-            root = math.sqrt(s)
-            work[p, p] = root
-            for q in range(p + 1, d):
-                t = work[q, p]
-                for r in range(p):
-                    t -= work[q, r] * work[p, r]
-                work[q, p] = t / root
-    return _term(nij, trace, use_det, det, alpha, beta)
+    return _term(nij, trace, work, alpha, beta)
 
 
 @njit(cache=NUMBA_CACHE, nogil=True)
@@ -172,30 +172,9 @@ def hc_merge(means, counts, scatters, vvv, alpha, beta, n_merges, merges, merge_
             trace = 0.0
             for p in range(d):
                 trace += scatters[i, p, p]
-            n = counts[i]
-            det = 0.0
-            use_det = n > d
-            if use_det:
-                for p in range(d):
-                    for q in range(p + 1):
-                        work[p, q] = scatters[i, p, q] / n
-                det = 1.0
-                for p in range(d):
-                    s = work[p, p]
-                    for r in range(p):
-                        s -= work[p, r] * work[p, r]
-                    if not s > 0.0:
-                        det = 0.0
-                        break
-                    det *= s
-                    root = math.sqrt(s)
-                    work[p, p] = root
-                    for q in range(p + 1, d):
-                        t = work[q, p]
-                        for r in range(p):
-                            t -= work[q, r] * work[p, r]
-                        work[q, p] = t / root
-            terms[i] = _term(n, trace, use_det, det, alpha, beta)
+                for q in range(p + 1):
+                    work[p, q] = scatters[i, p, q] / counts[i]
+            terms[i] = _term(counts[i], trace, work, alpha, beta)
     cost = np.empty((g, g))
     active = np.ones(g, dtype=np.bool_)
     for i in range(g):
