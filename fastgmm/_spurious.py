@@ -28,6 +28,7 @@ that chose ``_config.SPURIOUS_FRACTION`` are in the user guide
 """
 
 import numpy as np
+from scipy.linalg.lapack import dpotrf
 
 from . import _config, _covariance
 from ._em import EMPTY_FRACTION
@@ -73,11 +74,11 @@ def _smallest(cov, threshold):
     if cov.shape[0] <= _EIGEN_MAX_FEATURES:
         value = float(np.linalg.eigvalsh(cov)[0])
         return value, value <= threshold
-    try:
-        np.linalg.cholesky(cov - threshold * np.eye(cov.shape[0]))
-    except np.linalg.LinAlgError:
-        return None, True
-    return None, False
+    # One d x d temporary: the shifted copy, factorised in place.
+    shifted = np.array(cov, dtype=np.float64, order="F", copy=True)
+    shifted.flat[:: cov.shape[0] + 1] -= threshold
+    _, info = dpotrf(shifted, lower=1, overwrite_a=1, clean=0)
+    return None, info != 0
 
 
 def spurious_components(params, covariance_type, reg_covar, variances, fraction=None):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import fastgmm
+import fastgmm._spurious
 from fastgmm import GaussianMixture, _config, select_model
 from fastgmm._spurious import feature_variances, spurious_components
 from fastgmm._stats import Params
@@ -28,7 +29,10 @@ def _spurious(model):
     return [e for e in model.degenerate_events_ if e["kind"] == "spurious"]
 
 
-def test_rule_on_crafted_parameters():
+@pytest.mark.parametrize("eigen_max_features", [256, 1])
+def test_rule_on_crafted_parameters(eigen_max_features, monkeypatch):
+    # 1: matrices tested by a Cholesky factorisation, as for many features.
+    monkeypatch.setattr(fastgmm._spurious, "_EIGEN_MAX_FEATURES", eigen_max_features)
     variances = np.array([2.0, 50.0])
     means = np.zeros((3, 2))
     covs = np.array([[1.0, 3.0], [1e-6, 3.0], [1e-6 + 1e-7, 3.0]])  # diag layout
