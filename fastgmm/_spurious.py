@@ -32,6 +32,7 @@ from scipy.linalg.lapack import dpotrf
 
 from . import _config, _covariance
 from ._em import EMPTY_FRACTION
+from ._outofcore import PageReleaser
 
 # Above this many features the smallest eigenvalue is not computed: a
 # Cholesky factorisation of Sigma_k - threshold I says whether it is below
@@ -42,23 +43,33 @@ _EIGEN_MAX_FEATURES = 256
 def feature_variances(X, sample_weight, step=1 << 15):
     """The (sample-weighted) variance of every feature of X, float64.
 
-    Two passes over row chunks (mean, then squared deviations), so nothing
-    of X's size is allocated.
+    One pass over row chunks: each chunk's mean and centred sum of squares,
+    combined as Chan, Golub & LeVeque (1979) do (no cancellation), so
+    nothing of X's size is allocated; the pages of a memory-mapped X are
+    handed back after each chunk.
     """
     n_samples, n_features = X.shape
     weighted = sample_weight.shape[0] > 0
-    total = float(sample_weight.sum()) if weighted else float(n_samples)
+    pager = PageReleaser(X)
+    total = 0.0
     mean = np.zeros(n_features)
+    m2 = np.zeros(n_features)
     for start in range(0, n_samples, step):
         rows = np.asarray(X[start:start + step], dtype=np.float64)
-        mean += sample_weight[start:start + step] @ rows if weighted else rows.sum(axis=0)
-    mean /= total
-    var = np.zeros(n_features)
-    for start in range(0, n_samples, step):
-        diff = np.asarray(X[start:start + step], dtype=np.float64) - mean
-        sq = diff * diff
-        var += sample_weight[start:start + step] @ sq if weighted else sq.sum(axis=0)
-    return var / total
+        stop = start + rows.shape[0]
+        w = sample_weight[start:stop] if weighted else None
+        w_c = float(w.sum()) if weighted else float(rows.shape[0])
+        if w_c > 0:
+            mean_c = (w @ rows if weighted else rows.sum(axis=0)) / w_c
+            dev = rows - mean_c
+            m2_c = w @ (dev * dev) if weighted else (dev * dev).sum(axis=0)
+            delta = mean_c - mean
+            both = total + w_c
+            mean += delta * (w_c / both)
+            m2 += m2_c + delta * delta * (total * w_c / both)
+            total = both
+        pager.release(start, stop)
+    return m2 / total
 
 
 def _smallest(cov, threshold):
