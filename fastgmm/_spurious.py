@@ -40,7 +40,7 @@ from ._outofcore import PageReleaser
 _EIGEN_MAX_FEATURES = 256
 
 
-def feature_variances(X, sample_weight, step=1 << 15):
+def feature_variances(X, sample_weight, step=None):
     """The (sample-weighted) variance of every feature of X, float64.
 
     One pass over row chunks: each chunk's mean and centred sum of squares,
@@ -49,6 +49,10 @@ def feature_variances(X, sample_weight, step=1 << 15):
     handed back after each chunk.
     """
     n_samples, n_features = X.shape
+    if step is None:
+        # Chunks of about 1 MiB in float64: the deviations of one chunk are
+        # the only temporary, small beside any model.
+        step = max(1, min(1 << 15, (1 << 17) // n_features))
     weighted = sample_weight.shape[0] > 0
     pager = PageReleaser(X)
     total = 0.0
@@ -62,7 +66,8 @@ def feature_variances(X, sample_weight, step=1 << 15):
         if w_c > 0:
             mean_c = (w @ rows if weighted else rows.sum(axis=0)) / w_c
             dev = rows - mean_c
-            m2_c = w @ (dev * dev) if weighted else (dev * dev).sum(axis=0)
+            m2_c = (np.einsum("i,ij,ij->j", w, dev, dev) if weighted
+                    else np.einsum("ij,ij->j", dev, dev))
             delta = mean_c - mean
             both = total + w_c
             mean += delta * (w_c / both)
