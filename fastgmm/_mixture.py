@@ -422,9 +422,10 @@ class BaseMixture(_ParamsMixin):
 
         # Nothing is set on self until every start has run: a fit that raises
         # (or is interrupted) leaves the estimator as it was. The best start
-        # without a spurious component wins; when every start has one, the
-        # best of all (its spurious components recorded in its events).
-        best = best_clean = None
+        # without a spurious component wins (best); when every start has one,
+        # the best of those (best_spurious, its spurious components recorded
+        # in its events).
+        best = best_spurious = None
         with _threads.thread_limit(self.n_threads):
             for init in range(n_init):
                 started = self._print_init_begin(init)
@@ -453,14 +454,17 @@ class BaseMixture(_ParamsMixin):
                 for event in spurious:
                     events.append({"iteration": int(result[2]), **event})
                 candidate = (final_lb,) + result + (events,)
-                if best is None or final_lb > best[0] or best[0] == -np.inf:
-                    best = candidate
-                if not spurious and (best_clean is None or final_lb > best_clean[0]
-                                     or best_clean[0] == -np.inf):
-                    best_clean = candidate
+                # One kept start at a time: a spurious one only while no
+                # start without has been seen.
+                if spurious:
+                    if best is None and (best_spurious is None or final_lb > best_spurious[0]
+                                         or best_spurious[0] == -np.inf):
+                        best_spurious = candidate
+                elif best is None or final_lb > best[0] or best[0] == -np.inf:
+                    best, best_spurious = candidate, None
 
-        if best_clean is not None:
-            best = best_clean
+        if best is None:
+            best = best_spurious
         lower_bound, params, lower_bounds, n_iter, converged, events = best
         state = self._fitted_state(
             params, dtype, n_features, converged=converged, n_iter=n_iter,
