@@ -23,8 +23,8 @@ lowest cost, then highest ``b``, then highest ``a``: the last pair of
 mclust's scan (``j`` outer, ``i < j`` inner, ``<=``), which merges the
 duplicated rows of Old Faithful in its order (with the lowest indices first
 instead, its cuts at G = 3..9 groups differed from mclust's, adjusted Rand
-index 0.53-0.60). The merged group takes the lower index ``a``. The result depends on nothing else: no thread count, no
-memory layout.
+index 0.53-0.60). The merged group takes the lower index ``a``. The result
+depends on nothing else: no thread count, no memory layout.
 """
 
 import math
