@@ -5,6 +5,7 @@ one fused, parallel Numba pass over the data.
 """
 
 from .exceptions import ConvergenceWarning, NotFittedError
+from ._hc import HierarchicalTree, hierarchical_tree
 from .gaussian_mixture import GaussianMixture
 from .kmeans import KMeans
 from .model_selection import ModelSelection, select_model
@@ -31,4 +32,5 @@ def load(path):
 
 
 __all__ = ["GaussianMixture", "KMeans", "ConvergenceWarning", "NotFittedError", "load",
-           "select_model", "ModelSelection", "__version__"]
+           "select_model", "ModelSelection", "hierarchical_tree", "HierarchicalTree",
+           "__version__"]

@@ -1,4 +1,4 @@
-"""Starting points for EM: 'kmeans', 'k-means++', 'random', 'random_from_data'.
+"""Starting points for EM: 'kmeans', 'k-means++', 'random', 'random_from_data', 'hc'.
 
 Each start is a responsibility matrix, as in scikit-learn, turned into
 parameters by one M-step. The matrix is never built whole: it is produced
@@ -187,9 +187,16 @@ def initial_parameters(X, sample_weight, *, n_components, covariance_type, init_
     repair of the start is recorded as iteration 0. ``next_start``, when
     given, returns the start drawn beforehand (``select_model`` shares each
     start across covariance types this way): the fitted ``KMeans`` for
-    'kmeans', else the callable :func:`initial_resp_chunks` returns;
-    ``random_state`` is then unused.
+    'kmeans', the :class:`~fastgmm._hc.HierarchicalTree` for 'hc', else the
+    callable :func:`initial_resp_chunks` returns; ``random_state`` is then
+    unused.
     """
+    if init_params == "hc":
+        return _hc_start(X, sample_weight, n_components=n_components,
+                         covariance_type=covariance_type, reg_covar=reg_covar,
+                         random_state=random_state, on_degenerate=on_degenerate,
+                         events=events,
+                         tree=None if next_start is None else next_start())
     if init_params == "kmeans":
         stats = _kmeans_start_stats(X, sample_weight, n_components, covariance_type,
                                     random_state,
@@ -205,4 +212,33 @@ def initial_parameters(X, sample_weight, *, n_components, covariance_type, init_
                   nk_regularization(stats.sum_weights, X.shape[0]),
                   float_dtype(X) == np.float32, normalize="n_samples",
                   on_degenerate=on_degenerate, X=X, sample_weight=sample_weight,
+                  iteration=0, events=[] if events is None else events)
+
+
+def _hc_start(X, sample_weight, *, n_components, covariance_type, reg_covar, random_state,
+              on_degenerate, events, tree=None):
+    """The 'hc' start: the M-step of the tree's rows, each wholly in its group
+    of the cut at ``n_components`` (see ``fastgmm._hc``).
+
+    Only the tree's rows (all of X up to ``_config.HC_MAX_SAMPLES`` rows, a
+    subset beyond) enter the start, through the covariance model's own
+    start statistics and M-step, with their sample weights; the weights of
+    the start are their share of the subset's weight.
+    """
+    from ._hc import hierarchical_tree
+
+    if tree is None:
+        tree = hierarchical_tree(X, random_state=random_state, sample_weight=sample_weight)
+    labels = tree.labels(n_components)
+    rows = tree.rows
+    X_sub = np.asarray(X[rows])
+    w_sub = sample_weight[rows] if sample_weight.shape[0] else sample_weight
+    m = rows.size
+    chunks = _one_hot_chunks(m, n_components, np.arange(m), labels,
+                             _chunk_rows(X.shape[1], n_components))
+    stats = _stats_from_resp(X_sub, w_sub, chunks, n_components, covariance_type)
+    return m_step(stats, covariance_type, reg_covar,
+                  nk_regularization(stats.sum_weights, m),
+                  float_dtype(X) == np.float32, normalize="n_samples",
+                  on_degenerate=on_degenerate, X=X_sub, sample_weight=w_sub,
                   iteration=0, events=[] if events is None else events)

@@ -62,7 +62,9 @@ def fit_memory_bytes(n_samples, n_features, n_components, covariance_type, *,
     - the start: a chunk of rows, ``8 rows (K + 3 d)`` (responsibilities,
       rows, deviations, weighted deviations; ``rows`` as ``_init``), and for
       the k-means starts its per-row arrays, ``8 N (6 + log K)`` (labels,
-      distances, the k-means++ candidates' distances).
+      distances, the k-means++ candidates' distances); for 'hc' the
+      hierarchical clustering, ``8 (m^2 + m (4 d + d^2))`` with m at most
+      ``_config.HC_MAX_SAMPLES`` rows.
 
     Parameters
     ----------
@@ -102,6 +104,11 @@ def fit_memory_bytes(n_samples, n_features, n_components, covariance_type, *,
     start = f64 * min(n, _chunk_rows(d, k)) * (k + 3 * d)
     if init_params in ("kmeans", "k-means++"):
         start += f64 * n * (6 + math.log(max(k, 1)))
+    elif init_params == "hc":
+        # The hierarchical clustering of at most HC_MAX_SAMPLES rows: its
+        # matrix of merge costs, the rows, their transform and scatters.
+        m = min(n, _config.HC_MAX_SAMPLES)
+        start += f64 * (m * m + m * (4 * d + d * d))
     return int(model + per_component + passes + start)
 
 

@@ -25,6 +25,9 @@ A subclass supplies small hooks:
     Its number of free parameters (for ``bic``, ``aic``, ``icl``).
 ``_current_parameters()`` (optional)
     The fitted parameters as the per-row kernels read them.
+``_spurious_events(params, variances)`` (optional)
+    The spurious components of a start's result, as degenerate events
+    (:mod:`fastgmm._spurious`); the ``n_init`` loop prefers starts without.
 """
 
 import math
@@ -38,6 +41,7 @@ from . import _covariance, _em, _io, _threads
 from ._base import _ParamsMixin
 from ._outofcore import float_dtype, is_dask_array
 from ._covariance import COVARIANCE_TYPES
+from ._spurious import feature_variances
 from ._stats import Params
 from ._validation import (
     check_array,
@@ -50,7 +54,7 @@ from ._validation import (
 )
 from .exceptions import ConvergenceWarning, InvalidParameterError, compatible
 
-INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
+INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data", "hc")
 
 # The state's 'feature_names_in_' when the call leaves the attribute as it is.
 _UNCHANGED = object()
@@ -149,6 +153,11 @@ class BaseMixture(_ParamsMixin):
 
     def _check_fit_memory(self, n_samples, n_features, dtype, n_init):
         """Refuse a fit whose memory would not fit (nothing checked here)."""
+
+    def _spurious_events(self, params, variances):
+        """Events of the spurious components of a start's result (none here);
+        see :mod:`fastgmm._spurious`."""
+        return []
 
     def _current_parameters(self):
         """The fitted parameters as the kernels take them (float64), once checked."""
@@ -406,9 +415,17 @@ class BaseMixture(_ParamsMixin):
             # The start (init_params) from a sample of rows: see DaskData.start_sample.
             start_X, start_weight = dask_data.start_sample(random_state)
 
+        # The data's feature variances, the scale of the spurious-maximum
+        # test (see _spurious); from the start's sample for Dask data.
+        variances = (None if is_dask_array(start_X)
+                     else feature_variances(start_X, start_weight))
+
         # Nothing is set on self until every start has run: a fit that raises
-        # (or is interrupted) leaves the estimator as it was.
-        best = None
+        # (or is interrupted) leaves the estimator as it was. The best start
+        # without a spurious component wins (best); when every start has one,
+        # the best of those (best_spurious, its spurious components recorded
+        # in its events).
+        best = best_spurious = None
         with _threads.thread_limit(self.n_threads):
             for init in range(n_init):
                 started = self._print_init_begin(init)
@@ -432,9 +449,22 @@ class BaseMixture(_ParamsMixin):
                 )
                 final_lb = result[1][-1]
                 self._print_init_end(final_lb, result[3], started)
-                if best is None or final_lb > best[0] or best[0] == -np.inf:
-                    best = (final_lb,) + result + (events,)
+                spurious = ([] if variances is None
+                            else self._spurious_events(result[0], variances))
+                for event in spurious:
+                    events.append({"iteration": int(result[2]), **event})
+                candidate = (final_lb,) + result + (events,)
+                # One kept start at a time: a spurious one only while no
+                # start without has been seen.
+                if spurious:
+                    if best is None and (best_spurious is None or final_lb > best_spurious[0]
+                                         or best_spurious[0] == -np.inf):
+                        best_spurious = candidate
+                elif best is None or final_lb > best[0] or best[0] == -np.inf:
+                    best, best_spurious = candidate, None
 
+        if best is None:
+            best = best_spurious
         lower_bound, params, lower_bounds, n_iter, converged, events = best
         state = self._fitted_state(
             params, dtype, n_features, converged=converged, n_iter=n_iter,

@@ -16,6 +16,7 @@ from ._memory import check_fit_memory
 from ._mixture import BaseMixture, _as_float_array, _check_shape
 from ._outofcore import float_dtype, is_dask_array
 from ._covariance import COVARIANCE_TYPES
+from ._spurious import spurious_components
 from ._stats import Params
 from ._validation import (
     check_array,
@@ -93,10 +94,16 @@ class GaussianMixture(BaseMixture):
         The number of EM iterations to perform.
     n_init : int, default=1
         The number of starts; the one with the highest lower bound is kept.
-    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data', 'hc'}, default='kmeans'
         How the responsibilities of a start are chosen: the labels of a
         k-means fit, the k-means++ seeds, uniform random responsibilities,
-        or random data points.
+        random data points, or 'hc', mclust's start: the groups of a
+        model-based agglomerative hierarchical clustering (criterion VVV, on
+        the scaled SVD of the data) of at most ``_config.HC_MAX_SAMPLES``
+        (2000) rows, drawn with ``random_state`` when there are more; the
+        start is the M-step of those rows in their groups (see
+        :func:`fastgmm.hierarchical_tree`). Without a subset every start
+        is the same.
     weights_init : array-like of shape (n_components,), default=None
         Initial weights (override the start's).
     means_init : array-like of shape (n_components, n_features), default=None
@@ -200,8 +207,16 @@ class GaussianMixture(BaseMixture):
     degenerate_events_ : list of dict
         One dict per degenerate component met by the best start, with keys
         'iteration' (0: the start itself), 'component' (its index at that
-        iteration), 'kind' ('singular' or 'empty') and 'action' ('reseed'
-        or 'drop'); empty when none occurred.
+        iteration), 'kind' ('singular', 'empty' or 'spurious') and 'action'
+        ('reseed', 'drop', or 'kept' for a spurious component); empty when
+        none occurred. A 'spurious' event (with a 'reason') marks a
+        component of the final fit whose covariance collapsed onto the
+        ``reg_covar`` floor: its smallest variance less ``reg_covar`` is at
+        most ``_config.SPURIOUS_FRACTION`` (1e-8) times the data's smallest
+        feature variance (rows sharing a value along some direction; see
+        the user guide's "Spurious maxima"). With ``n_init > 1`` the best
+        start without a spurious component is kept; only when every start
+        has one is the best of them kept, with its events.
     n_parameters_ : int
         Number of free parameters of the fitted model (weights, means and
         covariances), the ``p`` of :meth:`bic`, :meth:`aic` and :meth:`icl`.
@@ -520,6 +535,9 @@ class GaussianMixture(BaseMixture):
             covariances = model.covariances_from_precisions(precisions)
         return Params(np.asarray(weights), np.asarray(means), covariances,
                       precisions_chol)
+
+    def _spurious_events(self, params, variances):
+        return spurious_components(params, self.covariance_type, self.reg_covar, variances)
 
     def _iterate(self, X, sample_weight, params, *, lower_bound, events, stats_pass):
         return _em.run_em(

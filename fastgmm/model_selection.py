@@ -10,7 +10,16 @@ loop over :class:`~fastgmm.GaussianMixture` fits:
   ``init_params='kmeans'``) is computed once per ``n_components`` and shared:
   the i-th start of every covariance type is the same;
 - the criteria come from one pass at the final parameters, which yields the
-  log-likelihood and the responsibilities' entropy (for ICL) together.
+  log-likelihood and the responsibilities' entropy (for ICL) together;
+- with ``init_params='hc'`` (mclust's start) one hierarchical tree serves
+  every number of components and every covariance type.
+
+A model whose every start ends in a spurious maximum (a component collapsed
+onto ``reg_covar``, see :mod:`fastgmm._spurious`) has NaN criteria and
+cannot be chosen, as mclust reports such models missing, unless
+``keep_spurious=True``. :meth:`ModelSelection.table`,
+:meth:`~ModelSelection.summary` and ``to_pandas(layout='wide')`` give the
+models x K table of mclust's ``summary(mclustBIC)``, in either sign.
 
 Each row is nevertheless exactly the model that
 ``GaussianMixture(n_components, covariance_type=..., random_state=seed,
@@ -26,6 +35,7 @@ import warnings
 import numpy as np
 
 from . import _em, _threads
+from ._hc import check_max_samples, draw_rows, hierarchical_tree
 from ._init import initial_resp_chunks
 from .kmeans import KMeans
 from . import _covariance
@@ -53,6 +63,8 @@ RESULTS_DTYPE = np.dtype([
     ("converged", np.bool_),
     ("fit_time", np.float64),
     ("random_state", np.int64),
+    ("spurious", np.bool_),
+    ("note", "U200"),
 ])
 
 # GaussianMixture parameters that depend on n_components or covariance_type,
@@ -69,9 +81,16 @@ class _SharedStarts:
     Start i is drawn from ``RandomState(seed)`` in the state that the first
     i starts of ``GaussianMixture(random_state=seed)`` leave it in, so a
     covariance type's i-th start is the one a separate fit would make.
+
+    For 'hc' a start is a hierarchical tree, which serves every number of
+    components: ``trees`` (shared by every ``_SharedStarts`` of a sweep)
+    holds the trees built so far by the rows they were built on, so a tree
+    is built once per subset of rows (once per sweep when X has at most
+    ``hc_max_samples`` rows, or with an int ``random_state``).
     """
 
-    def __init__(self, X, sample_weight, n_components, init_params, seed):
+    def __init__(self, X, sample_weight, n_components, init_params, seed, trees=None,
+                 hc_max_samples=None):
         self._X = X
         self._sample_weight = sample_weight
         self._n_components = n_components
@@ -79,8 +98,17 @@ class _SharedStarts:
         self._random_state = np.random.RandomState(seed)
         self._starts = []
         self._state_after = []
+        self._trees = {} if trees is None else trees
+        self._hc_max_samples = hc_max_samples
 
     def _draw(self):
+        if self._init_params == "hc":
+            rows = draw_rows(self._X.shape[0], self._sample_weight, self._hc_max_samples,
+                             self._random_state)
+            key = rows.tobytes()
+            if key not in self._trees:
+                self._trees[key] = hierarchical_tree(self._X, rows=rows)
+            return self._trees[key]
         if self._init_params == "kmeans":
             # The k-means fit a GaussianMixture start makes from this state.
             weight = self._sample_weight if self._sample_weight.shape[0] else None
@@ -162,14 +190,32 @@ def _check_n_components(n_components, n_samples):
     return values
 
 
+def _mclust_names():
+    """mclust's models in mclust's order, as the covariance registry names them."""
+    names = getattr(_covariance, "MCLUST_NAMES", None)
+    if not names:
+        raise InvalidParameterError(
+            "covariance_types='mclust' needs mclust's 14 covariance models ('EII' ... "
+            "'VVV'), which this version of fastgmm does not have; give covariance "
+            f"types among {sorted(COVARIANCE_TYPES)} instead."
+        )
+    return tuple(names)
+
+
 def _check_covariance_types(covariance_types):
     if isinstance(covariance_types, str):
-        covariance_types = COVARIANCE_TYPES if covariance_types == "all" else [covariance_types]
+        if covariance_types == "all":
+            covariance_types = COVARIANCE_TYPES
+        elif covariance_types == "mclust":
+            covariance_types = _mclust_names()
+        else:
+            covariance_types = [covariance_types]
     values = []
     for t in covariance_types:
-        if t not in COVARIANCE_TYPES:
+        if not isinstance(t, str) or t not in COVARIANCE_TYPES:
             raise InvalidParameterError(
-                f"covariance_types must hold values among {set(COVARIANCE_TYPES)}; got {t!r}."
+                f"covariance_types must hold values among {set(COVARIANCE_TYPES)} "
+                f"(or be 'all' or 'mclust'); got {t!r}."
             )
         if t not in values:
             values.append(t)
@@ -189,7 +235,7 @@ def _seeds(random_state, n_components):
 def select_model(X, n_components=range(1, 11),
                  covariance_types=("full", "tied", "diag", "spherical"), criterion="bic",
                  n_init=1, random_state=None, sample_weight=None, n_threads=None,
-                 **gm_params):
+                 keep_spurious=False, hc_max_samples=None, **gm_params):
     """Choose the number of components and the covariance type by BIC, AIC or ICL.
 
     Fits a :class:`~fastgmm.GaussianMixture` for every pair of
@@ -206,7 +252,9 @@ def select_model(X, n_components=range(1, 11),
     n_components : int or iterable of int, default=range(1, 11)
         The numbers of components to try.
     covariance_types : str or iterable of str, default=('full', 'tied', 'diag', 'spherical')
-        The covariance types to try; ``'all'`` is all four.
+        The covariance types to try, any registered ones; ``'all'`` is
+        every registered type, ``'mclust'`` mclust's 14 models in mclust's
+        order ('EII' ... 'VVV'), once they are registered.
     criterion : {'bic', 'aic', 'icl'}, default='bic'
         What to minimise. BIC is ``-2 log L + p log n``, AIC is
         ``-2 log L + 2 p``, ICL (integrated completed likelihood, Biernacki,
@@ -227,6 +275,20 @@ def select_model(X, n_components=range(1, 11),
         so a row of weight 2 counts as that row twice.
     n_threads : int, default=None
         Threads the kernels use (None: all cores).
+    keep_spurious : bool, default=False
+        A model whose every start ends in a spurious maximum (a component
+        whose covariance collapsed onto ``reg_covar``; see
+        :attr:`GaussianMixture.degenerate_events_`) gets NaN criteria, as
+        mclust reports such a model as missing, and cannot be chosen; its
+        row says why (``spurious``, ``note``). True keeps its criteria (the
+        row is still marked).
+    hc_max_samples : int, default=None
+        With ``init_params='hc'``: the rows the hierarchical clustering is
+        built on, at most (None: ``_config.HC_MAX_SAMPLES``, 2000; a subset
+        drawn with the row's seed beyond). One tree serves every number of
+        components and every covariance type: it is built once per subset
+        of rows, so once per sweep when X has at most that many rows or
+        ``random_state`` is an int.
     **gm_params
         Other :class:`~fastgmm.GaussianMixture` parameters, the same for
         every model (``tol``, ``max_iter``, ``reg_covar``, ``init_params``,
@@ -313,6 +375,11 @@ def select_model(X, n_components=range(1, 11),
             raise
         raise TypeError(f"select_model got an unknown GaussianMixture parameter ({exc})") from None
     init_params = gm_params.get("init_params", "kmeans")
+    if not isinstance(keep_spurious, (bool, np.bool_)):
+        raise InvalidParameterError(
+            f"keep_spurious must be a bool; got {keep_spurious!r}.")
+    hc_max_samples = check_max_samples(hc_max_samples)
+    trees = {}
     seeds = _seeds(random_state, n_components)
     fit_weight = sample_weight if sample_weight.shape[0] else None
     n_effective = float(sample_weight.sum()) if sample_weight.shape[0] else float(n_samples)
@@ -323,7 +390,8 @@ def select_model(X, n_components=range(1, 11),
     best_model = None
     row = 0
     for k in n_components:
-        starts = _SharedStarts(X, sample_weight, k, init_params, seeds[k])
+        starts = _SharedStarts(X, sample_weight, k, init_params, seeds[k], trees=trees,
+                               hc_max_samples=hc_max_samples)
         for covariance_type in covariance_types:
             model = GaussianMixture(n_components=k, covariance_type=covariance_type,
                                     n_init=n_init, random_state=seeds[k],
@@ -345,7 +413,8 @@ def select_model(X, n_components=range(1, 11),
                     compatible(FitFailedWarning), stacklevel=2,
                 )
                 results[row] = (k, covariance_type, np.nan, np.nan, np.nan, np.nan, p,
-                                0, False, time.perf_counter() - tick, seeds[k])
+                                0, False, time.perf_counter() - tick, seeds[k], False,
+                                f"failed: {exc}"[:200])
                 row += 1
                 continue
             fit_time = time.perf_counter() - tick
@@ -354,8 +423,17 @@ def select_model(X, n_components=range(1, 11),
             bic = -2.0 * log_likelihood + p * math.log(n_effective)
             aic = -2.0 * log_likelihood + 2.0 * p
             icl = bic + 2.0 * entropy
+            spurious = [e for e in model.degenerate_events_ if e.get("kind") == "spurious"]
+            note = ""
+            if spurious:
+                note = (f"spurious maximum in every start: component(s) "
+                        f"{', '.join(str(e['component']) for e in spurious)} collapsed "
+                        "onto reg_covar")
+                if not keep_spurious:
+                    bic = aic = icl = np.nan
             results[row] = (k, covariance_type, bic, aic, icl, log_likelihood, p,
-                            model.n_iter_, model.converged_, fit_time, seeds[k])
+                            model.n_iter_, model.converged_, fit_time, seeds[k],
+                            bool(spurious), note)
             value = results[criterion][row]
             if best_model is None or value < best_value or np.isnan(best_value):
                 best_model, best_value = model, value
@@ -365,8 +443,9 @@ def select_model(X, n_components=range(1, 11),
     values = results[criterion]
     if np.all(np.isnan(values)):
         raise ValueError(
-            "select_model: every fit failed (see the warnings); try increasing "
-            "reg_covar, fewer components, or scaling the data."
+            "select_model: every fit failed or ended in a spurious maximum (see the "
+            "warnings and the rows' notes); try increasing reg_covar, fewer components, "
+            "scaling the data, or keep_spurious=True."
         )
     return ModelSelection(results, best_model, criterion, n_samples=n_samples,
                           n_features=X.shape[1])
@@ -393,7 +472,10 @@ class ModelSelection:
         ``log_likelihood`` (total, sample-weighted, at the final
         parameters), ``n_parameters``, ``n_iter``, ``converged``,
         ``fit_time`` (seconds; a shared start is counted in the first
-        covariance type that uses it) and ``random_state`` (the seed).
+        covariance type that uses it), ``random_state`` (the seed),
+        ``spurious`` (every start ended in a spurious maximum; its criteria
+        are NaN unless ``keep_spurious=True``) and ``note`` (why a row is
+        NaN or marked; empty otherwise).
     best_ : GaussianMixture
         The chosen model, fitted.
     best_params_ : dict
@@ -424,8 +506,97 @@ class ModelSelection:
     def _covariance_types(self):
         return list(dict.fromkeys(self.results_["covariance_type"].tolist()))
 
-    def to_pandas(self):
-        """The table ``results_`` as a pandas DataFrame, one row per model.
+    def table(self, criterion=None, sign="fastgmm"):
+        """The criterion as a K x models matrix, like mclust's ``mclustBIC`` table.
+
+        Parameters
+        ----------
+        criterion : {'bic', 'aic', 'icl'}, default=None
+            The selection's criterion when None.
+        sign : {'fastgmm', 'mclust'}, default='fastgmm'
+            'fastgmm': ``-2 log L + penalty``, lower is better. 'mclust':
+            the opposite, ``2 log L - penalty`` (mclust's BIC,
+            ``2 log L - p log n``), higher is better.
+
+        Returns
+        -------
+        values : ndarray of shape (n_K, n_models), float64
+            NaN for a failed or spurious model (or a pair not fitted).
+        n_components : list of int
+            The rows' K.
+        covariance_types : list of str
+            The columns' models, in the order given.
+        """
+        criterion = self.criterion if criterion is None else criterion
+        if criterion not in CRITERIA:
+            raise InvalidParameterError(
+                f"criterion must be one of {CRITERIA}; got {criterion!r}.")
+        if sign not in ("fastgmm", "mclust"):
+            raise InvalidParameterError(
+                f"sign must be 'fastgmm' or 'mclust'; got {sign!r}.")
+        ks, types = self._n_components(), self._covariance_types()
+        values = np.full((len(ks), len(types)), np.nan)
+        for r in self.results_:
+            values[ks.index(int(r["n_components"])),
+                   types.index(str(r["covariance_type"]))] = r[criterion]
+        if sign == "mclust":
+            values = -values
+        return values, ks, types
+
+    def top(self, n=3):
+        """The ``n`` best models, best first: ``[(covariance_type, K, value), ...]``
+        in the selection's criterion (fastgmm's sign, lower is better)."""
+        r = self.results_
+        return [(str(r["covariance_type"][i]), int(r["n_components"][i]),
+                 float(r[self.criterion][i])) for i in self._ranked()[:n]]
+
+    def summary(self, sign="mclust"):
+        """mclust's ``summary(mclustBIC)``: the top 3 models and their criterion.
+
+        Parameters
+        ----------
+        sign : {'mclust', 'fastgmm'}, default='mclust'
+            Criterion values in mclust's sign (higher is better) or
+            fastgmm's (lower is better); the text says which.
+
+        Returns
+        -------
+        str
+        """
+        if sign not in ("fastgmm", "mclust"):
+            raise InvalidParameterError(
+                f"sign must be 'fastgmm' or 'mclust'; got {sign!r}.")
+        crit = self.criterion.upper()
+        factor = -1.0 if sign == "mclust" else 1.0
+        label = ("mclust's sign, 2 log L - penalty, higher is better" if sign == "mclust"
+                 else "fastgmm's sign, -2 log L + penalty, lower is better")
+        top = self.top(3)
+        names = [f"{t},{k}" for t, k, _ in top]
+        width = max(len(n) for n in names) + 2
+        lines = [f"Best {crit} values ({label}):",
+                 "     " + "".join(n.rjust(max(width, 12)) for n in names),
+                 f"{crit:<5}" + "".join(f"{factor * v:.3f}".rjust(max(width, 12))
+                                        for _, _, v in top)]
+        if len(top) > 1:
+            lines.append(f"{crit} diff " + "".join(
+                f"{factor * (v - top[0][2]) + 0.0:.3f}".rjust(max(width, 12))
+                for _, _, v in top)[5:])
+        return "\n".join(lines)
+
+    def to_pandas(self, layout="long", sign="fastgmm"):
+        """The table ``results_`` as a pandas DataFrame.
+
+        Parameters
+        ----------
+        layout : {'long', 'wide'}, default='long'
+            'long': ``results_``, one row per model. 'wide': the criterion
+            as a K x models table (:meth:`table`), like mclust's
+            ``mclustBIC``, indexed by K, NaN where a model failed or was
+            spurious.
+        sign : {'fastgmm', 'mclust'}, default='fastgmm'
+            For 'wide': the criterion in fastgmm's sign (lower is better) or
+            mclust's (higher is better); the frame's ``attrs['sign']`` says
+            which. 'long' is always in fastgmm's sign.
 
         Returns
         -------
@@ -444,7 +615,18 @@ class ModelSelection:
                 "(pip install pandas); results_ holds the same table as a NumPy "
                 "structured array."
             ) from None
-        return pd.DataFrame({name: self.results_[name] for name in self.results_.dtype.names})
+        if layout == "long":
+            return pd.DataFrame({name: self.results_[name]
+                                 for name in self.results_.dtype.names})
+        if layout != "wide":
+            raise InvalidParameterError(
+                f"layout must be 'long' or 'wide'; got {layout!r}.")
+        values, ks, types = self.table(sign=sign)
+        frame = pd.DataFrame(values, index=pd.Index(ks, name="n_components"),
+                             columns=types)
+        frame.attrs["criterion"] = self.criterion
+        frame.attrs["sign"] = sign
+        return frame
 
     def __repr__(self):
         crit = self.criterion.upper()
@@ -456,7 +638,7 @@ class ModelSelection:
         for i, r in enumerate(results):
             value = r[self.criterion]
             if np.isnan(value):
-                text = "failed"
+                text = "spurious" if r["spurious"] else "failed"
             else:
                 text = f"{value:.3f}"
                 if not r["converged"]:
@@ -480,20 +662,25 @@ class ModelSelection:
         notes = "* best"
         if np.any(~results["converged"] & ~np.isnan(results[self.criterion])):
             notes += "; ! did not converge within max_iter"
+        if np.any(results["spurious"] & np.isnan(results[self.criterion])):
+            notes += "; spurious: every start collapsed a component onto reg_covar"
         lines.append(notes)
         return "\n".join(lines)
 
-    def plot(self, ax=None):
+    def plot(self, ax=None, sign="fastgmm"):
         """Plot the criterion against the number of components, one line per covariance type.
 
-        Lower is better; the chosen model is marked with a star. R's mclust
+        Every model of the selection is drawn; a failed or spurious model
+        leaves a gap. With ``sign='fastgmm'`` lower is better; R's mclust
         draws its BIC plot with the opposite sign, ``2 log L - p log n``
-        (higher is better), so its curves are these upside down.
+        (higher is better), which ``sign='mclust'`` draws. The chosen model
+        is marked with a star.
 
         Parameters
         ----------
         ax : matplotlib Axes, default=None
             Where to draw; a new figure when None.
+        sign : {'fastgmm', 'mclust'}, default='fastgmm'
 
         Returns
         -------
@@ -516,20 +703,21 @@ class ModelSelection:
 
             _, ax = plt.subplots()
         crit = self.criterion.upper()
-        results = self.results_
-        for covariance_type in self._covariance_types():
-            rows = results[results["covariance_type"] == covariance_type]
-            rows = rows[np.argsort(rows["n_components"], kind="stable")]
-            ax.plot(rows["n_components"], rows[self.criterion], marker="o", ms=4,
-                    label=covariance_type)
-        best = results[self._ranked()[0]]
-        ax.plot([best["n_components"]], [best[self.criterion]], ls="none", marker="*",
-                ms=14, color="black",
+        values, ks, types = self.table(sign=sign)
+        many = len(types) > 10
+        for j, covariance_type in enumerate(types):
+            ax.plot(ks, values[:, j], marker="o", ms=4, label=covariance_type,
+                    ls="-" if j < 10 else "--")
+        best = self.results_[self._ranked()[0]]
+        factor = -1.0 if sign == "mclust" else 1.0
+        ax.plot([best["n_components"]], [factor * best[self.criterion]], ls="none",
+                marker="*", ms=14, color="black",
                 label=f"best: {best['covariance_type']}, K={best['n_components']}")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("number of components K")
-        ax.set_ylabel(f"{crit} (lower is better)")
+        ax.set_ylabel(f"{crit} (higher is better, mclust's sign)" if sign == "mclust"
+                      else f"{crit} (lower is better)")
         ax.set_title(f"Gaussian mixtures by {crit}: {self.n_samples} samples, "
                      f"{self.n_features} features")
-        ax.legend(title="covariance type")
+        ax.legend(title="covariance type", ncol=2 if many else 1, fontsize="small")
         return ax

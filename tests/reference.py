@@ -170,6 +170,13 @@ SKLEARN_CANCELLED_RTOL = 1e-2
 # Responsibilities near 0 of two layouts: an absolute floor just above the
 # rounding of terms of size 1.
 RESP_FLOOR_ATOL = 1e-15
+# Merge costs of the hierarchical start against hc_naive: the kernel updates
+# merged scatters (W_a + W_b + c d d^T), the reference recomputes them from
+# the rows; both float64 on ~30 rows of unit scale, differences of terms of
+# size ~30 (n log det): 1e-9 absolute is a few hundred ulps of them.
+HC_COST_ATOL = 1e-9
+# The SVD transform against hc_svd_transform: two SVDs of the same matrix.
+HC_TRANSFORM_ATOL = 1e-10
 
 
 def covariance_matrices(covariances, covariance_type, n_components, n_features):
@@ -285,3 +292,72 @@ def random_start(X, covariance_type, n_components=3, seed=0):
                                             n_components, covariance_type)
     return dict(weights_init=weights, means_init=means,
                 precisions_init=precisions(cov, covariance_type))
+
+
+# -- Model-based hierarchical clustering (the 'hc' start), from the criterion ----
+
+
+def hc_svd_transform(X):
+    """mclust's ``hcUse="SVD"``: standardise (sd with n - 1), then
+    ``Z = Xs V diag(1 / sqrt(s))`` from the SVD ``Xs = U diag(s) V^T``."""
+    X = np.asarray(X, dtype=np.float64)
+    Xs = (X - X.mean(axis=0)) / X.std(axis=0, ddof=1)
+    _, s, vt = np.linalg.svd(Xs, full_matrices=False)
+    return Xs @ vt.T / np.sqrt(s)
+
+
+def _hc_term(rows, alpha, beta):
+    """A group's VVV term: n log(det(W / n) [n > d] + beta (tr W + alpha) / n),
+    W the scatter of its rows around their mean (Fraley 1998; mclust's hcVVV)."""
+    n, d = rows.shape
+    dev = rows - rows.mean(axis=0)
+    W = dev.T @ dev
+    det = np.linalg.det(W / n) if n > d else 0.0
+    return n * np.log(max(det, 0.0) + beta * (np.trace(W) + alpha) / n)
+
+
+def hc_naive(Z, model="VVV", beta=1.0):
+    """Agglomerate the rows of Z, every pair's cost recomputed from its rows at
+    every stage (O(n^3) pairs in all).
+
+    VVV: a merge costs term(a u b) - term(a) - term(b) (:func:`_hc_term`),
+    with ``alpha = tr(W_data) / (n d)``. EII: Ward's growth of the total
+    within-group sum of squares. A group is named by its lowest row; ties
+    go to the pair of highest (larger name, then smaller name).
+
+    Returns
+    -------
+    merges : list of (int, int)
+        The names (lower, higher) of the groups merged at each stage.
+    costs : list of float
+    """
+    Z = np.asarray(Z, dtype=np.float64)
+    n, d = Z.shape
+    dev = Z - Z.mean(axis=0)
+    alpha = max(float((dev ** 2).sum()) / (n * d), np.finfo(np.float64).eps)
+    groups = {i: [i] for i in range(n)}
+    merges, costs = [], []
+
+    def sse(rows):
+        r = Z[rows]
+        return float(((r - r.mean(axis=0)) ** 2).sum())
+
+    while len(groups) > 1:
+        best = None
+        names = sorted(groups)
+        for x, a in enumerate(names):
+            for b in names[x + 1:]:
+                both = groups[a] + groups[b]
+                if model == "VVV":
+                    c = (_hc_term(Z[both], alpha, beta) - _hc_term(Z[groups[a]], alpha, beta)
+                         - _hc_term(Z[groups[b]], alpha, beta))
+                else:
+                    c = sse(both) - sse(groups[a]) - sse(groups[b])
+                key = (c, -b, -a)
+                if best is None or key < best[0]:
+                    best = (key, a, b, c)
+        _, a, b, c = best
+        groups[a] = groups[a] + groups.pop(b)
+        merges.append((a, b))
+        costs.append(c)
+    return merges, costs

@@ -182,3 +182,24 @@ class ColdStart:
 
     def timeraw_import_and_fit_cold_cache(self):
         return _COLD_FIT, _FRESH_CACHE + _COLD_SETUP
+
+
+class HierarchicalStart:
+    """The 'hc' start's tree (mclust's hc, VVV and EII criteria) on 2,000 rows,
+    the most it is built on by default (``_config.HC_MAX_SAMPLES``); the
+    peak memory of a fit with it is ``asv_benchmarks/hc_peak_rss.py``."""
+
+    params = (["VVV", "EII"], [4, 10])
+    param_names = ["model", "n_features"]
+    timeout = 300
+
+    def setup(self, model, n_features):
+        from fastgmm import hierarchical_tree
+
+        self.X = datasets.blobs(2000, n_features, 3, "float64")
+        hierarchical_tree(self.X[:50], model=model)  # compile outside the timed region
+
+    def time_tree(self, model, n_features):
+        from fastgmm import hierarchical_tree
+
+        hierarchical_tree(self.X, model=model)

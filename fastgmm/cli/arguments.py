@@ -5,10 +5,9 @@ import math
 import textwrap
 
 from .._covariance import COVARIANCE_TYPES  # noqa: F401 (the choices of --covariance-type)
+from .._mixture import INIT_PARAMS  # noqa: F401 (the choices of --init-params)
 from . import _csv
 from .messages import UsageError
-
-INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 
 
 class Parser(argparse.ArgumentParser):

@@ -1,0 +1,148 @@
+"""Spurious maxima: components whose covariance collapsed onto the regularisation floor.
+
+The likelihood of a Gaussian mixture is unbounded: a component that sits on
+a few rows sharing a value along some direction (tied, rounded or
+duplicated measurements: the 14 eruptions of Old Faithful with a waiting
+time of exactly 83 minutes) has a variance along it that EM drives to 0,
+and only ``reg_covar`` keeps it positive. Such a fit has a high likelihood
+and a low BIC without describing the data better: a spurious maximum. mclust
+stops EM there (its covariance's reciprocal condition number falls below
+``sqrt(.Machine$double.eps)``) and reports the model as missing.
+
+With ``reg_covar > 0`` the covariance never becomes singular, so mclust's
+test does not apply as it is (the reciprocal condition number of such a
+component stays near ``sqrt(reg_covar) / (1 + sqrt(largest variance))``,
+1e-3 on Old Faithful, far above 1.5e-8). The test here is on what is left
+of the covariance once the floor is taken away: component k is spurious
+when
+
+    lambda_min(Sigma_k) - reg_covar <= SPURIOUS_FRACTION * min_j Var(X_j)
+
+with ``lambda_min`` the smallest eigenvalue of its covariance (the smallest
+variance for diagonal and spherical covariances) and ``Var(X_j)`` the
+(sample-weighted) variance of feature j of the data. An empty component
+(weight below ``_em.EMPTY_FRACTION``) is not tested: it adds nothing to the
+likelihood. The measurements
+that chose ``_config.SPURIOUS_FRACTION`` are in the user guide
+(``docs/user_guide/hierarchical_start.rst``).
+"""
+
+import numpy as np
+from scipy.linalg.lapack import dpotrf
+
+from . import _config, _covariance
+from ._em import EMPTY_FRACTION
+from ._outofcore import PageReleaser
+
+# Above this many features the smallest eigenvalue is not computed: a
+# Cholesky factorisation of Sigma_k - threshold I says whether it is below
+# the threshold (O(d^3 / 3) instead of an eigendecomposition).
+_EIGEN_MAX_FEATURES = 256
+
+
+def feature_variances(X, sample_weight, step=None):
+    """The (sample-weighted) variance of every feature of X, float64.
+
+    One pass over row chunks: each chunk's mean and centred sum of squares,
+    combined as Chan, Golub & LeVeque (1979) do (no cancellation), so
+    nothing of X's size is allocated; the pages of a memory-mapped X are
+    handed back after each chunk.
+    """
+    n_samples, n_features = X.shape
+    if step is None:
+        # Chunks of about 1 MiB in float64: the deviations of one chunk are
+        # the only temporary, small beside any model.
+        step = max(1, min(1 << 15, (1 << 17) // n_features))
+    weighted = sample_weight.shape[0] > 0
+    pager = PageReleaser(X)
+    total = 0.0
+    mean = np.zeros(n_features)
+    m2 = np.zeros(n_features)
+    for start in range(0, n_samples, step):
+        rows = np.asarray(X[start:start + step], dtype=np.float64)
+        stop = start + rows.shape[0]
+        w = sample_weight[start:stop] if weighted else None
+        w_c = float(w.sum()) if weighted else float(rows.shape[0])
+        if w_c > 0:
+            mean_c = (w @ rows if weighted else rows.sum(axis=0)) / w_c
+            dev = rows - mean_c
+            m2_c = (np.einsum("i,ij,ij->j", w, dev, dev) if weighted
+                    else np.einsum("ij,ij->j", dev, dev))
+            delta = mean_c - mean
+            both = total + w_c
+            mean += delta * (w_c / both)
+            m2 += m2_c + delta * delta * (total * w_c / both)
+            total = both
+        pager.release(start, stop)
+    return m2 / total
+
+
+def _smallest(cov, threshold):
+    """(smallest eigenvalue or None, below threshold) of one component's covariance
+    as the fitted array holds it: a matrix, variances or one variance."""
+    cov = np.asarray(cov, dtype=np.float64)
+    if cov.ndim == 0:
+        value = float(cov)
+        return value, value <= threshold
+    if cov.ndim == 1:
+        value = float(cov.min())
+        return value, value <= threshold
+    if cov.shape[0] <= _EIGEN_MAX_FEATURES:
+        value = float(np.linalg.eigvalsh(cov)[0])
+        return value, value <= threshold
+    # One d x d temporary: the shifted copy, factorised in place.
+    shifted = np.array(cov, dtype=np.float64, order="F", copy=True)
+    shifted.flat[:: cov.shape[0] + 1] -= threshold
+    _, info = dpotrf(shifted, lower=1, overwrite_a=1, clean=0)
+    return None, info != 0
+
+
+def spurious_components(params, covariance_type, reg_covar, variances, fraction=None):
+    """The spurious components of ``params``, as degenerate events (without 'iteration').
+
+    Parameters
+    ----------
+    params : Params
+        A fitted mixture (float64 or float32 arrays).
+    covariance_type : str or CovarianceModel
+    reg_covar : float
+    variances : ndarray of shape (n_features,)
+        The data's feature variances (:func:`feature_variances`).
+    fraction : float, optional
+        ``_config.SPURIOUS_FRACTION`` when None; 0 or less disables the test.
+
+    Returns
+    -------
+    events : list of dict
+        ``{'component', 'kind': 'spurious', 'action': 'kept', 'reason'}``,
+        one per spurious component, in component order.
+    """
+    fraction = _config.SPURIOUS_FRACTION if fraction is None else float(fraction)
+    if fraction <= 0 or params.covariances is None:
+        return []
+    model = _covariance.get(covariance_type)
+    floor = float(np.min(variances))
+    threshold = float(reg_covar) + fraction * floor
+    covariances = np.asarray(params.covariances)
+    events = []
+    weights = np.asarray(params.weights, dtype=np.float64)
+    for k in range(np.shape(params.means)[0]):
+        if weights[k] < EMPTY_FRACTION:
+            # An empty component (kept by on_degenerate='raise', as
+            # scikit-learn keeps it) sits on the floor too, but adds nothing
+            # to the likelihood: not a spurious maximum.
+            continue
+        value, below = _smallest(model.component(covariances, k), threshold)
+        if not below:
+            continue
+        shown = ("below" if value is None else f"{value:.6g}")
+        events.append({
+            "component": int(k), "kind": "spurious", "action": "kept",
+            "reason": (
+                f"the smallest variance of its covariance ({shown}) is within "
+                f"{fraction:g} x {floor:.6g} (the data's smallest feature variance) of "
+                f"reg_covar={float(reg_covar):g}: the covariance collapsed onto the "
+                "regularisation floor (rows sharing a value along some direction)"
+            ),
+        })
+    return events

@@ -1,0 +1,174 @@
+"""Spurious maxima: a component collapsed onto reg_covar is recorded, avoided and reported."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import fastgmm
+import fastgmm._spurious
+from fastgmm import GaussianMixture, _config, select_model
+from fastgmm._spurious import feature_variances, spurious_components
+from fastgmm._stats import Params
+from fastgmm.datasets import load_old_faithful
+from helpers import fit_quietly
+
+# Old Faithful, diag, 5 components, run long (tol=1e-6, max_iter=1000):
+# random_state=4 ends with component 0 on the 14 eruptions whose waiting time
+# is exactly 83 min, its waiting variance exactly reg_covar (BIC 2220.66);
+# random_state=0 with n_init=5 has that start among its five.
+LONG = dict(tol=1e-6, max_iter=1000)
+
+
+@pytest.fixture(scope="module")
+def faithful():
+    return load_old_faithful()
+
+
+def _spurious(model):
+    return [e for e in model.degenerate_events_ if e["kind"] == "spurious"]
+
+
+@pytest.mark.parametrize("eigen_max_features", [256, 1])
+def test_rule_on_crafted_parameters(eigen_max_features, monkeypatch):
+    # 1: matrices tested by a Cholesky factorisation, as for many features.
+    monkeypatch.setattr(fastgmm._spurious, "_EIGEN_MAX_FEATURES", eigen_max_features)
+    variances = np.array([2.0, 50.0])
+    means = np.zeros((3, 2))
+    covs = np.array([[1.0, 3.0], [1e-6, 3.0], [1e-6 + 1e-7, 3.0]])  # diag layout
+    params = Params(np.full(3, 1 / 3), means, covs, None)
+    events = spurious_components(params, "diag", 1e-6, variances)
+    # Component 1 sits on the floor; component 2 is 1e-7 (5e-8 of the smallest
+    # feature variance) above it: more than SPURIOUS_FRACTION.
+    assert [e["component"] for e in events] == [1]
+    assert events[0]["action"] == "kept" and "reg_covar" in events[0]["reason"]
+    # A full covariance whose smallest eigenvalue is on the floor, along a
+    # direction that is no feature axis.
+    rot = np.array([[1.0, 1.0], [1.0, -1.0]]) / np.sqrt(2)
+    full = np.stack([rot @ np.diag([1e-6, 4.0]) @ rot.T, np.diag([1.0, 1.0])])
+    events = spurious_components(Params(np.full(2, 0.5), np.zeros((2, 2)), full, None),
+                                 "full", 1e-6, variances)
+    assert [e["component"] for e in events] == [0]
+    assert spurious_components(params, "diag", 1e-6, variances, fraction=0) == []
+    # An empty component sits on the floor but adds nothing to the likelihood.
+    empty = Params(np.array([0.5, 0.0, 0.5]), means, covs, None)
+    assert spurious_components(empty, "diag", 1e-6, variances) == []
+
+
+def test_feature_variances_weighted():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 3))
+    w = rng.uniform(size=100)
+    expected = np.average((X - np.average(X, axis=0, weights=w)) ** 2, axis=0, weights=w)
+    np.testing.assert_allclose(feature_variances(X, w, step=7), expected, rtol=1e-12)
+    np.testing.assert_allclose(feature_variances(X, np.empty(0)), X.var(axis=0), rtol=1e-12)
+
+
+def test_tied_values_give_a_spurious_event(faithful):
+    gm = fit_quietly(GaussianMixture(5, covariance_type="diag", random_state=4, **LONG),
+                     faithful)
+    events = _spurious(gm)
+    assert len(events) == 1
+    k = events[0]["component"]
+    assert gm.covariances_[k, 1] == pytest.approx(1e-6, rel=1e-9)
+    assert events[0]["iteration"] == gm.n_iter_
+    assert gm.bic(faithful) == pytest.approx(2220.658, abs=0.01)
+
+
+def test_spurious_events_survive_save_and_load(faithful, tmp_path):
+    gm = fit_quietly(GaussianMixture(5, covariance_type="diag", random_state=4, **LONG),
+                     faithful)
+    gm.save(tmp_path / "m.npz")
+    assert fastgmm.load(tmp_path / "m.npz").degenerate_events_ == gm.degenerate_events_
+
+
+def test_no_false_positive_on_separated_clusters():
+    rng = np.random.default_rng(1)
+    X = np.concatenate([rng.normal(c, s, size=(150, 3))
+                        for c, s in ((0, 1.0), (8, 0.5), (-8, 2.0))])
+    for covariance_type in ("full", "tied", "diag", "spherical"):
+        for k in (1, 3, 5):
+            gm = fit_quietly(GaussianMixture(k, covariance_type=covariance_type, n_init=2,
+                                             random_state=0, **LONG), X)
+            assert _spurious(gm) == [], (covariance_type, k)
+
+
+def test_n_init_prefers_a_start_without_spurious_component(faithful, monkeypatch):
+    gm = fit_quietly(GaussianMixture(5, covariance_type="diag", n_init=5, random_state=0,
+                                     **LONG), faithful)
+    assert _spurious(gm) == []
+    assert gm.bic(faithful) == pytest.approx(2346.10, abs=0.01)
+    # With the test disabled the spurious start wins on likelihood.
+    monkeypatch.setattr(_config, "SPURIOUS_FRACTION", 0.0)
+    gm = fit_quietly(GaussianMixture(5, covariance_type="diag", n_init=5, random_state=0,
+                                     **LONG), faithful)
+    assert gm.bic(faithful) == pytest.approx(2220.658, abs=0.01)
+
+
+def test_select_model_marks_an_all_spurious_cell(faithful):
+    kw = dict(covariance_types="diag", random_state=4, **LONG)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sel = select_model(faithful, n_components=[3, 5], **kw)
+    r = sel.results_
+    five = r[r["n_components"] == 5][0]
+    assert np.isnan(five["bic"]) and np.isnan(five["aic"]) and np.isnan(five["icl"])
+    assert five["spurious"] and "spurious" in five["note"]
+    assert np.isfinite(five["log_likelihood"])
+    assert sel.best_params_ == {"n_components": 3, "covariance_type": "diag"}
+    assert "spurious" in repr(sel)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kept = select_model(faithful, n_components=[3, 5], keep_spurious=True, **kw)
+    five = kept.results_[kept.results_["n_components"] == 5][0]
+    assert five["spurious"] and five["bic"] == pytest.approx(2220.658, abs=0.01)
+    assert kept.best_params_ == {"n_components": 5, "covariance_type": "diag"}
+    with pytest.raises(Exception, match="keep_spurious must be a bool"):
+        select_model(faithful, n_components=[2], keep_spurious="yes")
+
+
+def test_wide_table_and_summary(faithful):
+    pd = pytest.importorskip("pandas")
+    sel = select_model(faithful, n_components=range(1, 4), random_state=0)
+    values, ks, types = sel.table()
+    assert ks == [1, 2, 3] and types == ["full", "tied", "diag", "spherical"]
+    r = sel.results_
+    i = np.flatnonzero((r["n_components"] == 2) & (r["covariance_type"] == "tied"))[0]
+    assert values[1, 1] == r["bic"][i]
+    mclust = sel.to_pandas("wide", sign="mclust")
+    assert isinstance(mclust, pd.DataFrame) and mclust.attrs["sign"] == "mclust"
+    assert mclust.loc[2, "tied"] == -r["bic"][i]
+    t, k, v = sel.top(1)[0]
+    assert v == np.nanmin(values) and (t, k) == (sel.best_params_["covariance_type"],
+                                                 sel.best_params_["n_components"])
+    text = sel.summary()
+    assert "mclust's sign" in text and text.splitlines()[1].split()[0] == f"{t},{k}"
+    assert f"{-v:.3f}" in text.splitlines()[2]
+
+
+def test_mclust_names_before_the_models_exist(faithful):
+    if getattr(fastgmm._covariance, "MCLUST_NAMES", None):
+        pytest.skip("mclust's models are registered")
+    with pytest.raises(Exception, match="mclust's 14 covariance models"):
+        select_model(faithful, covariance_types="mclust")
+
+
+def test_plot_in_mclusts_sign_leaves_a_gap_for_a_spurious_model(faithful):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sel = select_model(faithful, n_components=[3, 5], covariance_types="diag",
+                           random_state=4, **LONG)
+    ax = sel.plot(sign="mclust")
+    try:
+        assert ax.get_ylabel() == "BIC (higher is better, mclust's sign)"
+        y = ax.lines[0].get_ydata()
+        assert y[0] == -sel.results_["bic"][0] and np.isnan(y[1])
+        assert ax.lines[1].get_ydata()[0] == -sel.results_["bic"][0]  # the star
+    finally:
+        plt.close(ax.figure)
