@@ -7,7 +7,7 @@ import pytest
 
 import fastgmm
 import fastgmm._spurious
-from fastgmm import GaussianMixture, _config, select_model
+from fastgmm import GaussianMixture, _config, _threads, select_model
 from fastgmm._spurious import feature_variances, spurious_components
 from fastgmm._stats import Params
 from fastgmm.datasets import load_old_faithful
@@ -55,13 +55,25 @@ def test_rule_on_crafted_parameters(eigen_max_features, monkeypatch):
     assert spurious_components(empty, "diag", 1e-6, variances) == []
 
 
-def test_feature_variances_weighted():
+@pytest.mark.parametrize("n_samples", [100, 3 * _config.PARALLEL_MIN_BLOCKS * _config.CHUNK_SIZE + 7])
+def test_feature_variances_weighted(n_samples, monkeypatch):
+    """Against numpy's weighted variance (rtol 1e-12: the blocks' centred sums
+    combined exactly), with features of very different offsets and scales;
+    segments of a few blocks and one thread give the same bits (the
+    parallel kernel is reached: at least PARALLEL_MIN_BLOCKS blocks)."""
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(100, 3))
-    w = rng.uniform(size=100)
+    X = rng.normal(size=(n_samples, 3)) * [1.0, 1e3, 1e-3] + [1e4, 0.0, -5.0]
+    w = rng.uniform(size=n_samples)
+    w[:5] = 0.0
     expected = np.average((X - np.average(X, axis=0, weights=w)) ** 2, axis=0, weights=w)
-    np.testing.assert_allclose(feature_variances(X, w, step=7), expected, rtol=1e-12)
+    got = feature_variances(X, w)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
     np.testing.assert_allclose(feature_variances(X, np.empty(0)), X.var(axis=0), rtol=1e-12)
+    with _threads.thread_limit(1):
+        assert np.array_equal(feature_variances(X, w), got)
+    monkeypatch.setattr(fastgmm._spurious, "segment_rows",
+                        lambda n_features, dtype, multiple: 2 * multiple)
+    np.testing.assert_allclose(feature_variances(X, w), expected, rtol=1e-12)
 
 
 def test_tied_values_give_a_spurious_event(faithful):
