@@ -32,7 +32,7 @@ conditional mean ``E[x_m | x_o, k] = mu_m + B (x_o - mu_o)``.
 - ``loglik_part[c] = sum_i w_i log p(x_o)``
 
 the conditional-covariance term added once per run of rows of the same
-pattern in a block, from the sum of their weights. Block ``c`` reads rows
+pattern in a block, from the sum of their responsibilities. Block ``c`` reads rows
 ``[row_start + c * chunk_size, ...)`` and writes only row ``c`` of each
 ``*_part`` array, so results do not depend on the thread count. Values
 are computed in float64 whatever X's dtype.
@@ -168,25 +168,6 @@ def _row_log_prob(X, i, idx, o, q, factors, log_const, means, diff, lp):
     return top + math.log(s)
 
 
-@njit(inline="always")
-def _flush_conditional(sxx, idx, o, q, factors, racc):
-    """Add ``racc[k] C_k`` of pattern-run to the upper triangle of ``sxx[k]``."""
-    n_components = racc.shape[0]
-    n_features = idx.shape[0]
-    for k in range(n_components):
-        r = racc[k]
-        if r == 0.0:
-            continue
-        F = factors[q, k]
-        for j in range(o, n_features):
-            a = idx[j]
-            for jj in range(o, n_features):
-                b = idx[jj]
-                if a <= b:
-                    sxx[k, a, b] += r * F[j, jj]
-        racc[k] = 0.0
-
-
 @njit(parallel=True, **_OPTIONS)
 def missing_pass(X, sample_weight, row_pattern, obs_idx, n_obs, p0, factors, log_const,
                  means, row_start, row_stop, chunk_size,
@@ -214,7 +195,10 @@ def missing_pass(X, sample_weight, row_pattern, obs_idx, n_obs, p0, factors, log
     Notes
     -----
     Block ``c`` reads rows ``[row_start + c * chunk_size, ...)`` and writes
-    only row ``c`` of each ``*_part`` array.
+    only row ``c`` of each ``*_part`` array. Within a block, each run of
+    rows of one pattern is processed feature by feature over its rows
+    (scratch laid out (feature, row)), so the inner loops run over rows and
+    vectorise.
     """
     n_blocks = loglik_part.shape[0]
     n_components, n_features = means.shape
@@ -222,10 +206,13 @@ def missing_pass(X, sample_weight, row_pattern, obs_idx, n_obs, p0, factors, log
     for c in prange(n_blocks):
         start = row_start + c * chunk_size
         stop = min(start + chunk_size, row_stop)
-        diff = np.empty((n_components, n_features))
-        lp = np.empty(n_components)
-        y = np.empty(n_features)
-        racc = np.zeros(n_components)
+        D = np.empty((n_components, n_features, chunk_size))
+        lp = np.empty((n_components, chunk_size))
+        Y = np.empty((n_features, chunk_size))
+        lse = np.empty(chunk_size)
+        w = np.empty(chunk_size)
+        r = np.empty(chunk_size)
+        tmp = np.empty(chunk_size)
         nk = nk_part[c]
         sx = sx_part[c]
         sxx = sxx_part[c]
@@ -233,42 +220,95 @@ def missing_pass(X, sample_weight, row_pattern, obs_idx, n_obs, p0, factors, log
         sx[:, :] = 0.0
         sxx[:, :, :] = 0.0
         loglik = 0.0
-        cur = -1
-        o = 0
-        q = 0
-        for i in range(start, stop):
-            p = row_pattern[i]
-            if p != cur:
-                if cur >= 0:
-                    _flush_conditional(sxx, obs_idx[cur], o, q, factors, racc)
-                cur = p
-                q = p - p0
-                o = n_obs[p]
+        run = start
+        while run < stop:
+            p = row_pattern[run]
+            run_stop = run + 1
+            while run_stop < stop and row_pattern[run_stop] == p:
+                run_stop += 1
+            n = run_stop - run
+            q = p - p0
+            o = n_obs[p]
             idx = obs_idx[p]
-            lse = _row_log_prob(X, i, idx, o, q, factors, log_const, means, diff, lp)
-            w = sample_weight[i] if weighted else 1.0
-            loglik += w * lse
+            for i in range(n):
+                w[i] = sample_weight[run + i] if weighted else 1.0
+            # Marginal log-densities: |L^-1 (x_o - mu_o)|^2 per component.
             for k in range(n_components):
-                r = w * math.exp(lp[k] - lse)
-                if not r > 0.0:
-                    continue
-                nk[k] += r
-                racc[k] += r
                 F = factors[q, k]
                 for a in range(o):
-                    y[idx[a]] = diff[k, a]
+                    col = idx[a]
+                    mu = means[k, col]
+                    for i in range(n):
+                        D[k, a, i] = X[run + i, col] - mu
+                for i in range(n):
+                    lp[k, i] = 0.0
+                for a in range(o):
+                    for i in range(n):
+                        tmp[i] = 0.0
+                    for b in range(a + 1):
+                        f = F[a, b]
+                        for i in range(n):
+                            tmp[i] += f * D[k, b, i]
+                    for i in range(n):
+                        lp[k, i] += tmp[i] * tmp[i]
+                const = log_const[q, k]
+                for i in range(n):
+                    lp[k, i] = const - 0.5 * lp[k, i]
+            for i in range(n):
+                top = -np.inf
+                for k in range(n_components):
+                    if lp[k, i] > top:
+                        top = lp[k, i]
+                s = 0.0
+                if top > -np.inf:
+                    for k in range(n_components):
+                        s += math.exp(lp[k, i] - top)
+                lse[i] = top + math.log(s)
+                loglik += w[i] * lse[i]
+            # Expected statistics, per component.
+            for k in range(n_components):
+                F = factors[q, k]
+                total = 0.0
+                for i in range(n):
+                    r[i] = w[i] * math.exp(lp[k, i] - lse[i])
+                    total += r[i]
+                if not total > 0.0:
+                    continue
+                nk[k] += total
+                for a in range(o):
+                    col = idx[a]
+                    for i in range(n):
+                        Y[col, i] = D[k, a, i]
                 for j in range(o, n_features):
-                    e = 0.0
+                    col = idx[j]
+                    for i in range(n):
+                        tmp[i] = 0.0
                     for b in range(o):
-                        e += F[j, b] * diff[k, b]
-                    y[idx[j]] = e
+                        f = F[j, b]
+                        for i in range(n):
+                            tmp[i] += f * D[k, b, i]
+                    for i in range(n):
+                        Y[col, i] = tmp[i]
                 for a in range(n_features):
-                    ra = r * y[a]
-                    sx[k, a] += ra
+                    for i in range(n):
+                        tmp[i] = r[i] * Y[a, i]
+                    s = 0.0
+                    for i in range(n):
+                        s += tmp[i]
+                    sx[k, a] += s
                     for b in range(a, n_features):
-                        sxx[k, a, b] += ra * y[b]
-        if cur >= 0:
-            _flush_conditional(sxx, obs_idx[cur], o, q, factors, racc)
+                        s = 0.0
+                        for i in range(n):
+                            s += tmp[i] * Y[b, i]
+                        sxx[k, a, b] += s
+                # The conditional covariance, once for the run.
+                for j in range(o, n_features):
+                    ca = idx[j]
+                    for jj in range(o, n_features):
+                        cb = idx[jj]
+                        if ca <= cb:
+                            sxx[k, ca, cb] += total * F[j, jj]
+            run = run_stop
         loglik_part[c] = loglik
 
 
