@@ -191,3 +191,24 @@ def test_dask_is_refused():
     _, Xm = _data(seed=12, n_samples=60)
     with pytest.raises(ValueError, match="not available for Dask"):
         GaussianMixture(2, nan_policy="marginalize").fit(da.from_array(Xm, chunks=30))
+
+
+def test_cli_fit_marginalize_on_csv_with_empty_fields(tmp_path, capsys):
+    from fastgmm import load
+    from fastgmm.cli import main
+
+    _, Xm = _data(seed=13, n_samples=120, n_features=3)
+    path = tmp_path / "data.csv"
+    lines = ["a,b,c"] + [",".join("" if np.isnan(v) else repr(float(v)) for v in row)
+                         for row in Xm]
+    path.write_text("\n".join(lines) + "\n")
+    model_path = tmp_path / "m.npz"
+    assert main(["fit", str(path), "-k", "2", "--nan-policy", "marginalize",
+                 "--random-state", "0", "-q", "-o", str(model_path)]) == 0
+    model = load(model_path)
+    expected = fit_quietly(GaussianMixture(2, nan_policy="marginalize", random_state=0), Xm)
+    np.testing.assert_allclose(model.means_, expected.means_, rtol=1e-12)
+    capsys.readouterr()
+    assert main(["predict", str(model_path), str(path)]) == 0
+    labels = capsys.readouterr().out.split()[1:]
+    np.testing.assert_array_equal(np.array(labels, dtype=int), expected.predict(Xm))
