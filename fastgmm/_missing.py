@@ -83,13 +83,24 @@ class Patterns:
         n_features = X.shape[1]
         sub = mask[rows]
         keys = _pattern_keys(sub)
-        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        order = np.argsort(inverse, kind="stable")
+        if keys.dtype == np.int64:
+            # One sort: rows in pattern order, patterns told apart where the key changes.
+            order = np.argsort(keys, kind="stable")
+            sorted_keys = keys[order]
+            new = np.empty(sorted_keys.shape[0], dtype=bool)
+            new[:1] = True
+            np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=new[1:])
+            first = order[new]
+            row_pattern = np.cumsum(new) - 1
+        else:
+            _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+            inverse = inverse.reshape(-1)
+            order = np.argsort(inverse, kind="stable")
+            row_pattern = inverse[order]
         self.rows = rows[order]
         dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
         self.X = np.ascontiguousarray(np.asarray(X[self.rows], dtype=dtype))
-        self.row_pattern = inverse[order].astype(np.int64)
+        self.row_pattern = row_pattern.astype(np.int64)
         masks = sub[first]
         self.n_obs = (~masks).sum(axis=1).astype(np.int64)
         self.obs_idx = np.empty((masks.shape[0], n_features), dtype=np.int64)

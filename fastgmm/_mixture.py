@@ -520,7 +520,7 @@ class BaseMixture(_ParamsMixin):
         if getattr(self, "assignment", "soft") != "soft":
             raise ValueError("assignment='hard' is not available with "
                              "nan_policy='marginalize' on data with NaN.")
-        largest = float(np.nanmax(np.abs(X))) if X.size else 0.0
+        largest = max(float(np.nanmax(X)), -float(np.nanmin(X)))
         X = _em.pass_data(X, _em.check_magnitude(X, largest))
         sample_weight = check_sample_weight(
             sample_weight if sample_weight.shape[0] else None, X.shape[0], rescale=True)

@@ -45,6 +45,7 @@ from numba import njit, prange
 
 from .._config import FASTMATH, NUMBA_CACHE
 from . import serial_twin
+from ._inline import exp_nonpositive
 
 _OPTIONS = dict(fastmath=FASTMATH, cache=NUMBA_CACHE, nogil=True)
 
@@ -254,23 +255,28 @@ def missing_pass(X, sample_weight, row_pattern, obs_idx, n_obs, p0, factors, log
                 const = log_const[q, k]
                 for i in range(n):
                     lp[k, i] = const - 0.5 * lp[k, i]
+            # log-sum-exp over the components, the loops over rows innermost
+            # (exp_nonpositive vectorises; a row whose densities all
+            # underflow gets -inf, which the driver reports).
             for i in range(n):
-                top = -np.inf
-                for k in range(n_components):
-                    if lp[k, i] > top:
-                        top = lp[k, i]
-                s = 0.0
-                if top > -np.inf:
-                    for k in range(n_components):
-                        s += math.exp(lp[k, i] - top)
-                lse[i] = top + math.log(s)
+                lse[i] = lp[0, i]
+            for k in range(1, n_components):
+                for i in range(n):
+                    lse[i] = max(lse[i], lp[k, i])
+            for i in range(n):
+                tmp[i] = 0.0
+            for k in range(n_components):
+                for i in range(n):
+                    tmp[i] += exp_nonpositive(lp[k, i] - lse[i])
+            for i in range(n):
+                lse[i] += math.log(tmp[i])
                 loglik += w[i] * lse[i]
             # Expected statistics, per component.
             for k in range(n_components):
                 F = factors[q, k]
                 total = 0.0
                 for i in range(n):
-                    r[i] = w[i] * math.exp(lp[k, i] - lse[i])
+                    r[i] = w[i] * exp_nonpositive(lp[k, i] - lse[i])
                     total += r[i]
                 if not total > 0.0:
                     continue
