@@ -82,63 +82,69 @@ def missing_factors(covariances, log_weights, obs_idx, n_obs, p0, factors, log_c
         k = t - q * n_components
         p = p0 + q
         o = n_obs[p]
-        m = n_features - o
         cov = covariances[k]
         idx = obs_idx[p]
         F = factors[q, k]
-        L = np.zeros((o, o))
-        # Cholesky of Sigma_oo (lower), column by column.
+        # Everything in place in F, no allocation: Sigma in the pattern's order,
+        for a in range(n_features):
+            for b in range(n_features):
+                F[a, b] = cov[idx[a], idx[b]]
+        # then L (Sigma_oo = L L^T) in the lower triangle of F[:o, :o],
         ok = True
         log_det = 0.0
         for j in range(o):
-            s = cov[idx[j], idx[j]]
+            s = F[j, j]
             for r in range(j):
-                s -= L[j, r] * L[j, r]
+                s -= F[j, r] * F[j, r]
             if not s > 0.0:
                 ok = False
                 break
             ljj = math.sqrt(s)
-            L[j, j] = ljj
+            F[j, j] = ljj
             log_det += math.log(ljj)
             for i in range(j + 1, o):
-                s = cov[idx[i], idx[j]]
+                s = F[i, j]
                 for r in range(j):
-                    s -= L[i, r] * L[j, r]
-                L[i, j] = s / ljj
+                    s -= F[i, r] * F[j, r]
+                F[i, j] = s / ljj
         if not ok:
             log_const[q, k] = np.nan
             F[:, :] = 0.0
             continue
-        # L^-1 by forward substitution, into F[:o, :o].
-        for a in range(o):
-            for b in range(o):
-                F[a, b] = 0.0
-        for col in range(o):
-            F[col, col] = 1.0 / L[col, col]
-            for i in range(col + 1, o):
-                s = 0.0
-                for r in range(col, i):
-                    s -= L[i, r] * F[r, col]
-                F[i, col] = s / L[i, i]
-        # T = L^-1 Sigma_om (o x m); B = T^T L^-1; C = Sigma_mm - T^T T.
-        T = np.empty((o, m))
-        for a in range(o):
-            for j in range(m):
-                s = 0.0
-                for b in range(a + 1):
-                    s += F[a, b] * cov[idx[b], idx[o + j]]
-                T[a, j] = s
-        for j in range(m):
+        # T = L^-1 Sigma_om in F[:o, o:] (forward substitution),
+        for j in range(o, n_features):
             for a in range(o):
-                s = 0.0
-                for r in range(a, o):
-                    s += T[r, j] * F[r, a]
-                F[o + j, a] = s
-            for jj in range(m):
-                s = cov[idx[o + j], idx[o + jj]]
+                s = F[a, j]
+                for b in range(a):
+                    s -= F[a, b] * F[b, j]
+                F[a, j] = s / F[a, a]
+        # C = Sigma_mm - T^T T in F[o:, o:],
+        for j in range(o, n_features):
+            for jj in range(o, n_features):
+                s = F[j, jj]
                 for r in range(o):
-                    s -= T[r, j] * T[r, jj]
-                F[o + j, o + jj] = s
+                    s -= F[r, j] * F[r, jj]
+                F[j, jj] = s
+        # B = (L^-T T)^T in F[o:, :o] (back substitution),
+        for j in range(o, n_features):
+            for a in range(o - 1, -1, -1):
+                s = F[a, j]
+                for b in range(a + 1, o):
+                    s -= F[b, a] * F[j, b]
+                F[j, a] = s / F[a, a]
+        # and L^-1 over L, column by column (column c of L is not read again
+        # once column c of the inverse is written), its upper triangle zeroed.
+        for col in range(o):
+            inv_diag = 1.0 / F[col, col]
+            for i in range(col + 1, o):
+                s = F[i, col] * inv_diag
+                for r in range(col + 1, i):
+                    s += F[i, r] * F[r, col]
+                F[i, col] = -s / F[i, i]
+            F[col, col] = inv_diag
+            for b in range(col + 1, o):
+                F[col, b] = 0.0
+        # F[:o, o:] (T) is never read again.
         log_const[q, k] = log_weights[k] - 0.5 * o * log2pi - log_det
 
 
