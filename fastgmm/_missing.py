@@ -56,10 +56,13 @@ def has_nan(X):
 
 def _pattern_keys(mask):
     """An integer (or bytes) key per row of a boolean mask, equal for equal rows."""
-    n_features = mask.shape[1]
-    if n_features <= 62:
-        return mask.astype(np.int64) @ (np.int64(1) << np.arange(n_features, dtype=np.int64))
-    packed = np.ascontiguousarray(np.packbits(mask, axis=1))
+    packed = np.packbits(mask, axis=1, bitorder="little")
+    if packed.shape[1] <= 8:
+        # The bits of up to 64 features as one int64 per row.
+        keys = np.zeros((mask.shape[0], 8), dtype=np.uint8)
+        keys[:, :packed.shape[1]] = packed
+        return keys.view(np.int64).ravel()
+    packed = np.ascontiguousarray(packed)
     return packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
 
 
@@ -309,13 +312,20 @@ class MissingData:
 def mean_imputed(X, sample_weight):
     """X with each NaN replaced by the (weighted) mean of its column's observed values."""
     X = np.array(X, dtype=X.dtype if X.dtype in (np.float32, np.float64) else np.float64)
-    mask = np.isnan(X)
-    w = (np.ones(X.shape[0]) if sample_weight.shape[0] == 0 else sample_weight)
-    filled = np.where(mask, 0.0, X)
-    obs_w = w @ ~mask
-    col_mean = (w @ filled) / np.where(obs_w > 0, obs_w, 1.0)
-    rows, cols = np.nonzero(mask)
-    X[rows, cols] = col_mean[cols]
+    weighted = sample_weight.shape[0] > 0
+    for j in range(X.shape[1]):
+        col = X[:, j]
+        miss = np.isnan(col)
+        if not miss.any():
+            continue
+        seen = ~miss
+        if weighted:
+            w = sample_weight[seen]
+            total = w.sum()
+            mean = float(w @ col[seen]) / total if total > 0 else float(col[seen].mean())
+        else:
+            mean = float(col[seen].mean())
+        col[miss] = mean
     return X
 
 
