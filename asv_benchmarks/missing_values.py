@@ -162,7 +162,7 @@ def cmd_start(args):
     choices = {"complete rows": original, "mean-imputed rows": imputed}
     print(f"penguins (standardised), {args.frac:.0%} MCAR, K=3 full, n_init=1, "
           f"{args.seeds} seeds x init_params")
-    for init_params in ("kmeans", "k-means++", "random_from_data"):
+    for init_params in ("kmeans", "k-means++", "random", "random_from_data"):
         for name, start_data in choices.items():
             _missing.MissingData.start_data = start_data
             lbs, iters, aris = [], [], []
