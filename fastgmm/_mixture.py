@@ -389,15 +389,20 @@ class BaseMixture(_ParamsMixin):
         names = feature_names(X)
         dask_data = None
         missing = None  # nan_policy='marginalize' on data with NaN: _missing.MissingData
-        if is_dask_array(X) and self._nan_policy() != "raise":
-            raise ValueError(
-                f"nan_policy={self._nan_policy()!r} is not available for Dask arrays; "
-                "fit a numpy array, or drop the rows with NaN (X[~da.isnan(X).any(axis=1)])."
-            )
         if is_dask_array(X):
             from ._dask import DaskData
 
-            dask_data = DaskData(self, X, sample_weight)
+            try:
+                dask_data = DaskData(self, X, sample_weight)
+            except ValueError as exc:
+                if self._nan_policy() == "raise" or "contains NaN" not in str(exc):
+                    raise
+                # Grouping rows by pattern is a global shuffle of a Dask array.
+                raise ValueError(
+                    f"nan_policy={self._nan_policy()!r} is not available for Dask arrays "
+                    "with NaN: fit a numpy array, or drop the rows with NaN "
+                    "(X[~da.isnan(X).any(axis=1)])."
+                ) from exc
             X = dask_data.X
         else:
             X = self._check_X(X, reset=True)

@@ -186,11 +186,34 @@ def test_bad_input_messages():
         gm.score_samples(inf)
 
 
-def test_dask_is_refused():
+def test_dask_with_nan_is_refused_without_nan_fitted():
     da = pytest.importorskip("dask.array")
-    _, Xm = _data(seed=12, n_samples=60)
-    with pytest.raises(ValueError, match="not available for Dask"):
+    X, Xm = _data(seed=12, n_samples=60)
+    with pytest.raises(ValueError, match="not available for Dask arrays with NaN"):
         GaussianMixture(2, nan_policy="marginalize").fit(da.from_array(Xm, chunks=30))
+    kw = dict(max_iter=5, random_state=0)
+    a = fit_quietly(GaussianMixture(2, nan_policy="marginalize", **kw),
+                    da.from_array(X, chunks=30))
+    b = fit_quietly(GaussianMixture(2, **kw), da.from_array(X, chunks=30))
+    np.testing.assert_array_equal(a.means_, b.means_)
+
+
+def test_fit_predict_and_warm_start():
+    _, Xm = _data(seed=14)
+    kw = dict(max_iter=30, random_state=0, nan_policy="marginalize")
+    gm = GaussianMixture(3, **kw)
+    labels = fit_quietly_predict(gm, Xm)
+    np.testing.assert_array_equal(labels, gm.predict(Xm))
+    warm = fit_quietly(GaussianMixture(3, warm_start=True, **dict(kw, max_iter=5)), Xm)
+    first = warm.lower_bound_
+    fit_quietly(warm, Xm)
+    assert warm.lower_bound_ >= first - ref.LL_DECREASE_RTOL * abs(first)
+
+
+def fit_quietly_predict(model, X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit_predict(X)
 
 
 def test_cli_fit_marginalize_on_csv_with_empty_fields(tmp_path, capsys):
