@@ -202,17 +202,17 @@ def missing_pass(X, sample_weight, row_pattern, obs_idx, n_obs, p0, factors, log
     Notes
     -----
     Block ``c`` reads rows ``[row_start + c * chunk_size, ...)`` and writes
-    only row ``c`` of each ``*_part`` array. Within a block, the scratch
-    is laid out (feature, row) so that the inner loops run over rows and
-    vectorise: the log-densities and completed rows of each run of rows of
-    one pattern, then the log-sum-exp and the moments over the whole block.
+    only row ``c`` of each ``*_part`` array. Within a block, each run of
+    rows of one pattern is processed feature by feature over its rows
+    (scratch laid out (feature, row)), so the inner loops run over rows and
+    vectorise.
     """
     n_blocks = loglik_part.shape[0]
     n_components, n_features = means.shape
     weighted = sample_weight.shape[0] > 0
     for c in prange(n_blocks):
         start = row_start + c * chunk_size
-        n = min(start + chunk_size, row_stop) - start
+        stop = min(start + chunk_size, row_stop)
         D = np.empty((n_components, n_features, chunk_size))
         lp = np.empty((n_components, chunk_size))
         Y = np.empty((n_features, chunk_size))
@@ -220,122 +220,107 @@ def missing_pass(X, sample_weight, row_pattern, obs_idx, n_obs, p0, factors, log
         w = np.empty(chunk_size)
         r = np.empty(chunk_size)
         tmp = np.empty(chunk_size)
-        runs = np.empty(chunk_size + 1, dtype=np.int64)
         nk = nk_part[c]
         sx = sx_part[c]
         sxx = sxx_part[c]
         nk[:] = 0.0
         sx[:, :] = 0.0
         sxx[:, :, :] = 0.0
-        # Runs of rows of one pattern: [runs[t], runs[t + 1]), block-relative.
-        n_runs = 0
-        for i in range(n):
-            if i == 0 or row_pattern[start + i] != row_pattern[start + i - 1]:
-                runs[n_runs] = i
-                n_runs += 1
-        runs[n_runs] = n
-        for i in range(n):
-            w[i] = sample_weight[start + i] if weighted else 1.0
-        # Marginal log-densities |L^-1 (x_o - mu_o)|^2, run by run.
-        for t in range(n_runs):
-            i0 = runs[t]
-            i1 = runs[t + 1]
-            p = row_pattern[start + i0]
+        loglik = 0.0
+        run = start
+        while run < stop:
+            p = row_pattern[run]
+            run_stop = run + 1
+            while run_stop < stop and row_pattern[run_stop] == p:
+                run_stop += 1
+            n = run_stop - run
             q = p - p0
             o = n_obs[p]
             idx = obs_idx[p]
+            for i in range(n):
+                w[i] = sample_weight[run + i] if weighted else 1.0
+            # Marginal log-densities: |L^-1 (x_o - mu_o)|^2 per component.
             for k in range(n_components):
                 F = factors[q, k]
                 for a in range(o):
                     col = idx[a]
                     mu = means[k, col]
-                    for i in range(i0, i1):
-                        D[k, a, i] = X[start + i, col] - mu
-                for i in range(i0, i1):
+                    for i in range(n):
+                        D[k, a, i] = X[run + i, col] - mu
+                for i in range(n):
                     lp[k, i] = 0.0
                 for a in range(o):
-                    for i in range(i0, i1):
+                    for i in range(n):
                         tmp[i] = 0.0
                     for b in range(a + 1):
                         f = F[a, b]
-                        for i in range(i0, i1):
+                        for i in range(n):
                             tmp[i] += f * D[k, b, i]
-                    for i in range(i0, i1):
+                    for i in range(n):
                         lp[k, i] += tmp[i] * tmp[i]
                 const = log_const[q, k]
-                for i in range(i0, i1):
+                for i in range(n):
                     lp[k, i] = const - 0.5 * lp[k, i]
-        # log-sum-exp over the components for the whole block, the loops
-        # over rows innermost (exp_nonpositive vectorises; a row whose
-        # densities all underflow gets -inf, which the driver reports).
-        for i in range(n):
-            lse[i] = lp[0, i]
-        for k in range(1, n_components):
+            # log-sum-exp over the components, the loops over rows innermost
+            # (exp_nonpositive vectorises; a row whose densities all
+            # underflow gets -inf, which the driver reports).
             for i in range(n):
-                lse[i] = max(lse[i], lp[k, i])
-        for i in range(n):
-            tmp[i] = 0.0
-        for k in range(n_components):
+                lse[i] = lp[0, i]
+            for k in range(1, n_components):
+                for i in range(n):
+                    lse[i] = max(lse[i], lp[k, i])
             for i in range(n):
-                tmp[i] += exp_nonpositive(lp[k, i] - lse[i])
-        loglik = 0.0
-        for i in range(n):
-            lse[i] += math.log(tmp[i])
-            loglik += w[i] * lse[i]
-        # Expected statistics, per component: the completed rows run by run,
-        # then their moments over the whole block.
-        for k in range(n_components):
-            total = 0.0
+                tmp[i] = 0.0
+            for k in range(n_components):
+                for i in range(n):
+                    tmp[i] += exp_nonpositive(lp[k, i] - lse[i])
             for i in range(n):
-                r[i] = w[i] * exp_nonpositive(lp[k, i] - lse[i])
-                total += r[i]
-            if not total > 0.0:
-                continue
-            nk[k] += total
-            for t in range(n_runs):
-                i0 = runs[t]
-                i1 = runs[t + 1]
-                p = row_pattern[start + i0]
-                q = p - p0
-                o = n_obs[p]
-                idx = obs_idx[p]
+                lse[i] += math.log(tmp[i])
+                loglik += w[i] * lse[i]
+            # Expected statistics, per component.
+            for k in range(n_components):
                 F = factors[q, k]
+                total = 0.0
+                for i in range(n):
+                    r[i] = w[i] * exp_nonpositive(lp[k, i] - lse[i])
+                    total += r[i]
+                if not total > 0.0:
+                    continue
+                nk[k] += total
                 for a in range(o):
                     col = idx[a]
-                    for i in range(i0, i1):
+                    for i in range(n):
                         Y[col, i] = D[k, a, i]
                 for j in range(o, n_features):
-                    for i in range(i0, i1):
+                    col = idx[j]
+                    for i in range(n):
                         tmp[i] = 0.0
                     for b in range(o):
                         f = F[j, b]
-                        for i in range(i0, i1):
+                        for i in range(n):
                             tmp[i] += f * D[k, b, i]
-                    col = idx[j]
-                    for i in range(i0, i1):
+                    for i in range(n):
                         Y[col, i] = tmp[i]
+                for a in range(n_features):
+                    for i in range(n):
+                        tmp[i] = r[i] * Y[a, i]
+                    s = 0.0
+                    for i in range(n):
+                        s += tmp[i]
+                    sx[k, a] += s
+                    for b in range(a, n_features):
+                        s = 0.0
+                        for i in range(n):
+                            s += tmp[i] * Y[b, i]
+                        sxx[k, a, b] += s
                 # The conditional covariance, once for the run.
-                run_total = 0.0
-                for i in range(i0, i1):
-                    run_total += r[i]
                 for j in range(o, n_features):
                     ca = idx[j]
                     for jj in range(o, n_features):
                         cb = idx[jj]
                         if ca <= cb:
-                            sxx[k, ca, cb] += run_total * F[j, jj]
-            for a in range(n_features):
-                for i in range(n):
-                    tmp[i] = r[i] * Y[a, i]
-                s = 0.0
-                for i in range(n):
-                    s += tmp[i]
-                sx[k, a] += s
-                for b in range(a, n_features):
-                    s = 0.0
-                    for i in range(n):
-                        s += tmp[i] * Y[b, i]
-                    sxx[k, a, b] += s
+                            sxx[k, ca, cb] += total * F[j, jj]
+            run = run_stop
         loglik_part[c] = loglik
 
 
