@@ -348,9 +348,17 @@ def per_row(X, params, covariance_type, *, want_resp=True, want_imputed=False,
     resp = np.empty((n_samples, n_components), dtype=dtype) if want_resp else None
     imputed = np.array(X, dtype=dtype) if want_imputed else None
     if complete.size:
-        lp, r = _em.responsibilities(np.ascontiguousarray(X[complete]), params, model)
+        X_complete = np.ascontiguousarray(X[complete])
+        lp, r = _em.responsibilities(X_complete, params, model)
         log_prob[complete] = lp
         if want_resp:
+            lost = ~np.isfinite(lp)
+            if lost.any():
+                # As _em.posterior: rows whose densities all underflow go
+                # wholly to the nearest component.
+                r[lost] = 0.0
+                r[np.flatnonzero(lost),
+                  _em.nearest_component(X_complete[lost], params, model)] = 1.0
             resp[complete] = r
     pats = Patterns(X, mask, np.flatnonzero(incomplete))
     n_rows = pats.X.shape[0]
