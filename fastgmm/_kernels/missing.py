@@ -16,6 +16,7 @@ Per (pattern, component), once per pass, :func:`missing_factors` writes one
   coordinates on the observed ones;
 - ``F[o:, o:] = C = Sigma_mm - Sigma_mo Sigma_oo^-1 Sigma_om``, their
   conditional covariance;
+- ``F[:o, o:]``: scratch, never read;
 
 and ``log_const = log pi_k - o/2 log(2 pi) - log det L``. A row's marginal
 log-density is then ``log_const - |L^-1 (x_o - mu_o)|^2 / 2``, its
@@ -63,7 +64,7 @@ def missing_factors(covariances, log_weights, obs_idx, n_obs, p0, factors, log_c
     n_obs : ndarray of shape (n_patterns,), int64
     p0 : int
         The first pattern of this call; ``factors[q]`` is pattern ``p0 + q``.
-    factors : ndarray of shape (n_calls_patterns, n_components, n_features, n_features), float64
+    factors : ndarray of shape (n_call_patterns, n_components, n_features, n_features), float64
         Written: ``F`` of the module docstring.
     log_const : ndarray of shape (n_call_patterns, n_components), float64
         Written; NaN where ``Sigma_oo`` is not numerically positive definite.
