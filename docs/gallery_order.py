@@ -7,6 +7,7 @@ ORDER = [
     "plot_log_likelihood.py",
     "plot_old_faithful.py",
     "plot_penguins.py",
+    "plot_missing_values.py",
     "plot_covariance_types.py",
     "plot_choose_k.py",
     "plot_kmeans_cem_em.py",

@@ -37,7 +37,7 @@ from time import perf_counter
 
 import numpy as np
 
-from . import _covariance, _em, _io, _threads
+from . import _covariance, _em, _io, _missing, _threads
 from ._base import _ParamsMixin
 from ._outofcore import float_dtype, is_dask_array
 from ._covariance import COVARIANCE_TYPES
@@ -213,15 +213,25 @@ class BaseMixture(_ParamsMixin):
         """Check the ``*_init`` arrays of ``params`` as fit checks them (model files)."""
         cls(**params)._check_initial_parameters(n_features)
 
-    def _check_X(self, X, *, reset):
+    def _nan_policy(self):
+        """The estimator's ``nan_policy`` ('raise' for one without it)."""
+        return getattr(self, "nan_policy", "raise")
+
+    def _check_X(self, X, *, reset, allow_nan=None):
+        # NaN: fit takes them under 'marginalize' and 'omit', the per-row
+        # outputs under 'marginalize' only (a row cannot be omitted from them).
+        if allow_nan is None:
+            policy = self._nan_policy()
+            allow_nan = policy == "marginalize" or (reset and policy == "omit")
         if reset:
             return check_array(X, estimator_name=type(self).__name__, ensure_min_samples=2,
-                               keep_mapped_dtype=True)
+                               keep_mapped_dtype=True, allow_nan=allow_nan)
         self._check_is_fitted("precisions_cholesky_")
         check_feature_names(X, getattr(self, "feature_names_in_", None),
                             type(self).__name__)
         return check_array(X, estimator_name=type(self).__name__,
-                           n_features=self.n_features_in_, keep_mapped_dtype=True)
+                           n_features=self.n_features_in_, keep_mapped_dtype=True,
+                           allow_nan=allow_nan)
 
     # -- the fitted state ---------------------------------------------------
 
@@ -345,6 +355,8 @@ class BaseMixture(_ParamsMixin):
         """Fit the model and predict the most probable component of each row of X.
 
         Equal to ``fit(X).predict(X)``: a final E-step follows the fit.
+        Under ``nan_policy='omit'``, rows with a NaN (left out of the fit)
+        are labelled -1.
 
         Parameters
         ----------
@@ -360,10 +372,17 @@ class BaseMixture(_ParamsMixin):
         if is_dask_array(X):
             return self.predict(X)
         with _threads.thread_limit(self.n_threads):
+            if self._nan_policy() == "omit" and _missing.has_nan(X):
+                # The rows left out of the fit are labelled -1.
+                keep = ~np.isnan(X).any(axis=1)
+                labels = np.full(X.shape[0], -1, dtype=np.int64)
+                labels[keep] = self._labels(np.ascontiguousarray(X[keep]))
+                return labels
             return self._labels(X)
 
     def _fit(self, X, sample_weight, *, next_start=None):
-        """Fit; return X as the passes read it.
+        """Fit; return X as the passes read it (under nan_policy='omit', X with
+        its rows with NaN, as validated).
 
         ``next_start``, when given, is called for each start in place of
         drawing it (``select_model`` shares starts across covariance types;
@@ -378,10 +397,21 @@ class BaseMixture(_ParamsMixin):
                                 type(self).__name__)
         names = feature_names(X)
         dask_data = None
+        missing = None  # nan_policy='marginalize' on data with NaN: _missing.MissingData
         if is_dask_array(X):
             from ._dask import DaskData
 
-            dask_data = DaskData(self, X, sample_weight)
+            try:
+                dask_data = DaskData(self, X, sample_weight)
+            except ValueError as exc:
+                if self._nan_policy() == "raise" or "contains NaN" not in str(exc):
+                    raise
+                # Grouping rows by pattern is a global shuffle of a Dask array.
+                raise ValueError(
+                    f"nan_policy={self._nan_policy()!r} is not available for Dask arrays "
+                    "with NaN: fit a numpy array, or drop the rows with NaN "
+                    "(X[~da.isnan(X).any(axis=1)])."
+                ) from exc
             X = dask_data.X
         else:
             X = self._check_X(X, reset=True)
@@ -399,7 +429,15 @@ class BaseMixture(_ParamsMixin):
                 f"but got n_components = {self.n_components}, n_samples = {n_samples}"
             )
         dtype = float_dtype(X)
-        if dask_data is None:
+        given_X = None
+        if dask_data is None and self._nan_policy() != "raise" and _missing.has_nan(X):
+            given_X = X
+            X, sample_weight, missing = self._nan_data(X, sample_weight)
+            if missing is not None:
+                given_X = None
+            n_samples = X.shape[0]
+            dtype = float_dtype(X)
+        elif dask_data is None:
             X = _em.pass_data(X, _em.check_magnitude(X))
             sample_weight = check_sample_weight(sample_weight, n_samples, rescale=True)
         else:
@@ -411,6 +449,8 @@ class BaseMixture(_ParamsMixin):
         self._check_fit_memory(n_samples, n_features, dtype, n_init)
         random_state = check_random_state(self.random_state)
         start_X, start_weight = X, sample_weight
+        if missing is not None:
+            start_X, start_weight = missing.start_data(self.n_components)
         if dask_data is not None and do_init and any(a is None for a in init_arrays):
             # The start (init_params) from a sample of rows: see DaskData.start_sample.
             start_X, start_weight = dask_data.start_sample(random_state)
@@ -443,9 +483,11 @@ class BaseMixture(_ParamsMixin):
                     best = (lower_bound, params, [], 0, False, events)
                     continue
                 params, result = _em.Handoff(params), None  # the run takes the start over
+                stats_pass = (dask_data.stats_pass if dask_data is not None
+                              else None if missing is None else missing.stats_pass)
                 result = self._iterate(
                     X, sample_weight, params, lower_bound=lower_bound, events=events,
-                    stats_pass=None if dask_data is None else dask_data.stats_pass,
+                    stats_pass=stats_pass,
                 )
                 final_lb = result[1][-1]
                 self._print_init_end(final_lb, result[3], started)
@@ -478,7 +520,46 @@ class BaseMixture(_ParamsMixin):
             )
         state["feature_names_in_"] = names
         self._set_fitted(state)
-        return X
+        return X if given_X is None else given_X
+
+    def _nan_data(self, X, sample_weight):
+        """``(X, sample_weight, missing)`` of a fit of X with NaN (nan_policy not 'raise').
+
+        'omit' drops the rows with a NaN (with a warning that counts them)
+        and fits the rest as usual (``missing`` None); 'marginalize' keeps
+        them, and ``missing`` (:class:`fastgmm._missing.MissingData`) holds
+        the rows grouped by pattern for the passes.
+        """
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        if self._nan_policy() == "omit":
+            keep = ~np.isnan(X).any(axis=1)
+            n_dropped = int(X.shape[0] - keep.sum())
+            warnings.warn(f"nan_policy='omit': {n_dropped} of {X.shape[0]} rows of X "
+                          "have a NaN and were left out of the fit.", UserWarning)
+            X = np.ascontiguousarray(X[keep])
+            if X.shape[0] < max(2, self.n_components):
+                raise ValueError(
+                    f"nan_policy='omit' leaves {X.shape[0]} rows without NaN, fewer "
+                    f"than n_components={self.n_components} (or 2); use "
+                    "nan_policy='marginalize' to keep the incomplete rows."
+                )
+            if sample_weight.shape[0]:
+                sample_weight = sample_weight[keep]
+            X = _em.pass_data(X, _em.check_magnitude(X))
+            return X, check_sample_weight(sample_weight if sample_weight.shape[0] else None,
+                                          X.shape[0], rescale=True), None
+        if getattr(self, "on_degenerate", "raise") == "reseed":
+            raise ValueError("on_degenerate='reseed' is not available with "
+                             "nan_policy='marginalize' on data with NaN; use 'raise' "
+                             "or 'drop'.")
+        if getattr(self, "assignment", "soft") != "soft":
+            raise ValueError("assignment='hard' is not available with "
+                             "nan_policy='marginalize' on data with NaN.")
+        largest = max(float(np.nanmax(X)), -float(np.nanmin(X)))
+        X = _em.pass_data(X, _em.check_magnitude(X, largest))
+        sample_weight = check_sample_weight(
+            sample_weight if sample_weight.shape[0] else None, X.shape[0], rescale=True)
+        return X, sample_weight, _missing.MissingData(X, sample_weight)
 
     # -- progress -----------------------------------------------------------
 
@@ -512,6 +593,9 @@ class BaseMixture(_ParamsMixin):
     def _labels(self, X):
         """Most probable component per row; rows whose densities all underflow
         (far from every component) go to the nearest component."""
+        if _missing.has_nan(X):
+            resp = _missing.per_row(X, self._current_parameters(), self.covariance_type)[1]
+            return resp.argmax(axis=1).astype(np.int64)
         return _em.most_probable_component(X, self._current_parameters(),
                                            self.covariance_type)
 
@@ -533,8 +617,12 @@ class BaseMixture(_ParamsMixin):
             return per_row(self, "score_samples", X)
         X = self._check_X(X, reset=False)
         with _threads.thread_limit(self.n_threads):
-            log_prob = _em.responsibilities(X, self._current_parameters(),
-                                            self.covariance_type)[0]
+            if _missing.has_nan(X):
+                log_prob = _missing.per_row(X, self._current_parameters(),
+                                            self.covariance_type, want_resp=False)[0]
+            else:
+                log_prob = _em.responsibilities(X, self._current_parameters(),
+                                                self.covariance_type)[0]
         # A row so far out that its squared distances overflow has density 0.
         log_prob[np.isnan(log_prob)] = -np.inf
         return log_prob
@@ -593,7 +681,39 @@ class BaseMixture(_ParamsMixin):
         X = self._check_X(X, reset=False)
         params = self._current_parameters()
         with _threads.thread_limit(self.n_threads):
+            if _missing.has_nan(X):
+                return _missing.per_row(X, params, self.covariance_type)[1]
             return _em.posterior(X, params, self.covariance_type)
+
+    def impute(self, X):
+        """X with each NaN replaced by its conditional expectation under the mixture.
+
+        A missing value ``x_m`` of a row with observed values ``x_o`` becomes
+        ``sum_k p(k | x_o) E[x_m | x_o, k]``, with
+        ``E[x_m | x_o, k] = mu_m + Sigma_mo Sigma_oo^-1 (x_o - mu_o)`` and
+        ``p(k | x_o)`` from the marginal densities of the observed values
+        (see the user guide, "Missing values"). Observed values are kept.
+        Works whatever ``nan_policy`` the model was fitted with.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            NaN where a value is missing; every row needs an observed value.
+
+        Returns
+        -------
+        X_imputed : ndarray of shape (n_samples, n_features)
+            In X's dtype (float64 for other dtypes); a copy.
+
+        Raises
+        ------
+        ValueError
+            For a row with no observed value, or infinity in X.
+        """
+        X = self._check_X(X, reset=False, allow_nan=True)
+        with _threads.thread_limit(self.n_threads):
+            return _missing.per_row(X, self._current_parameters(), self.covariance_type,
+                                    want_resp=False, want_imputed=True)[2]
 
     def sample(self, n_samples=1):
         """Draw random samples from the fitted mixture.
@@ -679,13 +799,19 @@ class BaseMixture(_ParamsMixin):
         """
         X = self._check_X(X, reset=False)
         with _threads.thread_limit(self.n_threads):
-            log_prob, log_resp = _em.log_resp(X, self._current_parameters(),
-                                              self.covariance_type)
+            if _missing.has_nan(X):
+                log_prob, resp = _missing.per_row(X, self._current_parameters(),
+                                                  self.covariance_type)[:2]
+                with np.errstate(divide="ignore"):
+                    log_resp = np.log(resp)
+            else:
+                log_prob, log_resp = _em.log_resp(X, self._current_parameters(),
+                                                  self.covariance_type)
         bic = (-2 * float(np.mean(log_prob)) * X.shape[0]
                + self._n_parameters() * math.log(X.shape[0]))
         return bic + 2 * _resp_entropy(log_resp)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
+        tags.input_tags.allow_nan = self._nan_policy() == "marginalize"
         return tags

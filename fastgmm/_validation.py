@@ -28,7 +28,7 @@ _KEPT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def check_array(X, *, estimator_name, ensure_min_samples=1, n_features=None,
-                name="X", keep_mapped_dtype=False):
+                name="X", keep_mapped_dtype=False, allow_nan=False):
     """Validate a data matrix: 2-D, finite, real; float32 kept, anything else float64.
 
     A float32/float64 array in native byte order is returned as it is,
@@ -39,7 +39,9 @@ def check_array(X, *, estimator_name, ensure_min_samples=1, n_features=None,
     pages handed back after each (see ``_outofcore``), so validating it
     needs no memory that grows with its size; with ``keep_mapped_dtype`` a
     memory-mapped X of another real dtype (integers, say) is returned
-    unconverted, for the passes to convert one segment at a time.
+    unconverted, for the passes to convert one segment at a time. With
+    ``allow_nan`` NaN values are let through (``nan_policy`` other than
+    'raise'); infinity never is.
 
     Raises
     ------
@@ -141,25 +143,26 @@ def check_array(X, *, estimator_name, ensure_min_samples=1, n_features=None,
         positions = nonfinite_positions(X)
         if positions is not None:
             (nan_rows, nan_cols), (inf_rows, inf_cols) = positions
-            if nan_rows.size:
+            if nan_rows.size and not allow_nan:
                 raise ValueError(
                     f"Input {name} contains NaN: "
                     f"{_describe_positions(rows=nan_rows, cols=nan_cols)}. "
                     f"{estimator_name} does not accept missing values; remove or "
                     "impute them."
                 )
-            raise ValueError(
-                f"Input {name} contains infinity or a value too large for "
-                f"dtype('{X.dtype}'): {_describe_positions(rows=inf_rows, cols=inf_cols)}."
-            )
+            if inf_rows.size:
+                raise ValueError(
+                    f"Input {name} contains infinity or a value too large for "
+                    f"dtype('{X.dtype}'): {_describe_positions(rows=inf_rows, cols=inf_cols)}."
+                )
     elif not np.isfinite(X.sum()):
         nan_mask = np.isnan(X)
-        if nan_mask.any():
+        if nan_mask.any() and not allow_nan:
             raise ValueError(
                 f"Input {name} contains NaN: {_describe_positions(nan_mask)}. "
                 f"{estimator_name} does not accept missing values; remove or impute them."
             )
-        inf_mask = ~np.isfinite(X)
+        inf_mask = np.isinf(X) if allow_nan else ~np.isfinite(X)
         if inf_mask.any():
             raise ValueError(
                 f"Input {name} contains infinity or a value too large for "

@@ -155,6 +155,22 @@ class GaussianMixture(BaseMixture):
         event is recorded in ``degenerate_events_``; the lower bound may
         fall at the iteration after one, and convergence is not declared
         there.
+    nan_policy : {'raise', 'marginalize', 'omit'}, default='raise'
+        What to do with NaN in X (the name and the values 'raise' and
+        'omit' are those of ``scipy.stats``). 'raise' is scikit-learn's
+        behaviour: a ValueError. 'omit' fits the rows without NaN (a
+        warning counts the others; :meth:`fit_predict` labels those -1);
+        the per-row methods still raise on NaN. 'marginalize' treats NaN as
+        values missing at random: a row is scored by the marginal density
+        of its observed values, :meth:`fit` runs EM for incomplete data
+        (the expected sufficient statistics, conditional covariances
+        included), and ``predict``, ``predict_proba``, ``score_samples``,
+        ``score``, ``bic``, ``aic`` and ``icl`` accept rows with NaN. Data
+        without NaN give bit-identical results under every policy. A row
+        with no observed value raises a ValueError. Not available for Dask
+        arrays, nor with ``assignment='hard'`` or ``on_degenerate='reseed'``
+        on data with NaN. See :meth:`impute` and the user guide, "Missing
+        values".
     partial_fit_mode : {'exact', 'online'}, default='exact'
         What :meth:`partial_fit` does with a batch. 'exact' adds the batch's
         statistics to those of the epoch and runs the M-step only when
@@ -260,6 +276,7 @@ class GaussianMixture(BaseMixture):
         callback=None,
         assignment="soft",
         on_degenerate="raise",
+        nan_policy="raise",
         partial_fit_mode="exact",
         online_t0=0.0,
         online_kappa=0.6,
@@ -275,6 +292,7 @@ class GaussianMixture(BaseMixture):
         self.precisions_init = precisions_init
         self.assignment = assignment
         self.on_degenerate = on_degenerate
+        self.nan_policy = nan_policy
         self.partial_fit_mode = partial_fit_mode
         self.online_t0 = online_t0
         self.online_kappa = online_kappa
@@ -285,6 +303,7 @@ class GaussianMixture(BaseMixture):
         name = type(self).__name__
         check_option(self.assignment, "assignment", name, ("soft", "hard"))
         check_option(self.on_degenerate, "on_degenerate", name, _em.ON_DEGENERATE)
+        check_option(self.nan_policy, "nan_policy", name, ("raise", "marginalize", "omit"))
         check_option(self.partial_fit_mode, "partial_fit_mode", name, ("exact", "online"))
         check_scalar(self.online_t0, "online_t0", name, "real", low=0.0)
         check_scalar(self.online_kappa, "online_kappa", name, "real", low=0.5, high=1.0,

@@ -59,3 +59,11 @@ def test_docstring_examples():
     result = doctest.testmod(fastgmm.datasets, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 4
     assert result.failed == 0
+
+
+def test_penguins_keep_missing():
+    X, y, _, _ = load_penguins(dropna=False)
+    assert X.shape == (344, 4) and y.shape == (344,)
+    missing = np.isnan(X).any(axis=1)
+    assert missing.sum() == 2 and np.isnan(X[missing]).all()
+    np.testing.assert_array_equal(X[~missing], load_penguins()[0])

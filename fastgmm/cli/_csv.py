@@ -624,9 +624,10 @@ def read_csv(stream, name, *, on_missing="skip", dtype=np.float64, delimiter=Non
         Read once, from its current position, in blocks.
     name : str
         The file's name in messages.
-    on_missing : {"skip", "error"}
-        Rows with a missing value are dropped (and listed in a note), or
-        are an error naming the first one's line and column.
+    on_missing : {"skip", "error", "keep"}
+        Rows with a missing value are dropped (and listed in a note), are
+        an error naming the first one's line and column, or are kept with
+        NaN where a value is missing (``fastgmm fit --nan-policy marginalize``).
     dtype : numpy dtype
         float64 or float32; fields are parsed in float64, then cast.
     delimiter : str, optional
@@ -737,7 +738,10 @@ def _read(stream, name, *, on_missing, dtype, delimiter, decimal, header, fast, 
         rows = np.array([row for row, _ in missing], dtype=np.intp)
         incomplete = np.isnan(X[rows]).any(axis=1)
         missing = [m for m, bad in zip(missing, incomplete) if bad]
-    if missing:
+    if missing and on_missing == "keep":
+        s = "s" if len(missing) > 1 else ""
+        notes.append(f"{name}: {len(missing)} row{s} with missing values kept (NaN)")
+    elif missing:
         if on_missing == "error":
             row, line = missing[0]
             j = columns[int(np.flatnonzero(np.isnan(X[row]))[0])]

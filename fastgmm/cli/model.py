@@ -73,6 +73,12 @@ def add_fit(subparsers):
                         help="threads to use (default: all cores)")
     parser.add_argument("--float32", action="store_true",
                         help="fit in single precision: half the memory, faster")
+    parser.add_argument("--nan-policy", choices=("omit", "marginalize", "raise"),
+                        default="omit",
+                        help="rows with missing values (empty fields, NA, ...): omit them "
+                             "(noted), marginalize them (EM for incomplete data; the model "
+                             "then also predicts and scores such rows), or raise an error "
+                             "(default: %(default)s)")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="print nothing but errors and warnings: no summary, notes or progress bar")
     add_csv_arguments(parser)
@@ -81,7 +87,8 @@ def add_fit(subparsers):
 
 def _cmd_fit(args):
     check_output_path(args.output, "-o")
-    X, names = read_data(args.data, on_missing="skip", float32=args.float32,
+    on_missing = {"omit": "skip", "marginalize": "keep", "raise": "error"}[args.nan_policy]
+    X, names = read_data(args.data, on_missing=on_missing, float32=args.float32,
                          notes=not args.quiet, **csv_options(args))
     source = "<stdin>" if args.data == "-" else args.data
     names = usable_names(names, source, notes=not args.quiet)
@@ -98,6 +105,7 @@ def _cmd_fit(args):
         random_state=args.random_state,
         n_threads=args.threads,
         callback=progress,
+        nan_policy="marginalize" if args.nan_policy == "marginalize" else "raise",
     )
     start = time.perf_counter()
     try:
@@ -176,7 +184,9 @@ def _cmd_predict(args):
         check_output_path(args.output, "-o")
     check_data_path(args.data)
     model = load(args.model)
-    X, names = read_data(args.data, on_missing="error", **csv_options(args))
+    # A model fitted with --nan-policy marginalize predicts rows with missing values.
+    on_missing = "keep" if getattr(model, "nan_policy", "raise") == "marginalize" else "error"
+    X, names = read_data(args.data, on_missing=on_missing, **csv_options(args))
     X = match_columns(model, X, names, args.model, args.data)
     with columns_checked():
         if args.proba:
@@ -224,7 +234,8 @@ def add_score(subparsers):
 def _cmd_score(args):
     check_data_path(args.data)
     model = load(args.model)
-    X, names = read_data(args.data, on_missing="skip", **csv_options(args))
+    on_missing = "keep" if getattr(model, "nan_policy", "raise") == "marginalize" else "skip"
+    X, names = read_data(args.data, on_missing=on_missing, **csv_options(args))
     X = match_columns(model, X, names, args.model, args.data)
     with columns_checked():
         score = model.score(X)

@@ -58,7 +58,7 @@ def load_old_faithful():
     return np.array([[float(value) for value in row] for row in rows], dtype=np.float64)
 
 
-def load_penguins():
+def load_penguins(dropna=True):
     """Load the Palmer Archipelago penguins data.
 
     Bill length, bill depth, flipper length and body mass of penguins of
@@ -66,15 +66,23 @@ def load_penguins():
     Palmer Archipelago, Antarctica. The species are ground-truth labels for
     checking a 3-component mixture.
 
-    The file has 344 rows; the 2 rows without any measurement are dropped,
-    leaving 342 rows (151 Adelie, 68 Chinstrap, 123 Gentoo). Rows that lack
-    only the sex are kept, since sex is not among the returned features.
+    The file has 344 rows; the 2 rows without any measurement are dropped
+    (``dropna=True``), leaving 342 rows (151 Adelie, 68 Chinstrap, 123
+    Gentoo). Rows that lack only the sex are kept, since sex is not among
+    the returned features.
+
+    Parameters
+    ----------
+    dropna : bool, default=True
+        Drop the rows with a missing measurement. With False, all 344 rows,
+        NaN where a measurement is missing (in this file, the 2 rows lack
+        all four measurements).
 
     Returns
     -------
-    X : ndarray of shape (342, 4), float64
+    X : ndarray of shape (342, 4) or (344, 4), float64
         Bill length (mm), bill depth (mm), flipper length (mm), body mass (g).
-    y : ndarray of shape (342,), int64
+    y : ndarray of shape (342,) or (344,), int64
         Species index into `target_names`.
     feature_names : list of str
         ``["bill_length_mm", "bill_depth_mm", "flipper_length_mm",
@@ -104,9 +112,9 @@ def load_penguins():
     X, y = [], []
     for row in rows:
         values = [row[j] for j in feature_columns]
-        if any(value in _MISSING for value in values):
+        if dropna and any(value in _MISSING for value in values):
             continue
-        X.append([float(value) for value in values])
+        X.append([np.nan if value in _MISSING else float(value) for value in values])
         y.append(target_names.index(row[species_column]))
     return (
         np.array(X, dtype=np.float64),
