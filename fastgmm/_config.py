@@ -164,3 +164,13 @@ SEGMENT_BYTES = 32 * 2**20
 # more), and the per-chunk statistics are summed by a tree of this fan-in.
 DASK_START_ROWS = 100_000
 DASK_SPLIT_EVERY = 8
+
+# The inner loop of the M-step of mclust's models without a closed form
+# (VEI, VEE, VEV, EVE, VVE; ``fastgmm._parsimonious``): it stops when one
+# sweep over the blocks of parameters lowers -2 Q / (n_samples n_features)
+# (Q the expected complete-data log-likelihood) by less than
+# MSTEP_INNER_TOL, mclust's default inner tolerance sqrt(eps64), or after
+# MSTEP_INNER_MAX_ITER sweeps (mclust has no cap). Every sweep raises Q, so a
+# capped M-step still never lowers the log-likelihood.
+MSTEP_INNER_TOL = math.sqrt(2.0**-52)
+MSTEP_INNER_MAX_ITER = 1000

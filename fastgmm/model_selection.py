@@ -29,7 +29,7 @@ from . import _em, _threads
 from ._init import initial_resp_chunks
 from .kmeans import KMeans
 from . import _covariance
-from ._covariance import COVARIANCE_TYPES
+from ._covariance import COVARIANCE_TYPES, SKLEARN_NAMES
 from ._validation import check_array, check_sample_weight
 from .exceptions import FitFailedWarning, InvalidParameterError, compatible
 from ._validation import check_random_state
@@ -164,7 +164,7 @@ def _check_n_components(n_components, n_samples):
 
 def _check_covariance_types(covariance_types):
     if isinstance(covariance_types, str):
-        covariance_types = COVARIANCE_TYPES if covariance_types == "all" else [covariance_types]
+        covariance_types = SKLEARN_NAMES if covariance_types == "all" else [covariance_types]
     values = []
     for t in covariance_types:
         if t not in COVARIANCE_TYPES:
