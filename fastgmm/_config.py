@@ -170,8 +170,11 @@ DASK_SPLIT_EVERY = 8
 # sweep over the blocks of parameters changes them by less than
 # MSTEP_INNER_TOL relative to their largest entry (mclust's default inner
 # tolerance, sqrt(eps64), on parameter convergence), or after
-# MSTEP_INNER_MAX_ITER sweeps (mclust has no cap; random scatters at d = 3
-# converged in well under 100). Every sweep raises the expected
-# complete-data log-likelihood, so a capped M-step still never lowers it.
+# MSTEP_INNER_MAX_ITER sweeps (mclust has no cap; on 15 random sets of
+# scatters with d from 3 to 6 and K from 2 to 5 the loops took 2 to 4
+# sweeps, and EVE / VVE up to 55). Every sweep raises the expected
+# complete-data log-likelihood; the loop starts from the pooled scatter, not
+# from the previous parameters, so the EM guarantee rests on its
+# convergence (and, for EVE / VVE, on reaching the best orientation).
 MSTEP_INNER_TOL = math.sqrt(2.0**-52)
 MSTEP_INNER_MAX_ITER = 1000

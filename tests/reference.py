@@ -368,6 +368,8 @@ def mclust_closed_form(model, nk, S):
         dets = [np.prod(np.diag(W[k])) ** (1 / d) for k in range(K)]
         lam = sum(dets) / n
         return np.array([lam * np.diag(np.diag(W[k])) / dets[k] for k in range(K)])
+    if model == "EEE":
+        return np.array([W.sum(axis=0) / n] * K)
     if model == "VVV":
         return S.copy()
     if model == "EVV":
