@@ -341,13 +341,11 @@ def scatters(X, resp, sample_weight=None, reg_covar=0.0):
 
 def mclust_objective(nk, S, covariances):
     """-2 Q / (n d) up to a constant: sum_k n_k (log|Sigma_k| + tr(Sigma_k^-1 S_k)) / (n d)."""
-    total = 0.0
-    for k in range(nk.shape[0]):
-        sign, logdet = np.linalg.slogdet(covariances[k])
-        if sign <= 0:
-            return np.inf
-        total += nk[k] * (logdet + np.trace(np.linalg.solve(covariances[k], S[k])))
-    return total / (nk.sum() * S.shape[1])
+    sign, logdet = np.linalg.slogdet(covariances)
+    if np.any(sign <= 0):
+        return np.inf
+    traces = np.trace(np.linalg.solve(covariances, S), axis1=1, axis2=2)
+    return float(nk @ (logdet + traces)) / (nk.sum() * S.shape[1])
 
 
 def mclust_closed_form(model, nk, S):
@@ -387,16 +385,18 @@ def mclust_closed_form(model, nk, S):
     raise ValueError(f"{model} has no closed form")
 
 
-def _skew_expm(params, d):
-    from scipy.linalg import expm
+def _rotation(params, d):
+    """The orthogonal matrix (I - A)^-1 (I + A) of the skew-symmetric A whose
+    upper triangle is ``params`` (Cayley's parametrisation of rotations)."""
     skew = np.zeros((d, d))
     skew[np.triu_indices(d, 1)] = params
-    return expm(skew - skew.T)
+    skew = skew - skew.T
+    return np.linalg.solve(np.eye(d) - skew, np.eye(d) + skew)
 
 
 def _mclust_covariances(model, theta, K, d):
     """Sigma_k = lambda_k D_k A_k D_k^T from an unconstrained vector theta:
-    log-volumes, log-shapes summing to zero, and orientations exp(skew)."""
+    log-volumes, log-shapes summing to zero, and orientations (Cayley)."""
     volume, shape, orientation = model
     pos = 0
 
@@ -416,7 +416,7 @@ def _mclust_covariances(model, theta, K, d):
         shapes.append(np.append(free, -free.sum()))
     shapes = shapes * K if n_shape == 1 else shapes or [np.zeros(d)] * K
     n_rot = {"E": 1, "V": K, "I": 0}[orientation]
-    rots = [_skew_expm(take(d * (d - 1) // 2), d) for _ in range(n_rot)]
+    rots = [_rotation(take(d * (d - 1) // 2), d) for _ in range(n_rot)]
     rots = rots * K if n_rot == 1 else rots or [np.eye(d)] * K
     return np.array([np.exp(log_vol[k]) * rots[k] @ np.diag(np.exp(shapes[k])) @ rots[k].T
                      for k in range(K)])

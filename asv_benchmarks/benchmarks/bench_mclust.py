@@ -38,9 +38,10 @@ class MclustModels:
         obj = _covariance.get(model)
         # Unit covariances in the model's layout.
         shape = obj.shape(n_components, n_features)
-        cov = {1: lambda: np.ones(shape), 2: lambda: np.ones(shape)}.get(
-            len(shape) if len(shape) < 3 and shape != (n_features, n_features) else 0,
-            lambda: np.broadcast_to(np.eye(n_features), shape).copy())()
+        if obj.matrix:
+            cov = np.broadcast_to(np.eye(n_features), shape).copy()
+        else:
+            cov = np.ones(shape)
         chol = _covariance.compute_precision_cholesky(cov, obj)
         self.params = Params(np.full(n_components, 1.0 / n_components), means, cov, chol)
         self.sample_weight = np.empty(0)
