@@ -75,11 +75,6 @@ def _symmetric(a):
     return 0.5 * (a + np.swapaxes(a, -1, -2))
 
 
-def _diagonal_quadratic(orientation, scatter):
-    """``diag(D^T S_k D)`` for every component: shape (K, d)."""
-    return np.einsum("ji,kjl,li->ki", orientation, scatter, orientation)
-
-
 # -- the M-steps, from the weights nk (K,) and the unconstrained covariances --
 
 
@@ -133,20 +128,21 @@ def mstep_vee(nk, covariances):
     and C = the normalised sum_k n_k S_k / lambda_k."""
     n_components, n_features = covariances.shape[:2]
     shape = _normalised_matrix(np.einsum("k,kij->ij", nk, covariances))
-    for sweep in range(_config.MSTEP_INNER_MAX_ITER + 1):
+
+    def volumes(shape):
         try:
             inverse = np.linalg.inv(shape)
         except np.linalg.LinAlgError:
-            return covariances * np.nan
-        lam = np.einsum("ij,kji->k", inverse, covariances) / n_features
-        if sweep == _config.MSTEP_INNER_MAX_ITER:
-            break
+            return np.full(n_components, np.nan)
+        return np.einsum("ij,kji->k", inverse, covariances) / n_features
+
+    for _ in range(_config.MSTEP_INNER_MAX_ITER):
+        lam = volumes(shape)
         previous, shape = shape, _normalised_matrix(np.einsum("k,kij->ij", nk / lam,
                                                               covariances))
         if _converged(previous, shape):
-            lam = np.einsum("ij,kji->k", np.linalg.inv(shape), covariances) / n_features
             break
-    return _symmetric(lam[:, None, None] * shape[None])
+    return _symmetric(volumes(shape)[:, None, None] * shape[None])
 
 
 def _common_orientation(nk, covariances, equal_volume):

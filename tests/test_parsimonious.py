@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import reference as ref
-from fastgmm import GaussianMixture, _covariance, _em, _parsimonious, load
+from fastgmm import GaussianMixture, _covariance, _em, load
 from fastgmm._stats import Params, nk_regularization
 from fastgmm.exceptions import InvalidParameterError
 
