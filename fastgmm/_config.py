@@ -172,7 +172,7 @@ DASK_SPLIT_EVERY = 8
 # tolerance, sqrt(eps64), on parameter convergence), or after
 # MSTEP_INNER_MAX_ITER sweeps (mclust has no cap; on 15 random sets of
 # scatters with d from 3 to 6 and K from 2 to 5 the loops took 2 to 4
-# sweeps, and EVE / VVE up to 55; 57 for the first M-step of
+# sweeps, and EVE / VVE up to 55; 59 for the first M-step of
 # asv_benchmarks' MclustModels at d = 16). Every sweep raises the expected
 # complete-data log-likelihood; the loop starts from the pooled scatter, not
 # from the previous parameters, so the EM guarantee rests on its

@@ -54,6 +54,7 @@ matched to about 1e-15 in -2 Q / (n d).
 import numpy as np
 
 from . import _config
+from ._kernels import orientation as _orientation
 # _covariance imports this module after defining these.
 from ._covariance import MCLUST_NAMES, Diag, Full, Spherical
 
@@ -156,76 +157,34 @@ def _common_orientation(nk, covariances, equal_volume):
     columns (i, j) of D in their plane by the angle that minimises f
     exactly (f depends on the angle t as A cos 2t + B sin 2t + const), as
     Flury & Gautschi's algorithm for common principal components does; every
-    rotation, and every update of Lambda_k after a round of rotations of
-    disjoint pairs, lowers -Q.
+    rotation, and every update of Lambda_k after it, lowers -Q (the sweep is
+    the Numba kernel ``_kernels.orientation.orientation_sweep``).
     Starts from the eigenvectors of the pooled covariance. (Browne &
     McNicholas's MM step for D, with the same fixed points, measured
     hundreds of sweeps at d = 3 where this takes a few.)
     """
-    n_features = covariances.shape[1]
+    n_components, n_features = covariances.shape[:2]
+    nk = np.ascontiguousarray(nk, dtype=np.float64)
     _, orientation = np.linalg.eigh(np.einsum("k,kij->ij", nk, covariances))
+    orientation = np.ascontiguousarray(orientation)
     # S_k D for every component, kept up to date through the rotations.
-    product = np.einsum("kij,jl->kil", covariances, orientation)
-
-    def eigenvalues():
-        quad = np.einsum("ji,kji->ki", orientation, product)
-        if not equal_volume:
-            return quad
-        volume = _geometric_mean(quad)
-        return (nk @ volume / nk.sum()) * quad / volume[:, None]
+    product = np.ascontiguousarray(np.einsum("kij,jl->kil", covariances, orientation))
+    eigen = np.empty((n_components, n_features))
+    _orientation.eigenvalues(nk, orientation, product, equal_volume, eigen)
 
     def matrices():
         return np.einsum("ij,kj,lj->kil", orientation, eigen, orientation)
 
-    rounds = _round_robin(n_features)
-    eigen = eigenvalues()
     current = matrices()
     for _ in range(_config.MSTEP_INNER_MAX_ITER):
-        for i, j in rounds:
-            # The pairs (i[p], j[p]) of a round are disjoint, and f is a sum
-            # of one term per column, so their rotations are independent.
-            weights = nk[:, None] / eigen
-            a = np.einsum("ip,kip->kp", orientation[:, i], product[:, :, i])
-            b = np.einsum("ip,kip->kp", orientation[:, j], product[:, :, j])
-            c = np.einsum("ip,kip->kp", orientation[:, i], product[:, :, j])
-            diff = weights[:, i] - weights[:, j]
-            cos_term = 0.5 * (diff * (a - b)).sum(axis=0)
-            sin_term = (diff * c).sum(axis=0)
-            norm = np.hypot(cos_term, sin_term)
-            moves = norm > 0.0
-            safe = np.where(moves, norm, 1.0)
-            # f = cos_term cos 2t + sin_term sin 2t + const, least at
-            # (cos 2t, sin 2t) = -(cos_term, sin_term) / norm.
-            cos2 = np.where(moves, -cos_term / safe, 1.0)
-            sin2 = np.where(moves, -sin_term / safe, 0.0)
-            cos1 = np.sqrt(0.5 * (1.0 + cos2))
-            sin1 = np.where(cos1 > 0.0, sin2 / (2.0 * np.where(cos1 > 0.0, cos1, 1.0)), 1.0)
-            for m in (orientation, product):
-                col_i, col_j = m[..., i], m[..., j]
-                m[..., i], m[..., j] = cos1 * col_i + sin1 * col_j, cos1 * col_j - sin1 * col_i
-            eigen = eigenvalues()
+        _orientation.orientation_sweep(nk, orientation, product, equal_volume, eigen)
         # Converged when the covariances stop moving: where two of a
         # component's eigenvalues nearly coincide, D itself is ill-determined
-        # and creeps on (d = 16 took 90 sweeps on D's change, 1.2 s).
+        # and creeps on (d = 16 took 90 sweeps on D's change).
         previous, current = current, matrices()
         if _converged(previous, current):
             break
     return _symmetric(current)
-
-
-def _round_robin(n_features):
-    """Rounds of disjoint pairs (i, j) covering every pair of features once
-    (the circle method), as two index arrays per round."""
-    players = list(range(n_features)) + ([None] if n_features % 2 else [])
-    rounds = []
-    for _ in range(len(players) - 1):
-        half = len(players) // 2
-        pairs = [(players[p], players[-1 - p]) for p in range(half)]
-        pairs = [(min(p), max(p)) for p in pairs if None not in p]
-        if pairs:
-            rounds.append(tuple(np.array(side) for side in zip(*pairs)))
-        players = [players[0], players[-1]] + players[1:-1]
-    return rounds
 
 
 def mstep_eve(nk, covariances):
