@@ -1,6 +1,6 @@
 """fastgmm's 14 mclust models against R mclust's ``mclustBIC``, side by side.
 
-Run: ``python asv_benchmarks/mclust_compare.py [--skip-timing] [--n-init 5] [--timing-tol 1e-3]``
+Run: ``python asv_benchmarks/mclust_compare.py [--skip-timing] [--n-init 5] [--timing-tol 1e-3] [--timing-threads N]``
 (needs ``Rscript`` with the mclust package, e.g. Debian's ``r-cran-mclust``;
 exits with a message otherwise).
 
@@ -86,7 +86,7 @@ def mclust_table(X, workdir, name):
     return bic, n_params, seconds
 
 
-def fastgmm_table(X, n_init, random_state=0, tol=1e-3):
+def fastgmm_table(X, n_init, random_state=0, tol=1e-3, n_threads=None):
     """(BIC in mclust's sign (9, 14), n_parameters_ (9, 14), seconds)."""
     bic = np.full((len(G_VALUES), len(MCLUST_NAMES)), np.nan)
     n_params = np.zeros(bic.shape, dtype=int)
@@ -95,7 +95,7 @@ def fastgmm_table(X, n_init, random_state=0, tol=1e-3):
         for i, g in enumerate(G_VALUES):
             n_params[i, j] = get(model).n_parameters(g, X.shape[1])
             gm = GaussianMixture(g, covariance_type=model, n_init=n_init,
-                                 random_state=random_state, tol=tol)
+                                 random_state=random_state, tol=tol, n_threads=n_threads)
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
@@ -107,7 +107,7 @@ def fastgmm_table(X, n_init, random_state=0, tol=1e-3):
     return bic, n_params, time.perf_counter() - tick
 
 
-def select_model_table(X, n_init, random_state=0, tol=1e-3):
+def select_model_table(X, n_init, random_state=0, tol=1e-3, n_threads=None):
     """The same table through ``fastgmm.select_model``, whose starts (one
     k-means run per start and G) are shared by the 14 models."""
     from fastgmm import select_model
@@ -116,7 +116,8 @@ def select_model_table(X, n_init, random_state=0, tol=1e-3):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         selection = select_model(X, n_components=G_VALUES, covariance_types=MCLUST_NAMES,
-                                 n_init=n_init, random_state=random_state, tol=tol)
+                                 n_init=n_init, random_state=random_state, tol=tol,
+                                 n_threads=n_threads)
     seconds = time.perf_counter() - tick
     bic = np.full((len(G_VALUES), len(MCLUST_NAMES)), np.nan)
     for row in selection.results_:
@@ -172,7 +173,7 @@ def compare(name, X, workdir, n_init):
     print(f"time: mclustBIC {r_seconds:.2f} s, fastgmm {our_seconds:.2f} s")
 
 
-def timing(workdir, n_samples=20_000, n_features=4, seed=0, tol=1e-3):
+def timing(workdir, n_samples=20_000, n_features=4, seed=0, tol=1e-3, n_threads=None):
     rng = np.random.default_rng(seed)
     centres = rng.normal(scale=4.0, size=(4, n_features))
     labels = rng.integers(4, size=n_samples)
@@ -185,9 +186,12 @@ def timing(workdir, n_samples=20_000, n_features=4, seed=0, tol=1e-3):
     print(f"mclustBIC (R, single-threaded Fortran): {r_seconds:.1f} s, best "
           "%s (%.2f)" % best(r_bic))
     for what, (ours, our_seconds) in (
-            ("GaussianMixture per cell", fastgmm_table(X, n_init=1, tol=tol)[::2]),
-            ("select_model (shared starts)", select_model_table(X, n_init=1, tol=tol))):
-        print(f"fastgmm {what}, n_init=1 ({numba.get_num_threads()} threads): "
+            ("GaussianMixture per cell",
+             fastgmm_table(X, n_init=1, tol=tol, n_threads=n_threads)[::2]),
+            ("select_model (shared starts)",
+             select_model_table(X, n_init=1, tol=tol, n_threads=n_threads))):
+        threads = n_threads or numba.get_num_threads()
+        print(f"fastgmm {what}, n_init=1 ({threads} threads): "
               f"{our_seconds:.1f} s, best %s (%.2f)" % best(ours))
         print(f"  ratio mclust / fastgmm: {r_seconds / our_seconds:.2f}x; "
               f"cells with fastgmm >= mclust - {TOLERANCE}: "
@@ -203,6 +207,8 @@ def main(argv=None):
                         help="fastgmm's tol in the timing (default: its default, 1e-3; "
                              "mclust stops at a relative change of 1e-5 of the total "
                              "log-likelihood, about 8e-5 per sample on that data)")
+    parser.add_argument("--timing-threads", type=int, default=None,
+                        help="fastgmm's n_threads in the timing (default: all cores)")
     args = parser.parse_args(argv)
     if shutil.which("Rscript") is None:
         sys.exit("mclust_compare.py needs Rscript with the mclust package "
@@ -213,7 +219,7 @@ def main(argv=None):
         rscript(R_DIABETES, diabetes)
         compare("diabetes (mclust)", np.loadtxt(diabetes, delimiter=","), workdir, args.n_init)
         if not args.skip_timing:
-            timing(workdir, tol=args.timing_tol)
+            timing(workdir, tol=args.timing_tol, n_threads=args.timing_threads)
 
 
 if __name__ == "__main__":
