@@ -658,6 +658,15 @@ class Spherical(Diag):
 _CHECK_BATCH_ELEMENTS = 2**19  # 4 MB per temporary
 
 MODELS = {model.name: model for model in (Full(), Tied(), Diag(), Spherical())}
+# scikit-learn's four names ('all' of select_model and of the command line).
+SKLEARN_NAMES = tuple(MODELS)
+# mclust's 14 models, in mclust's order ('VII', 'VVI', 'EEE' and 'VVV' are
+# the objects of 'spherical', 'diag', 'tied' and 'full'; see _parsimonious).
+MCLUST_NAMES = ("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE",
+                "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV")
+from ._parsimonious import mclust_models  # noqa: E402 (it subclasses the models above)
+
+MODELS.update(mclust_models(MODELS))
 COVARIANCE_TYPES = tuple(MODELS)
 
 

@@ -80,11 +80,16 @@ class GaussianMixture(BaseMixture):
     ----------
     n_components : int, default=1
         The number of mixture components.
-    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+    covariance_type : {'full', 'tied', 'diag', 'spherical'} or an mclust name, default='full'
         'full': each component has its own general covariance matrix;
         'tied': all components share one general covariance matrix;
         'diag': each component has its own diagonal covariance matrix;
         'spherical': each component has its own single variance.
+        Also mclust's 14 models 'EII', 'VII', 'EEI', 'VEI', 'EVI', 'VVI',
+        'EEE', 'VEE', 'EVE', 'VVE', 'EEV', 'VEV', 'EVV', 'VVV' (volume,
+        shape, orientation Equal, Variable or Identity; 'VII', 'VVI',
+        'EEE', 'VVV' are 'spherical', 'diag', 'tied', 'full'): see the user
+        guide's "mclust's 14 covariance models" for their array shapes.
     tol : float, default=1e-3
         EM stops when the mean log-likelihood per sample changes by less
         than this.

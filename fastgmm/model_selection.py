@@ -39,7 +39,7 @@ from ._hc import check_max_samples, draw_rows, hierarchical_tree
 from ._init import initial_resp_chunks
 from .kmeans import KMeans
 from . import _covariance
-from ._covariance import COVARIANCE_TYPES
+from ._covariance import COVARIANCE_TYPES, SKLEARN_NAMES
 from ._validation import check_array, check_sample_weight
 from .exceptions import FitFailedWarning, InvalidParameterError, compatible
 from ._validation import check_random_state
@@ -192,20 +192,13 @@ def _check_n_components(n_components, n_samples):
 
 def _mclust_names():
     """mclust's models in mclust's order, as the covariance registry names them."""
-    names = getattr(_covariance, "MCLUST_NAMES", None)
-    if not names:
-        raise InvalidParameterError(
-            "covariance_types='mclust' needs mclust's 14 covariance models ('EII' ... "
-            "'VVV'), which this version of fastgmm does not have; give covariance "
-            f"types among {sorted(COVARIANCE_TYPES)} instead."
-        )
-    return tuple(names)
+    return tuple(_covariance.MCLUST_NAMES)
 
 
 def _check_covariance_types(covariance_types):
     if isinstance(covariance_types, str):
         if covariance_types == "all":
-            covariance_types = COVARIANCE_TYPES
+            covariance_types = SKLEARN_NAMES
         elif covariance_types == "mclust":
             covariance_types = _mclust_names()
         else:

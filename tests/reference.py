@@ -498,3 +498,175 @@ def mcar(rng, X, fraction):
     mask[full_rows, rng.integers(X.shape[1], size=full_rows.size)] = False
     X[mask] = np.nan
     return X
+
+
+# -- mclust's parsimonious models (Celeux & Govaert 1995) --------------------------
+#
+# Sigma_k = lambda_k D_k A_k D_k^T: the letters of a model name say whether
+# volume, shape and orientation are Equal, Variable or the Identity. The
+# functions below are written from the paper's definitions: the objective,
+# the closed-form M-steps, and, for every model, a direct numerical
+# maximisation of the expected complete-data log-likelihood over an
+# unconstrained parametrisation (the check of the iterative M-steps).
+
+MCLUST_MODELS = ("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE",
+                 "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV")
+# nMclustParams(model, d, G) printed by R mclust 6.0.0, for (d, G) in
+# MCLUST_PARAMS_SHAPES (Rscript -e 'library(mclust); nMclustParams("VEV", 3, 4)').
+MCLUST_PARAMS_SHAPES = ((1, 1), (2, 3), (3, 4), (5, 2), (4, 9))
+MCLUST_N_PARAMS = {
+    "EII": (2, 9, 16, 12, 45), "VII": (2, 11, 19, 13, 53), "EEI": (2, 10, 18, 16, 48),
+    "VEI": (2, 12, 21, 17, 56), "EVI": (2, 12, 24, 20, 72), "VVI": (2, 14, 27, 21, 80),
+    "EEE": (2, 11, 21, 26, 54), "VEE": (2, 13, 24, 27, 62), "EVE": (2, 13, 27, 30, 78),
+    "VVE": (2, 15, 30, 31, 86), "EEV": (2, 13, 30, 36, 102), "VEV": (2, 15, 33, 37, 110),
+    "EVV": (2, 15, 36, 40, 126), "VVV": (2, 17, 39, 41, 134),
+}
+# A closed-form M-step against the formula here: both are a few float64
+# operations on the same scatters (eigen-decompositions included).
+MCLUST_CLOSED_RTOL = 1e-9
+# An M-step's objective -2 Q / (n d) against the numerical optimum: the
+# iterative M-steps stop when a sweep gains less than sqrt(eps64) ~ 1.5e-8,
+# BFGS at a gradient norm of 1e-10; 1e-6 leaves room for the slow last
+# sweeps of the orientation's MM step.
+MCLUST_OBJECTIVE_ATOL = 1e-6
+# Covariances of an M-step against the numerical optimum, where the optimum
+# is well separated (random scatters): BFGS's optimum is ~1e-5 accurate.
+MCLUST_OPTIMUM_RTOL = 1e-3
+# Q of the new parameters against Q of the previous ones (property test):
+# rounding of sums of ~1e3 terms of size ~1.
+MCLUST_Q_ATOL = 1e-9
+
+
+def scatters(X, resp, sample_weight=None, reg_covar=0.0):
+    """(nk, means, S): S_k = W_k / n_k + reg_covar I, W_k the weighted scatter
+    of component k around its mean, from a dense responsibility matrix."""
+    X = np.asarray(X, dtype=np.float64)
+    if sample_weight is not None:
+        resp = resp * np.asarray(sample_weight, dtype=np.float64)[:, None]
+    nk = resp.sum(axis=0) + 10 * np.finfo(np.float64).eps
+    means = resp.T @ X / nk[:, None]
+    S = np.empty((nk.shape[0], X.shape[1], X.shape[1]))
+    for k in range(nk.shape[0]):
+        diff = X - means[k]
+        S[k] = (resp[:, k, None] * diff).T @ diff / nk[k] + reg_covar * np.eye(X.shape[1])
+    return nk, means, S
+
+
+def mclust_objective(nk, S, covariances):
+    """-2 Q / (n d) up to a constant: sum_k n_k (log|Sigma_k| + tr(Sigma_k^-1 S_k)) / (n d)."""
+    sign, logdet = np.linalg.slogdet(covariances)
+    if np.any(sign <= 0):
+        return np.inf
+    traces = np.trace(np.linalg.solve(covariances, S), axis1=1, axis2=2)
+    return float(nk @ (logdet + traces)) / (nk.sum() * S.shape[1])
+
+
+def mclust_closed_form(model, nk, S):
+    """The closed-form M-steps (Celeux & Govaert 1995, Table 1), (K, d, d) matrices."""
+    K, d = S.shape[:2]
+    n = nk.sum()
+    W = nk[:, None, None] * S
+    eye = np.eye(d)
+    if model == "EII":
+        return np.array([np.trace(W.sum(axis=0)) / (n * d) * eye] * K)
+    if model == "VII":
+        return np.array([np.trace(W[k]) / (nk[k] * d) * eye for k in range(K)])
+    if model == "EEI":
+        return np.array([np.diag(np.diag(W.sum(axis=0))) / n] * K)
+    if model == "VVI":
+        return np.array([np.diag(np.diag(W[k])) / nk[k] for k in range(K)])
+    if model == "EVI":
+        dets = [np.prod(np.diag(W[k])) ** (1 / d) for k in range(K)]
+        lam = sum(dets) / n
+        return np.array([lam * np.diag(np.diag(W[k])) / dets[k] for k in range(K)])
+    if model == "EEE":
+        return np.array([W.sum(axis=0) / n] * K)
+    if model == "VVV":
+        return S.copy()
+    if model == "EVV":
+        dets = [np.linalg.det(W[k]) ** (1 / d) for k in range(K)]
+        lam = sum(dets) / n
+        return np.array([lam * W[k] / dets[k] for k in range(K)])
+    if model == "EEV":
+        # W_k = L_k Omega_k L_k^T, eigenvalues in decreasing order.
+        decomp = []
+        for k in range(K):
+            values, vectors = np.linalg.eigh(W[k])
+            decomp.append((values[::-1], vectors[:, ::-1]))
+        omega = sum(values for values, _ in decomp)
+        return np.array([vectors @ np.diag(omega / n) @ vectors.T for _, vectors in decomp])
+    raise ValueError(f"{model} has no closed form")
+
+
+def _rotation(params, d):
+    """The orthogonal matrix (I - A)^-1 (I + A) of the skew-symmetric A whose
+    upper triangle is ``params`` (Cayley's parametrisation of rotations)."""
+    skew = np.zeros((d, d))
+    skew[np.triu_indices(d, 1)] = params
+    skew = skew - skew.T
+    return np.linalg.solve(np.eye(d) - skew, np.eye(d) + skew)
+
+
+def _mclust_covariances(model, theta, K, d):
+    """Sigma_k = lambda_k D_k A_k D_k^T from an unconstrained vector theta:
+    log-volumes, log-shapes summing to zero, and orientations (Cayley)."""
+    volume, shape, orientation = model
+    pos = 0
+
+    def take(count):
+        nonlocal pos
+        out = theta[pos:pos + count]
+        pos += count
+        return out
+
+    n_vol = {"E": 1, "V": K, "I": 0}[volume]
+    log_vol = take(n_vol)
+    log_vol = np.repeat(log_vol, K) if n_vol == 1 else log_vol
+    n_shape = {"E": 1, "V": K, "I": 0}[shape]
+    shapes = []
+    for _ in range(n_shape):
+        free = take(d - 1)
+        shapes.append(np.append(free, -free.sum()))
+    shapes = shapes * K if n_shape == 1 else shapes or [np.zeros(d)] * K
+    n_rot = {"E": 1, "V": K, "I": 0}[orientation]
+    rots = [_rotation(take(d * (d - 1) // 2), d) for _ in range(n_rot)]
+    rots = rots * K if n_rot == 1 else rots or [np.eye(d)] * K
+    return np.array([np.exp(log_vol[k]) * rots[k] @ np.diag(np.exp(shapes[k])) @ rots[k].T
+                     for k in range(K)])
+
+
+def _n_theta(model, K, d):
+    count = {"E": 1, "V": K, "I": 0}
+    return (count[model[0]] + count[model[1]] * (d - 1)
+            + count[model[2]] * d * (d - 1) // 2)
+
+
+def mclust_numerical_m_step(model, nk, S, starts=4, seed=0):
+    """The M-step by BFGS on -2 Q / (n d) over the unconstrained
+    parametrisation, the best of ``starts`` starts (the first at the
+    identity, the others random). Returns (covariances, objective)."""
+    from scipy.optimize import minimize
+    K, d = S.shape[:2]
+    rng = np.random.default_rng(seed)
+    n_theta = _n_theta(model, K, d)
+    volume0 = np.log(np.trace(S.sum(axis=0)) / (K * d))
+    best = None
+    for start in range(starts):
+        theta0 = np.zeros(n_theta) if start == 0 else rng.normal(scale=0.5, size=n_theta)
+        n_vol = {"E": 1, "V": K, "I": 0}[model[0]]
+        theta0[:n_vol] += volume0
+
+        def objective(theta):
+            return mclust_objective(nk, S, _mclust_covariances(model, theta, K, d))
+
+        result = minimize(objective, theta0, method="BFGS", options={"gtol": 1e-10})
+        if best is None or result.fun < best.fun:
+            best = result
+    return _mclust_covariances(model, best.x, K, d), float(best.fun)
+
+
+def mclust_random_covariances(rng, model, K, d):
+    """Covariances of the structure of ``model``, at random (the property test's
+    previous parameters)."""
+    theta = rng.normal(scale=0.7, size=_n_theta(model, K, d))
+    return _mclust_covariances(model, theta, K, d)

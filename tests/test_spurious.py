@@ -158,11 +158,14 @@ def test_wide_table_and_summary(faithful):
     assert f"{-v:.3f}" in text.splitlines()[2]
 
 
-def test_mclust_names_before_the_models_exist(faithful):
-    if getattr(fastgmm._covariance, "MCLUST_NAMES", None):
-        pytest.skip("mclust's models are registered")
-    with pytest.raises(Exception, match="mclust's 14 covariance models"):
-        select_model(faithful, covariance_types="mclust")
+def test_mclust_selects_over_mclusts_fourteen_models(faithful):
+    """covariance_types='mclust' is mclust's 14 models, in mclust's order."""
+    sel = select_model(faithful, n_components=[1], covariance_types="mclust",
+                       random_state=0)
+    assert tuple(sel.results_["covariance_type"]) == (
+        "EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "VEE", "EVE", "VVE",
+        "EEV", "VEV", "EVV", "VVV")
+    assert np.all(np.isfinite(sel.results_["bic"]))
 
 
 def test_plot_in_mclusts_sign_leaves_a_gap_for_a_spurious_model(faithful):

@@ -10,6 +10,7 @@ from .. import ConvergenceWarning, select_model
 from ..exceptions import FitFailedWarning
 from .arguments import (COVARIANCE_TYPES, DATA_HELP, add_csv_arguments, csv_options, integer,
                         positive_int, wrap)
+from .._covariance import SKLEARN_NAMES
 from .data import check_output_path, read_data, usable_names
 from .messages import EXIT_OK, PROG, UsageError, one_line, warning
 
@@ -35,7 +36,7 @@ def _k_values(text):
 def _covariance_type_list(text):
     """``all`` or a comma-separated list of covariance types."""
     if text.strip() == "all":
-        return list(COVARIANCE_TYPES)
+        return list(SKLEARN_NAMES)
     values = [t.strip() for t in text.split(",")]
     unknown = [t for t in values if t not in COVARIANCE_TYPES]
     if unknown:
@@ -71,8 +72,9 @@ def add_select(subparsers):
                         help="numbers of components to try: K, K1..K2 or a comma-separated "
                              "list of them (default: 1..10)")
     parser.add_argument("--covariance-type", metavar="TYPES", type=_covariance_type_list,
-                        default=list(COVARIANCE_TYPES),
-                        help="'all' or a comma-separated list of full, tied, diag, spherical "
+                        default=list(SKLEARN_NAMES),
+                        help="'all' (full, tied, diag, spherical) or a comma-separated "
+                             "list of covariance types, mclust's names included "
                              "(default: all)")
     parser.add_argument("--criterion", choices=("bic", "aic", "icl"), default="bic",
                         help="what to minimise (default: %(default)s)")
