@@ -28,6 +28,11 @@ A subclass supplies small hooks:
 ``_spurious_events(params, variances)`` (optional)
     The spurious components of a start's result, as degenerate events
     (:mod:`fastgmm._spurious`); the ``n_init`` loop prefers starts without.
+``_check_incomplete_fit()`` (optional)
+    Refuses the estimator's options that a fit of data with NaN
+    (``nan_policy='marginalize'``) does not have.
+
+Per-row methods read their outputs from :mod:`fastgmm._rows`.
 """
 
 import math
@@ -37,7 +42,7 @@ from time import perf_counter
 
 import numpy as np
 
-from . import _covariance, _em, _io, _missing, _threads
+from . import _covariance, _em, _io, _missing, _rows, _threads
 from ._base import _ParamsMixin
 from ._outofcore import float_dtype, is_dask_array
 from ._covariance import COVARIANCE_TYPES
@@ -153,6 +158,10 @@ class BaseMixture(_ParamsMixin):
 
     def _check_fit_memory(self, n_samples, n_features, dtype, n_init):
         """Refuse a fit whose memory would not fit (nothing checked here)."""
+
+    def _check_incomplete_fit(self):
+        """Refuse options that a fit of data with NaN (nan_policy='marginalize')
+        does not have (nothing here)."""
 
     def _spurious_events(self, params, variances):
         """Events of the spurious components of a start's result (none here);
@@ -548,13 +557,7 @@ class BaseMixture(_ParamsMixin):
             X = _em.pass_data(X, _em.check_magnitude(X))
             return X, check_sample_weight(sample_weight if sample_weight.shape[0] else None,
                                           X.shape[0], rescale=True), None
-        if getattr(self, "on_degenerate", "raise") == "reseed":
-            raise ValueError("on_degenerate='reseed' is not available with "
-                             "nan_policy='marginalize' on data with NaN; use 'raise' "
-                             "or 'drop'.")
-        if getattr(self, "assignment", "soft") != "soft":
-            raise ValueError("assignment='hard' is not available with "
-                             "nan_policy='marginalize' on data with NaN.")
+        self._check_incomplete_fit()
         largest = max(float(np.nanmax(X)), -float(np.nanmin(X)))
         X = _em.pass_data(X, _em.check_magnitude(X, largest))
         sample_weight = check_sample_weight(
@@ -593,11 +596,7 @@ class BaseMixture(_ParamsMixin):
     def _labels(self, X):
         """Most probable component per row; rows whose densities all underflow
         (far from every component) go to the nearest component."""
-        if _missing.has_nan(X):
-            resp = _missing.per_row(X, self._current_parameters(), self.covariance_type)[1]
-            return resp.argmax(axis=1).astype(np.int64)
-        return _em.most_probable_component(X, self._current_parameters(),
-                                           self.covariance_type)
+        return _rows.labels(X, self._current_parameters(), self.covariance_type)
 
     def score_samples(self, X):
         """Log-likelihood of each row of X under the model.
@@ -617,12 +616,7 @@ class BaseMixture(_ParamsMixin):
             return per_row(self, "score_samples", X)
         X = self._check_X(X, reset=False)
         with _threads.thread_limit(self.n_threads):
-            if _missing.has_nan(X):
-                log_prob = _missing.per_row(X, self._current_parameters(),
-                                            self.covariance_type, want_resp=False)[0]
-            else:
-                log_prob = _em.responsibilities(X, self._current_parameters(),
-                                                self.covariance_type)[0]
+            log_prob = _rows.log_prob(X, self._current_parameters(), self.covariance_type)
         # A row so far out that its squared distances overflow has density 0.
         log_prob[np.isnan(log_prob)] = -np.inf
         return log_prob
@@ -681,9 +675,7 @@ class BaseMixture(_ParamsMixin):
         X = self._check_X(X, reset=False)
         params = self._current_parameters()
         with _threads.thread_limit(self.n_threads):
-            if _missing.has_nan(X):
-                return _missing.per_row(X, params, self.covariance_type)[1]
-            return _em.posterior(X, params, self.covariance_type)
+            return _rows.posterior(X, params, self.covariance_type)
 
     def impute(self, X):
         """X with each NaN replaced by its conditional expectation under the mixture.
@@ -712,8 +704,7 @@ class BaseMixture(_ParamsMixin):
         """
         X = self._check_X(X, reset=False, allow_nan=True)
         with _threads.thread_limit(self.n_threads):
-            return _missing.per_row(X, self._current_parameters(), self.covariance_type,
-                                    want_resp=False, want_imputed=True)[2]
+            return _rows.impute(X, self._current_parameters(), self.covariance_type)
 
     def sample(self, n_samples=1):
         """Draw random samples from the fitted mixture.
@@ -799,14 +790,8 @@ class BaseMixture(_ParamsMixin):
         """
         X = self._check_X(X, reset=False)
         with _threads.thread_limit(self.n_threads):
-            if _missing.has_nan(X):
-                log_prob, resp = _missing.per_row(X, self._current_parameters(),
-                                                  self.covariance_type)[:2]
-                with np.errstate(divide="ignore"):
-                    log_resp = np.log(resp)
-            else:
-                log_prob, log_resp = _em.log_resp(X, self._current_parameters(),
-                                                  self.covariance_type)
+            log_prob, log_resp = _rows.log_prob_and_log_resp(
+                X, self._current_parameters(), self.covariance_type)
         bic = (-2 * float(np.mean(log_prob)) * X.shape[0]
                + self._n_parameters() * math.log(X.shape[0]))
         return bic + 2 * _resp_entropy(log_resp)

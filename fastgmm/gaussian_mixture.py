@@ -560,6 +560,15 @@ class GaussianMixture(BaseMixture):
         return Params(np.asarray(weights), np.asarray(means), covariances,
                       precisions_chol)
 
+    def _check_incomplete_fit(self):
+        if self.on_degenerate == "reseed":
+            raise ValueError("on_degenerate='reseed' is not available with "
+                             "nan_policy='marginalize' on data with NaN; use 'raise' "
+                             "or 'drop'.")
+        if self.assignment != "soft":
+            raise ValueError("assignment='hard' is not available with "
+                             "nan_policy='marginalize' on data with NaN.")
+
     def _spurious_events(self, params, variances):
         return spurious_components(params, self.covariance_type, self.reg_covar, variances)
 
