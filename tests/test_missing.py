@@ -92,6 +92,27 @@ def test_log_likelihood_never_decreases(covariance_type):
     assert lb[-1] > lb[0]
 
 
+@pytest.mark.parametrize("covariance_type", ["EII", "VEI", "EVE", "VEV"])
+def test_mclust_models_take_the_expected_statistics(covariance_type):
+    """mclust's models (closed form: EII; iterative: VEI, EVE, VEV) run EM
+    for incomplete data through their own M-step: the observed-data
+    log-likelihood never decreases (reg_covar=0), and the fit keeps the
+    model's structure (EVE: one orientation for every component)."""
+    X, Xm = _data(seed=3, fraction=0.3)
+    gm = fit_quietly(GaussianMixture(2, covariance_type=covariance_type, max_iter=40,
+                                     tol=0.0, reg_covar=0.0, nan_policy="marginalize",
+                                     random_state=0), Xm)
+    lb = np.asarray(gm.lower_bounds_)
+    # The inner loops of the iterative M-steps stop at a relative parameter
+    # change of sqrt(eps): their last digits carry that much.
+    assert np.all(np.diff(lb) >= -1e-9 * np.abs(lb[1:]))
+    assert lb[-1] > lb[0]
+    if covariance_type == "EVE":
+        vecs = [np.linalg.eigh(c)[1] for c in gm.covariances_]
+        overlap = np.abs(vecs[0].T @ vecs[1])
+        np.testing.assert_allclose(np.sort(overlap.max(axis=1)), 1.0, atol=1e-6)
+
+
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_no_nan_is_bit_identical(covariance_type):
     X, _ = _data(seed=5)
