@@ -5,6 +5,7 @@ one fused, parallel Numba pass over the data.
 """
 
 from .exceptions import ConvergenceWarning, NotFittedError
+from .bayesian_mixture import BayesianGaussianMixture
 from .gaussian_mixture import GaussianMixture
 from .kmeans import KMeans
 from .model_selection import ModelSelection, select_model
@@ -30,5 +31,5 @@ def load(path):
     return GaussianMixture._read_model_file(path)[0]
 
 
-__all__ = ["GaussianMixture", "KMeans", "ConvergenceWarning", "NotFittedError", "load",
+__all__ = ["GaussianMixture", "BayesianGaussianMixture", "KMeans", "ConvergenceWarning", "NotFittedError", "load",
            "select_model", "ModelSelection", "__version__"]

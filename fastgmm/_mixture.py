@@ -105,6 +105,10 @@ class BaseMixture(_ParamsMixin):
     """
 
     _estimator_type = "density_estimator"
+    # Whether fit may multiply the sample weights by a power of two (exact;
+    # see check_sample_weight): not for a model whose fit depends on their
+    # scale (the variational mixture's priors weigh against them).
+    _rescale_sample_weight = True
 
     def __init__(self, n_components, *, covariance_type, tol, reg_covar, max_iter, n_init,
                  init_params, random_state, warm_start, verbose, verbose_interval,
@@ -392,7 +396,8 @@ class BaseMixture(_ParamsMixin):
         dtype = float_dtype(X)
         if dask_data is None:
             X = _em.pass_data(X, _em.check_magnitude(X))
-            sample_weight = check_sample_weight(sample_weight, n_samples, rescale=True)
+            sample_weight = check_sample_weight(sample_weight, n_samples,
+                                                rescale=self._rescale_sample_weight)
         else:
             _em.check_magnitude(X, dask_data.largest)
             sample_weight = dask_data.sample_weight
