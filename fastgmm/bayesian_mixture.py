@@ -14,8 +14,8 @@ import numpy as np
 from . import _covariance, _variational
 from ._memory import check_fit_memory
 from ._mixture import BaseMixture, _as_float_array, _check_shape
-from ._outofcore import is_dask_array
-from ._validation import check_option, check_scalar
+from ._outofcore import float_dtype, is_dask_array
+from ._validation import check_option, check_random_state
 from ._variational import PRIOR_TYPES, SUPPORTED_MODELS, Priors
 from ._variational_em import run_variational, start_statistics, variational_parameters
 from .exceptions import InvalidParameterError
@@ -53,6 +53,19 @@ def _check_none_or_positive(value, name, estimator_name, array_ok=False):
             f"The {name!r} parameter of {estimator_name} must be {what} in the range "
             f"(0.0, inf). Got {value!r} instead."
         )
+
+
+def _prior_attributes(priors, dtype):
+    """scikit-learn's ``*_prior_`` attributes of ``priors`` (arrays in ``dtype``)."""
+    cov = priors.covariance_prior
+    return {
+        "weight_concentration_prior_": priors.weight_concentration_prior,
+        "mean_precision_prior_": priors.mean_precision_prior,
+        "mean_prior_": np.asarray(priors.mean_prior, dtype=np.float64).astype(dtype),
+        "degrees_of_freedom_prior_": priors.degrees_of_freedom_prior,
+        "covariance_prior_": (cov if np.ndim(cov) == 0
+                              else np.asarray(cov, dtype=np.float64).astype(dtype)),
+    }
 
 
 class BayesianGaussianMixture(BaseMixture):
@@ -349,16 +362,8 @@ default='dirichlet_process'
                 np.asarray(params.precisions_chol, dtype=np.float64))),
             "weights_": cast(_variational.fitted_weights(params.weight_concentration)),
         }
-        priors = params.priors
-        if priors is not None:
-            fitted.update(
-                weight_concentration_prior_=priors.weight_concentration_prior,
-                mean_precision_prior_=priors.mean_precision_prior,
-                mean_prior_=cast(priors.mean_prior),
-                degrees_of_freedom_prior_=priors.degrees_of_freedom_prior,
-                covariance_prior_=(priors.covariance_prior if np.ndim(priors.covariance_prior)
-                                   == 0 else cast(priors.covariance_prior)),
-            )
+        if params.priors is not None:
+            fitted.update(_prior_attributes(params.priors, dtype))
         for name, a in fitted.items():
             if not np.all(np.isfinite(np.concatenate(a) if isinstance(a, tuple) else a)):
                 raise ValueError(
@@ -431,6 +436,25 @@ default='dirichlet_process'
     def _n_parameters(self):
         """Free parameters of the Gaussian mixture of the same shape."""
         return _covariance.get(self.covariance_type).n_parameters(*np.shape(self.means_))
+
+    # -- scikit-learn's private hooks -----------------------------------------
+
+    def _check_parameters(self, X):
+        """Set the ``*_prior_`` attributes for X, as scikit-learn's private method
+        of this name does (its own tests call it)."""
+        self._validate_params()
+        X = self._check_X(X, reset=True)
+        priors = self._priors(X, np.empty(0))
+        self.__dict__.update(_prior_attributes(priors, float_dtype(X)))
+
+    def _initialize_parameters(self, X, random_state):
+        """Set the parameters of a start on X, as scikit-learn's private method of
+        this name does (its own tests call it)."""
+        self._validate_params()
+        X = self._check_X(X, reset=True)
+        params = self._initial_parameters(X, np.empty(0), check_random_state(random_state),
+                                          ())
+        self.__dict__.update(self._fitted_arrays(params, float_dtype(X)))
 
     # -- per-row outputs ---------------------------------------------------------
 
