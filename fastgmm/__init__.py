@@ -14,7 +14,8 @@ __version__ = "0.1.0.dev0"
 
 
 def load(path):
-    """Load a model saved by :meth:`GaussianMixture.save`.
+    """Load a model saved by :meth:`GaussianMixture.save` or
+    :meth:`BayesianGaussianMixture.save` (the file says which).
 
     The file is read with ``allow_pickle=False``: an untrusted file cannot run
     code. A corrupt, truncated or newer-format file raises ``ValueError``.
@@ -25,10 +26,11 @@ def load(path):
 
     Returns
     -------
-    GaussianMixture
+    GaussianMixture or BayesianGaussianMixture
         The fitted model; it predicts bit-identically to the saved one.
     """
-    return GaussianMixture._read_model_file(path)[0]
+    classes = {cls.__name__: cls for cls in (GaussianMixture, BayesianGaussianMixture)}
+    return GaussianMixture._read_model_file(path, classes)[0]
 
 
 __all__ = ["GaussianMixture", "BayesianGaussianMixture", "KMeans", "ConvergenceWarning", "NotFittedError", "load",

@@ -264,13 +264,18 @@ class BaseMixture(_ParamsMixin):
     def _from_state(cls, state):
         """A fitted estimator from a state (:func:`fastgmm._io.read_model_state`)."""
         state = dict(state)
+        state.pop("estimator", None)
         return cls(**state.pop("params"))._set_fitted(state)
 
     @classmethod
-    def _read_model_file(cls, path):
-        """``(model, info)`` from a model file; see :func:`fastgmm.load`."""
-        state, info = _io.read_model_state(path, cls)
-        return cls._from_state(state), info
+    def _read_model_file(cls, path, classes=None):
+        """``(model, info)`` from a model file; see :func:`fastgmm.load`.
+
+        ``classes``: the estimator classes by name the file may hold
+        (default: this one); the file's ``estimator`` entry chooses.
+        """
+        state, info = _io.read_model_state(path, classes or cls)
+        return state["estimator"]._from_state(state), info
 
     def save(self, path):
         """Save the fitted model to a ``.npz`` file (no pickle; see :func:`fastgmm.load`).

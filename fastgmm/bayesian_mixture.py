@@ -437,6 +437,62 @@ default='dirichlet_process'
         """Free parameters of the Gaussian mixture of the same shape."""
         return _covariance.get(self.covariance_type).n_parameters(*np.shape(self.means_))
 
+    # -- model files (see fastgmm._io) ----------------------------------------
+
+    _file_param_arrays = ("mean_prior", "covariance_prior")
+    _file_entry_names = ("weight_concentration_", "mean_precision_", "degrees_of_freedom_",
+                         "mean_prior_", "covariance_prior_", "weight_concentration_prior_",
+                         "mean_precision_prior_", "degrees_of_freedom_prior_",
+                         *_file_param_arrays)
+
+    @classmethod
+    def _file_entries(cls, params, n_components, n_features):
+        """The model file's entries of this estimator: name -> (shape, required)."""
+        model = _covariance.get(params["covariance_type"])
+        prior = _variational.prior_shape(model, n_features)
+        dp = params["weight_concentration_prior_type"] == "dirichlet_process"
+        return {
+            "weight_concentration_": ((2, n_components) if dp else (n_components,), True),
+            "mean_precision_": ((n_components,), True),
+            "degrees_of_freedom_": (() if model.shared else (n_components,), True),
+            "mean_prior_": ((n_features,), True),
+            "covariance_prior_": (prior, True),
+            "weight_concentration_prior_": ((), True),
+            "mean_precision_prior_": ((), True),
+            "degrees_of_freedom_prior_": ((), True),
+            "mean_prior": ((n_features,), False),
+            "covariance_prior": (prior, False),
+        }
+
+    def _file_arrays(self):
+        """This estimator's entries of its model file, by name."""
+        concentration = self.weight_concentration_
+        arrays = {name: getattr(self, name) for name in self._file_entry_names[1:8]}
+        arrays["weight_concentration_"] = (np.stack(concentration)
+                                           if isinstance(concentration, tuple)
+                                           else concentration)
+        return arrays
+
+    @classmethod
+    def _check_file_arrays(cls, arrays, params):
+        """Refuse values fit could not have produced; return the attributes."""
+        for name in ("weight_concentration_", "mean_precision_", "degrees_of_freedom_",
+                     "weight_concentration_prior_", "mean_precision_prior_",
+                     "degrees_of_freedom_prior_"):
+            if np.any(arrays[name] <= 0):
+                raise ValueError(f"entry {name!r} has values that are not positive")
+        fitted = dict(arrays)
+        if params["weight_concentration_prior_type"] == "dirichlet_process":
+            fitted["weight_concentration_"] = tuple(arrays["weight_concentration_"])
+        for name in ("degrees_of_freedom_", "covariance_prior_"):
+            if np.ndim(arrays[name]) == 0:
+                value = arrays[name][()]
+                fitted[name] = value if name == "degrees_of_freedom_" else float(value)
+        for name in ("weight_concentration_prior_", "mean_precision_prior_",
+                     "degrees_of_freedom_prior_"):
+            fitted[name] = float(arrays[name])
+        return fitted
+
     # -- scikit-learn's private hooks -----------------------------------------
 
     def _check_parameters(self, X):
