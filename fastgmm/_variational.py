@@ -106,12 +106,13 @@ def _log_wishart_norm(degrees_of_freedom, log_det_precisions_chol, n_features):
 
 # -- priors -------------------------------------------------------------------------
 
-def data_moments(X, sample_weight, step=1 << 15):
+def data_moments(X, sample_weight, matrix=True, step=1 << 15):
     """(mean, covariance matrix with ddof=1, variances with ddof=1) of the rows of X.
 
     Sample-weighted as frequencies (a weight of 2 is the row twice: the
     covariance is divided by ``sum(w) - 1``), in float64, from two passes
-    over chunks of rows, so no copy of X is made.
+    over chunks of rows, so no copy of X is made. Without ``matrix`` only
+    the variances are computed (the matrix is None).
     """
     n_samples, n_features = X.shape
     weighted = sample_weight.shape[0] > 0
@@ -121,14 +122,16 @@ def data_moments(X, sample_weight, step=1 << 15):
         rows = np.asarray(X[start:start + step], dtype=np.float64)
         mean += sample_weight[start:start + step] @ rows if weighted else rows.sum(axis=0)
     mean /= total
-    scatter = np.zeros((n_features, n_features))
+    scatter = np.zeros((n_features, n_features) if matrix else n_features)
     for start in range(0, n_samples, step):
         diff = np.asarray(X[start:start + step], dtype=np.float64) - mean
         wdiff = diff * sample_weight[start:start + step, None] if weighted else diff
-        scatter += wdiff.T @ diff
+        scatter += wdiff.T @ diff if matrix else np.einsum("ij,ij->j", wdiff, diff)
     with np.errstate(divide="ignore", invalid="ignore"):
-        cov = scatter / (total - 1.0)
-    return mean, cov, np.diagonal(cov).copy()
+        scatter /= total - 1.0
+    if matrix:
+        return mean, scatter, np.diagonal(scatter).copy()
+    return mean, None, scatter
 
 
 def prior_shape(model, n_features):
@@ -138,8 +141,9 @@ def prior_shape(model, n_features):
 
 def default_covariance_prior(model, cov, variances):
     """scikit-learn's default ``covariance_prior``: the data's covariance
-    matrix ('full', 'tied'), variances ('diag') or mean variance ('spherical')."""
-    shape = prior_shape(model, cov.shape[0])
+    matrix ('full', 'tied'), variances ('diag') or mean variance ('spherical');
+    ``cov`` is needed for the first two only."""
+    shape = prior_shape(model, variances.shape[0])
     if len(shape) == 2:
         return np.atleast_2d(cov)
     if len(shape) == 1:
@@ -308,21 +312,29 @@ def resp_entropy(stats, params, covariance_type):
     const = np.broadcast_to(const, (n_components,))
     used = stats.nk > 0
     cross = float(np.dot(stats.nk[used], const[used]))
-    # S_k (around the pass's centres) is nk_k (C_k + delta_k delta_k^T), with
-    # C_k the model's M-step covariance at the means ref_k + delta_k,
-    # delta_k = sx_k / nk_k, without regularisation. An empty component adds
-    # nothing: any positive divisor gives it delta = 0 and C = 0 (and leaves
-    # the sum of the weights, which 'tied' divides by, unchanged).
-    safe_nk = np.maximum(stats.nk, np.finfo(np.float64).tiny)
-    delta = stats.sx / safe_nk[:, None]
-    scatter = model.covariances_from_stats(stats, stats.ref + delta, delta, safe_nk, 0.0, 0.0)
-    scatter = model.component_covariances(np.asarray(scatter), n_components, n_features)
-    precisions = model.component_covariances(
-        model.precisions_from_cholesky(np.asarray(params.precisions_chol, dtype=np.float64)),
-        n_components, n_features)
-    trace = (np.einsum("kij,kij->k", precisions, scatter)
-             + np.einsum("ki,kij,kj->k", delta, precisions, delta))
-    maha = float(np.dot(stats.nk[used], trace[used]))
+    prec_chol = np.asarray(params.precisions_chol, dtype=np.float64)
+    if model.matrix:
+        # S_k (around the pass's centres) is nk_k (C_k + delta_k delta_k^T), with
+        # C_k the model's M-step covariance at the means ref_k + delta_k,
+        # delta_k = sx_k / nk_k, without regularisation (for 'tied' the pass
+        # has only the pooled scatter). An empty component adds nothing: any
+        # positive divisor gives it delta = 0 and C = 0 (and leaves the sum of
+        # the weights, which 'tied' divides by, unchanged).
+        safe_nk = np.maximum(stats.nk, np.finfo(np.float64).tiny)
+        delta = stats.sx / safe_nk[:, None]
+        scatter = model.covariances_from_stats(stats, stats.ref + delta, delta, safe_nk,
+                                               0.0, 0.0)
+        scatter = model.component_covariances(np.asarray(scatter), n_components, n_features)
+        precisions = model.component_covariances(model.precisions_from_cholesky(prec_chol),
+                                                 n_components, n_features)
+        trace = stats.nk * (np.einsum("kij,kij->k", precisions, scatter)
+                            + np.einsum("ki,kij,kj->k", delta, precisions, delta))
+    else:
+        # Variances: the pass's scatters are per feature, around the centres
+        # it scored with, and its precision factors are per feature too.
+        factors = model.pass_precisions(prec_chol, n_features)
+        trace = np.einsum("kj,kj->k", factors * factors, stats.sxx)
+    maha = float(np.sum(trace[used]))  # sum_k tr(P_k S_k)
     return stats.loglik - cross + 0.5 * maha
 
 

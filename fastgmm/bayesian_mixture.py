@@ -269,7 +269,7 @@ default='dirichlet_process'
         def data_moments():
             nonlocal moments
             if moments is None:
-                moments = _variational.data_moments(X, sample_weight)
+                moments = _variational.data_moments(X, sample_weight, matrix=model.matrix)
             return moments
 
         weight_prior = (1.0 / self.n_components if self.weight_concentration_prior is None
