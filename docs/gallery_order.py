@@ -9,6 +9,7 @@ ORDER = [
     "plot_penguins.py",
     "plot_covariance_types.py",
     "plot_choose_k.py",
+    "plot_bayesian_concentration.py",
     "plot_kmeans_cem_em.py",
     "plot_speed.py",
 ]

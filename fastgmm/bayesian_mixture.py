@@ -236,6 +236,18 @@ default='dirichlet_process'
         self.degrees_of_freedom_prior = degrees_of_freedom_prior
         self.covariance_prior = covariance_prior
 
+    def _fit(self, X, sample_weight, *, next_start=None):
+        if is_dask_array(X):
+            # The default priors need the whole data's moments and the start a
+            # sample of it: not wired for Dask arrays yet.
+            raise TypeError(
+                f"{type(self).__name__} does not fit Dask arrays yet; fit it on a numpy "
+                "array or np.memmap (read in segments), or fit a GaussianMixture. "
+                "predict, predict_proba and score_samples of a fitted model take Dask "
+                "arrays."
+            )
+        return super()._fit(X, sample_weight, next_start=next_start)
+
     # -- validation ---------------------------------------------------------
 
     def _validate_own_params(self):

@@ -304,3 +304,26 @@ def test_sklearn_own_test_module_passes(tmp_path):
     passed = int(re.search(r"(\d+) passed", summary).group(1))
     assert "failed" not in summary and "error" not in summary, summary
     assert passed >= 17, summary  # scikit-learn 1.9.1 has 17
+
+
+def test_memmap_fit_equals_in_memory_fit(tmp_path):
+    X = blobs(15)
+    np.save(tmp_path / "X.npy", X)
+    mapped = np.load(tmp_path / "X.npy", mmap_mode="r")
+    kw = dict(n_components=3, random_state=0)
+    a = fit_quietly(BayesianGaussianMixture(**kw), X)
+    b = fit_quietly(BayesianGaussianMixture(**kw), mapped)
+    for name in FITTED + ["lower_bounds_"]:
+        np.testing.assert_array_equal(as_array(getattr(a, name)), as_array(getattr(b, name)))
+
+
+def test_dask_rows_and_refused_fit():
+    da = pytest.importorskip("dask.array")
+    X = blobs(16)
+    model = fit_quietly(BayesianGaussianMixture(n_components=3, random_state=0), X)
+    dX = da.from_array(X, chunks=(200, 3))
+    np.testing.assert_array_equal(model.predict(dX).compute(), model.predict(X))
+    np.testing.assert_array_equal(model.predict_proba(dX).compute(), model.predict_proba(X))
+    np.testing.assert_array_equal(model.score_samples(dX).compute(), model.score_samples(X))
+    with pytest.raises(TypeError, match="does not fit Dask arrays"):
+        model.fit(dX)
