@@ -666,7 +666,10 @@ def _read_model(reader, file_size, classes):
         )
     if version < 1:
         raise _BadFile(f"invalid format version {version}")
-    kind = str(reader.scalar("estimator")) if "estimator" in reader else "GaussianMixture"
+    if "estimator" in reader:
+        kind = str(reader.scalar("estimator"))
+    else:  # a GaussianMixture file (or one of a subclass asked for by name)
+        kind = next(iter(classes)) if len(classes) == 1 else "GaussianMixture"
     if kind not in classes:
         raise _BadFile(f"a {kind} model, not a {' or '.join(classes)} (fastgmm.load reads "
                        "every kind)")

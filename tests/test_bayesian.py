@@ -327,3 +327,23 @@ def test_dask_rows_and_refused_fit():
     np.testing.assert_array_equal(model.score_samples(dX).compute(), model.score_samples(X))
     with pytest.raises(TypeError, match="does not fit Dask arrays"):
         model.fit(dX)
+
+
+def test_cli_fit_bayesian_and_info(tmp_path, capsys):
+    from fastgmm import cli
+    from fastgmm.datasets import load_old_faithful
+
+    data = tmp_path / "faithful.npy"
+    np.save(data, load_old_faithful())
+    out = tmp_path / "vb.npz"
+    assert cli.main(["fit", str(data), "-k", "6", "--bayesian", "--weight-concentration-prior",
+                     "0.01", "--random-state", "0", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "variational lower bound" in text and "above 1% weight" in text
+    model = load(out)
+    assert type(model) is BayesianGaussianMixture
+    assert model.weight_concentration_prior == 0.01 and model.n_components == 6
+    assert cli.main(["info", str(out)]) == 0
+    assert "estimator    BayesianGaussianMixture" in capsys.readouterr().out
+    assert cli.main(["fit", str(data), "-k", "2", "--weight-concentration-prior", "0.1",
+                     "-o", str(tmp_path / "x.npz")]) != 0
