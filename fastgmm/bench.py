@@ -91,19 +91,34 @@ def make_start(X, n_components, covariance_type, seed=0):
                 precisions_init=precisions.astype(X.dtype))
 
 
-def _time_fit(make_model, X, n_iter, repeat):
-    times, model = [], None
+def _time_one(make_model, X, n_iter):
+    """(seconds per iteration, lower bound) of one fit of a fresh model."""
+    model = make_model(n_iter)
+    prepare = getattr(model, "prepare", None)
+    if prepare is not None:
+        prepare(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t0 = time.perf_counter()
+        model.fit(X)
+        seconds = (time.perf_counter() - t0) / n_iter
+    return seconds, float(model.lower_bound_)
+
+
+def _time_fits(makers, X, n_iter, repeat):
+    """Median time per iteration and last lower bound of each maker.
+
+    The fits run in rounds, one fit of every maker per round, so that a
+    change of the machine's load during the run weighs on every library
+    alike (on a busy machine the ratios hold where the times do not).
+    """
+    times = [[] for _ in makers]
+    bounds = [None] * len(makers)
     for _ in range(repeat):
-        model = make_model(n_iter)
-        prepare = getattr(model, "prepare", None)
-        if prepare is not None:
-            prepare(X)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            t0 = time.perf_counter()
-            model.fit(X)
-            times.append((time.perf_counter() - t0) / n_iter)
-    return float(np.median(times)), float(model.lower_bound_)
+        for i, make in enumerate(makers):
+            seconds, bounds[i] = _time_one(make, X, n_iter)
+            times[i].append(seconds)
+    return [(float(np.median(t)), b) for t, b in zip(times, bounds)]
 
 
 class Peer(NamedTuple):
@@ -309,7 +324,8 @@ def run(shapes, n_iter=5, repeat=3, dtype=np.float64, scale=1.0, warmup=True,
     n_iter : int, default=5
         EM iterations per fit (``tol=0``, so every library runs all of them).
     repeat : int, default=3
-        Fits per library and shape; the median time is kept.
+        Fits per library and shape, in rounds of one fit of each library
+        (and estimator); the median time is kept.
     dtype : numpy dtype, default=np.float64
         dtype of the data.
     scale : float, default=1.0
@@ -345,35 +361,30 @@ def run(shapes, n_iter=5, repeat=3, dtype=np.float64, scale=1.0, warmup=True,
         X = make_data(shape["n_samples"], shape["n_features"],
                       shape["n_components"]).astype(dtype)
         start = make_start(X, shape["n_components"], shape["covariance_type"])
+        rows = []
         for estimator in estimators:
             libraries = peers() if estimator == "gaussian" else bayesian_peers()
-            results += _run_shape(key, shape, X, start, libraries, n_iter, repeat,
-                                  dtype_name, warmup, reg_covar, estimator)
-    return results
+            for peer in libraries:
+                if (shape["covariance_type"] in peer.covariance_types
+                        and dtype_name in peer.dtypes):
+                    rows.append((estimator, peer))
 
-
-def _run_shape(key, shape, X, start, libraries, n_iter, repeat, dtype_name, warmup,
-               reg_covar, estimator):
-    """The rows of one shape and estimator (see :func:`run`)."""
-    results = []
-    base = None
-    for peer in libraries:
-        if (shape["covariance_type"] not in peer.covariance_types
-                or dtype_name not in peer.dtypes):
-            continue
-
-        def make(n, peer=peer, shape=shape, start=start):
-            return peer.make(shape["covariance_type"], shape["n_components"], start, n,
-                             reg_covar)
+        def maker(peer, shape=shape, start=start):
+            return lambda n: peer.make(shape["covariance_type"], shape["n_components"],
+                                       start, n, reg_covar)
+        makers = [maker(peer) for _, peer in rows]
         if warmup:
-            _time_fit(make, X[:2000], 1, 1)
-        seconds, lower_bound = _time_fit(make, X, n_iter, repeat)
-        if base is None:
-            base = (seconds, lower_bound)
-        results.append(dict(shape=key, library=peer.name, dtype=dtype_name,
-                            ms_per_iter=1e3 * seconds, ratio=seconds / base[0],
-                            lb_rel_diff=abs(lower_bound - base[1]) / abs(base[1]),
-                            lower_bound=lower_bound, estimator=estimator, **shape))
+            for make in makers:
+                _time_one(make, X[:2000], 1)
+        timed = _time_fits(makers, X, n_iter, repeat)
+        base = {}
+        for (estimator, peer), (seconds, lower_bound) in zip(rows, timed):
+            # Ratios to the first library of the estimator: fastgmm.
+            ref_seconds, ref_bound = base.setdefault(estimator, (seconds, lower_bound))
+            results.append(dict(shape=key, library=peer.name, dtype=dtype_name,
+                                ms_per_iter=1e3 * seconds, ratio=seconds / ref_seconds,
+                                lb_rel_diff=abs(lower_bound - ref_bound) / abs(ref_bound),
+                                lower_bound=lower_bound, estimator=estimator, **shape))
     return results
 
 
