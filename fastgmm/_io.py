@@ -45,7 +45,23 @@ entry                      dtype           shape
 ``degenerate_events_``     str             ``()``, optional: the list of
                                            dicts as a JSON array, present when
                                            not empty
+``estimator``              str             ``()``, optional: the estimator's
+                                           class name; absent means
+                                           ``GaussianMixture``
 =========================  ==============  =====================================
+
+An estimator other than ``GaussianMixture`` names further float entries of
+its own (its class attribute ``_file_entry_names`` and classmethod
+``_file_entries``, which gives their shapes; hyper-parameters that are
+arrays, its ``_file_param_arrays``, are stored like the ``*_init`` arrays).
+``BayesianGaussianMixture`` stores ``weight_concentration_`` (``(2, K)`` for
+the Dirichlet process, ``(K,)`` otherwise), ``mean_precision_`` ``(K,)``,
+``degrees_of_freedom_`` (``(K,)``, ``()`` for tied), ``mean_prior_``
+``(D,)``, ``covariance_prior_`` (one component's covariance shape),
+``weight_concentration_prior_``, ``mean_precision_prior_`` and
+``degrees_of_freedom_prior_`` ``()``, and ``mean_prior`` /
+``covariance_prior`` when given as arrays. A reader that does not know the
+estimator refuses its hyper-parameters.
 
 "float" is float32 or float64: fitted arrays and lower bounds keep the
 dtype of the model (that of the data it was fitted on) and are stored
@@ -216,6 +232,10 @@ def model_state(model):
         state[name] = getattr(model, name)
     for name in ("feature_names_in_", "degenerate_events_"):
         state[name] = getattr(model, name, None)
+    if hasattr(model, "_file_arrays"):  # an estimator with entries of its own
+        state["estimator"] = type(model).__name__
+        state["extra_arrays"] = model._file_arrays()
+        state["array_params"] = type(model)._file_param_arrays
     return state
 
 
@@ -289,7 +309,8 @@ def write_model_state(path, state):
     for name, value in state["params"].items():
         if name in _NOT_STORED:
             continue
-        if name in _INIT_ARRAYS:
+        if name in _INIT_ARRAYS or (name in state.get("array_params", ())
+                                    and value is not None and np.ndim(value) > 0):
             if value is not None:
                 arrays[name] = np.ascontiguousarray(value, dtype=np.asarray(value).dtype)
                 if arrays[name].dtype.kind not in "fiu":
@@ -316,6 +337,10 @@ def write_model_state(path, state):
         arrays["feature_names_in_"] = names.astype(str)
     if state.get("degenerate_events_"):
         arrays["degenerate_events_"] = np.array(json.dumps(state["degenerate_events_"]))
+    if state.get("estimator"):
+        arrays["estimator"] = np.array(state["estimator"])
+        for name, value in state["extra_arrays"].items():
+            arrays[name] = np.asarray(_float_array(value), order="C")  # 0-d stays 0-d
 
     path = os.fspath(path)
     if os.path.isdir(path):
@@ -350,11 +375,12 @@ _SCALARS = {
     "lower_bound_": ("f", "a float"),
     "n_features_in_": ("iu", "an integer"),
     "degenerate_events_": ("U", "a JSON string"),
+    "estimator": ("U", "a string"),
 }
 _ENTRIES = frozenset(_SCALARS) | {*_FITTED_ARRAYS, *_INIT_ARRAYS, "lower_bounds_",
                                   "feature_names_in_"}
 # Longest string the small string entries may hold, in characters.
-_MAX_CHARS = {"fastgmm_version": 128, "params": 65536}
+_MAX_CHARS = {"fastgmm_version": 128, "params": 65536, "estimator": 64}
 # Memory budget: what the entries take once loaded (Python objects included)
 # may not exceed this many times the file's size (or _LOAD_FLOOR, for tiny
 # files). Files written by save_model are stored uncompressed and stay below
@@ -407,13 +433,13 @@ class _Reader:
     opened; every other member is ignored unread.
     """
 
-    def __init__(self, archive):
+    def __init__(self, archive, entries=_ENTRIES):
         self.archive = archive
         self.members = {}
         counts = {}
         for info in archive.infolist():
             key = info.filename[:-4] if info.filename.endswith(".npy") else None
-            if key in _ENTRIES:
+            if key in entries:
                 counts[key] = counts.get(key, 0) + 1
                 self.members[key] = info
         for key, count in counts.items():
@@ -557,6 +583,10 @@ def _check_dtype(key, header):
         if kind != "U" or dtype.itemsize == 0 or len(header.shape) != 1:
             raise _BadFile(f"entry 'feature_names_in_' should be a 1-d array of strings, "
                            f"got shape {header.shape} dtype {dtype}")
+    elif kind != "f" or dtype.itemsize not in (4, 8):
+        # An entry of an estimator's own (_file_entry_names): floats.
+        raise _BadFile(f"entry {key!r} has dtype {dtype}, expected floating point "
+                       "(float32 or float64)")
 
 
 def read_model_state(path, estimator):
@@ -566,18 +596,20 @@ def read_model_state(path, estimator):
     ----------
     path : str or os.PathLike
         A model file.
-    estimator : type
-        The estimator class the file is for. Its hyper-parameters are
-        checked through it (``_get_param_names``, ``_checked_params``,
-        ``_check_init_arrays``), so that a file is refused exactly where
-        ``fit`` would refuse the same values; nothing is built here.
+    estimator : type or dict of str to type
+        The estimator class the file is for, or the classes it may be for by
+        name (the file's ``estimator`` entry chooses; absent:
+        ``GaussianMixture``). Its hyper-parameters are checked through it
+        (``_get_param_names``, ``_checked_params``, ``_check_init_arrays``),
+        so that a file is refused exactly where ``fit`` would refuse the
+        same values; nothing is built here.
 
     Returns
     -------
     state : dict
         ``"params"``: the hyper-parameters (every one, defaults included,
-        ``*_init`` arrays as read), then the fitted attributes by name, for
-        the estimator's ``_set_fitted``.
+        ``*_init`` arrays as read), ``"estimator"``: the class, then the
+        fitted attributes by name, for the estimator's ``_set_fitted``.
     info : dict
         ``format_version`` and ``fastgmm_version``, the file's metadata, for
         ``fastgmm info``.
@@ -596,6 +628,7 @@ def read_model_state(path, estimator):
 
     """
     name = os.fspath(path)
+    classes = estimator if isinstance(estimator, dict) else {estimator.__name__: estimator}
     with open(name, "rb") as f:
         magic = f.read(len(_NPY_MAGIC))
         f.seek(0)
@@ -613,12 +646,14 @@ def read_model_state(path, estimator):
             except _ZIP_ERRORS as exc:
                 raise _BadFile(f"corrupt or truncated .npz archive ({_reason(exc)})") from None
             with archive:
-                return _read_model(_Reader(archive), file_size, estimator)
+                entries = _ENTRIES.union(*(getattr(c, "_file_entry_names", ())
+                                           for c in classes.values()))
+                return _read_model(_Reader(archive, entries), file_size, classes)
         except _BadFile as exc:
             raise ValueError(f"{name}: {exc}") from None
 
 
-def _read_model(reader, file_size, estimator):
+def _read_model(reader, file_size, classes):
     """The state held by `reader`'s archive, every entry checked as fit would leave it."""
     if "format_version" not in reader:
         raise _BadFile("not a fastgmm model file: no 'format_version' entry")
@@ -631,6 +666,14 @@ def _read_model(reader, file_size, estimator):
         )
     if version < 1:
         raise _BadFile(f"invalid format version {version}")
+    if "estimator" in reader:
+        kind = str(reader.scalar("estimator"))
+    else:  # a GaussianMixture file (or one of a subclass asked for by name)
+        kind = next(iter(classes)) if len(classes) == 1 else "GaussianMixture"
+    if kind not in classes:
+        raise _BadFile(f"a {kind} model, not a {' or '.join(classes)} (fastgmm.load reads "
+                       "every kind)")
+    estimator = classes[kind]
     missing = [key for key in _REQUIRED if key not in reader]
     if missing:
         raise _BadFile(f"missing entr{'ies' if len(missing) > 1 else 'y'} "
@@ -704,6 +747,7 @@ def _read_model(reader, file_size, estimator):
 
     fitted = {key: reader.read(key) for key in _FITTED_ARRAYS}
     _check_fitted(fitted, covariance_type)
+    fitted.update(_read_own_entries(reader, estimator, params, n_components, n_features))
     lower_bounds = reader.read("lower_bounds_")
     if np.any(np.isnan(lower_bounds) | (lower_bounds == np.inf)):
         raise _BadFile("entry 'lower_bounds_' holds NaN or +inf")
@@ -716,13 +760,41 @@ def _read_model(reader, file_size, estimator):
         if not (isinstance(events, list) and all(isinstance(e, dict) for e in events)):
             raise _BadFile("entry 'degenerate_events_' is not a JSON array of objects")
 
-    state = {"params": params, **fitted}
+    state = {"params": params, "estimator": estimator, **fitted}
     state.update(converged_=converged, n_iter_=n_iter, lower_bound_=lower_bound,
                  lower_bounds_=list(lower_bounds), n_features_in_=n_features,
                  n_components_=n_components, degenerate_events_=events)
     if "feature_names_in_" in reader:
         state["feature_names_in_"] = reader.read("feature_names_in_").astype(object)
     return state, {"format_version": version, "fastgmm_version": fastgmm_version}
+
+
+def _read_own_entries(reader, estimator, params, n_components, n_features):
+    """The entries of an estimator's own (see the layout), shapes and values checked;
+    the array hyper-parameters go into ``params``."""
+    if not hasattr(estimator, "_file_entries"):
+        return {}
+    entries = estimator._file_entries(params, n_components, n_features)
+    arrays = {}
+    for key, (shape, required) in entries.items():
+        if key not in reader:
+            if required:
+                raise _BadFile(f"missing entry {key!r}")
+            continue
+        if reader.header(key).shape != shape:
+            raise _BadFile(f"entry {key!r} has shape {reader.header(key).shape}, expected "
+                           f"{shape} ({n_components} components, {n_features} features)")
+        arrays[key] = reader.read(key)
+        if not np.all(np.isfinite(arrays[key])):
+            raise _BadFile(f"entry {key!r} holds NaN or infinite values")
+    try:
+        fitted = estimator._check_file_arrays(arrays, params)
+    except ValueError as exc:
+        raise _BadFile(str(exc)) from None
+    for key in getattr(estimator, "_file_param_arrays", ()):
+        if key in fitted:
+            params[key] = fitted.pop(key)
+    return fitted
 
 
 def _parse_json(key, text):

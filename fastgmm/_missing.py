@@ -31,7 +31,6 @@ model's shift for 'tied') by :func:`model_scatter`, which reads the
 model's ``scatter_shape``.
 """
 
-import math
 
 import numpy as np
 

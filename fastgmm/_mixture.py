@@ -114,6 +114,10 @@ class BaseMixture(_ParamsMixin):
     """
 
     _estimator_type = "density_estimator"
+    # Whether fit may multiply the sample weights by a power of two (exact;
+    # see check_sample_weight): not for a model whose fit depends on their
+    # scale (the variational mixture's priors weigh against them).
+    _rescale_sample_weight = True
 
     def __init__(self, n_components, *, covariance_type, tol, reg_covar, max_iter, n_init,
                  init_params, random_state, warm_start, verbose, verbose_interval,
@@ -288,13 +292,18 @@ class BaseMixture(_ParamsMixin):
     def _from_state(cls, state):
         """A fitted estimator from a state (:func:`fastgmm._io.read_model_state`)."""
         state = dict(state)
+        state.pop("estimator", None)
         return cls(**state.pop("params"))._set_fitted(state)
 
     @classmethod
-    def _read_model_file(cls, path):
-        """``(model, info)`` from a model file; see :func:`fastgmm.load`."""
-        state, info = _io.read_model_state(path, cls)
-        return cls._from_state(state), info
+    def _read_model_file(cls, path, classes=None):
+        """``(model, info)`` from a model file; see :func:`fastgmm.load`.
+
+        ``classes``: the estimator classes by name the file may hold
+        (default: this one); the file's ``estimator`` entry chooses.
+        """
+        state, info = _io.read_model_state(path, classes or cls)
+        return state["estimator"]._from_state(state), info
 
     def save(self, path):
         """Save the fitted model to a ``.npz`` file (no pickle; see :func:`fastgmm.load`).
@@ -448,7 +457,8 @@ class BaseMixture(_ParamsMixin):
             dtype = float_dtype(X)
         elif dask_data is None:
             X = _em.pass_data(X, _em.check_magnitude(X))
-            sample_weight = check_sample_weight(sample_weight, n_samples, rescale=True)
+            sample_weight = check_sample_weight(sample_weight, n_samples,
+                                                rescale=self._rescale_sample_weight)
         else:
             _em.check_magnitude(X, dask_data.largest)
             sample_weight = dask_data.sample_weight
@@ -676,35 +686,6 @@ class BaseMixture(_ParamsMixin):
         params = self._current_parameters()
         with _threads.thread_limit(self.n_threads):
             return _rows.posterior(X, params, self.covariance_type)
-
-    def impute(self, X):
-        """X with each NaN replaced by its conditional expectation under the mixture.
-
-        A missing value ``x_m`` of a row with observed values ``x_o`` becomes
-        ``sum_k p(k | x_o) E[x_m | x_o, k]``, with
-        ``E[x_m | x_o, k] = mu_m + Sigma_mo Sigma_oo^-1 (x_o - mu_o)`` and
-        ``p(k | x_o)`` from the marginal densities of the observed values
-        (see the user guide, "Missing values"). Observed values are kept.
-        Works whatever ``nan_policy`` the model was fitted with.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            NaN where a value is missing; every row needs an observed value.
-
-        Returns
-        -------
-        X_imputed : ndarray of shape (n_samples, n_features)
-            In X's dtype (float64 for other dtypes); a copy.
-
-        Raises
-        ------
-        ValueError
-            For a row with no observed value, or infinity in X.
-        """
-        X = self._check_X(X, reset=False, allow_nan=True)
-        with _threads.thread_limit(self.n_threads):
-            return _rows.impute(X, self._current_parameters(), self.covariance_type)
 
     def sample(self, n_samples=1):
         """Draw random samples from the fitted mixture.

@@ -32,6 +32,15 @@ cannot fit:
   checks that its covariances are float32); ``reg_covar`` as scikit-learn's.
   Its jit compilation for the shape is done before timing.
 
+With ``--estimator bayesian`` (or ``both``) the variational mixture is
+timed too: fastgmm's ``BayesianGaussianMixture`` against scikit-learn's,
+each continuing (``warm_start``, ``tol=0``) from the same start (the
+'random_from_data' start of ``random_state=0``, made before timing, which
+both draw identically); the lower bound is then scikit-learn's variational
+bound (a total, not per sample). ``both`` gives the two estimators' rows on
+the same data in one run, so that their speed-ups over scikit-learn can be
+compared.
+
 To time numpy/scikit-learn's BLAS fairly on machines where
 ``OPENBLAS_CORETYPE`` is forced, unset it (and ``OPENBLAS_L2_SIZE``) for
 the benchmark command.
@@ -82,19 +91,34 @@ def make_start(X, n_components, covariance_type, seed=0):
                 precisions_init=precisions.astype(X.dtype))
 
 
-def _time_fit(make_model, X, n_iter, repeat):
-    times, model = [], None
+def _time_one(make_model, X, n_iter):
+    """(seconds per iteration, lower bound) of one fit of a fresh model."""
+    model = make_model(n_iter)
+    prepare = getattr(model, "prepare", None)
+    if prepare is not None:
+        prepare(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t0 = time.perf_counter()
+        model.fit(X)
+        seconds = (time.perf_counter() - t0) / n_iter
+    return seconds, float(model.lower_bound_)
+
+
+def _time_fits(makers, X, n_iter, repeat):
+    """Median time per iteration and last lower bound of each maker.
+
+    The fits run in rounds, one fit of every maker per round, so that a
+    change of the machine's load during the run weighs on every library
+    alike (on a busy machine the ratios hold where the times do not).
+    """
+    times = [[] for _ in makers]
+    bounds = [None] * len(makers)
     for _ in range(repeat):
-        model = make_model(n_iter)
-        prepare = getattr(model, "prepare", None)
-        if prepare is not None:
-            prepare(X)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            t0 = time.perf_counter()
-            model.fit(X)
-            times.append((time.perf_counter() - t0) / n_iter)
-    return float(np.median(times)), float(model.lower_bound_)
+        for i, make in enumerate(makers):
+            seconds, bounds[i] = _time_one(make, X, n_iter)
+            times[i].append(seconds)
+    return [(float(np.median(t)), b) for t, b in zip(times, bounds)]
 
 
 class Peer(NamedTuple):
@@ -243,8 +267,54 @@ def peers():
     return found
 
 
+class _WarmBayesian:
+    """A variational mixture that each ``fit`` continues from the same start.
+
+    ``prepare(X)`` (not timed) makes the start: a fit with ``max_iter=0``
+    (scikit-learn's and fastgmm's draw the same 'random_from_data' start
+    for ``random_state=0``); ``fit`` then runs ``n_iter`` iterations from it
+    with ``warm_start`` and ``tol=0``.
+    """
+
+    def __init__(self, cls, covariance_type, n_components, n_iter, reg_covar):
+        self._model = cls(n_components=n_components, covariance_type=covariance_type,
+                          init_params="random_from_data", random_state=0, max_iter=0,
+                          reg_covar=reg_covar)
+        self._n_iter = n_iter
+
+    def prepare(self, X):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self._model.fit(X)
+        self._model.set_params(warm_start=True, max_iter=self._n_iter, tol=0.0)
+
+    def fit(self, X):
+        self._model.fit(X)
+        self.lower_bound_ = float(np.ravel(self._model.lower_bound_)[0])
+        return self
+
+
+def bayesian_peers():
+    """fastgmm's and (when installed) scikit-learn's ``BayesianGaussianMixture``."""
+    from .bayesian_mixture import BayesianGaussianMixture
+
+    found = [Peer("fastgmm", lambda ct, k, start, n, reg: _WarmBayesian(
+        BayesianGaussianMixture, ct, k, n, reg), _ALL_COVARIANCE_TYPES, _ALL_DTYPES)]
+    try:
+        from sklearn.mixture import BayesianGaussianMixture as SkBGM
+
+        found.append(Peer("scikit-learn", lambda ct, k, start, n, reg: _WarmBayesian(
+            SkBGM, ct, k, n, reg), _ALL_COVARIANCE_TYPES, _ALL_DTYPES))
+    except ImportError:
+        pass
+    return found
+
+
+ESTIMATORS = ("gaussian", "bayesian")
+
+
 def run(shapes, n_iter=5, repeat=3, dtype=np.float64, scale=1.0, warmup=True,
-        reg_covar=1e-6):
+        reg_covar=1e-6, estimators=("gaussian",)):
     """Measure every installed peer on every shape, from the same start.
 
     Parameters
@@ -254,7 +324,8 @@ def run(shapes, n_iter=5, repeat=3, dtype=np.float64, scale=1.0, warmup=True,
     n_iter : int, default=5
         EM iterations per fit (``tol=0``, so every library runs all of them).
     repeat : int, default=3
-        Fits per library and shape; the median time is kept.
+        Fits per library and shape, in rounds of one fit of each library
+        (and estimator); the median time is kept.
     dtype : numpy dtype, default=np.float64
         dtype of the data.
     scale : float, default=1.0
@@ -264,6 +335,10 @@ def run(shapes, n_iter=5, repeat=3, dtype=np.float64, scale=1.0, warmup=True,
     reg_covar : float, default=1e-6
         Added to the covariances' diagonal by the libraries that take it
         (fastgmm's default); oneDAL adds nothing.
+    estimators : tuple of {'gaussian', 'bayesian'}, default=('gaussian',)
+        The mixtures timed on each shape's data: ``GaussianMixture`` against
+        :func:`peers`, ``BayesianGaussianMixture`` against
+        :func:`bayesian_peers`.
 
     Returns
     -------
@@ -272,10 +347,13 @@ def run(shapes, n_iter=5, repeat=3, dtype=np.float64, scale=1.0, warmup=True,
         ``shape``, ``library``, ``dtype``, ``ms_per_iter``, ``ratio`` (time
         over fastgmm's), ``lb_rel_diff`` (relative difference of the final
         lower bound from fastgmm's), ``lower_bound`` and the shape's
-        ``n_samples``, ``n_features``, ``n_components``, ``covariance_type``.
+        ``n_samples``, ``n_features``, ``n_components``, ``covariance_type``,
+        and ``estimator``.
     """
     results = []
-    libraries = peers()
+    unknown = set(estimators) - set(ESTIMATORS)
+    if unknown or not estimators:
+        raise ValueError(f"estimators are among {ESTIMATORS}, got {estimators!r}")
     dtype_name = np.dtype(dtype).name
     for key in shapes:
         shape = dict(SHAPES[key])
@@ -283,24 +361,30 @@ def run(shapes, n_iter=5, repeat=3, dtype=np.float64, scale=1.0, warmup=True,
         X = make_data(shape["n_samples"], shape["n_features"],
                       shape["n_components"]).astype(dtype)
         start = make_start(X, shape["n_components"], shape["covariance_type"])
-        base = None
-        for peer in libraries:
-            if (shape["covariance_type"] not in peer.covariance_types
-                    or dtype_name not in peer.dtypes):
-                continue
+        rows = []
+        for estimator in estimators:
+            libraries = peers() if estimator == "gaussian" else bayesian_peers()
+            for peer in libraries:
+                if (shape["covariance_type"] in peer.covariance_types
+                        and dtype_name in peer.dtypes):
+                    rows.append((estimator, peer))
 
-            def make(n, peer=peer, shape=shape, start=start):
-                return peer.make(shape["covariance_type"], shape["n_components"], start, n,
-                                 reg_covar)
-            if warmup:
-                _time_fit(make, X[:2000], 1, 1)
-            seconds, lower_bound = _time_fit(make, X, n_iter, repeat)
-            if base is None:
-                base = (seconds, lower_bound)
+        def maker(peer, shape=shape, start=start):
+            return lambda n: peer.make(shape["covariance_type"], shape["n_components"],
+                                       start, n, reg_covar)
+        makers = [maker(peer) for _, peer in rows]
+        if warmup:
+            for make in makers:
+                _time_one(make, X[:2000], 1)
+        timed = _time_fits(makers, X, n_iter, repeat)
+        base = {}
+        for (estimator, peer), (seconds, lower_bound) in zip(rows, timed):
+            # Ratios to the first library of the estimator: fastgmm.
+            ref_seconds, ref_bound = base.setdefault(estimator, (seconds, lower_bound))
             results.append(dict(shape=key, library=peer.name, dtype=dtype_name,
-                                ms_per_iter=1e3 * seconds, ratio=seconds / base[0],
-                                lb_rel_diff=abs(lower_bound - base[1]) / abs(base[1]),
-                                lower_bound=lower_bound, **shape))
+                                ms_per_iter=1e3 * seconds, ratio=seconds / ref_seconds,
+                                lb_rel_diff=abs(lower_bound - ref_bound) / abs(ref_bound),
+                                lower_bound=lower_bound, estimator=estimator, **shape))
     return results
 
 
@@ -316,14 +400,35 @@ def format_table(results):
     -------
     table : str
     """
-    lines = ["| shape | N | d | K | covariance | dtype | library | ms / iteration "
-             "| × fastgmm's time | lower bound rel. diff |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    # An estimator column when the variational mixture was timed.
+    show = any(r.get("estimator", "gaussian") != "gaussian" for r in results)
+    lines = ["| shape | N | d | K | covariance | dtype | " + ("estimator | " if show else "")
+             + "library | ms / iteration | × fastgmm's time | lower bound rel. diff |",
+             "| --- " * (10 + show) + "|"]
     for r in results:
+        column = f"{r.get('estimator', 'gaussian')} | " if show else ""
         lines.append(
             f"| {r['shape']} | {r['n_samples']:,} | {r['n_features']} | {r['n_components']} "
-            f"| {r['covariance_type']} | {r['dtype']} | {r['library']} "
+            f"| {r['covariance_type']} | {r['dtype']} | {column}{r['library']} "
             f"| {r['ms_per_iter']:.1f} | {r['ratio']:.2f} | {r['lb_rel_diff']:.1e} |")
+    if show:
+        lines += ["", speedups(results)]
+    return "\n".join(lines)
+
+
+def speedups(results):
+    """Per shape: scikit-learn's time over fastgmm's for each estimator, and the
+    variational mixture's speed-up as a fraction of the Gaussian mixture's."""
+    lines = ["| shape | GaussianMixture speed-up | BayesianGaussianMixture speed-up "
+             "| ratio |", "| --- | --- | --- | --- |"]
+    for shape in dict.fromkeys(r["shape"] for r in results):
+        ups = {}
+        for r in results:
+            if r["shape"] == shape and r["library"] == "scikit-learn":
+                ups[r.get("estimator", "gaussian")] = r["ratio"]
+        if len(ups) == 2:
+            lines.append(f"| {shape} | {ups['gaussian']:.2f} | {ups['bayesian']:.2f} "
+                         f"| {ups['bayesian'] / ups['gaussian']:.2f} |")
     return "\n".join(lines)
 
 
@@ -374,6 +479,10 @@ def add_arguments(parser):
     parser.add_argument("--float32", action="store_true", help="float32 data")
     parser.add_argument("--scale", type=float, default=1.0,
                         help="multiply every N by this (quick runs)")
+    parser.add_argument("--estimator", choices=("gaussian", "bayesian", "both"),
+                        default="gaussian",
+                        help="GaussianMixture, BayesianGaussianMixture, or both on the "
+                             "same data (default: %(default)s)")
     parser.add_argument("--reg-covar", type=float, default=1e-6,
                         help="reg_covar of the libraries that take one; oneDAL has "
                              "none, so 0 makes its computation the same "
@@ -392,7 +501,9 @@ def run_from_args(args):
         raise ValueError(f"--reg-covar must be >= 0, got {args.reg_covar}")
     results = run(list(args.shapes), n_iter=args.n_iter, repeat=args.repeat,
                   dtype=np.float32 if args.float32 else np.float64, scale=args.scale,
-                  reg_covar=args.reg_covar)
+                  reg_covar=args.reg_covar,
+                  estimators=ESTIMATORS if getattr(args, "estimator", "gaussian") == "both"
+                  else (getattr(args, "estimator", "gaussian"),))
     print(environment())
     print(format_table(results))
     text = notes(results)

@@ -10,7 +10,7 @@ and the per-row work in ``_kernels/``.
 
 import numpy as np
 
-from . import _covariance, _em, _streaming, _threads
+from . import _covariance, _em, _rows, _streaming, _threads
 from ._init import initial_parameters
 from ._memory import check_fit_memory
 from ._mixture import BaseMixture, _as_float_array, _check_shape
@@ -523,6 +523,35 @@ class GaussianMixture(BaseMixture):
         return self
 
     # -- hooks of BaseMixture: the start, the iterations, the fitted state ---
+
+    def impute(self, X):
+        """X with each NaN replaced by its conditional expectation under the mixture.
+
+        A missing value ``x_m`` of a row with observed values ``x_o`` becomes
+        ``sum_k p(k | x_o) E[x_m | x_o, k]``, with
+        ``E[x_m | x_o, k] = mu_m + Sigma_mo Sigma_oo^-1 (x_o - mu_o)`` and
+        ``p(k | x_o)`` from the marginal densities of the observed values
+        (see the user guide, "Missing values"). Observed values are kept.
+        Works whatever ``nan_policy`` the model was fitted with.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            NaN where a value is missing; every row needs an observed value.
+
+        Returns
+        -------
+        X_imputed : ndarray of shape (n_samples, n_features)
+            In X's dtype (float64 for other dtypes); a copy.
+
+        Raises
+        ------
+        ValueError
+            For a row with no observed value, or infinity in X.
+        """
+        X = self._check_X(X, reset=False, allow_nan=True)
+        with _threads.thread_limit(self.n_threads):
+            return _rows.impute(X, self._current_parameters(), self.covariance_type)
 
     def _check_fit_memory(self, n_samples, n_features, dtype, n_init):
         check_fit_memory(n_samples, n_features, self.n_components, self.covariance_type,

@@ -31,6 +31,14 @@ RTOL = {np.float64: 1e-10, np.float32: 1e-5}
 # Against scikit-learn: 1e-8 in float64 (another algebra, same start), 1e-4 in
 # float32 (its float32 path computes in float32 throughout).
 SKLEARN_RTOL = {np.float64: 1e-8, np.float32: 1e-4}
+# BayesianGaussianMixture against scikit-learn's on float32 data (both fits in
+# float32): fitted parameters and lower bounds were seen at most 2.2e-6 apart,
+# relative to the largest value of each attribute (tests/test_bayesian.py).
+BAYESIAN_FLOAT32_RTOL = 1e-5
+# The variational fit's responsibility entropy from the pass's statistics (an
+# identity: log-likelihood minus sum r log p) against the dense entropy: the
+# difference of two sums of magnitude ~N d, each exact to ~1e-15 relative.
+ENTROPY_ATOL_PER_ROW = 1e-10
 # Responsibilities against the reference: float64 terms below exp(-690) of the
 # largest are flushed to 0; float32 log-densities of magnitude L are off by
 # ~L * 6e-8, so responsibilities by ~1e-6 absolute.

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from .. import GaussianMixture, load
+from .. import BayesianGaussianMixture, GaussianMixture, load
 from .arguments import (COVARIANCE_TYPES, DATA_HELP, INIT_PARAMS, add_csv_arguments, csv_options,
                         integer, nonnegative_float, nonnegative_int, positive_int, wrap)
 from .data import (check_data_path, check_output_path, columns_checked, match_columns, read_data,
@@ -48,7 +48,8 @@ def add_fit(subparsers):
             f"  {PROG} fit data.csv -k 3 -o model.npz\n"
             f"  {PROG} fit data.csv -k 3 --n-init 5 --random-state 0 -o model.npz\n"
             f"  {PROG} fit big.npy -k 16 --covariance-type diag --float32 --threads 2 -o big.npz\n"
-            f"  generate_data | {PROG} fit - -k 2 --quiet -o model.npz"
+            f"  generate_data | {PROG} fit - -k 2 --quiet -o model.npz\n"
+            f"  {PROG} fit data.csv -k 10 --bayesian --weight-concentration-prior 0.01 -o vb.npz"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -79,6 +80,17 @@ def add_fit(subparsers):
                              "(noted), marginalize them (EM for incomplete data; the model "
                              "then also predicts and scores such rows), or raise an error "
                              "(default: %(default)s)")
+    parser.add_argument("--bayesian", action="store_true",
+                        help="fit a variational Bayesian mixture (BayesianGaussianMixture): "
+                             "K is an upper bound, unneeded components get weights near 0")
+    parser.add_argument("--weight-concentration-prior", type=float, default=None,
+                        metavar="GAMMA",
+                        help="with --bayesian: concentration of the weight prior; smaller "
+                             "values switch off more components (default: 1/K)")
+    parser.add_argument("--weight-concentration-prior-type",
+                        choices=("dirichlet_process", "dirichlet_distribution"),
+                        default="dirichlet_process",
+                        help="with --bayesian: the weight prior (default: %(default)s)")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="print nothing but errors and warnings: no summary, notes or progress bar")
     add_csv_arguments(parser)
@@ -95,7 +107,24 @@ def _cmd_fit(args):
     progress = None
     if not args.quiet and sys.stderr.isatty():
         progress = ProgressBar(sys.stderr, args.max_iter, args.n_init)
-    model = GaussianMixture(
+    # The estimator's own options: the variational mixture has no nan_policy.
+    own = {"nan_policy": "marginalize" if args.nan_policy == "marginalize" else "raise"}
+    if args.bayesian:
+        if args.nan_policy == "marginalize":
+            raise UsageError("--nan-policy marginalize does not go with --bayesian; "
+                             "use omit")
+        if args.weight_concentration_prior is not None and not (
+                args.weight_concentration_prior > 0):
+            raise UsageError("--weight-concentration-prior must be positive, got "
+                             f"{args.weight_concentration_prior}")
+        own = dict(weight_concentration_prior=args.weight_concentration_prior,
+                   weight_concentration_prior_type=args.weight_concentration_prior_type)
+    elif (args.weight_concentration_prior is not None
+          or args.weight_concentration_prior_type != "dirichlet_process"):
+        raise UsageError("--weight-concentration-prior and --weight-concentration-prior-type "
+                         "go with --bayesian")
+    model = (BayesianGaussianMixture if args.bayesian else GaussianMixture)(
+        **own,
         n_components=args.n_components,
         covariance_type=args.covariance_type,
         tol=args.tol,
@@ -105,7 +134,6 @@ def _cmd_fit(args):
         random_state=args.random_state,
         n_threads=args.threads,
         callback=progress,
-        nan_policy="marginalize" if args.nan_policy == "marginalize" else "raise",
     )
     start = time.perf_counter()
     try:
@@ -117,7 +145,7 @@ def _cmd_fit(args):
     for message in messages:
         warning(message)
     model.callback = None
-    bic = None if args.quiet else model.bic(X)
+    bic = None if args.quiet or args.bayesian else model.bic(X)
     if names is not None:
         # The header's names, checked by predict and score (scikit-learn's
         # feature_names_in_, stored in the model file).
@@ -128,8 +156,13 @@ def _cmd_fit(args):
         print(f"model        {model.n_components} components, {model.covariance_type} covariance")
         print(f"n_iter       {model.n_iter_}")
         print(f"converged    {'yes' if model.converged_ else 'no'}")
-        print(f"lower bound  {model.lower_bound_:.6f} (mean log-likelihood per sample)")
-        print(f"BIC          {bic:.6g}")
+        if args.bayesian:
+            print(f"lower bound  {model.lower_bound_:.6f} (variational lower bound, total)")
+            print(f"components   {int(np.sum(model.weights_ > 0.01))} of "
+                  f"{model.n_components} above 1% weight")
+        else:
+            print(f"lower bound  {model.lower_bound_:.6f} (mean log-likelihood per sample)")
+            print(f"BIC          {bic:.6g}")
         print(f"wall time    {elapsed:.3f} s")
         print(f"saved to     {args.output}")
     return EXIT_OK
@@ -269,6 +302,7 @@ def _cmd_info(args):
     format_version, fastgmm_version = _file_versions(args.model)
     print(f"model file   {args.model}")
     print(f"format       version {format_version}, written by fastgmm {fastgmm_version}")
+    print(f"estimator    {type(model).__name__}")
     print()
     print("hyper-parameters")
     params = model.get_params(deep=False)
@@ -284,7 +318,10 @@ def _cmd_info(args):
     print(f"  dtype           {model.means_.dtype}")
     print(f"  converged_      {model.converged_}")
     print(f"  n_iter_         {model.n_iter_}")
-    print(f"  lower_bound_    {model.lower_bound_:.6f} (mean log-likelihood per sample)")
+    if isinstance(model, BayesianGaussianMixture):
+        print(f"  lower_bound_    {model.lower_bound_:.6f} (variational lower bound, total)")
+    else:
+        print(f"  lower_bound_    {model.lower_bound_:.6f} (mean log-likelihood per sample)")
     print()
     names = list(getattr(model, "feature_names_in_", [])) or None
     print(format_components(model, names))
