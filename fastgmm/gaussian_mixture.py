@@ -381,11 +381,12 @@ class GaussianMixture(BaseMixture):
         shapes = {a: np.shape(getattr(self, a)) for a in expected}
         if shapes == expected:
             return
-        # Name the problem: arrays of another covariance type, or one array.
+        # Name the problem: arrays of another covariance type (of another
+        # layout: several models share each), or one array.
         cov_shapes = [shapes[a] for a in _COVARIANCE_ATTRS if a in shapes]
         for other in COVARIANCE_TYPES:
             shape = _covariance.get(other).shape(n_components, n_features)
-            if other != self.covariance_type and all(s == shape for s in cov_shapes):
+            if shape != cov_shape and all(s == shape for s in cov_shapes):
                 raise _changed_after_fit("covariance_type", other, self.covariance_type)
         attr, shape = next((a, e) for a, e in expected.items() if shapes[a] != e)
         raise ValueError(
