@@ -7,6 +7,7 @@ never shipped here. Sub-commands::
     python asv_benchmarks/mclust_compare.py tables [--tol 1e-5] [--n-init 5]
     python asv_benchmarks/mclust_compare.py timing [--repeats 3] [--n-samples 20000]
     python asv_benchmarks/mclust_compare.py hc-ari
+    python asv_benchmarks/mclust_compare.py hc-timing
 
 ``tables``: on Old Faithful (``fastgmm.datasets``) and diabetes (145 x 3),
 for every model x G = 1..9, R's ``mclustBIC(X, G = 1:9)`` (its hierarchical
@@ -34,11 +35,19 @@ best model of each side is compared.
 deviations U(0.5, 2), labels uniform; ``numpy.random.default_rng(0)``):
 ``mclustBIC(X, G = 1:9)`` and fastgmm's ``select_model(...,
 init_params='hc')`` alternately, ``--repeats`` times each, with the median
-of each and each side's best BIC and thread count.
+of each and each side's best BIC and thread count. mclust's hierarchical
+start runs on a random subset of 2,000 rows (``mclust.options("subset")``),
+as fastgmm's does (``hc_max_samples``); by default mclust is given fastgmm's
+subset (``initialization = list(subset = ...)``), so that both start from
+the same tree (``--own-subset``: its own draw).
 
 ``hc-ari``: the adjusted Rand index between fastgmm's hierarchical tree cut
 at G and mclust's ``hclass(hc(X, modelName, use="SVD"), G)``, G = 2..9, VVV
 and EII criteria, on both data sets.
+
+``hc-timing``: one tree on 2,000 rows of 4 standard normal features,
+fastgmm's ``hierarchical_tree`` and mclust's ``hc(X, modelName, use="SVD")``
+(``system.time``, elapsed) alternately, 3 times each, VVV and EII.
 """
 
 import argparse
@@ -65,7 +74,10 @@ R_BIC = r"""
 suppressPackageStartupMessages(library(mclust))
 args <- commandArgs(trailingOnly = TRUE)
 X <- as.matrix(read.csv(args[1], header = FALSE))
-elapsed <- system.time(bic <- mclustBIC(X, G = 1:9, verbose = FALSE))[["elapsed"]]
+init <- list()
+if (length(args) >= 5) init$subset <- scan(args[5], quiet = TRUE)
+elapsed <- system.time(bic <- mclustBIC(X, G = 1:9, initialization = init,
+                                        verbose = FALSE))[["elapsed"]]
 models <- c("EII","VII","EEI","VEI","EVI","VVI","EEE","VEE","EVE","VVE","EEV","VEV","EVV","VVV")
 out <- matrix(NA_real_, nrow = 9, ncol = 14)
 np <- matrix(NA_integer_, nrow = 9, ncol = 14)
@@ -111,10 +123,15 @@ def write_csv(X, workdir, name):
     return path
 
 
-def mclust_table(X, workdir, name):
-    """(BIC (9, 14), n_params (9, 14), seconds) of R's mclustBIC(X, G = 1:9)."""
+def mclust_table(X, workdir, name, subset=None):
+    """(BIC (9, 14), n_params (9, 14), seconds) of R's mclustBIC(X, G = 1:9);
+    ``subset``: the rows (0-based) of its hierarchical start (default: its own
+    random draw of 2,000 rows when X has more)."""
     data = write_csv(X, workdir, name)
     paths = [os.path.join(workdir, f"{name}_{part}") for part in ("bic", "np", "time")]
+    if subset is not None:
+        paths.append(os.path.join(workdir, f"{name}_subset"))
+        np.savetxt(paths[-1], np.asarray(subset) + 1, fmt="%d")
     rscript(R_BIC, data, *paths)
     bic = np.loadtxt(paths[0], delimiter=",", ndmin=2)
     n_params = np.loadtxt(paths[1], delimiter=",", ndmin=2).astype(int)
@@ -224,8 +241,11 @@ def synthetic(n_samples, n_features=4, seed=0):
         0.5, 2.0, size=(4, n_features))[labels]
 
 
-def timing(workdir, n_samples, repeats, tol, max_iter, n_threads):
+def timing(workdir, n_samples, repeats, tol, max_iter, n_threads, same_subset):
     import numba
+
+    from fastgmm import _config
+    from fastgmm._hc import draw_rows
 
     X = synthetic(n_samples)
     threads = n_threads or numba.get_num_threads()
@@ -233,13 +253,21 @@ def timing(workdir, n_samples, repeats, tol, max_iter, n_threads):
           f"fastgmm select_model(init_params='hc', tol={tol}), {threads} thread(s); "
           "mclustBIC (R, single-threaded) ===")
     params = dict(init_params="hc", tol=tol, max_iter=max_iter, n_threads=n_threads)
+    subset = None
+    if same_subset:
+        # The rows select_model(random_state=0) builds its tree on, given to
+        # mclustBIC as initialization$subset: both start from the same tree.
+        subset = draw_rows(X.shape[0], np.empty(0), _config.HC_MAX_SAMPLES,
+                           np.random.RandomState(0))
+    print("mclust's hierarchical start on " + (
+        "fastgmm's subset of rows" if same_subset else "its own random subset of rows"))
     # One untimed sweep first: Numba compiles the kernels for this size's
     # code paths (the parallel ones) once per process.
     _, _, seconds, _ = fastgmm_table(X, **params)
     print(f"fastgmm first sweep, Numba compilation included: {seconds:.2f} s")
     ours_t, theirs_t = [], []
     for rep in range(repeats):
-        r_bic, _, r_seconds = mclust_table(X, workdir, "timing")
+        r_bic, _, r_seconds = mclust_table(X, workdir, "timing", subset)
         ours, _, seconds, selection = fastgmm_table(X, **params)
         theirs_t.append(r_seconds)
         ours_t.append(seconds)
@@ -272,6 +300,27 @@ def hc_ari(workdir):
                   + " ".join(f"{a:.3f}" for a in aris))
 
 
+def hc_timing(workdir):
+    from fastgmm._hc import hierarchical_tree
+
+    X = np.random.default_rng(0).normal(size=(2000, 4))
+    path = write_csv(X, workdir, "X2000")
+    hierarchical_tree(X[:50])
+    hierarchical_tree(X[:50], model="EII")
+    print("one tree on 2,000 x 4 rows (seconds; fastgmm, mclust, ratio)")
+    for _ in range(3):
+        for model in ("VVV", "EII"):
+            tick = time.perf_counter()
+            hierarchical_tree(X, model=model)
+            ours = time.perf_counter() - tick
+            code = ('suppressMessages(library(mclust)); X <- as.matrix(read.csv('
+                    f'"{path}", header=FALSE)); cat(system.time(hc(X, modelName="{model}", '
+                    'use="SVD"))["elapsed"])')
+            theirs = float(subprocess.run(["Rscript", "-e", code], check=True,
+                                          capture_output=True, text=True).stdout)
+            print(f"{model} {ours:.2f} {theirs:.2f} {theirs / ours:.1f}x")
+
+
 def datasets(workdir):
     diabetes = os.path.join(workdir, "diabetes.csv")
     version = rscript(R_DIABETES, diabetes).strip()
@@ -283,7 +332,7 @@ def datasets(workdir):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", nargs="?", default="tables",
-                        choices=("tables", "timing", "hc-ari"))
+                        choices=("tables", "timing", "hc-ari", "hc-timing"))
     parser.add_argument("--n-init", type=int, default=5,
                         help="starts of the k-means column (default 5)")
     parser.add_argument("--tol", type=float, default=1e-5,
@@ -295,6 +344,10 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=None,
                         help="fastgmm's n_threads (default: all cores)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--own-subset", action="store_true",
+                        help="timing: let mclustBIC draw its own subset of rows for its "
+                             "hierarchical start (default: fastgmm's, so that both "
+                             "start from the same tree)")
     parser.add_argument("--n-samples", type=int, default=20_000)
     args = parser.parse_args(argv)
     if shutil.which("Rscript") is None:
@@ -312,9 +365,12 @@ def main(argv=None):
                       f"{strict}/{n} ({strict / n:.1%}); best {ob[0]} {ob[1]:.2f} vs "
                       f"mclust {rb[0]} {rb[1]:.2f}")
         elif args.command == "timing":
-            timing(workdir, args.n_samples, args.repeats, args.tol, args.max_iter, args.threads)
-        else:
+            timing(workdir, args.n_samples, args.repeats, args.tol, args.max_iter, args.threads,
+                   not args.own_subset)
+        elif args.command == "hc-ari":
             hc_ari(workdir)
+        else:
+            hc_timing(workdir)
 
 
 if __name__ == "__main__":
