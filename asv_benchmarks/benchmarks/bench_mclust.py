@@ -65,7 +65,7 @@ class MclustModels:
 
 class MclustSweep:
     """``select_model(covariance_types='mclust', init_params='hc')``: the 14
-    models x G = 1..4 from one shared hierarchical tree (2,000 rows), the
+    models x G = 1..3 from one shared hierarchical tree (2,000 rows), the
     sweep ``asv_benchmarks/mclust_compare.py timing`` times against mclustBIC
     on a smaller N."""
 
