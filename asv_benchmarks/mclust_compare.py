@@ -1,24 +1,53 @@
 """fastgmm's 14 mclust models against R mclust's ``mclustBIC``, side by side.
 
-Run: ``python asv_benchmarks/mclust_compare.py [--skip-timing] [--n-init 5] [--timing-tol 1e-3] [--timing-threads N]``
-(needs ``Rscript`` with the mclust package, e.g. Debian's ``r-cran-mclust``;
-exits with a message otherwise).
+Needs ``Rscript`` with the mclust package (Debian: ``r-cran-mclust``); exits
+with a message otherwise. mclust's ``diabetes`` data are read through R,
+never shipped here. Sub-commands::
 
-1. On Old Faithful (shipped with fastgmm, ``fastgmm.datasets``) and
-   mclust's ``diabetes`` (read through Rscript, not shipped), for every
-   model x G = 1..9: R's ``mclustBIC(X, G = 1:9)`` (its hierarchical start)
-   and fastgmm's ``GaussianMixture(G, covariance_type=model,
-   n_init=N, random_state=0)`` (its default start). Printed: whether the
-   parameter counts agree (``nMclustParams``), both BIC tables in mclust's
-   sign (2 loglik - p log n, i.e. minus scikit-learn's ``bic``; larger is
-   better), the cells where fastgmm is below mclust by more than 0.5, the
-   fraction of cells where fastgmm's BIC >= mclust's - 0.5 (over the cells
-   where mclust has a value), and each side's best model.
-2. The time of the whole 14 x 9 table on N = 20,000 synthetic rows, d = 4:
-   ``mclustBIC`` (all rows, its default) against fastgmm (``n_init=1``:
-   one GaussianMixture per cell, and ``select_model``, whose k-means starts
-   are shared by the 14 models), with their best BIC and the thread counts
-   each used.
+    python asv_benchmarks/mclust_compare.py tables [--tol 1e-5] [--n-init 5]
+    python asv_benchmarks/mclust_compare.py timing [--repeats 3] [--n-samples 20000]
+    python asv_benchmarks/mclust_compare.py hc-ari
+    python asv_benchmarks/mclust_compare.py hc-timing
+
+``tables``: on Old Faithful (``fastgmm.datasets``) and diabetes (145 x 3),
+for every model x G = 1..9, R's ``mclustBIC(X, G = 1:9)`` (its hierarchical
+start, EM to a relative tolerance of 1e-5) against fastgmm's
+``select_model(X, n_components=range(1, 10), covariance_types='mclust',
+random_state=0, tol=...)`` with (a) ``init_params='hc'`` (one tree, shared by
+every model and G) and (b) the default k-means start with ``n_init=5``,
+spurious maxima reported as NaN (``keep_spurious=False``, the default).
+Printed: whether ``n_parameters`` equals ``nMclustParams`` in every cell,
+the three BIC tables in mclust's sign (``2 log L - p log n``, larger is
+better), and for each start the fraction of the 126 cells that *agree*:
+
+- both have a value and fastgmm's >= mclust's - 0.5, or
+- both are missing (fastgmm: spurious or failed; mclust: NA).
+
+A cell fastgmm reports NaN where mclust has a value does not agree; a cell
+where fastgmm has a value and mclust NA is listed separately ("fastgmm only")
+and counted as agreeing in the main fraction (a finite BIC is above a
+missing one) and not in the strict one. Cells where fastgmm is above
+mclust by more than 0.5 (a better optimum) are listed separately, and the
+best model of each side is compared.
+
+``timing``: the whole 14 x 9 table on N synthetic rows, d = 4 (a mixture of
+4 Gaussians: centres N(0, 4^2 I), per-component per-feature standard
+deviations U(0.5, 2), labels uniform; ``numpy.random.default_rng(0)``):
+``mclustBIC(X, G = 1:9)`` and fastgmm's ``select_model(...,
+init_params='hc')`` alternately, ``--repeats`` times each, with the median
+of each and each side's best BIC and thread count. mclust's hierarchical
+start runs on a random subset of 2,000 rows (``mclust.options("subset")``),
+as fastgmm's does (``hc_max_samples``); by default mclust is given fastgmm's
+subset (``initialization = list(subset = ...)``), so that both start from
+the same tree (``--own-subset``: its own draw).
+
+``hc-ari``: the adjusted Rand index between fastgmm's hierarchical tree cut
+at G and mclust's ``hclass(hc(X, modelName, use="SVD"), G)``, G = 2..9, VVV
+and EII criteria, on both data sets.
+
+``hc-timing``: one tree on 2,000 rows of 4 standard normal features,
+fastgmm's ``hierarchical_tree`` and mclust's ``hc(X, modelName, use="SVD")``
+(``system.time``, elapsed) alternately, 3 times each, VVV and EII.
 """
 
 import argparse
@@ -32,18 +61,23 @@ import warnings
 
 import numpy as np
 
-from fastgmm import GaussianMixture
-from fastgmm._covariance import MCLUST_NAMES, get
-from fastgmm.datasets import load_old_faithful
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-G_VALUES = range(1, 10)
+from fastgmm import select_model  # noqa: E402
+from fastgmm._covariance import MCLUST_NAMES, get  # noqa: E402
+from fastgmm.datasets import load_old_faithful  # noqa: E402
+
+G_VALUES = list(range(1, 10))
 TOLERANCE = 0.5
 
 R_BIC = r"""
 suppressPackageStartupMessages(library(mclust))
 args <- commandArgs(trailingOnly = TRUE)
 X <- as.matrix(read.csv(args[1], header = FALSE))
-elapsed <- system.time(bic <- mclustBIC(X, G = 1:9, verbose = FALSE))[["elapsed"]]
+init <- list()
+if (length(args) >= 5) init$subset <- scan(args[5], quiet = TRUE)
+elapsed <- system.time(bic <- mclustBIC(X, G = 1:9, initialization = init,
+                                        verbose = FALSE))[["elapsed"]]
 models <- c("EII","VII","EEI","VEI","EVI","VVI","EEE","VEE","EVE","VVE","EEV","VEV","EVV","VVV")
 out <- matrix(NA_real_, nrow = 9, ncol = 14)
 np <- matrix(NA_integer_, nrow = 9, ncol = 14)
@@ -61,6 +95,15 @@ suppressPackageStartupMessages(library(mclust))
 data(diabetes, package = "mclust")
 write.table(as.matrix(diabetes[, -1]), commandArgs(trailingOnly = TRUE)[1], sep = ",",
             row.names = FALSE, col.names = FALSE)
+cat(as.character(packageVersion("mclust")), "\n")
+"""
+
+R_HCLASS = r"""
+suppressPackageStartupMessages(library(mclust))
+args <- commandArgs(trailingOnly = TRUE)
+X <- as.matrix(read.csv(args[1], header = FALSE))
+write.table(hclass(hc(X, modelName = args[2], use = "SVD"), 1:9), args[3], sep = ",",
+            row.names = FALSE, col.names = FALSE)
 """
 
 
@@ -68,16 +111,27 @@ def rscript(code, *args):
     with tempfile.NamedTemporaryFile("w", suffix=".R", delete=False) as f:
         f.write(code)
     try:
-        subprocess.run(["Rscript", f.name, *map(str, args)], check=True)
+        return subprocess.run(["Rscript", f.name, *map(str, args)], check=True,
+                              capture_output=True, text=True).stdout
     finally:
         os.unlink(f.name)
 
 
-def mclust_table(X, workdir, name):
-    """(BIC (9, 14), n_params (9, 14), seconds) of R's mclustBIC(X, G = 1:9)."""
-    data = os.path.join(workdir, f"{name}.csv")
-    np.savetxt(data, X, delimiter=",", fmt="%.17g")
+def write_csv(X, workdir, name):
+    path = os.path.join(workdir, f"{name}.csv")
+    np.savetxt(path, X, delimiter=",", fmt="%.17g")
+    return path
+
+
+def mclust_table(X, workdir, name, subset=None):
+    """(BIC (9, 14), n_params (9, 14), seconds) of R's mclustBIC(X, G = 1:9);
+    ``subset``: the rows (0-based) of its hierarchical start (default: its own
+    random draw of 2,000 rows when X has more)."""
+    data = write_csv(X, workdir, name)
     paths = [os.path.join(workdir, f"{name}_{part}") for part in ("bic", "np", "time")]
+    if subset is not None:
+        paths.append(os.path.join(workdir, f"{name}_subset"))
+        np.savetxt(paths[-1], np.asarray(subset) + 1, fmt="%d")
     rscript(R_BIC, data, *paths)
     bic = np.loadtxt(paths[0], delimiter=",", ndmin=2)
     n_params = np.loadtxt(paths[1], delimiter=",", ndmin=2).astype(int)
@@ -86,44 +140,21 @@ def mclust_table(X, workdir, name):
     return bic, n_params, seconds
 
 
-def fastgmm_table(X, n_init, random_state=0, tol=1e-3, n_threads=None):
-    """(BIC in mclust's sign (9, 14), n_parameters_ (9, 14), seconds)."""
-    bic = np.full((len(G_VALUES), len(MCLUST_NAMES)), np.nan)
-    n_params = np.zeros(bic.shape, dtype=int)
-    tick = time.perf_counter()
-    for j, model in enumerate(MCLUST_NAMES):
-        for i, g in enumerate(G_VALUES):
-            n_params[i, j] = get(model).n_parameters(g, X.shape[1])
-            gm = GaussianMixture(g, covariance_type=model, n_init=n_init,
-                                 random_state=random_state, tol=tol, n_threads=n_threads)
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    gm.fit(X)
-            except ValueError:
-                continue
-            assert gm.n_parameters_ == n_params[i, j]
-            bic[i, j] = -gm.bic(X)
-    return bic, n_params, time.perf_counter() - tick
-
-
-def select_model_table(X, n_init, random_state=0, tol=1e-3, n_threads=None):
-    """The same table through ``fastgmm.select_model``, whose starts (one
-    k-means run per start and G) are shared by the 14 models."""
-    from fastgmm import select_model
-
+def fastgmm_table(X, **params):
+    """(BIC in mclust's sign (9, 14), n_parameters (9, 14), seconds, selection)."""
     tick = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        selection = select_model(X, n_components=G_VALUES, covariance_types=MCLUST_NAMES,
-                                 n_init=n_init, random_state=random_state, tol=tol,
-                                 n_threads=n_threads)
+        selection = select_model(X, n_components=G_VALUES, covariance_types="mclust",
+                                 random_state=0, **params)
     seconds = time.perf_counter() - tick
     bic = np.full((len(G_VALUES), len(MCLUST_NAMES)), np.nan)
+    n_params = np.zeros(bic.shape, dtype=int)
     for row in selection.results_:
-        bic[list(G_VALUES).index(row["n_components"]),
-            MCLUST_NAMES.index(row["covariance_type"])] = -row["bic"]
-    return bic, seconds
+        i, j = G_VALUES.index(row["n_components"]), MCLUST_NAMES.index(row["covariance_type"])
+        bic[i, j] = -row["bic"]
+        n_params[i, j] = row["n_parameters"]
+    return bic, n_params, seconds, selection
 
 
 def print_table(title, bic):
@@ -141,85 +172,205 @@ def best(bic):
     return f"{MCLUST_NAMES[j]},{G_VALUES[i]}", bic[i, j]
 
 
-def compare(name, X, workdir, n_init):
+def cells(mask, diff=None):
+    out = []
+    for i, j in zip(*np.nonzero(mask)):
+        cell = f"{MCLUST_NAMES[j]},{G_VALUES[i]}"
+        out.append(cell if diff is None else f"{cell}: {diff[i, j]:+.2f}")
+    return ", ".join(out) or "none"
+
+
+def agreement(ours, theirs):
+    """Counts of the agreement criterion (see the module docstring)."""
+    has_r, has_f = np.isfinite(theirs), np.isfinite(ours)
+    within = has_r & has_f & (ours >= theirs - TOLERANCE)
+    both_na = ~has_r & ~has_f
+    only_f = has_f & ~has_r
+    return {
+        "agree": int((within | both_na | only_f).sum()),
+        "strict": int((within | both_na).sum()),
+        "n": ours.size,
+        "within": within, "both_na": both_na, "only_f": only_f,
+        "below": has_r & has_f & ~within,
+        "nan_only_f": has_r & ~has_f,
+        "above": has_r & has_f & (ours > theirs + TOLERANCE),
+    }
+
+
+def compare(name, X, workdir, tol, max_iter, n_init, n_threads):
     print(f"\n=== {name}: n={X.shape[0]}, d={X.shape[1]} ===")
-    r_bic, r_np, r_seconds = mclust_table(X, workdir, name)
-    ours, our_np, our_seconds = fastgmm_table(X, n_init)
-    print(f"n_parameters equal to nMclustParams in all {r_np.size} cells: "
-          f"{bool(np.array_equal(r_np, our_np))}")
+    r_bic, r_np, r_seconds = mclust_table(X, workdir, name.split()[0])
     print_table("mclust BIC (mclustBIC, its hc start):", r_bic)
-    print_table(f"fastgmm BIC (default start, n_init={n_init}, random_state=0):", ours)
-    has_r = np.isfinite(r_bic)
-    ok = has_r & np.isfinite(ours) & (ours >= r_bic - TOLERANCE)
-    print(f"cells with fastgmm >= mclust - {TOLERANCE}: {ok.sum()} / {has_r.sum()} "
-          f"= {ok.sum() / has_r.sum():.1%} (mclust NA: {(~has_r).sum()} cells, "
-          f"fastgmm failed: {(~np.isfinite(ours)).sum()} cells)")
-    worse = [(MCLUST_NAMES[j], G_VALUES[i], ours[i, j] - r_bic[i, j])
-             for i, j in zip(*np.nonzero(has_r & ~ok))]
-    if worse:
-        print("  below: " + ", ".join(f"{m},{g}: {d:+.2f}" for m, g, d in worse))
-    better = [(MCLUST_NAMES[j], G_VALUES[i], ours[i, j] - r_bic[i, j])
-              for i, j in zip(*np.nonzero(has_r & np.isfinite(ours)
-                                          & (ours > r_bic + TOLERANCE)))]
-    if better:
-        print("  above by > 0.5 (a better optimum, or a spurious one): "
-              + ", ".join(f"{m},{g}: {d:+.2f}" for m, g, d in better))
-    extra = [(MCLUST_NAMES[j], G_VALUES[i]) for i, j in zip(*np.nonzero(
-        ~has_r & np.isfinite(ours)))]
-    if extra:
-        print("  fastgmm has a value where mclust reports NA: "
-              + ", ".join(f"{m},{g}" for m, g in extra))
-    print("best: mclust %s (%.2f), fastgmm %s (%.2f)" % (*best(r_bic), *best(ours)))
-    print(f"time: mclustBIC {r_seconds:.2f} s, fastgmm {our_seconds:.2f} s")
+    print(f"mclust best: %s (%.2f); mclustBIC {r_seconds:.2f} s" % best(r_bic))
+    summary = []
+    for label, params in (
+            ("init_params='hc'", dict(init_params="hc")),
+            (f"k-means, n_init={n_init}", dict(n_init=n_init))):
+        ours, our_np, seconds, _ = fastgmm_table(X, tol=tol, max_iter=max_iter,
+                                                  n_threads=n_threads, **params)
+        expected = np.array([[get(m).n_parameters(g, X.shape[1]) for m in MCLUST_NAMES]
+                             for g in G_VALUES])
+        print(f"\n-- fastgmm {label}, tol={tol}, max_iter={max_iter}, random_state=0 "
+              f"({seconds:.2f} s)")
+        print(f"n_parameters equal to nMclustParams in all {r_np.size} cells: "
+              f"{bool(np.array_equal(r_np, our_np) and np.array_equal(r_np, expected))}")
+        print_table("fastgmm BIC (NA: spurious or failed):", ours)
+        a = agreement(ours, r_bic)
+        diff = ours - r_bic
+        print(f"agree: {a['agree']} / {a['n']} = {a['agree'] / a['n']:.1%} "
+              f"(strict, fastgmm-only cells not counted: {a['strict']} / {a['n']} = "
+              f"{a['strict'] / a['n']:.1%}); within 0.5 or above: {int(a['within'].sum())}, "
+              f"both NA: {int(a['both_na'].sum())}, fastgmm only: {int(a['only_f'].sum())}")
+        print(f"  below by > 0.5: {cells(a['below'], diff)}")
+        print(f"  fastgmm NA, mclust has a value: {cells(a['nan_only_f'])}")
+        print(f"  fastgmm only (mclust NA): {cells(a['only_f'])}")
+        print(f"  mclust NA and fastgmm NA: {cells(a['both_na'])}")
+        print(f"  above by > 0.5 (a better optimum): {cells(a['above'], diff)}")
+        ob, rb = best(ours), best(r_bic)
+        verdict = "at least as good" if ob[1] >= rb[1] - TOLERANCE else "WORSE"
+        print("best: fastgmm %s (%.2f), mclust %s (%.2f): %s" % (*ob, *rb, verdict))
+        summary.append((name, label, a["agree"], a["strict"], a["n"], ob, rb))
+    return summary
 
 
-def timing(workdir, n_samples=20_000, n_features=4, seed=0, tol=1e-3, n_threads=None):
+def synthetic(n_samples, n_features=4, seed=0):
     rng = np.random.default_rng(seed)
     centres = rng.normal(scale=4.0, size=(4, n_features))
     labels = rng.integers(4, size=n_samples)
-    X = centres[labels] + rng.normal(size=(n_samples, n_features)) * rng.uniform(
+    return centres[labels] + rng.normal(size=(n_samples, n_features)) * rng.uniform(
         0.5, 2.0, size=(4, n_features))[labels]
-    print(f"\n=== timing: the whole 14 x 9 table, N={n_samples}, d={n_features}, "
-          f"fastgmm tol={tol} ===")
-    r_bic, _, r_seconds = mclust_table(X, workdir, "timing")
+
+
+def timing(workdir, n_samples, repeats, tol, max_iter, n_threads, same_subset):
     import numba
-    print(f"mclustBIC (R, single-threaded Fortran): {r_seconds:.1f} s, best "
-          "%s (%.2f)" % best(r_bic))
-    for what, (ours, our_seconds) in (
-            ("GaussianMixture per cell",
-             fastgmm_table(X, n_init=1, tol=tol, n_threads=n_threads)[::2]),
-            ("select_model (shared starts)",
-             select_model_table(X, n_init=1, tol=tol, n_threads=n_threads))):
-        threads = n_threads or numba.get_num_threads()
-        print(f"fastgmm {what}, n_init=1 ({threads} threads): "
-              f"{our_seconds:.1f} s, best %s (%.2f)" % best(ours))
-        print(f"  ratio mclust / fastgmm: {r_seconds / our_seconds:.2f}x; "
-              f"cells with fastgmm >= mclust - {TOLERANCE}: "
-              f"{int(np.sum(np.isfinite(ours) & (ours >= r_bic - TOLERANCE)))} / "
-              f"{int(np.isfinite(r_bic).sum())}")
+
+    from fastgmm import _config
+    from fastgmm._hc import draw_rows
+
+    X = synthetic(n_samples)
+    threads = n_threads or numba.get_num_threads()
+    print(f"\n=== timing: the whole 14 x 9 table, N={n_samples}, d={X.shape[1]}; "
+          f"fastgmm select_model(init_params='hc', tol={tol}), {threads} thread(s); "
+          "mclustBIC (R, single-threaded) ===")
+    params = dict(init_params="hc", tol=tol, max_iter=max_iter, n_threads=n_threads)
+    subset = None
+    if same_subset:
+        # The rows select_model(random_state=0) builds its tree on, given to
+        # mclustBIC as initialization$subset: both start from the same tree.
+        subset = draw_rows(X.shape[0], np.empty(0), _config.HC_MAX_SAMPLES,
+                           np.random.RandomState(0))
+    print("mclust's hierarchical start on " + (
+        "fastgmm's subset of rows" if same_subset else "its own random subset of rows"))
+    # One untimed sweep first: Numba compiles the kernels for this size's
+    # code paths (the parallel ones) once per process.
+    _, _, seconds, _ = fastgmm_table(X, **params)
+    print(f"fastgmm first sweep, Numba compilation included: {seconds:.2f} s")
+    ours_t, theirs_t = [], []
+    for rep in range(repeats):
+        r_bic, _, r_seconds = mclust_table(X, workdir, "timing", subset)
+        ours, _, seconds, selection = fastgmm_table(X, **params)
+        theirs_t.append(r_seconds)
+        ours_t.append(seconds)
+        a = agreement(ours, r_bic)
+        ob, rb = best(ours), best(r_bic)
+        print(f"run {rep}: mclustBIC {r_seconds:.2f} s, best {rb[0]} ({rb[1]:.2f}); "
+              f"fastgmm {seconds:.2f} s, best {ob[0]} ({ob[1]:.2f}); "
+              f"ratio {r_seconds / seconds:.1f}x; cells agreeing {a['agree']} / {a['n']} "
+              f"(below by > 0.5: {cells(a['below'], ours - r_bic)}); fastgmm cells at "
+              f"max_iter: {int((~selection.results_['converged']).sum())}")
+    r_med, f_med = np.median(theirs_t), np.median(ours_t)
+    print(f"median of {repeats}: mclustBIC {r_med:.2f} s, fastgmm {f_med:.2f} s, "
+          f"ratio {r_med / f_med:.1f}x")
+
+
+def hc_ari(workdir):
+    from sklearn.metrics import adjusted_rand_score
+
+    from fastgmm._hc import hierarchical_tree
+
+    for name, X in datasets(workdir).items():
+        path = write_csv(X, workdir, f"ari_{name.split()[0]}")
+        for model in ("VVV", "EII"):
+            out = os.path.join(workdir, f"hclass_{model}.csv")
+            rscript(R_HCLASS, path, model, out)
+            ref = np.loadtxt(out, delimiter=",", ndmin=2)
+            tree = hierarchical_tree(X, model=model)
+            aris = [adjusted_rand_score(ref[:, g - 1], tree.labels(g)) for g in range(2, 10)]
+            print(f"{name} hc {model}: ARI with mclust's hclass, G=2..9: "
+                  + " ".join(f"{a:.3f}" for a in aris))
+
+
+def hc_timing(workdir):
+    from fastgmm._hc import hierarchical_tree
+
+    X = np.random.default_rng(0).normal(size=(2000, 4))
+    path = write_csv(X, workdir, "X2000")
+    hierarchical_tree(X[:50])
+    hierarchical_tree(X[:50], model="EII")
+    print("one tree on 2,000 x 4 rows (seconds; fastgmm, mclust, ratio)")
+    for _ in range(3):
+        for model in ("VVV", "EII"):
+            tick = time.perf_counter()
+            hierarchical_tree(X, model=model)
+            ours = time.perf_counter() - tick
+            code = ('suppressMessages(library(mclust)); X <- as.matrix(read.csv('
+                    f'"{path}", header=FALSE)); cat(system.time(hc(X, modelName="{model}", '
+                    'use="SVD"))["elapsed"])')
+            theirs = float(subprocess.run(["Rscript", "-e", code], check=True,
+                                          capture_output=True, text=True).stdout)
+            print(f"{model} {ours:.2f} {theirs:.2f} {theirs / ours:.1f}x")
+
+
+def datasets(workdir):
+    diabetes = os.path.join(workdir, "diabetes.csv")
+    version = rscript(R_DIABETES, diabetes).strip()
+    print(f"mclust {version}")
+    return {"Old Faithful": np.asarray(load_old_faithful(), dtype=np.float64),
+            "diabetes (mclust)": np.loadtxt(diabetes, delimiter=",")}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-init", type=int, default=5)
-    parser.add_argument("--skip-timing", action="store_true")
-    parser.add_argument("--timing-tol", type=float, default=1e-3,
-                        help="fastgmm's tol in the timing (default: its default, 1e-3; "
-                             "mclust stops at a relative change of 1e-5 of the total "
-                             "log-likelihood, about 8e-5 per sample on that data)")
-    parser.add_argument("--timing-threads", type=int, default=None,
-                        help="fastgmm's n_threads in the timing (default: all cores)")
+    parser.add_argument("command", nargs="?", default="tables",
+                        choices=("tables", "timing", "hc-ari", "hc-timing"))
+    parser.add_argument("--n-init", type=int, default=5,
+                        help="starts of the k-means column (default 5)")
+    parser.add_argument("--tol", type=float, default=1e-5,
+                        help="fastgmm's tol (default 1e-5; mclust stops at a relative "
+                             "change of 1e-5 of the total log-likelihood)")
+    parser.add_argument("--max-iter", type=int, default=10_000,
+                        help="fastgmm's max_iter (default 10000; mclust's EM has no "
+                             "practical cap, itmax = .Machine$integer.max)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="fastgmm's n_threads (default: all cores)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--own-subset", action="store_true",
+                        help="timing: let mclustBIC draw its own subset of rows for its "
+                             "hierarchical start (default: fastgmm's, so that both "
+                             "start from the same tree)")
+    parser.add_argument("--n-samples", type=int, default=20_000)
     args = parser.parse_args(argv)
     if shutil.which("Rscript") is None:
         sys.exit("mclust_compare.py needs Rscript with the mclust package "
                  "(for instance: apt-get install r-cran-mclust); not found on PATH.")
     with tempfile.TemporaryDirectory() as workdir:
-        compare("Old Faithful", load_old_faithful(), workdir, args.n_init)
-        diabetes = os.path.join(workdir, "diabetes.csv")
-        rscript(R_DIABETES, diabetes)
-        compare("diabetes (mclust)", np.loadtxt(diabetes, delimiter=","), workdir, args.n_init)
-        if not args.skip_timing:
-            timing(workdir, tol=args.timing_tol, n_threads=args.timing_threads)
+        if args.command == "tables":
+            summary = []
+            for name, X in datasets(workdir).items():
+                summary += compare(name, X, workdir, args.tol, args.max_iter, args.n_init,
+                                   args.threads)
+            print("\n=== summary (agree: of 126 cells; best: fastgmm vs mclust) ===")
+            for name, label, agree, strict, n, ob, rb in summary:
+                print(f"{name:<18} {label:<18} agree {agree}/{n} ({agree / n:.1%}), strict "
+                      f"{strict}/{n} ({strict / n:.1%}); best {ob[0]} {ob[1]:.2f} vs "
+                      f"mclust {rb[0]} {rb[1]:.2f}")
+        elif args.command == "timing":
+            timing(workdir, args.n_samples, args.repeats, args.tol, args.max_iter, args.threads,
+                   not args.own_subset)
+        elif args.command == "hc-ari":
+            hc_ari(workdir)
+        else:
+            hc_timing(workdir)
 
 
 if __name__ == "__main__":

@@ -140,6 +140,9 @@ class HierarchicalTree:
         self.first_rows = first_rows
         self.merges = merges
         self.merge_costs = merge_costs
+        # The cuts made so far, by number of groups: a sweep cuts one tree
+        # once per number of components, not once per covariance model.
+        self._labels = {}
 
     @property
     def n_groups(self):
@@ -168,14 +171,18 @@ class HierarchicalTree:
                 f"rows the hierarchical clustering was built on hold {self.n_groups} "
                 "distinct rows. Use fewer components or another init_params."
             )
-        parent = np.arange(self.n_groups)
-        for a, b in self.merges[: self.n_groups - k]:
-            parent[b] = a
-        # Each merged group points to a lower index: resolve in index order.
-        for g in range(self.n_groups):
-            parent[g] = parent[parent[g]]
-        _, labels = np.unique(parent, return_inverse=True)
-        return labels.reshape(-1)[self.groups]
+        if k not in self._labels:
+            parent = np.arange(self.n_groups)
+            for a, b in self.merges[: self.n_groups - k]:
+                parent[b] = a
+            # Each merged group points to a lower index: resolve in index order.
+            for g in range(self.n_groups):
+                parent[g] = parent[parent[g]]
+            _, labels = np.unique(parent, return_inverse=True)
+            labels = labels.reshape(-1)[self.groups]
+            labels.flags.writeable = False
+            self._labels[k] = labels
+        return self._labels[k]
 
 
 def hierarchical_tree(X, *, max_samples=None, model="VVV", use="SVD", random_state=None,

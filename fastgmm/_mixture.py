@@ -398,13 +398,16 @@ class BaseMixture(_ParamsMixin):
                 return labels
             return self._labels(X)
 
-    def _fit(self, X, sample_weight, *, next_start=None):
+    def _fit(self, X, sample_weight, *, next_start=None, sweep_cache=None):
         """Fit; return X as the passes read it (under nan_policy='omit', X with
         its rows with NaN, as validated).
 
         ``next_start``, when given, is called for each start in place of
         drawing it (``select_model`` shares starts across covariance types;
-        see ``_init.initial_parameters``).
+        see ``_init.initial_parameters``). ``sweep_cache``, when given, is a
+        dict shared by fits of the same X and sample_weight (``select_model``'s
+        sweep): what depends on the data only (the feature variances of the
+        spurious test) is computed by the first fit and reused by the others.
         """
         self._validate_params()
         # A warm start continues from the fitted parameters: X must have
@@ -476,8 +479,15 @@ class BaseMixture(_ParamsMixin):
 
         # The data's feature variances, the scale of the spurious-maximum
         # test (see _spurious); from the start's sample for Dask data.
-        variances = (None if is_dask_array(start_X)
-                     else feature_variances(start_X, start_weight))
+        if is_dask_array(start_X):
+            variances = None
+        elif sweep_cache is not None and missing is None and dask_data is None:
+            # The same X and sample_weight in every fit of the sweep.
+            if "feature_variances" not in sweep_cache:
+                sweep_cache["feature_variances"] = feature_variances(start_X, start_weight)
+            variances = sweep_cache["feature_variances"]
+        else:
+            variances = feature_variances(start_X, start_weight)
 
         # Nothing is set on self until every start has run: a fit that raises
         # (or is interrupted) leaves the estimator as it was. The best start

@@ -133,15 +133,17 @@ class _SharedStarts:
         return self._starts[i]
 
 
-def _fit_from_shared_starts(model, X, sample_weight, starts):
-    """``model.fit(X, sample_weight)``, its i-th start taken from ``starts``."""
+def _fit_from_shared_starts(model, X, sample_weight, starts, sweep_cache=None):
+    """``model.fit(X, sample_weight)``, its i-th start taken from ``starts``
+    (and the data's feature variances from ``sweep_cache``, shared by the
+    sweep's fits)."""
     n_started = [0]
 
     def next_start():
         n_started[0] += 1
         return starts.start(n_started[0] - 1)
 
-    model._fit(X, sample_weight, next_start=next_start)
+    model._fit(X, sample_weight, next_start=next_start, sweep_cache=sweep_cache)
     return model
 
 
@@ -373,6 +375,7 @@ def select_model(X, n_components=range(1, 11),
             f"keep_spurious must be a bool; got {keep_spurious!r}.")
     hc_max_samples = check_max_samples(hc_max_samples)
     trees = {}
+    sweep_cache = {}
     seeds = _seeds(random_state, n_components)
     fit_weight = sample_weight if sample_weight.shape[0] else None
     n_effective = float(sample_weight.sum()) if sample_weight.shape[0] else float(n_samples)
@@ -392,7 +395,7 @@ def select_model(X, n_components=range(1, 11),
             p = _covariance.get(covariance_type).n_parameters(k, X.shape[1])
             tick = time.perf_counter()
             try:
-                _fit_from_shared_starts(model, X, fit_weight, starts)
+                _fit_from_shared_starts(model, X, fit_weight, starts, sweep_cache)
                 with _threads.thread_limit(n_threads):
                     log_likelihood, entropy = _log_likelihood_and_entropy(
                         model, X, sample_weight)

@@ -65,6 +65,21 @@ def test_cuts_are_nested_partitions():
         tree.labels(61)
 
 
+def test_cuts_are_cached_and_independent_of_order():
+    # A sweep cuts one tree once per K: a cut, however many times and in
+    # whatever order it is asked for, is the one a fresh tree gives, and the
+    # cached labels cannot be changed by a caller.
+    X = _rows(7, n=60)
+    tree = hierarchical_tree(X)
+    cuts = {k: tree.labels(k).copy() for k in (7, 2, 5, 2)}
+    fresh = hierarchical_tree(X)
+    for k, labels in cuts.items():
+        np.testing.assert_array_equal(labels, fresh.labels(k))
+        assert tree.labels(k) is tree.labels(k)
+    with pytest.raises(ValueError):
+        tree.labels(3)[0] = 1
+
+
 def test_deterministic_and_subset_size():
     rng = np.random.default_rng(6)
     X = rng.normal(size=(5000, 3))

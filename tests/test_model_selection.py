@@ -170,6 +170,38 @@ def test_rows_equal_separate_fits(small, init_params):
         assert row["fit_time"] > 0
 
 
+def test_feature_variances_once_per_sweep(monkeypatch):
+    # The spurious test's scale depends on the data only: a sweep computes it
+    # once, and its rows (spurious ones included) are still the separate fits.
+    from fastgmm import _mixture
+    from fastgmm.datasets import load_old_faithful
+
+    calls = []
+    original = _mixture.feature_variances
+
+    def counting(X, sample_weight):
+        calls.append(X.shape)
+        return original(X, sample_weight)
+
+    monkeypatch.setattr(_mixture, "feature_variances", counting)
+    X = load_old_faithful()
+    # diag, K=5 from this seed collapses onto the 14 eruptions of 83 min.
+    params = dict(n_init=1, random_state=4, tol=1e-6, max_iter=1000)
+    selection = select_model(X, n_components=[4, 5], covariance_types=["diag", "VVI"],
+                             keep_spurious=True, **params)
+    assert len(calls) == 1
+    assert selection.results_["spurious"].any()
+    for row in selection.results_:
+        calls.clear()
+        gm = GaussianMixture(int(row["n_components"]), covariance_type=str(row["covariance_type"]),
+                             **params).fit(X)
+        assert len(calls) == 1
+        spurious = any(e.get("kind") == "spurious" for e in gm.degenerate_events_)
+        assert row["spurious"] == spurious
+        assert row["n_iter"] == gm.n_iter_
+        np.testing.assert_allclose(row["bic"], gm.bic(X), rtol=RTOL)
+
+
 def test_best_is_the_lowest_criterion(small):
     for criterion in ("bic", "aic", "icl"):
         selection = select_model(small, n_components=range(1, 5), criterion=criterion,

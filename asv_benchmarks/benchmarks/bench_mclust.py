@@ -5,7 +5,8 @@ shares ('spherical', 'diag' or 'full'; 'EEE' is 'tied'), so ``time_em_pass``
 measures that pass with the model's own parameter arguments;
 ``time_m_step`` is the model's M-step from one pass's statistics (the
 iterative ones, VEI, VEE, VEV, EVE and VVE, included), and ``time_fit`` a
-whole fit of the mclust comparison's size (N=20,000, d=4).
+whole fit of the mclust comparison's size (N=20,000, d=4); ``MclustSweep`` the
+14-model sweep from the shared 'hc' tree. (The tree itself: ``bench_fit``.)
 Skipped on commits before the models existed.
 """
 
@@ -60,3 +61,31 @@ class MclustModels:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             GaussianMixture(n_components, covariance_type=model, random_state=0).fit(self.X)
+
+
+class MclustSweep:
+    """``select_model(covariance_types='mclust', init_params='hc')``: the 14
+    models x G = 1..3 from one shared hierarchical tree (2,000 rows), the
+    sweep ``asv_benchmarks/mclust_compare.py timing`` times against mclustBIC
+    on a smaller N."""
+
+    timeout = 300
+
+    def setup(self):
+        from fastgmm import _covariance
+
+        if "VVV" not in _covariance.COVARIANCE_TYPES:
+            raise NotImplementedError("no mclust models at this commit")
+        try:
+            import fastgmm._hc  # noqa: F401
+        except ImportError:
+            raise NotImplementedError("no 'hc' start at this commit") from None
+        self.X = datasets.blobs(5_000, 4, 4)
+
+    def time_select_model_hc(self):
+        from fastgmm import select_model
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            select_model(self.X, n_components=range(1, 4), covariance_types="mclust",
+                         init_params="hc", random_state=0)
