@@ -180,6 +180,36 @@ def _candidate_potentials(X, sample_weight, closest_dist_sq, candidates, chunk_s
 # k-means++
 
 
+def _searchsorted_cumsum(sample_weight, closest_dist_sq, values, dtype, step=1 << 16):
+    """``np.searchsorted(np.cumsum(w * d), values)``, ``w * d`` and its
+    cumulative sum in ``dtype``, without their two arrays of n_samples.
+
+    The cumulative sum runs block by block, each block's started from the
+    last sum of the one before; ``np.cumsum`` adds in order, so every sum,
+    and hence every index, is the one of the whole array.
+    """
+    n_samples = closest_dist_sq.shape[0]
+    ids = np.full(values.shape[0], n_samples, dtype=np.intp)
+    pending = np.arange(values.shape[0])
+    carry = np.zeros(1, dtype=dtype)
+    for start in range(0, n_samples, step):
+        stop = min(n_samples, start + step)
+        block = np.empty(stop - start + 1, dtype=dtype)
+        block[0] = carry[0]
+        np.multiply(sample_weight[start:stop],
+                    closest_dist_sq[start:stop].astype(dtype, copy=False), out=block[1:])
+        sums = np.cumsum(block)[1:]
+        found = sums[-1] >= values[pending]
+        if found.any():
+            hit = pending[found]
+            ids[hit] = start + np.searchsorted(sums, values[hit])
+            pending = pending[~found]
+            if pending.size == 0:
+                break
+        carry[0] = sums[-1]
+    return ids
+
+
 def _kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials,
                      chunk_size):
     """k-means++ on validated input; the draws of scikit-learn's ``_kmeans_plusplus``."""
@@ -208,8 +238,8 @@ def _kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials,
         rand_vals = random_state.uniform(size=n_local_trials) * current_pot
         # scikit-learn's cumulative sum runs in the dtype of X; so does this one,
         # so that the draws land on the same points.
-        weighted = sample_weight * closest_dist_sq.astype(X.dtype, copy=False)
-        candidate_ids = np.searchsorted(np.cumsum(weighted), rand_vals)
+        candidate_ids = _searchsorted_cumsum(sample_weight, closest_dist_sq, rand_vals,
+                                             X.dtype)
         # Rounding can put a draw past the last cumulative sum.
         np.clip(candidate_ids, None, n_samples - 1, out=candidate_ids)
 

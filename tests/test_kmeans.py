@@ -479,3 +479,23 @@ def test_n_threads_restored_after_error(rng, restore_threads):
     with pytest.raises(RuntimeError, match="init failed"):
         KMeans(2, n_threads=1, init=failing_init).fit(rng.normal(size=(9, 2)))
     assert numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_kmeans_plusplus_draws_from_blocks_of_the_cumulative_sum(dtype):
+    """The k-means++ draw's cumulative sum, taken block by block, lands every
+    value on the index np.searchsorted(np.cumsum(w * d)) gives (the same sums:
+    np.cumsum adds in order), values past the total included."""
+    from fastgmm.kmeans import _searchsorted_cumsum
+
+    rng = np.random.default_rng(1)
+    for n_samples in (1, 1000, 70_001):
+        w = rng.uniform(0, 2, n_samples).astype(dtype)
+        d = rng.exponential(size=n_samples) * rng.choice([1e-3, 1.0, 1e3], n_samples)
+        total = np.cumsum(w * d.astype(dtype))
+        values = rng.uniform(size=6) * total[-1]
+        values = np.append(values, [0.0, total[-1], total[-1] * 1.001])
+        expected = np.searchsorted(total, values)
+        for step in (3, 1 << 16):
+            got = _searchsorted_cumsum(w, d, values, np.dtype(dtype), step=step)
+            np.testing.assert_array_equal(got, expected)
