@@ -102,8 +102,12 @@ class BayesianGaussianMixture(BaseMixture):
         The number of iterations to perform.
     n_init : int, default=1
         The number of starts; the one with the highest lower bound is kept.
-    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
-        How the responsibilities of a start are chosen.
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data', 'hc'}, default='kmeans'
+        How the responsibilities of a start are chosen; 'hc' (not in
+        scikit-learn) is :class:`GaussianMixture`'s mclust start: the groups
+        of a model-based hierarchical clustering of at most
+        ``_config.HC_MAX_SAMPLES`` (2000) rows, the variational M-step of
+        those rows in their groups.
     weight_concentration_prior_type : {'dirichlet_process', 'dirichlet_distribution'}, \
 default='dirichlet_process'
         The prior on the weights: a Dirichlet process (stick-breaking,
@@ -339,11 +343,11 @@ default='dirichlet_process'
         priors = getattr(self, "_fit_priors", None)
         if priors is None:  # outside fit (scikit-learn's _initialize_parameters)
             priors = self._priors(X, sample_weight)
-        stats = start_statistics(X, sample_weight, n_components=self.n_components,
-                                 covariance_type=self.covariance_type,
-                                 init_params=self.init_params, random_state=random_state,
-                                 next_start=next_start)
-        return variational_parameters(stats, X.shape[0],
+        stats, n_rows = start_statistics(
+            X, sample_weight, n_components=self.n_components,
+            covariance_type=self.covariance_type, init_params=self.init_params,
+            random_state=random_state, next_start=next_start)
+        return variational_parameters(stats, n_rows,
                                       covariance_type=self.covariance_type,
                                       reg_covar=self.reg_covar, priors=priors,
                                       float32_data=X.dtype == np.float32)

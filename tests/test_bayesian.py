@@ -407,3 +407,25 @@ def test_cli_fit_bayesian_and_info(tmp_path, capsys):
     assert "estimator    BayesianGaussianMixture" in capsys.readouterr().out
     assert cli.main(["fit", str(data), "-k", "2", "--weight-concentration-prior", "0.1",
                      "-o", str(tmp_path / "x.npz")]) != 0
+
+
+def test_hc_start():
+    """init_params='hc' (not in scikit-learn) starts from the groups of the
+    hierarchical tree: the start's means are the variational means of those
+    groups, and below HC_MAX_SAMPLES rows the start does not depend on
+    random_state."""
+    from fastgmm import hierarchical_tree
+
+    X = blobs(20, n_samples=300)
+    labels = hierarchical_tree(X).labels(3)
+    model = BayesianGaussianMixture(n_components=3, init_params="hc")
+    model._initialize_parameters(X, 0)
+    nk = np.bincount(labels, minlength=3) + 10 * np.finfo(np.float64).eps
+    xk = np.array([X[labels == k].sum(axis=0) for k in range(3)]) / nk[:, None]
+    expected = (X.mean(axis=0) + nk[:, None] * xk) / (1.0 + nk[:, None])
+    np.testing.assert_allclose(model.means_, expected, rtol=ref.RTOL[np.float64])
+    fits = [fit_quietly(BayesianGaussianMixture(n_components=3, init_params="hc",
+                                                random_state=seed), X) for seed in (0, 1)]
+    for name in FITTED + ["lower_bounds_"]:
+        np.testing.assert_array_equal(as_array(getattr(fits[0], name)),
+                                      as_array(getattr(fits[1], name)))
