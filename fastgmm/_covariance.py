@@ -277,6 +277,14 @@ class CovarianceModel:
         ``mean_precision``."""
         raise NotImplementedError(f"{self!r} has no variational update")
 
+    def variational_log_wishart_norm(self, log_norms, n_components):
+        """The lower bound's Wishart normaliser of the mixture from those of
+        its covariances (``_variational._log_wishart_norm``): their sum; a
+        shared covariance counts once per component, as in scikit-learn."""
+        if not self.variational:
+            raise NotImplementedError(f"{self!r} has no variational update")
+        return np.sum(log_norms)
+
     def state_statistics(self, nk, means, scatter):
         """(sxx, shift) of the statistics whose M-step gives the parameters of
         an online state (the state's scatters around its means)."""
@@ -562,6 +570,9 @@ class Tied(_MatrixModel):
                + priors.mean_precision_prior / n_components
                * np.dot((nk / mean_precision) * diff.T, diff))
         return dof, cov / dof
+
+    def variational_log_wishart_norm(self, log_norms, n_components):
+        return n_components * float(np.sum(log_norms))
 
 
 class Diag(CovarianceModel):

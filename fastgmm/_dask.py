@@ -128,6 +128,7 @@ class DaskData:
                 "'drop' with Dask data, or fit an in-memory array."
             )
         X = _as_float_rows(X, name, ensure_min_samples=2)
+        rescale = getattr(estimator, "_rescale_sample_weight", True)
         self.X = X
         self.n_threads = estimator.n_threads
         n_samples = X.shape[0]
@@ -155,12 +156,16 @@ class DaskData:
             if not w_max > 0:
                 raise ValueError("sample_weight must have a positive sum; all weights "
                                  "are zero.")
-            # Exactly rescaled, as check_sample_weight(rescale=True) does.
-            exponent = weight_exponent(float(w_max), float(w_min_positive))
+            # Exactly rescaled, as check_sample_weight(rescale=True) does, for
+            # an estimator whose fit does not depend on the weights' scale
+            # (not the variational mixture's: its priors weigh as many rows
+            # as they say).
+            exponent = (weight_exponent(float(w_max), float(w_min_positive))
+                        if rescale else 0)
             if exponent:
                 weights = np.ldexp(weights, exponent)
         elif sample_weight is not None:
-            local = check_sample_weight(sample_weight, n_samples, rescale=True)
+            local = check_sample_weight(sample_weight, n_samples, rescale=rescale)
             # Sent to the workers once, not with every pass.
             weights = da.from_array(local, chunks=(X.chunks[0],)).persist()
         self.largest = max(float(largest), -float(smallest))

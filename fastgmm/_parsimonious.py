@@ -255,6 +255,9 @@ class _Parsimonious:
     def variational_wishart(self, nk, xk, sk, priors, mean_precision):
         raise NotImplementedError(f"{self!r} has no variational update")
 
+    def variational_log_wishart_norm(self, log_norms, n_components):
+        raise NotImplementedError(f"{self!r} has no variational update")
+
     def covariances_from_stats(self, stats, means, delta, nk, reg_covar, nk_reg):
         unconstrained = super().covariances_from_stats(stats, means, delta, nk,
                                                        reg_covar, nk_reg)

@@ -325,11 +325,8 @@ def lower_bound(params, entropy, covariance_type):
     log_det = (model.log_det_cholesky(np.asarray(params.precisions_chol, dtype=np.float64),
                                       n_features)
                - 0.5 * n_features * np.log(dof))
-    if model.shared:
-        log_wishart = params.means.shape[0] * float(
-            np.sum(_log_wishart_norm(dof, log_det, n_features)))
-    else:
-        log_wishart = np.sum(_log_wishart_norm(dof, log_det, n_features))
+    log_wishart = model.variational_log_wishart_norm(
+        _log_wishart_norm(dof, log_det, n_features), params.means.shape[0])
     concentration = params.weight_concentration
     if isinstance(concentration, tuple):
         log_norm_weight = -np.sum(betaln(concentration[0], concentration[1]))

@@ -337,21 +337,22 @@ def test_dask_fit_equals_numpy_fit(covariance_type):
     dask = pytest.importorskip("dask")
     da = pytest.importorskip("dask.array")
     X = blobs(17, n_samples=1200)
-    weights = np.random.default_rng(1).uniform(0.5, 2.0, X.shape[0])
+    # Weights above 2: used as given, not rescaled (as GaussianMixture's are).
+    weights = np.random.default_rng(1).uniform(0.5, 5.0, X.shape[0])
     kw = dict(n_components=4, covariance_type=covariance_type, random_state=0,
               max_iter=30, weight_concentration_prior=0.05)
     with dask.config.set(scheduler="synchronous"):
-        for sample_weight in (None, weights):
-            ours = fit_quietly(BayesianGaussianMixture(**kw), X, sample_weight=sample_weight)
+        for local, given in ((None, None), (weights, weights),
+                             (weights, da.from_array(weights, chunks=300))):
+            ours = fit_quietly(BayesianGaussianMixture(**kw), X, sample_weight=local)
             on_dask = fit_quietly(BayesianGaussianMixture(**kw),
-                                  da.from_array(X, chunks=(300, 3)),
-                                  sample_weight=sample_weight)
+                                  da.from_array(X, chunks=(300, 3)), sample_weight=given)
             assert_same_fit(on_dask, ours, ref.RTOL[np.float64])
         one_chunk = fit_quietly(BayesianGaussianMixture(**kw),
                                 da.from_array(X, chunks=X.shape))
+    ours = fit_quietly(ours, X)
     for name in ["mean_prior_", "covariance_prior_"]:
-        np.testing.assert_array_equal(getattr(one_chunk, name),
-                                      getattr(fit_quietly(ours, X), name))
+        np.testing.assert_array_equal(getattr(one_chunk, name), getattr(ours, name))
 
 
 def test_dask_priors_from_all_rows(monkeypatch):
@@ -384,6 +385,10 @@ def test_mclust_models_have_no_variational_update():
         if not model.variational:
             with pytest.raises(NotImplementedError):
                 model.variational_wishart(None, None, None, None, None)
+            with pytest.raises(NotImplementedError):
+                model.variational_covariance_prior(None, None)
+            with pytest.raises(NotImplementedError):
+                model.variational_log_wishart_norm(None, 1)
         with pytest.raises(ValueError, match="'covariance_type' parameter of "
                                              "BayesianGaussianMixture must be a str among"):
             BayesianGaussianMixture(covariance_type=name).fit(X)
