@@ -66,6 +66,9 @@ class CovarianceModel:
         Whether its pass can add each block's scatter into the total, for
         models whose scatters of one block exceed ``_config.PART_BYTES``
         (see :meth:`pass_kernel`).
+    variational : bool
+        Whether it has the variational updates of ``BayesianGaussianMixture``
+        (the ``variational_*`` methods): scikit-learn's four models.
     """
 
     name = None
@@ -74,6 +77,7 @@ class CovarianceModel:
     em_kernels = None
     log_prob_kernels = None
     can_accumulate = False
+    variational = False
 
     def __repr__(self):
         return f"<covariance model {self.name!r}>"
@@ -258,6 +262,29 @@ class CovarianceModel:
         """``scatter`` plus the between-state term of the pairwise update."""
         raise NotImplementedError
 
+    # -- the variational mixture (see _variational) ------------------------
+
+    def variational_covariance_prior(self, covariance, variances):
+        """scikit-learn's default ``covariance_prior`` from the data's
+        covariance matrix (None unless ``matrix``) and variances (float64)."""
+        raise NotImplementedError(f"{self!r} has no variational update")
+
+    def variational_wishart(self, nk, xk, sk, priors, mean_precision):
+        """The Wishart part of the variational M-step, as scikit-learn's
+        ``_estimate_wishart_*``: ``(degrees_of_freedom, covariances)`` from
+        the Gaussian M-step's ``nk``, means ``xk`` and covariances ``sk``
+        (with ``reg_covar``), the ``_variational.Priors`` and the posterior
+        ``mean_precision``."""
+        raise NotImplementedError(f"{self!r} has no variational update")
+
+    def variational_log_wishart_norm(self, log_norms, n_components):
+        """The lower bound's Wishart normaliser of the mixture from those of
+        its covariances (``_variational._log_wishart_norm``): their sum; a
+        shared covariance counts once per component, as in scikit-learn."""
+        if not self.variational:
+            raise NotImplementedError(f"{self!r} has no variational update")
+        return np.sum(log_norms)
+
     def state_statistics(self, nk, means, scatter):
         """(sxx, shift) of the statistics whose M-step gives the parameters of
         an online state (the state's scatters around its means)."""
@@ -271,6 +298,9 @@ class _MatrixModel(CovarianceModel):
 
     def _matrices(self, a):
         return a.reshape((-1,) + a.shape[-2:])
+
+    def variational_covariance_prior(self, covariance, variances):
+        return np.atleast_2d(covariance)
 
     def check_precisions(self, precisions, n_components, n_features):
         mats = precisions.reshape((-1, n_features, n_features))
@@ -373,6 +403,7 @@ class Full(_MatrixModel):
 
     name = "full"
     can_accumulate = True
+    variational = True
     em_kernels = (_em_kernels.em_pass_full, _em_kernels.em_pass_full_serial)
     log_prob_kernels = (_lp_kernels.weighted_log_prob_full,
                         _lp_kernels.weighted_log_prob_full_serial)
@@ -432,6 +463,14 @@ class Full(_MatrixModel):
     def combine_scatter(self, scatter, coef, delta):
         return scatter + coef[:, None, None] * delta[:, :, None] * delta[:, None, :]
 
+    def variational_wishart(self, nk, xk, sk, priors, mean_precision):
+        dof = priors.degrees_of_freedom_prior + nk
+        diff = xk - priors.mean_prior
+        coef = nk * priors.mean_precision_prior / mean_precision
+        cov = (priors.covariance_prior + nk[:, None, None] * sk
+               + coef[:, None, None] * diff[:, :, None] * diff[:, None, :])
+        return dof, cov / dof[:, None, None]
+
 
 class Tied(_MatrixModel):
     """'tied': one covariance matrix shared by all components.
@@ -442,6 +481,7 @@ class Tied(_MatrixModel):
     """
 
     name = "tied"
+    variational = True
     shared = True
     em_kernels = (_em_kernels.em_pass_tied, _em_kernels.em_pass_tied_serial)
     log_prob_kernels = (_lp_kernels.weighted_log_prob_tied,
@@ -522,11 +562,24 @@ class Tied(_MatrixModel):
         centred = means - centre
         return scatter + (nk[:, None] * centred).T @ centred, centre
 
+    def variational_wishart(self, nk, xk, sk, priors, mean_precision):
+        n_components = nk.shape[0]
+        dof = priors.degrees_of_freedom_prior + nk.sum() / n_components
+        diff = xk - priors.mean_prior
+        cov = (priors.covariance_prior + sk * nk.sum() / n_components
+               + priors.mean_precision_prior / n_components
+               * np.dot((nk / mean_precision) * diff.T, diff))
+        return dof, cov / dof
+
+    def variational_log_wishart_norm(self, log_norms, n_components):
+        return n_components * float(np.sum(log_norms))
+
 
 class Diag(CovarianceModel):
     """'diag': each component has its own diagonal covariance."""
 
     name = "diag"
+    variational = True
     em_kernels = (_em_kernels.em_pass_diag, _em_kernels.em_pass_diag_serial)
     log_prob_kernels = (_lp_kernels.weighted_log_prob_diag,
                         _lp_kernels.weighted_log_prob_diag_serial)
@@ -604,6 +657,16 @@ class Diag(CovarianceModel):
     def combine_scatter(self, scatter, coef, delta):
         return scatter + coef[:, None] * delta**2
 
+    def variational_covariance_prior(self, covariance, variances):
+        return variances
+
+    def variational_wishart(self, nk, xk, sk, priors, mean_precision):
+        dof = priors.degrees_of_freedom_prior + nk
+        diff = xk - priors.mean_prior
+        cov = priors.covariance_prior + nk[:, None] * (
+            sk + (priors.mean_precision_prior / mean_precision)[:, None] * np.square(diff))
+        return dof, cov / dof[:, None]
+
 
 class Spherical(Diag):
     """'spherical': each component has a single variance.
@@ -614,6 +677,7 @@ class Spherical(Diag):
     """
 
     name = "spherical"
+    variational = True
 
     def shape(self, n_components, n_features):
         return (n_components,)
@@ -653,6 +717,16 @@ class Spherical(Diag):
     def state_scatter(self, weights, covariances, n_features):
         return np.repeat((weights * covariances)[:, None], n_features, axis=1)
 
+    def variational_covariance_prior(self, covariance, variances):
+        return float(variances.mean())
+
+    def variational_wishart(self, nk, xk, sk, priors, mean_precision):
+        dof = priors.degrees_of_freedom_prior + nk
+        diff = xk - priors.mean_prior
+        cov = priors.covariance_prior + nk * (
+            sk + priors.mean_precision_prior / mean_precision * np.mean(np.square(diff), 1))
+        return dof, cov / dof
+
 
 # Elements of a batch of matrices checked at once when a model file is read.
 _CHECK_BATCH_ELEMENTS = 2**19  # 4 MB per temporary
@@ -668,6 +742,15 @@ from ._parsimonious import mclust_models  # noqa: E402 (it subclasses the models
 
 MODELS.update(mclust_models(MODELS))
 COVARIANCE_TYPES = tuple(MODELS)
+
+
+def variational_names():
+    """The ``covariance_type`` values of ``BayesianGaussianMixture``: the
+    models with a variational update (``variational``), by their own name
+    (the mclust aliases of scikit-learn's four models are left out, as
+    scikit-learn's estimator knows only these names)."""
+    return tuple(name for name, model in MODELS.items()
+                 if model.variational and model.name == name)
 
 
 def get(covariance_type):

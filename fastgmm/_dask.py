@@ -121,13 +121,14 @@ class DaskData:
         import dask.array as da
 
         name = type(estimator).__name__
-        if estimator.on_degenerate == "reseed":
+        if getattr(estimator, "on_degenerate", "raise") == "reseed":
             raise ValueError(
                 "on_degenerate='reseed' restarts a component at rows of X, which a "
                 "Dask array keeps on the workers: use on_degenerate='raise' or "
                 "'drop' with Dask data, or fit an in-memory array."
             )
         X = _as_float_rows(X, name, ensure_min_samples=2)
+        rescale = getattr(estimator, "_rescale_sample_weight", True)
         self.X = X
         self.n_threads = estimator.n_threads
         n_samples = X.shape[0]
@@ -155,12 +156,16 @@ class DaskData:
             if not w_max > 0:
                 raise ValueError("sample_weight must have a positive sum; all weights "
                                  "are zero.")
-            # Exactly rescaled, as check_sample_weight(rescale=True) does.
-            exponent = weight_exponent(float(w_max), float(w_min_positive))
+            # Exactly rescaled, as check_sample_weight(rescale=True) does, for
+            # an estimator whose fit does not depend on the weights' scale
+            # (not the variational mixture's: its priors weigh as many rows
+            # as they say).
+            exponent = (weight_exponent(float(w_max), float(w_min_positive))
+                        if rescale else 0)
             if exponent:
                 weights = np.ldexp(weights, exponent)
         elif sample_weight is not None:
-            local = check_sample_weight(sample_weight, n_samples, rescale=True)
+            local = check_sample_weight(sample_weight, n_samples, rescale=rescale)
             # Sent to the workers once, not with every pass.
             weights = da.from_array(local, chunks=(X.chunks[0],)).persist()
         self.largest = max(float(largest), -float(smallest))
@@ -196,6 +201,46 @@ class DaskData:
         X_s, w_s = dask.compute(X_s, w_s)
         return (np.ascontiguousarray(X_s),
                 np.empty(0) if w_s is None else np.ascontiguousarray(w_s, dtype=np.float64))
+
+    def moments(self, matrix=True):
+        """``_variational.data_moments`` of all of X: (mean, covariance matrix
+        or None, variances), ddof=1, sample-weighted, float64.
+
+        Two distributed passes (the sums, then the scatter around the mean),
+        each one small result per chunk, added on the client in chunk order:
+        the result does not depend on the scheduling. It equals the
+        in-memory one bit for bit where both add the same row groups (chunks
+        of ``2**15`` rows, no weights), and to rounding otherwise.
+        """
+        import dask
+        from dask import delayed
+
+        from ._variational import moments_from_sums, row_scatter, row_sums
+
+        def weights(wb):
+            return (np.empty(0) if wb is None
+                    else np.ascontiguousarray(wb, dtype=np.float64))
+
+        def sums(xb, wb):
+            return row_sums(xb, weights(wb))
+
+        def scatter(xb, wb, mean):
+            return row_scatter(xb, weights(wb), mean, matrix)
+
+        blocks = list(zip(self.x_blocks, self.w_blocks))
+        parts = dask.compute(*[delayed(sums, pure=False)(xb, wb) for xb, wb in blocks])
+        total = (float(self.weights.sum().compute()) if self.weights is not None
+                 else float(self.X.shape[0]))
+        mean = np.zeros(self.X.shape[1])
+        for part in parts:
+            mean += part
+        mean = mean / total
+        parts = dask.compute(*[delayed(scatter, pure=False)(xb, wb, mean)
+                               for xb, wb in blocks])
+        total_scatter = np.zeros_like(parts[0])
+        for part in parts:
+            total_scatter += part
+        return (mean,) + moments_from_sums(total, total_scatter, matrix)
 
     def stats_pass(self, X, sample_weight, params, covariance_type, chunk_size=None,
                    hard=False):

@@ -25,6 +25,9 @@ A subclass supplies small hooks:
     Its number of free parameters (for ``bic``, ``aic``, ``icl``).
 ``_current_parameters()`` (optional)
     The fitted parameters as the per-row kernels read them.
+``_prepare_fit(X, sample_weight, dask_data)`` (optional)
+    Called once per fit with the validated data (all of it, where the
+    starts of a Dask X see a sample), before the starts.
 ``_spurious_events(params, variances)`` (optional)
     The spurious components of a start's result, as degenerate events
     (:mod:`fastgmm._spurious`); the ``n_init`` loop prefers starts without.
@@ -147,6 +150,11 @@ class BaseMixture(_ParamsMixin):
     def _initial_parameters(self, X, sample_weight, random_state, init_arrays, *,
                             events=None, next_start=None):
         raise NotImplementedError
+
+    def _prepare_fit(self, X, sample_weight, dask_data):
+        """Called once per fit with the validated data, before the starts
+        (``dask_data``: the ``_dask.DaskData`` of a Dask X, else None);
+        the variational mixture computes its priors here."""
 
     def _iterate(self, X, sample_weight, params, *, lower_bound, events, stats_pass):
         raise NotImplementedError
@@ -466,6 +474,7 @@ class BaseMixture(_ParamsMixin):
             _em.check_magnitude(X, dask_data.largest)
             sample_weight = dask_data.sample_weight
         init_arrays = self._check_initial_parameters(n_features)
+        self._prepare_fit(X, sample_weight, dask_data)
         do_init = not warm
         n_init = self.n_init if do_init else 1
         self._check_fit_memory(n_samples, n_features, dtype, n_init)
@@ -473,8 +482,10 @@ class BaseMixture(_ParamsMixin):
         start_X, start_weight = X, sample_weight
         if missing is not None:
             start_X, start_weight = missing.start_data(self.n_components)
-        if dask_data is not None and do_init and any(a is None for a in init_arrays):
-            # The start (init_params) from a sample of rows: see DaskData.start_sample.
+        if (dask_data is not None and do_init
+                and (not init_arrays or any(a is None for a in init_arrays))):
+            # The start (init_params) from a sample of rows: see DaskData.start_sample
+            # (an estimator without *_init arrays always draws its start).
             start_X, start_weight = dask_data.start_sample(random_state)
 
         # The data's feature variances, the scale of the spurious-maximum

@@ -245,6 +245,18 @@ class _Parsimonious:
 
     iterative = False
     mstep = None
+    # The variational updates of the parent (its Wishart posterior) are not
+    # this model's: a constrained covariance has another posterior.
+    variational = False
+
+    def variational_covariance_prior(self, covariance, variances):
+        raise NotImplementedError(f"{self!r} has no variational update")
+
+    def variational_wishart(self, nk, xk, sk, priors, mean_precision):
+        raise NotImplementedError(f"{self!r} has no variational update")
+
+    def variational_log_wishart_norm(self, log_norms, n_components):
+        raise NotImplementedError(f"{self!r} has no variational update")
 
     def covariances_from_stats(self, stats, means, delta, nk, reg_covar, nk_reg):
         unconstrained = super().covariances_from_stats(stats, means, delta, nk,

@@ -106,32 +106,57 @@ def _log_wishart_norm(degrees_of_freedom, log_det_precisions_chol, n_features):
 
 # -- priors -------------------------------------------------------------------------
 
-def data_moments(X, sample_weight, matrix=True, step=1 << 15):
-    """(mean, covariance matrix with ddof=1, variances with ddof=1) of the rows of X.
-
-    Sample-weighted as frequencies (a weight of 2 is the row twice: the
-    covariance is divided by ``sum(w) - 1``), in float64, from two passes
-    over chunks of rows, so no copy of X is made. Without ``matrix`` only
-    the variances are computed (the matrix is None).
-    """
+def row_sums(X, sample_weight, step=1 << 15):
+    """The (sample-weighted) sum of the rows of X, float64, over chunks of
+    ``step`` rows added in order (no copy of X)."""
     n_samples, n_features = X.shape
     weighted = sample_weight.shape[0] > 0
-    total = float(sample_weight.sum()) if weighted else float(n_samples)
-    mean = np.zeros(n_features)
+    total = np.zeros(n_features)
     for start in range(0, n_samples, step):
         rows = np.asarray(X[start:start + step], dtype=np.float64)
-        mean += sample_weight[start:start + step] @ rows if weighted else rows.sum(axis=0)
-    mean /= total
+        total += sample_weight[start:start + step] @ rows if weighted else rows.sum(axis=0)
+    return total
+
+
+def row_scatter(X, sample_weight, mean, matrix=True, step=1 << 15):
+    """The (sample-weighted) scatter of the rows of X around ``mean``: a
+    matrix, or per-feature sums of squares without ``matrix``; float64, over
+    chunks of ``step`` rows added in order."""
+    n_samples, n_features = X.shape
+    weighted = sample_weight.shape[0] > 0
     scatter = np.zeros((n_features, n_features) if matrix else n_features)
     for start in range(0, n_samples, step):
         diff = np.asarray(X[start:start + step], dtype=np.float64) - mean
         wdiff = diff * sample_weight[start:start + step, None] if weighted else diff
         scatter += wdiff.T @ diff if matrix else np.einsum("ij,ij->j", wdiff, diff)
+    return scatter
+
+
+def moments_from_sums(total, scatter, matrix):
+    """(covariance matrix or None, variances) with ddof=1 from the scatter
+    and the total weight (see :func:`data_moments`)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        scatter /= total - 1.0
+        scatter = scatter / (total - 1.0)
     if matrix:
-        return mean, scatter, np.diagonal(scatter).copy()
-    return mean, None, scatter
+        return scatter, np.diagonal(scatter).copy()
+    return None, scatter
+
+
+def data_moments(X, sample_weight, matrix=True, step=1 << 15):
+    """(mean, covariance matrix with ddof=1, variances with ddof=1) of the rows of X.
+
+    Sample-weighted as frequencies (a weight of 2 is the row twice: the
+    covariance is divided by ``sum(w) - 1``), in float64, from two passes
+    over chunks of rows (:func:`row_sums`, :func:`row_scatter`), so no copy
+    of X is made. Without ``matrix`` only the variances are computed (the
+    matrix is None). A Dask X runs the same two functions on each of its
+    chunks, added in chunk order (``_dask.DaskData.moments``).
+    """
+    n_samples = X.shape[0]
+    total = float(sample_weight.sum()) if sample_weight.shape[0] > 0 else float(n_samples)
+    mean = row_sums(X, sample_weight, step) / total
+    scatter = row_scatter(X, sample_weight, mean, matrix, step)
+    return (mean,) + moments_from_sums(total, scatter, matrix)
 
 
 def prior_shape(model, n_features):
@@ -140,60 +165,14 @@ def prior_shape(model, n_features):
 
 
 def default_covariance_prior(model, cov, variances):
-    """scikit-learn's default ``covariance_prior``: the data's covariance
-    matrix ('full', 'tied'), variances ('diag') or mean variance ('spherical');
-    ``cov`` is needed for the first two only."""
-    shape = prior_shape(model, variances.shape[0])
-    if len(shape) == 2:
-        return np.atleast_2d(cov)
-    if len(shape) == 1:
-        return variances
-    return float(variances.mean())
+    """scikit-learn's default ``covariance_prior`` (the model's
+    ``variational_covariance_prior``): the data's covariance matrix ('full',
+    'tied'), variances ('diag') or mean variance ('spherical'); ``cov`` is
+    needed for matrix models only."""
+    return model.variational_covariance_prior(cov, variances)
 
 
 # -- the M-step ---------------------------------------------------------------------
-
-def _wishart_full(nk, xk, sk, priors, mean_precision, n_components):
-    dof = priors.degrees_of_freedom_prior + nk
-    diff = xk - priors.mean_prior
-    coef = nk * priors.mean_precision_prior / mean_precision
-    cov = (priors.covariance_prior + nk[:, None, None] * sk
-           + coef[:, None, None] * diff[:, :, None] * diff[:, None, :])
-    return dof, cov / dof[:, None, None]
-
-
-def _wishart_tied(nk, xk, sk, priors, mean_precision, n_components):
-    dof = priors.degrees_of_freedom_prior + nk.sum() / n_components
-    diff = xk - priors.mean_prior
-    cov = (priors.covariance_prior + sk * nk.sum() / n_components
-           + priors.mean_precision_prior / n_components
-           * np.dot((nk / mean_precision) * diff.T, diff))
-    return dof, cov / dof
-
-
-def _wishart_diag(nk, xk, sk, priors, mean_precision, n_components):
-    dof = priors.degrees_of_freedom_prior + nk
-    diff = xk - priors.mean_prior
-    cov = priors.covariance_prior + nk[:, None] * (
-        sk + (priors.mean_precision_prior / mean_precision)[:, None] * np.square(diff))
-    return dof, cov / dof[:, None]
-
-
-def _wishart_spherical(nk, xk, sk, priors, mean_precision, n_components):
-    dof = priors.degrees_of_freedom_prior + nk
-    diff = xk - priors.mean_prior
-    cov = priors.covariance_prior + nk * (
-        sk + priors.mean_precision_prior / mean_precision * np.mean(np.square(diff), 1))
-    return dof, cov / dof
-
-
-# The Wishart update of each of scikit-learn's four covariance models (the
-# variational estimator supports those four; see BayesianGaussianMixture).
-_WISHART = {"full": _wishart_full, "tied": _wishart_tied, "diag": _wishart_diag,
-            "spherical": _wishart_spherical}
-
-SUPPORTED_MODELS = tuple(_WISHART)
-
 
 def weight_concentration(nk, priors):
     """The Dirichlet (process) posterior's concentration from the weights ``nk``."""
@@ -228,13 +207,11 @@ def m_step(nk, xk, sk, priors, covariance_type, float32_data=False):
         scikit-learn's message when a covariance is not positive definite.
     """
     model = _covariance.get(covariance_type)
-    n_components = nk.shape[0]
     concentration = weight_concentration(nk, priors)
     mean_precision = priors.mean_precision_prior + nk
     means = (priors.mean_precision_prior * priors.mean_prior
              + nk[:, np.newaxis] * xk) / mean_precision[:, np.newaxis]
-    dof, covariances = _WISHART[model.name](nk, xk, sk, priors, mean_precision,
-                                            n_components)
+    dof, covariances = model.variational_wishart(nk, xk, sk, priors, mean_precision)
     precisions_chol = _covariance.compute_precision_cholesky(
         np.asarray(covariances, dtype=np.float64), model, float32_data)
     return with_pass_weights(concentration, mean_precision, means, dof, covariances,
@@ -348,11 +325,8 @@ def lower_bound(params, entropy, covariance_type):
     log_det = (model.log_det_cholesky(np.asarray(params.precisions_chol, dtype=np.float64),
                                       n_features)
                - 0.5 * n_features * np.log(dof))
-    if model.shared:
-        log_wishart = params.means.shape[0] * float(
-            np.sum(_log_wishart_norm(dof, log_det, n_features)))
-    else:
-        log_wishart = np.sum(_log_wishart_norm(dof, log_det, n_features))
+    log_wishart = model.variational_log_wishart_norm(
+        _log_wishart_norm(dof, log_det, n_features), params.means.shape[0])
     concentration = params.weight_concentration
     if isinstance(concentration, tuple):
         log_norm_weight = -np.sum(betaln(concentration[0], concentration[1]))

@@ -20,15 +20,31 @@ from ._stats import estimate_parameters, nk_regularization
 def start_statistics(X, sample_weight, *, n_components, covariance_type, init_params,
                      random_state, next_start=None):
     """The sufficient statistics of a start's responsibilities (``init_params``),
-    drawn exactly as the Gaussian mixture draws them (see ``_init``)."""
+    drawn exactly as the Gaussian mixture draws them (see ``_init``), and the
+    number of rows they come from (for 'hc', the hierarchical tree's rows:
+    all of X up to ``_config.HC_MAX_SAMPLES`` rows, a subset beyond)."""
     if init_params == "kmeans":
         return _init._kmeans_start_stats(
             X, sample_weight, n_components, covariance_type, random_state,
-            kmeans=None if next_start is None else next_start())
+            kmeans=None if next_start is None else next_start()), X.shape[0]
+    if init_params == "hc":
+        from ._hc import hierarchical_tree
+
+        tree = (next_start() if next_start is not None else
+                hierarchical_tree(X, random_state=random_state, sample_weight=sample_weight))
+        rows = tree.rows
+        n_rows = rows.size
+        chunks = _init._one_hot_chunks(n_rows, n_components, np.arange(n_rows),
+                                       tree.labels(n_components),
+                                       _init._chunk_rows(X.shape[1], n_components))
+        weights = sample_weight[rows] if sample_weight.shape[0] else sample_weight
+        return _init._stats_from_resp(np.asarray(X[rows]), weights, chunks, n_components,
+                                      covariance_type), n_rows
     chunks = (next_start() if next_start is not None else
               _init.initial_resp_chunks(X, sample_weight, n_components, init_params,
                                         random_state))
-    return _init._stats_from_resp(X, sample_weight, chunks, n_components, covariance_type)
+    return _init._stats_from_resp(X, sample_weight, chunks, n_components,
+                                  covariance_type), X.shape[0]
 
 
 def variational_parameters(stats, n_samples, *, covariance_type, reg_covar, priors,

@@ -16,7 +16,7 @@ from ._memory import check_fit_memory
 from ._mixture import BaseMixture, _as_float_array, _check_shape
 from ._outofcore import float_dtype, is_dask_array
 from ._validation import check_option, check_random_state
-from ._variational import PRIOR_TYPES, SUPPORTED_MODELS, Priors
+from ._variational import PRIOR_TYPES, Priors
 from ._variational_em import run_variational, start_statistics, variational_parameters
 from .exceptions import InvalidParameterError
 
@@ -102,8 +102,12 @@ class BayesianGaussianMixture(BaseMixture):
         The number of iterations to perform.
     n_init : int, default=1
         The number of starts; the one with the highest lower bound is kept.
-    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
-        How the responsibilities of a start are chosen.
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data', 'hc'}, default='kmeans'
+        How the responsibilities of a start are chosen; 'hc' (not in
+        scikit-learn) is :class:`GaussianMixture`'s mclust start: the groups
+        of a model-based hierarchical clustering of at most
+        ``_config.HC_MAX_SAMPLES`` (2000) rows, the variational M-step of
+        those rows in their groups.
     weight_concentration_prior_type : {'dirichlet_process', 'dirichlet_distribution'}, \
 default='dirichlet_process'
         The prior on the weights: a Dirichlet process (stick-breaking,
@@ -237,22 +241,19 @@ default='dirichlet_process'
         self.covariance_prior = covariance_prior
 
     def _fit(self, X, sample_weight, *, next_start=None):
-        if is_dask_array(X):
-            # The default priors need the whole data's moments and the start a
-            # sample of it: not wired for Dask arrays yet.
-            raise TypeError(
-                f"{type(self).__name__} does not fit Dask arrays yet; fit it on a numpy "
-                "array or np.memmap (read in segments), or fit a GaussianMixture. "
-                "predict, predict_proba and score_samples of a fitted model take Dask "
-                "arrays."
-            )
-        return super()._fit(X, sample_weight, next_start=next_start)
+        # The priors of this fit (from all of X, set by _prepare_fit) live
+        # only while it runs.
+        try:
+            return super()._fit(X, sample_weight, next_start=next_start)
+        finally:
+            self.__dict__.pop("_fit_priors", None)
 
     # -- validation ---------------------------------------------------------
 
     def _validate_own_params(self):
         name = type(self).__name__
-        check_option(self.covariance_type, "covariance_type", name, SUPPORTED_MODELS)
+        check_option(self.covariance_type, "covariance_type", name,
+                     _covariance.variational_names())
         check_option(self.weight_concentration_prior_type,
                      "weight_concentration_prior_type", name, PRIOR_TYPES)
         _check_none_or_positive(self.weight_concentration_prior,
@@ -272,8 +273,12 @@ default='dirichlet_process'
         """No ``*_init`` arrays; the priors are checked with the data (``_priors``)."""
         return ()
 
-    def _priors(self, X, sample_weight):
-        """The priors of a fit on X, checked as scikit-learn checks them."""
+    def _priors(self, X, sample_weight, dask_data=None):
+        """The priors of a fit on X, checked as scikit-learn checks them.
+
+        The defaults need the data's moments: for a Dask X (``dask_data``,
+        a ``_dask.DaskData``) from two distributed passes over all of it.
+        """
         n_features = X.shape[1]
         model = _covariance.get(self.covariance_type)
         moments = None
@@ -281,7 +286,8 @@ default='dirichlet_process'
         def data_moments():
             nonlocal moments
             if moments is None:
-                moments = _variational.data_moments(X, sample_weight, matrix=model.matrix)
+                moments = (dask_data.moments(model.matrix) if dask_data is not None else
+                           _variational.data_moments(X, sample_weight, matrix=model.matrix))
             return moments
 
         weight_prior = (1.0 / self.n_components if self.weight_concentration_prior is None
@@ -328,14 +334,20 @@ default='dirichlet_process'
         check_fit_memory(n_samples, n_features, self.n_components, self.covariance_type,
                          dtype, n_init, self.init_params, self.n_threads)
 
+    def _prepare_fit(self, X, sample_weight, dask_data):
+        # The priors of all of X (the starts may see a sample of a Dask X).
+        self._fit_priors = self._priors(X, sample_weight, dask_data)
+
     def _initial_parameters(self, X, sample_weight, random_state, init_arrays, *,
                             events=None, next_start=None):
-        priors = self._priors(X, sample_weight)
-        stats = start_statistics(X, sample_weight, n_components=self.n_components,
-                                 covariance_type=self.covariance_type,
-                                 init_params=self.init_params, random_state=random_state,
-                                 next_start=next_start)
-        return variational_parameters(stats, X.shape[0],
+        priors = getattr(self, "_fit_priors", None)
+        if priors is None:  # outside fit (scikit-learn's _initialize_parameters)
+            priors = self._priors(X, sample_weight)
+        stats, n_rows = start_statistics(
+            X, sample_weight, n_components=self.n_components,
+            covariance_type=self.covariance_type, init_params=self.init_params,
+            random_state=random_state, next_start=next_start)
+        return variational_parameters(stats, n_rows,
                                       covariance_type=self.covariance_type,
                                       reg_covar=self.reg_covar, priors=priors,
                                       float32_data=X.dtype == np.float32)
@@ -344,7 +356,7 @@ default='dirichlet_process'
         start = params.take()
         # A warm start continues from the fitted parameters, with the priors
         # of this X (as scikit-learn recomputes them at every fit).
-        priors = start.priors if start.priors is not None else self._priors(X, sample_weight)
+        priors = start.priors if start.priors is not None else self._fit_priors
         return run_variational(
             X, sample_weight, start._replace(priors=priors),
             covariance_type=self.covariance_type, reg_covar=self.reg_covar, tol=self.tol,

@@ -317,7 +317,7 @@ def test_memmap_fit_equals_in_memory_fit(tmp_path):
         np.testing.assert_array_equal(as_array(getattr(a, name)), as_array(getattr(b, name)))
 
 
-def test_dask_rows_and_refused_fit():
+def test_dask_rows():
     da = pytest.importorskip("dask.array")
     X = blobs(16)
     model = fit_quietly(BayesianGaussianMixture(n_components=3, random_state=0), X)
@@ -325,8 +325,73 @@ def test_dask_rows_and_refused_fit():
     np.testing.assert_array_equal(model.predict(dX).compute(), model.predict(X))
     np.testing.assert_array_equal(model.predict_proba(dX).compute(), model.predict_proba(X))
     np.testing.assert_array_equal(model.score_samples(dX).compute(), model.score_samples(X))
-    with pytest.raises(TypeError, match="does not fit Dask arrays"):
-        model.fit(dX)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_dask_fit_equals_numpy_fit(covariance_type):
+    """A Dask X is fitted with one distributed pass per iteration (and two for
+    the default priors). Its chunks' statistics are added in another order
+    than the in-memory pass adds its blocks, so the fits agree to
+    ``reference.RTOL`` (float64), not bit for bit; the priors of a single
+    chunk without weights are the in-memory ones bit for bit."""
+    dask = pytest.importorskip("dask")
+    da = pytest.importorskip("dask.array")
+    X = blobs(17, n_samples=1200)
+    # Weights above 2: used as given, not rescaled (as GaussianMixture's are).
+    weights = np.random.default_rng(1).uniform(0.5, 5.0, X.shape[0])
+    kw = dict(n_components=4, covariance_type=covariance_type, random_state=0,
+              max_iter=30, weight_concentration_prior=0.05)
+    with dask.config.set(scheduler="synchronous"):
+        for local, given in ((None, None), (weights, weights),
+                             (weights, da.from_array(weights, chunks=300))):
+            ours = fit_quietly(BayesianGaussianMixture(**kw), X, sample_weight=local)
+            on_dask = fit_quietly(BayesianGaussianMixture(**kw),
+                                  da.from_array(X, chunks=(300, 3)), sample_weight=given)
+            assert_same_fit(on_dask, ours, ref.RTOL[np.float64])
+        one_chunk = fit_quietly(BayesianGaussianMixture(**kw),
+                                da.from_array(X, chunks=X.shape))
+    ours = fit_quietly(ours, X)
+    for name in ["mean_prior_", "covariance_prior_"]:
+        np.testing.assert_array_equal(getattr(one_chunk, name), getattr(ours, name))
+
+
+def test_dask_priors_from_all_rows(monkeypatch):
+    """Above _config.DASK_START_ROWS rows the start sees a sample of a Dask X;
+    the default priors are still those of all of it."""
+    dask = pytest.importorskip("dask")
+    da = pytest.importorskip("dask.array")
+    monkeypatch.setattr("fastgmm._config.DASK_START_ROWS", 300)
+    X = blobs(18, n_samples=1200)
+    with dask.config.set(scheduler="synchronous"):
+        model = fit_quietly(BayesianGaussianMixture(n_components=3, random_state=0,
+                                                    max_iter=5),
+                            da.from_array(X, chunks=(400, 3)))
+    np.testing.assert_allclose(model.mean_prior_, X.mean(axis=0), rtol=ref.RTOL[np.float64])
+    np.testing.assert_allclose(model.covariance_prior_, np.cov(X.T),
+                               rtol=ref.RTOL[np.float64])
+
+
+def test_mclust_models_have_no_variational_update():
+    """Only scikit-learn's four models have the variational updates; the
+    mclust models that subclass them do not inherit them."""
+    from fastgmm import _covariance
+
+    assert _covariance.variational_names() == tuple(COVARIANCE_TYPES)
+    X = blobs(19, n_samples=100)
+    for name, model in _covariance.MODELS.items():
+        if name in COVARIANCE_TYPES:
+            assert model.variational
+            continue
+        if not model.variational:
+            with pytest.raises(NotImplementedError):
+                model.variational_wishart(None, None, None, None, None)
+            with pytest.raises(NotImplementedError):
+                model.variational_covariance_prior(None, None)
+            with pytest.raises(NotImplementedError):
+                model.variational_log_wishart_norm(None, 1)
+        with pytest.raises(ValueError, match="'covariance_type' parameter of "
+                                             "BayesianGaussianMixture must be a str among"):
+            BayesianGaussianMixture(covariance_type=name).fit(X)
 
 
 def test_cli_fit_bayesian_and_info(tmp_path, capsys):
@@ -347,3 +412,25 @@ def test_cli_fit_bayesian_and_info(tmp_path, capsys):
     assert "estimator    BayesianGaussianMixture" in capsys.readouterr().out
     assert cli.main(["fit", str(data), "-k", "2", "--weight-concentration-prior", "0.1",
                      "-o", str(tmp_path / "x.npz")]) != 0
+
+
+def test_hc_start():
+    """init_params='hc' (not in scikit-learn) starts from the groups of the
+    hierarchical tree: the start's means are the variational means of those
+    groups, and below HC_MAX_SAMPLES rows the start does not depend on
+    random_state."""
+    from fastgmm import hierarchical_tree
+
+    X = blobs(20, n_samples=300)
+    labels = hierarchical_tree(X).labels(3)
+    model = BayesianGaussianMixture(n_components=3, init_params="hc")
+    model._initialize_parameters(X, 0)
+    nk = np.bincount(labels, minlength=3) + 10 * np.finfo(np.float64).eps
+    xk = np.array([X[labels == k].sum(axis=0) for k in range(3)]) / nk[:, None]
+    expected = (X.mean(axis=0) + nk[:, None] * xk) / (1.0 + nk[:, None])
+    np.testing.assert_allclose(model.means_, expected, rtol=ref.RTOL[np.float64])
+    fits = [fit_quietly(BayesianGaussianMixture(n_components=3, init_params="hc",
+                                                random_state=seed), X) for seed in (0, 1)]
+    for name in FITTED + ["lower_bounds_"]:
+        np.testing.assert_array_equal(as_array(getattr(fits[0], name)),
+                                      as_array(getattr(fits[1], name)))
