@@ -10,6 +10,7 @@ ORDER = [
     "plot_missing_values.py",
     "plot_covariance_types.py",
     "plot_choose_k.py",
+    "plot_mclust_bic.py",
     "plot_bayesian_concentration.py",
     "plot_kmeans_cem_em.py",
     "plot_speed.py",
