@@ -15,14 +15,7 @@ import warnings
 
 from fastgmm import BayesianGaussianMixture
 from fastgmm.bench import make_data
-
-
-def _status_kib(field):
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/self/status")
+from measure_peak_rss import _status_kib  # run as a script: this folder is on sys.path
 
 
 def main(init_params="random_from_data"):
