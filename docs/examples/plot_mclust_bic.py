@@ -1,6 +1,6 @@
 """
-mclust's BIC table on Old Faithful: 14 covariance models, one hierarchical start
-===============================================================================
+mclust's BIC table on Old Faithful: 14 models, one hierarchical start
+=====================================================================
 
 R's mclust fits its 14 parsimonious covariance models
 :math:`\\Sigma_k = \\lambda_k D_k A_k D_k^\\top` (volume, shape and
