@@ -30,10 +30,10 @@ that chose ``_config.SPURIOUS_FRACTION`` are in the user guide
 import numpy as np
 from scipy.linalg.lapack import dpotrf
 
-from . import _config, _covariance, _threads
+from . import _config, _covariance
 from ._em import EMPTY_FRACTION
-from ._kernels import moments as _moments
-from ._outofcore import PageReleaser, segment_rows
+from ._outofcore import PageReleaser
+from .kmeans import _feature_variances as column_variances
 
 # Above this many features the smallest eigenvalue is not computed: a
 # Cholesky factorisation of Sigma_k - threshold I says whether it is below
@@ -41,33 +41,43 @@ from ._outofcore import PageReleaser, segment_rows
 _EIGEN_MAX_FEATURES = 256
 
 
-def feature_variances(X, sample_weight):
+def feature_variances(X, sample_weight, step=None):
     """The (sample-weighted) variance of every feature of X, float64.
 
-    One pass over X: a kernel gives each block's weight, means and centred
-    sums of squares, and the blocks are combined in block order as Chan,
-    Golub & LeVeque (1979) do (no cancellation). X is read a segment at a
-    time, and the pages of a memory-mapped X are handed back after each.
+    Without weights: the kernel that gives k-means its tolerance (two passes,
+    per-block sums in a fixed order), which a default fit compiles anyway; a
+    kernel of its own cost the first fit of a process 15 s of compiling.
+    With weights: one pass over row chunks, each chunk's mean and centred
+    sum of squares combined as Chan, Golub & LeVeque (1979) do (no
+    cancellation), the pages of a memory-mapped X handed back after each.
     """
+    if sample_weight.shape[0] == 0:
+        return column_variances(X, _config.CHUNK_SIZE)
     n_samples, n_features = X.shape
-    chunk_size = _config.CHUNK_SIZE
-    step = segment_rows(n_features, X.dtype, chunk_size)
+    if step is None:
+        # Chunks of about 1 MiB in float64: the deviations of one chunk are
+        # the only temporary, small beside any model.
+        step = max(1, min(1 << 15, (1 << 17) // n_features))
     pager = PageReleaser(X)
-    parts = []
+    total = 0.0
+    mean = np.zeros(n_features)
+    m2 = np.zeros(n_features)
     for start in range(0, n_samples, step):
-        stop = min(n_samples, start + step)
-        n_blocks = -(-(stop - start) // chunk_size)
-        part = (np.empty(n_blocks), np.empty((n_blocks, n_features)),
-                np.empty((n_blocks, n_features)))
-        kernel = _threads.pick_kernel(_moments.KERNELS, n_blocks)
-        kernel(X, sample_weight, start, stop, chunk_size, *part)
+        rows = np.asarray(X[start:start + step], dtype=np.float64)
+        stop = start + rows.shape[0]
+        w = sample_weight[start:stop]
+        w_c = float(w.sum())
+        if w_c > 0:
+            mean_c = w @ rows / w_c
+            dev = rows - mean_c
+            m2_c = np.einsum("i,ij,ij->j", w, dev, dev)
+            delta = mean_c - mean
+            both = total + w_c
+            mean += delta * (w_c / both)
+            m2 += m2_c + delta * delta * (total * w_c / both)
+            total = both
         pager.release(start, stop)
-        parts.append(part)
-    weight, mean, m2 = (np.concatenate(p) for p in zip(*parts))
-    total = weight.sum()
-    centre = weight @ mean / total
-    deviation = mean - centre
-    return (m2.sum(axis=0) + weight @ (deviation * deviation)) / total
+    return m2 / total
 
 
 def _smallest(cov, threshold):

@@ -56,24 +56,23 @@ def test_rule_on_crafted_parameters(eigen_max_features, monkeypatch):
 
 
 @pytest.mark.parametrize("n_samples", [100, 3 * _config.PARALLEL_MIN_BLOCKS * _config.CHUNK_SIZE + 7])
-def test_feature_variances_weighted(n_samples, monkeypatch):
-    """Against numpy's weighted variance (rtol 1e-12: the blocks' centred sums
-    combined exactly), with features of very different offsets and scales;
-    segments of a few blocks and one thread give the same bits (the
-    parallel kernel is reached: at least PARALLEL_MIN_BLOCKS blocks)."""
+def test_feature_variances_weighted(n_samples):
+    """Against numpy's (weighted) variance (rtol 1e-12: chunks' centred sums
+    combined exactly; the unweighted kernel's corrected two-pass formula),
+    with features of very different offsets and scales; without weights,
+    one thread and two give the same bits (the parallel kernel is reached:
+    at least PARALLEL_MIN_BLOCKS blocks)."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(n_samples, 3)) * [1.0, 1e3, 1e-3] + [1e4, 0.0, -5.0]
     w = rng.uniform(size=n_samples)
     w[:5] = 0.0
     expected = np.average((X - np.average(X, axis=0, weights=w)) ** 2, axis=0, weights=w)
-    got = feature_variances(X, w)
-    np.testing.assert_allclose(got, expected, rtol=1e-12)
-    np.testing.assert_allclose(feature_variances(X, np.empty(0)), X.var(axis=0), rtol=1e-12)
-    with _threads.thread_limit(1):
-        assert np.array_equal(feature_variances(X, w), got)
-    monkeypatch.setattr(fastgmm._spurious, "segment_rows",
-                        lambda n_features, dtype, multiple: 2 * multiple)
     np.testing.assert_allclose(feature_variances(X, w), expected, rtol=1e-12)
+    np.testing.assert_allclose(feature_variances(X, w, step=7), expected, rtol=1e-12)
+    got = feature_variances(X, np.empty(0))
+    np.testing.assert_allclose(got, X.var(axis=0), rtol=1e-12)
+    with _threads.thread_limit(1):
+        assert np.array_equal(feature_variances(X, np.empty(0)), got)
 
 
 def test_tied_values_give_a_spurious_event(faithful):
