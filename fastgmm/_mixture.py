@@ -457,22 +457,26 @@ class BaseMixture(_ParamsMixin):
                 "Expected n_samples >= n_components "
                 f"but got n_components = {self.n_components}, n_samples = {n_samples}"
             )
-        dtype = float_dtype(X)
-        given_X = None
-        if dask_data is None and self._nan_policy() != "raise" and _missing.has_nan(X):
-            given_X = X
-            X, sample_weight, missing = self._nan_data(X, sample_weight)
-            if missing is not None:
-                given_X = None
-            n_samples = X.shape[0]
-            dtype = float_dtype(X)
-        elif dask_data is None:
-            X = _em.pass_data(X, _em.check_magnitude(X))
+        validated_X, omitted = X, False
+        if dask_data is None:
+            # NaN under 'omit': the rows without one are fitted; under
+            # 'marginalize': every row, grouped by its pattern of NaN.
+            incomplete = self._nan_policy() != "raise" and _missing.has_nan(X)
+            if incomplete and self._nan_policy() == "omit":
+                X, sample_weight = self._rows_without_nan(X, sample_weight)
+                n_samples, incomplete, omitted = X.shape[0], False, True
+            elif incomplete:
+                self._check_incomplete_fit()
+            largest = max(float(np.nanmax(X)), -float(np.nanmin(X))) if incomplete else None
+            X = _em.pass_data(X, _em.check_magnitude(X, largest))
             sample_weight = check_sample_weight(sample_weight, n_samples,
                                                 rescale=self._rescale_sample_weight)
+            if incomplete:
+                missing = _missing.MissingData(X, sample_weight)
         else:
             _em.check_magnitude(X, dask_data.largest)
             sample_weight = dask_data.sample_weight
+        dtype = float_dtype(X)
         init_arrays = self._check_initial_parameters(n_features)
         self._prepare_fit(X, sample_weight, dask_data)
         do_init = not warm
@@ -560,40 +564,24 @@ class BaseMixture(_ParamsMixin):
             )
         state["feature_names_in_"] = names
         self._set_fitted(state)
-        return X if given_X is None else given_X
+        return validated_X if omitted else X
 
-    def _nan_data(self, X, sample_weight):
-        """``(X, sample_weight, missing)`` of a fit of X with NaN (nan_policy not 'raise').
-
-        'omit' drops the rows with a NaN (with a warning that counts them)
-        and fits the rest as usual (``missing`` None); 'marginalize' keeps
-        them, and ``missing`` (:class:`fastgmm._missing.MissingData`) holds
-        the rows grouped by pattern for the passes.
-        """
+    def _rows_without_nan(self, X, sample_weight):
+        """``(X, sample_weight)`` of the rows of X without NaN (nan_policy='omit'),
+        with a warning that counts the others."""
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
-        if self._nan_policy() == "omit":
-            keep = ~np.isnan(X).any(axis=1)
-            n_dropped = int(X.shape[0] - keep.sum())
-            warnings.warn(f"nan_policy='omit': {n_dropped} of {X.shape[0]} rows of X "
-                          "have a NaN and were left out of the fit.", UserWarning)
-            X = np.ascontiguousarray(X[keep])
-            if X.shape[0] < max(2, self.n_components):
-                raise ValueError(
-                    f"nan_policy='omit' leaves {X.shape[0]} rows without NaN, fewer "
-                    f"than n_components={self.n_components} (or 2); use "
-                    "nan_policy='marginalize' to keep the incomplete rows."
-                )
-            if sample_weight.shape[0]:
-                sample_weight = sample_weight[keep]
-            X = _em.pass_data(X, _em.check_magnitude(X))
-            return X, check_sample_weight(sample_weight if sample_weight.shape[0] else None,
-                                          X.shape[0], rescale=True), None
-        self._check_incomplete_fit()
-        largest = max(float(np.nanmax(X)), -float(np.nanmin(X)))
-        X = _em.pass_data(X, _em.check_magnitude(X, largest))
-        sample_weight = check_sample_weight(
-            sample_weight if sample_weight.shape[0] else None, X.shape[0], rescale=True)
-        return X, sample_weight, _missing.MissingData(X, sample_weight)
+        keep = ~np.isnan(X).any(axis=1)
+        n_dropped = int(X.shape[0] - keep.sum())
+        warnings.warn(f"nan_policy='omit': {n_dropped} of {X.shape[0]} rows of X "
+                      "have a NaN and were left out of the fit.", UserWarning)
+        X = np.ascontiguousarray(X[keep])
+        if X.shape[0] < max(2, self.n_components):
+            raise ValueError(
+                f"nan_policy='omit' leaves {X.shape[0]} rows without NaN, fewer "
+                f"than n_components={self.n_components} (or 2); use "
+                "nan_policy='marginalize' to keep the incomplete rows."
+            )
+        return X, (sample_weight[keep] if sample_weight.shape[0] else None)
 
     # -- progress -----------------------------------------------------------
 

@@ -10,7 +10,7 @@ and the per-row work in ``_kernels/``.
 
 import numpy as np
 
-from . import _covariance, _em, _rows, _streaming, _threads
+from . import _covariance, _em, _missing, _rows, _streaming, _threads
 from ._init import initial_parameters
 from ._memory import check_fit_memory
 from ._mixture import BaseMixture, _as_float_array, _check_shape
@@ -308,7 +308,7 @@ class GaussianMixture(BaseMixture):
         name = type(self).__name__
         check_option(self.assignment, "assignment", name, ("soft", "hard"))
         check_option(self.on_degenerate, "on_degenerate", name, _em.ON_DEGENERATE)
-        check_option(self.nan_policy, "nan_policy", name, ("raise", "marginalize", "omit"))
+        check_option(self.nan_policy, "nan_policy", name, _missing.NAN_POLICIES)
         check_option(self.partial_fit_mode, "partial_fit_mode", name, ("exact", "online"))
         check_scalar(self.online_t0, "online_t0", name, "real", low=0.0)
         check_scalar(self.online_kappa, "online_kappa", name, "real", low=0.5, high=1.0,
