@@ -79,12 +79,7 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
     model = _covariance.get(covariance_type)
     n_samples, n_features = X.shape
     chunk_size = _config.block_rows(chunk_size, _config.pass_chunk_size(n_features))
-    means = np.ascontiguousarray(params.means, dtype=np.float64)
-    if X.dtype == np.float32:
-        # float32 data are scored and summed per block in float32 around
-        # these centres (the rule in fastgmm._kernels): rounded to float32,
-        # the statistics are taken around exactly the centres the kernels use.
-        means = means.astype(np.float32).astype(np.float64)
+    means = pass_means(params, X.dtype)
     shift = model.pass_shift(params, means, X.dtype)
     args = model.pass_arguments(params, means, shift, float_dtype(X))
     n_components = means.shape[0]
@@ -437,11 +432,30 @@ def posterior(X, params, covariance_type):
     limit of the responsibilities far out: all on the nearest component.
     """
     log_prob, resp = responsibilities(X, params, covariance_type)
+    return assign_lost_rows(X, params, covariance_type, log_prob, resp)
+
+
+def assign_lost_rows(X, params, covariance_type, log_prob, resp):
+    """``resp`` with the rows whose densities all underflow (log_prob not
+    finite) wholly on their nearest component, in place."""
     if not math.isfinite(log_prob.sum()):
         lost = ~np.isfinite(log_prob)
         resp[lost] = 0.0
         resp[np.flatnonzero(lost), nearest_component(X[lost], params, covariance_type)] = 1.0
     return resp
+
+
+def pass_means(params, dtype):
+    """The centres of a pass over data of ``dtype``, float64.
+
+    float32 data are scored and summed per block in float32 around these
+    centres (the rule in fastgmm._kernels): rounded to float32, the
+    statistics are taken around exactly the centres the kernels use.
+    """
+    means = np.ascontiguousarray(params.means, dtype=np.float64)
+    if dtype == np.float32:
+        means = means.astype(np.float32).astype(np.float64)
+    return means
 
 
 class Handoff:

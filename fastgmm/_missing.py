@@ -36,6 +36,7 @@ import numpy as np
 
 from . import _config, _covariance, _em, _threads
 from ._kernels import missing as _kernels
+from ._outofcore import float_dtype
 from ._stats import Stats, _symmetrize_upper, ill_defined_message
 
 NAN_POLICIES = ("raise", "marginalize", "omit")
@@ -100,8 +101,7 @@ class Patterns:
             order = np.argsort(inverse, kind="stable")
             row_pattern = inverse[order]
         self.rows = rows[order]
-        dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
-        self.X = np.ascontiguousarray(np.asarray(X[self.rows], dtype=dtype))
+        self.X = np.ascontiguousarray(np.asarray(X[self.rows], dtype=float_dtype(X)))
         self.row_pattern = row_pattern.astype(np.int64)
         masks = sub[first]
         self.n_obs = (~masks).sum(axis=1).astype(np.int64)
@@ -165,6 +165,14 @@ def full_covariances(model, params, n_features):
                                                        n_features)), dtype=np.float64)
 
 
+def _factor_inputs(model, params, n_features):
+    """(full covariances, log weights) of ``params``, float64: what
+    :meth:`Patterns.factors` reads."""
+    with np.errstate(divide="ignore"):
+        log_weights = np.log(np.asarray(params.weights, dtype=np.float64))
+    return full_covariances(model, params, n_features), log_weights
+
+
 def model_scatter(model, sxx_full, nk, sx, ref, shift):
     """The model's ``Stats.sxx`` from per-component scatters around ``ref``.
 
@@ -189,14 +197,6 @@ def model_scatter(model, sxx_full, nk, sx, ref, shift):
         f"nan_policy='marginalize' does not support covariance_type={model.name!r}, "
         "whose statistics are not per-component, per-feature or pooled scatters."
     )
-
-
-def _pass_means(params, dtype):
-    means = np.ascontiguousarray(params.means, dtype=np.float64)
-    if dtype == np.float32:
-        # As _em.em_pass: the centres rounded to float32 values.
-        means = means.astype(np.float32).astype(np.float64)
-    return means
 
 
 class MissingData:
@@ -251,7 +251,7 @@ class MissingData:
         model = _covariance.get(covariance_type)
         n_components, n_features = params.means.shape
         dtype = self.patterns.X.dtype
-        means = _pass_means(params, dtype)
+        means = _em.pass_means(params, dtype)
         shift = model.pass_shift(params, means, dtype)
         loglik, sum_w, nk, sx, sxx_full = self.incomplete_stats(
             model, params, means, chunk_size)
@@ -271,9 +271,7 @@ class MissingData:
         pats = self.patterns
         n_components, n_features = means.shape
         chunk_size = _config.block_rows(chunk_size, _config.CHUNK_SIZE)
-        covariances = full_covariances(model, params, n_features)
-        with np.errstate(divide="ignore"):
-            log_weights = np.log(np.asarray(params.weights, dtype=np.float64))
+        covariances, log_weights = _factor_inputs(model, params, n_features)
         block_floats = 1 + n_components * (1 + n_features + n_features * n_features)
         seg_blocks = max(1, _config.PART_BYTES // (8 * block_floats))
         loglik = 0.0
@@ -310,7 +308,7 @@ class MissingData:
 
 def mean_imputed(X, sample_weight):
     """X with each NaN replaced by the (weighted) mean of its column's observed values."""
-    X = np.array(X, dtype=X.dtype if X.dtype in (np.float32, np.float64) else np.float64)
+    X = np.array(X, dtype=float_dtype(X))
     weighted = sample_weight.shape[0] > 0
     for j in range(X.shape[1]):
         col = X[:, j]
@@ -339,7 +337,7 @@ def per_row(X, params, covariance_type, *, want_resp=True, want_imputed=False,
     model = _covariance.get(covariance_type)
     n_samples, n_features = X.shape
     n_components = params.means.shape[0]
-    dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+    dtype = float_dtype(X)
     mask = np.isnan(X)
     incomplete = check_rows(mask)
     complete = np.flatnonzero(~incomplete)
@@ -351,21 +349,12 @@ def per_row(X, params, covariance_type, *, want_resp=True, want_imputed=False,
         lp, r = _em.responsibilities(X_complete, params, model)
         log_prob[complete] = lp
         if want_resp:
-            lost = ~np.isfinite(lp)
-            if lost.any():
-                # As _em.posterior: rows whose densities all underflow go
-                # wholly to the nearest component.
-                r[lost] = 0.0
-                r[np.flatnonzero(lost),
-                  _em.nearest_component(X_complete[lost], params, model)] = 1.0
-            resp[complete] = r
+            resp[complete] = _em.assign_lost_rows(X_complete, params, model, lp, r)
     pats = Patterns(X, mask, np.flatnonzero(incomplete))
     n_rows = pats.X.shape[0]
     if n_rows:
         chunk_size = _config.block_rows(chunk_size, _config.CHUNK_SIZE)
-        covariances = full_covariances(model, params, n_features)
-        with np.errstate(divide="ignore"):
-            log_weights = np.log(np.asarray(params.weights, dtype=np.float64))
+        covariances, log_weights = _factor_inputs(model, params, n_features)
         means = np.ascontiguousarray(params.means, dtype=np.float64)
         out_norm = np.empty(n_rows)
         out_resp = np.empty((n_rows if want_resp else 0, n_components))
