@@ -238,12 +238,16 @@ class BaseMixture(_ParamsMixin):
         """The estimator's ``nan_policy`` ('raise' for one without it)."""
         return getattr(self, "nan_policy", "raise")
 
+    def _accepts_nan(self):
+        """Whether the per-row methods take rows with NaN ('marginalize' only:
+        a row cannot be omitted from them)."""
+        return self._nan_policy() == "marginalize"
+
     def _check_X(self, X, *, reset, allow_nan=None):
         # NaN: fit takes them under 'marginalize' and 'omit', the per-row
-        # outputs under 'marginalize' only (a row cannot be omitted from them).
+        # outputs as _accepts_nan says.
         if allow_nan is None:
-            policy = self._nan_policy()
-            allow_nan = policy == "marginalize" or (reset and policy == "omit")
+            allow_nan = self._accepts_nan() or (reset and self._nan_policy() == "omit")
         if reset:
             return check_array(X, estimator_name=type(self).__name__, ensure_min_samples=2,
                                keep_mapped_dtype=True, allow_nan=allow_nan)
@@ -476,7 +480,9 @@ class BaseMixture(_ParamsMixin):
         else:
             _em.check_magnitude(X, dask_data.largest)
             sample_weight = dask_data.sample_weight
-        dtype = float_dtype(X)
+        # The fitted parameters keep the dtype of the data given (float32 data
+        # beyond the float32 pass's range are passed as float64).
+        dtype = float_dtype(validated_X)
         init_arrays = self._check_initial_parameters(n_features)
         self._prepare_fit(X, sample_weight, dask_data)
         do_init = not warm
@@ -615,7 +621,8 @@ class BaseMixture(_ParamsMixin):
     def _labels(self, X):
         """Most probable component per row; rows whose densities all underflow
         (far from every component) go to the nearest component."""
-        return _rows.labels(X, self._current_parameters(), self.covariance_type)
+        return _rows.labels(X, self._current_parameters(), self.covariance_type,
+                           self._accepts_nan())
 
     def score_samples(self, X):
         """Log-likelihood of each row of X under the model.
@@ -635,7 +642,8 @@ class BaseMixture(_ParamsMixin):
             return per_row(self, "score_samples", X)
         X = self._check_X(X, reset=False)
         with _threads.thread_limit(self.n_threads):
-            log_prob = _rows.log_prob(X, self._current_parameters(), self.covariance_type)
+            log_prob = _rows.log_prob(X, self._current_parameters(), self.covariance_type,
+                                      self._accepts_nan())
         # A row so far out that its squared distances overflow has density 0.
         log_prob[np.isnan(log_prob)] = -np.inf
         return log_prob
@@ -694,7 +702,7 @@ class BaseMixture(_ParamsMixin):
         X = self._check_X(X, reset=False)
         params = self._current_parameters()
         with _threads.thread_limit(self.n_threads):
-            return _rows.posterior(X, params, self.covariance_type)
+            return _rows.posterior(X, params, self.covariance_type, self._accepts_nan())
 
     def sample(self, n_samples=1):
         """Draw random samples from the fitted mixture.
@@ -781,12 +789,12 @@ class BaseMixture(_ParamsMixin):
         X = self._check_X(X, reset=False)
         with _threads.thread_limit(self.n_threads):
             log_prob, log_resp = _rows.log_prob_and_log_resp(
-                X, self._current_parameters(), self.covariance_type)
+                X, self._current_parameters(), self.covariance_type, self._accepts_nan())
         bic = (-2 * float(np.mean(log_prob)) * X.shape[0]
                + self._n_parameters() * math.log(X.shape[0]))
         return bic + 2 * _resp_entropy(log_resp)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = self._nan_policy() == "marginalize"
+        tags.input_tags.allow_nan = self._accepts_nan()
         return tags
