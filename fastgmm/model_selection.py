@@ -192,9 +192,12 @@ def _check_n_components(n_components, n_samples):
     return values
 
 
-def _mclust_names():
-    """mclust's models in mclust's order, as the covariance registry names them."""
-    return tuple(_covariance.MCLUST_NAMES)
+def _sign_factor(sign):
+    """+1 for fastgmm's sign of a criterion (lower is better), -1 for mclust's."""
+    if sign not in ("fastgmm", "mclust"):
+        raise InvalidParameterError(
+            f"sign must be 'fastgmm' or 'mclust'; got {sign!r}.")
+    return -1.0 if sign == "mclust" else 1.0
 
 
 def _check_covariance_types(covariance_types):
@@ -202,7 +205,7 @@ def _check_covariance_types(covariance_types):
         if covariance_types == "all":
             covariance_types = SKLEARN_NAMES
         elif covariance_types == "mclust":
-            covariance_types = _mclust_names()
+            covariance_types = _covariance.MCLUST_NAMES
         else:
             covariance_types = [covariance_types]
     values = []
@@ -527,17 +530,13 @@ class ModelSelection:
         if criterion not in CRITERIA:
             raise InvalidParameterError(
                 f"criterion must be one of {CRITERIA}; got {criterion!r}.")
-        if sign not in ("fastgmm", "mclust"):
-            raise InvalidParameterError(
-                f"sign must be 'fastgmm' or 'mclust'; got {sign!r}.")
+        factor = _sign_factor(sign)
         ks, types = self._n_components(), self._covariance_types()
         values = np.full((len(ks), len(types)), np.nan)
         for r in self.results_:
             values[ks.index(int(r["n_components"])),
                    types.index(str(r["covariance_type"]))] = r[criterion]
-        if sign == "mclust":
-            values = -values
-        return values, ks, types
+        return factor * values, ks, types
 
     def top(self, n=3):
         """The ``n`` best models, best first: ``[(covariance_type, K, value), ...]``
@@ -559,11 +558,8 @@ class ModelSelection:
         -------
         str
         """
-        if sign not in ("fastgmm", "mclust"):
-            raise InvalidParameterError(
-                f"sign must be 'fastgmm' or 'mclust'; got {sign!r}.")
+        factor = _sign_factor(sign)
         crit = self.criterion.upper()
-        factor = -1.0 if sign == "mclust" else 1.0
         label = ("mclust's sign, 2 log L - penalty, higher is better" if sign == "mclust"
                  else "fastgmm's sign, -2 log L + penalty, lower is better")
         top = self.top(3)
@@ -705,7 +701,7 @@ class ModelSelection:
             ax.plot(ks, values[:, j], marker="o", ms=4, label=covariance_type,
                     ls="-" if j < 10 else "--")
         best = self.results_[self._ranked()[0]]
-        factor = -1.0 if sign == "mclust" else 1.0
+        factor = _sign_factor(sign)
         ax.plot([best["n_components"]], [factor * best[self.criterion]], ls="none",
                 marker="*", ms=14, color="black",
                 label=f"best: {best['covariance_type']}, K={best['n_components']}")
