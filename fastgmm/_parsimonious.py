@@ -99,17 +99,24 @@ def mstep_evi(nk, variances):
     return lam * variances / volume[:, None]
 
 
-def mstep_vei(nk, variances):
-    """VEI: ``lambda_k B``, by alternating lambda_k = tr(S_k B^-1) / d and
-    B = the normalised sum_k n_k S_k / lambda_k (Celeux & Govaert)."""
-    n_components, n_features = variances.shape
-    shape = _normalised_diagonal(nk @ variances)
+def _volumes_and_shape(nk, values):
+    """``(lambda_k, B)`` of ``lambda_k B`` fitted to the diagonals ``values``
+    (K, d), B diagonal with |B| = 1, by alternating lambda_k = tr(S_k B^-1) / d
+    and B = the normalised sum_k n_k S_k / lambda_k (Celeux & Govaert): VEI
+    on the variances, VEV on the eigenvalues."""
+    n_features = values.shape[1]
+    shape = _normalised_diagonal(nk @ values)
     for _ in range(_config.MSTEP_INNER_MAX_ITER):
-        lam = (variances / shape).sum(axis=1) / n_features
-        previous, shape = shape, _normalised_diagonal((nk / lam) @ variances)
+        lam = (values / shape).sum(axis=1) / n_features
+        previous, shape = shape, _normalised_diagonal((nk / lam) @ values)
         if _converged(previous, shape):
             break
-    lam = (variances / shape).sum(axis=1) / n_features
+    return (values / shape).sum(axis=1) / n_features, shape
+
+
+def mstep_vei(nk, variances):
+    """VEI: ``lambda_k B`` (see :func:`_volumes_and_shape`)."""
+    lam, shape = _volumes_and_shape(nk, variances)
     return lam[:, None] * shape[None, :]
 
 
@@ -197,32 +204,20 @@ def mstep_vve(nk, covariances):
     return _common_orientation(nk, covariances, equal_volume=False)
 
 
-def _eigen(covariances):
-    """Eigenvalues (ascending) and eigenvectors of every S_k."""
-    return np.linalg.eigh(covariances)
-
-
 def mstep_eev(nk, covariances):
     """EEV: ``lambda D_k A D_k^T``: D_k the eigenvectors of S_k, and lambda A
     the weighted mean of the (sorted) eigenvalues (Celeux & Govaert)."""
-    values, vectors = _eigen(covariances)
+    values, vectors = np.linalg.eigh(covariances)
     pooled = nk @ values / nk.sum()
     return _symmetric(np.einsum("kij,j,klj->kil", vectors, pooled, vectors))
 
 
 def mstep_vev(nk, covariances):
-    """VEV: ``lambda_k D_k A D_k^T``: D_k the eigenvectors of S_k, then
-    alternating lambda_k = tr(Omega_k A^-1) / d and A = the normalised
-    sum_k n_k Omega_k / lambda_k (Omega_k the sorted eigenvalues)."""
-    values, vectors = _eigen(covariances)
-    n_features = values.shape[1]
-    shape = _normalised_diagonal(nk @ values)
-    for _ in range(_config.MSTEP_INNER_MAX_ITER):
-        lam = (values / shape).sum(axis=1) / n_features
-        previous, shape = shape, _normalised_diagonal((nk / lam) @ values)
-        if _converged(previous, shape):
-            break
-    lam = (values / shape).sum(axis=1) / n_features
+    """VEV: ``lambda_k D_k A D_k^T``: D_k the eigenvectors of S_k, and
+    lambda_k A fitted to their (sorted) eigenvalues as VEI to variances
+    (:func:`_volumes_and_shape`)."""
+    values, vectors = np.linalg.eigh(covariances)
+    lam, shape = _volumes_and_shape(nk, values)
     return _symmetric(np.einsum("kij,kj,klj->kil", vectors, lam[:, None] * shape, vectors))
 
 
