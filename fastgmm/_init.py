@@ -178,25 +178,33 @@ def _kmeans_start_stats(X, sample_weight, n_components, covariance_type, random_
                             empty_means=kmeans.cluster_centers_)
 
 
-def initial_parameters(X, sample_weight, *, n_components, covariance_type, init_params,
-                       reg_covar, random_state, on_degenerate="raise", events=None,
-                       next_start=None):
-    """Parameters of a start: one M-step from the start's responsibilities.
+def start_statistics(X, sample_weight, *, n_components, covariance_type, init_params,
+                     random_state, next_start=None):
+    """``(stats, X_start, weight_start)``: the statistics of a start's
+    responsibilities (``init_params``) and the rows they come from.
 
-    ``on_degenerate`` and ``events`` as in :func:`fastgmm._em.m_step`; a
-    repair of the start is recorded as iteration 0. ``next_start``, when
-    given, returns the start drawn beforehand (``select_model`` shares each
-    start across covariance types this way): the fitted ``KMeans`` for
-    'kmeans', the :class:`~fastgmm._hc.HierarchicalTree` for 'hc', else the
-    callable :func:`initial_resp_chunks` returns; ``random_state`` is then
-    unused.
+    The rows are X itself, except for 'hc': the hierarchical tree's rows
+    (all of X up to ``_config.HC_MAX_SAMPLES`` rows, a subset beyond), each
+    wholly in its group of the cut at ``n_components``; the other rows take
+    no part in that start. ``next_start``, when given, returns the start
+    drawn beforehand (``select_model`` shares each start across covariance
+    types this way): the fitted ``KMeans`` for 'kmeans', the
+    :class:`~fastgmm._hc.HierarchicalTree` for 'hc', else the callable
+    :func:`initial_resp_chunks` returns; ``random_state`` is then unused.
     """
     if init_params == "hc":
-        return _hc_start(X, sample_weight, n_components=n_components,
-                         covariance_type=covariance_type, reg_covar=reg_covar,
-                         random_state=random_state, on_degenerate=on_degenerate,
-                         events=events,
-                         tree=None if next_start is None else next_start())
+        from ._hc import hierarchical_tree
+
+        tree = (next_start() if next_start is not None else
+                hierarchical_tree(X, random_state=random_state, sample_weight=sample_weight))
+        rows = tree.rows
+        X_sub = np.asarray(X[rows])
+        w_sub = sample_weight[rows] if sample_weight.shape[0] else sample_weight
+        chunks = _one_hot_chunks(rows.size, n_components, np.arange(rows.size),
+                                 tree.labels(n_components),
+                                 _chunk_rows(X.shape[1], n_components))
+        return (_stats_from_resp(X_sub, w_sub, chunks, n_components, covariance_type),
+                X_sub, w_sub)
     if init_params == "kmeans":
         stats = _kmeans_start_stats(X, sample_weight, n_components, covariance_type,
                                     random_state,
@@ -208,37 +216,23 @@ def initial_parameters(X, sample_weight, *, n_components, covariance_type, init_
         chunks = initial_resp_chunks(X, sample_weight, n_components, init_params,
                                      random_state)
         stats = _stats_from_resp(X, sample_weight, chunks, n_components, covariance_type)
+    return stats, X, sample_weight
+
+
+def initial_parameters(X, sample_weight, *, n_components, covariance_type, init_params,
+                       reg_covar, random_state, on_degenerate="raise", events=None,
+                       next_start=None):
+    """Parameters of a start: one M-step from the start's responsibilities
+    (:func:`start_statistics`, whose arguments these are).
+
+    ``on_degenerate`` and ``events`` as in :func:`fastgmm._em.m_step`; a
+    repair of the start is recorded as iteration 0, from the start's rows.
+    """
+    stats, X, sample_weight = start_statistics(
+        X, sample_weight, n_components=n_components, covariance_type=covariance_type,
+        init_params=init_params, random_state=random_state, next_start=next_start)
     return m_step(stats, covariance_type, reg_covar,
                   nk_regularization(stats.sum_weights, X.shape[0]),
                   float_dtype(X) == np.float32, normalize="n_samples",
                   on_degenerate=on_degenerate, X=X, sample_weight=sample_weight,
-                  iteration=0, events=[] if events is None else events)
-
-
-def _hc_start(X, sample_weight, *, n_components, covariance_type, reg_covar, random_state,
-              on_degenerate, events, tree=None):
-    """The 'hc' start: the M-step of the tree's rows, each wholly in its group
-    of the cut at ``n_components`` (see ``fastgmm._hc``).
-
-    Only the tree's rows (all of X up to ``_config.HC_MAX_SAMPLES`` rows, a
-    subset beyond) enter the start, through the covariance model's own
-    start statistics and M-step, with their sample weights; the weights of
-    the start are their share of the subset's weight.
-    """
-    from ._hc import hierarchical_tree
-
-    if tree is None:
-        tree = hierarchical_tree(X, random_state=random_state, sample_weight=sample_weight)
-    labels = tree.labels(n_components)
-    rows = tree.rows
-    X_sub = np.asarray(X[rows])
-    w_sub = sample_weight[rows] if sample_weight.shape[0] else sample_weight
-    m = rows.size
-    chunks = _one_hot_chunks(m, n_components, np.arange(m), labels,
-                             _chunk_rows(X.shape[1], n_components))
-    stats = _stats_from_resp(X_sub, w_sub, chunks, n_components, covariance_type)
-    return m_step(stats, covariance_type, reg_covar,
-                  nk_regularization(stats.sum_weights, m),
-                  float_dtype(X) == np.float32, normalize="n_samples",
-                  on_degenerate=on_degenerate, X=X_sub, sample_weight=w_sub,
                   iteration=0, events=[] if events is None else events)

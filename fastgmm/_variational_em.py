@@ -1,4 +1,5 @@
-"""The driver of the variational fit: its start and its iterations around the fused pass.
+"""The driver of the variational fit: its iterations around the fused pass (its start is
+``_init.start_statistics``, as the Gaussian mixture's).
 
 Each iteration is one call of the Gaussian mixture's fused pass
 (``_em.em_pass``, or the Dask path's distributed pass) at the variational
@@ -12,39 +13,9 @@ import time
 
 import numpy as np
 
-from . import _covariance, _em, _init, _variational
+from . import _covariance, _em, _variational
 from ._outofcore import float_dtype
 from ._stats import estimate_parameters, nk_regularization
-
-
-def start_statistics(X, sample_weight, *, n_components, covariance_type, init_params,
-                     random_state, next_start=None):
-    """The sufficient statistics of a start's responsibilities (``init_params``),
-    drawn exactly as the Gaussian mixture draws them (see ``_init``), and the
-    number of rows they come from (for 'hc', the hierarchical tree's rows:
-    all of X up to ``_config.HC_MAX_SAMPLES`` rows, a subset beyond)."""
-    if init_params == "kmeans":
-        return _init._kmeans_start_stats(
-            X, sample_weight, n_components, covariance_type, random_state,
-            kmeans=None if next_start is None else next_start()), X.shape[0]
-    if init_params == "hc":
-        from ._hc import hierarchical_tree
-
-        tree = (next_start() if next_start is not None else
-                hierarchical_tree(X, random_state=random_state, sample_weight=sample_weight))
-        rows = tree.rows
-        n_rows = rows.size
-        chunks = _init._one_hot_chunks(n_rows, n_components, np.arange(n_rows),
-                                       tree.labels(n_components),
-                                       _init._chunk_rows(X.shape[1], n_components))
-        weights = sample_weight[rows] if sample_weight.shape[0] else sample_weight
-        return _init._stats_from_resp(np.asarray(X[rows]), weights, chunks, n_components,
-                                      covariance_type), n_rows
-    chunks = (next_start() if next_start is not None else
-              _init.initial_resp_chunks(X, sample_weight, n_components, init_params,
-                                        random_state))
-    return _init._stats_from_resp(X, sample_weight, chunks, n_components,
-                                  covariance_type), X.shape[0]
 
 
 def variational_parameters(stats, n_samples, *, covariance_type, reg_covar, priors,

@@ -17,7 +17,8 @@ from ._mixture import BaseMixture, _as_float_array, _check_shape
 from ._outofcore import float_dtype, is_dask_array
 from ._validation import check_option, check_random_state
 from ._variational import PRIOR_TYPES, Priors
-from ._variational_em import run_variational, start_statistics, variational_parameters
+from ._init import start_statistics
+from ._variational_em import run_variational, variational_parameters
 from .exceptions import InvalidParameterError
 
 
@@ -343,11 +344,11 @@ default='dirichlet_process'
         priors = getattr(self, "_fit_priors", None)
         if priors is None:  # outside fit (scikit-learn's _initialize_parameters)
             priors = self._priors(X, sample_weight)
-        stats, n_rows = start_statistics(
+        stats, X_start, _ = start_statistics(
             X, sample_weight, n_components=self.n_components,
             covariance_type=self.covariance_type, init_params=self.init_params,
             random_state=random_state, next_start=next_start)
-        return variational_parameters(stats, n_rows,
+        return variational_parameters(stats, X_start.shape[0],
                                       covariance_type=self.covariance_type,
                                       reg_covar=self.reg_covar, priors=priors,
                                       float32_data=X.dtype == np.float32)
