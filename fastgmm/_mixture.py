@@ -121,6 +121,9 @@ class BaseMixture(_ParamsMixin):
     # see check_sample_weight): not for a model whose fit depends on their
     # scale (the variational mixture's priors weigh against them).
     _rescale_sample_weight = True
+    # Whether _spurious_events looks for spurious maxima (the data's feature
+    # variances, their scale, are then read once per fit).
+    _finds_spurious = False
 
     def __init__(self, n_components, *, covariance_type, tol, reg_covar, max_iter, n_init,
                  init_params, random_state, warm_start, verbose, verbose_interval,
@@ -500,7 +503,7 @@ class BaseMixture(_ParamsMixin):
 
         # The data's feature variances, the scale of the spurious-maximum
         # test (see _spurious); from the start's sample for Dask data.
-        if is_dask_array(start_X):
+        if not self._finds_spurious or is_dask_array(start_X):
             variances = None
         elif sweep_cache is not None and missing is None and dask_data is None:
             # The same X and sample_weight in every fit of the sweep.

@@ -260,6 +260,8 @@ class GaussianMixture(BaseMixture):
     """
 
     _estimator_type = "density_estimator"
+    _finds_spurious = True  # see _spurious_events
+
     def __init__(
         self,
         n_components=1,
