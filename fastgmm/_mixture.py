@@ -49,6 +49,7 @@ from . import _covariance, _em, _io, _missing, _rows, _threads
 from ._base import _ParamsMixin
 from ._outofcore import float_dtype, is_dask_array
 from ._covariance import COVARIANCE_TYPES
+from ._memory import check_fit_memory
 from ._spurious import feature_variances
 from ._stats import Params
 from ._validation import (
@@ -172,7 +173,9 @@ class BaseMixture(_ParamsMixin):
         raise NotImplementedError
 
     def _check_fit_memory(self, n_samples, n_features, dtype, n_init):
-        """Refuse a fit whose memory would not fit (nothing checked here)."""
+        """Refuse a fit whose memory would not fit (see ``_memory``)."""
+        check_fit_memory(n_samples, n_features, self.n_components, self.covariance_type,
+                         dtype, n_init, self.init_params, self.n_threads)
 
     def _check_incomplete_fit(self):
         """Refuse options that a fit of data with NaN (nan_policy='marginalize')

@@ -164,14 +164,6 @@ def prior_shape(model, n_features):
     return np.shape(model.component(np.empty(model.shape(1, n_features)), 0))
 
 
-def default_covariance_prior(model, cov, variances):
-    """scikit-learn's default ``covariance_prior`` (the model's
-    ``variational_covariance_prior``): the data's covariance matrix ('full',
-    'tied'), variances ('diag') or mean variance ('spherical'); ``cov`` is
-    needed for matrix models only."""
-    return model.variational_covariance_prior(cov, variances)
-
-
 # -- the M-step ---------------------------------------------------------------------
 
 def weight_concentration(nk, priors):

@@ -12,7 +12,6 @@ import numbers
 import numpy as np
 
 from . import _covariance, _variational
-from ._memory import check_fit_memory
 from ._mixture import BaseMixture, _as_float_array, _check_shape
 from ._outofcore import float_dtype, is_dask_array
 from ._validation import check_option, check_random_state
@@ -314,7 +313,7 @@ default='dirichlet_process'
         what = f"{self.covariance_type} covariance_prior"
         if self.covariance_prior is None:
             _, cov, variances = data_moments()
-            cov_prior = _variational.default_covariance_prior(model, cov, variances)
+            cov_prior = model.variational_covariance_prior(cov, variances)
         elif shape == ():
             cov_prior = float(self.covariance_prior)
         else:
@@ -330,10 +329,6 @@ default='dirichlet_process'
                       mean_precision_prior, mean_prior, dof_prior, cov_prior)
 
     # -- hooks of BaseMixture -------------------------------------------------
-
-    def _check_fit_memory(self, n_samples, n_features, dtype, n_init):
-        check_fit_memory(n_samples, n_features, self.n_components, self.covariance_type,
-                         dtype, n_init, self.init_params, self.n_threads)
 
     def _prepare_fit(self, X, sample_weight, dask_data):
         # The priors of all of X (the starts may see a sample of a Dask X).

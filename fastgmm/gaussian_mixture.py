@@ -12,7 +12,6 @@ import numpy as np
 
 from . import _covariance, _em, _missing, _rows, _streaming, _threads
 from ._init import initial_parameters
-from ._memory import check_fit_memory
 from ._mixture import BaseMixture, _as_float_array, _check_shape
 from ._outofcore import float_dtype, is_dask_array
 from ._covariance import COVARIANCE_TYPES
@@ -555,10 +554,6 @@ class GaussianMixture(BaseMixture):
         X = self._check_X(X, reset=False, allow_nan=True)
         with _threads.thread_limit(self.n_threads):
             return _rows.impute(X, self._current_parameters(), self.covariance_type)
-
-    def _check_fit_memory(self, n_samples, n_features, dtype, n_init):
-        check_fit_memory(n_samples, n_features, self.n_components, self.covariance_type,
-                         dtype, n_init, self.init_params, self.n_threads)
 
     def _initial_parameters(self, X, sample_weight, random_state, init_arrays, *,
                             events=None, next_start=None):
