@@ -46,7 +46,7 @@ from numba import njit, prange
 
 from .._config import FASTMATH, NUMBA_CACHE
 from . import serial_twin
-from ._inline import exp_nonpositive
+from .em_pass import _block_posterior, _block_resp
 
 _OPTIONS = dict(fastmath=FASTMATH, cache=NUMBA_CACHE, nogil=True)
 
@@ -221,6 +221,7 @@ def missing_pass(X, sample_weight, row_pattern, obs_idx, n_obs, p0, factors, log
         w = np.empty(chunk_size)
         r = np.empty(chunk_size)
         tmp = np.empty(chunk_size)
+        inv_total = np.empty(chunk_size)
         nk = nk_part[c]
         sx = sx_part[c]
         sxx = sxx_part[c]
@@ -262,28 +263,17 @@ def missing_pass(X, sample_weight, row_pattern, obs_idx, n_obs, p0, factors, log
                 const = log_const[q, k]
                 for i in range(n):
                     lp[k, i] = const - 0.5 * lp[k, i]
-            # log-sum-exp over the components, the loops over rows innermost
-            # (exp_nonpositive vectorises; a row whose densities all
-            # underflow gets -inf, which the driver reports).
-            for i in range(n):
-                lse[i] = lp[0, i]
-            for k in range(1, n_components):
-                for i in range(n):
-                    lse[i] = max(lse[i], lp[k, i])
-            for i in range(n):
-                tmp[i] = 0.0
-            for k in range(n_components):
-                for i in range(n):
-                    tmp[i] += exp_nonpositive(lp[k, i] - lse[i])
-            for i in range(n):
-                lse[i] += math.log(tmp[i])
-                loglik += w[i] * lse[i]
+            # The complete rows' E-step on the marginal log-densities: lp
+            # becomes unnormalised responsibilities, inv_total their inverse sums;
+            # a row whose densities all underflow adds -inf, which the
+            # driver reports.
+            loglik += _block_posterior(lp, n, False, w, not weighted, lse, inv_total)
             # Expected statistics, per component.
             for k in range(n_components):
                 F = factors[q, k]
+                _block_resp(lp, k, n, w, inv_total, r)
                 total = 0.0
                 for i in range(n):
-                    r[i] = w[i] * exp_nonpositive(lp[k, i] - lse[i])
                     total += r[i]
                 if not total > 0.0:
                     continue
