@@ -79,6 +79,29 @@ NUMBA_CACHE = read_numba_cache()
 # on -inf (a zero weight) propagating correctly.
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
+def host_has_avx512(cpu_name=None, cpu_features=None):
+    """Whether Numba compiles for a CPU with AVX-512 (32 vector registers; AVX2 has 16).
+
+    Numba's ``NUMBA_CPU_NAME`` / ``NUMBA_CPU_FEATURES``, when set, name the
+    target; otherwise it is this host. Kernels choose register tiles by it
+    (``_kernels.em_pass._block_scatter``); Numba's cache keys its entries by
+    the target CPU, so a cached kernel always matches this choice.
+    """
+    from numba import config
+
+    cpu_name = config.CPU_NAME if cpu_name is None else cpu_name
+    cpu_features = config.CPU_FEATURES if cpu_features is None else cpu_features
+    if cpu_features is None:
+        if cpu_name is not None:
+            return False
+        import llvmlite.binding as llvm
+
+        cpu_features = llvm.get_host_cpu_features().flatten()
+    return "+avx512f" in cpu_features.split(",")
+
+
+HOST_AVX512 = host_has_avx512()
+
 _CHUNK_SIZE_ENV = read_chunk_size()
 CHUNK_SIZE = 256 if _CHUNK_SIZE_ENV is None else _CHUNK_SIZE_ENV
 

@@ -110,6 +110,44 @@ def test_em_pass_statistics_match_dense_reference(covariance_type, dtype, weight
 TILE_FEATURE_COUNTS = [1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 16, 19]
 
 
+
+@pytest.mark.parametrize("tiles", ["_scatter_tiles2", "_scatter_tiles4", "_scatter_tiles24"])
+@pytest.mark.parametrize("accumulate", [False, True])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_scatter_tiles_match_reference_for_every_width(tiles, accumulate, dtype):
+    """Every register tiling of the scatter against numpy, for every width,
+    whichever one this host's kernels use (``em_pass.SCATTER_TILES_4X4``):
+    the upper triangle written (or, with ``accumulate``, each entry added
+    once to what was there), the lower one untouched."""
+    from fastgmm._kernels import em_pass
+
+    rng = np.random.default_rng(3)
+    n_rows = 130
+    for n_features in TILE_FEATURE_COUNTS:
+        dev = rng.normal(size=(n_features, n_rows + 8)).astype(dtype)
+        rdev = (rng.uniform(size=n_rows + 8) * dev).astype(dtype)
+        before = rng.normal(size=(n_features, n_features))
+        out = before.copy()
+        getattr(em_pass, tiles)(n_rows, rdev, dev, out, dtype(0), accumulate)
+        d64, r64 = dev[:, :n_rows].astype(np.float64), rdev[:, :n_rows].astype(np.float64)
+        upper = np.triu_indices(n_features)
+        expected = (r64 @ d64.T)[upper] + (before[upper] if accumulate else 0.0)
+        np.testing.assert_allclose(out[upper], expected, rtol=ref.RTOL[dtype],
+                                   atol=ref.RTOL[dtype] * (np.abs(r64) @ np.abs(d64).T).max())
+        lower = np.tril_indices(n_features, -1)
+        np.testing.assert_array_equal(out[lower], before[lower])
+
+
+def test_host_vector_registers_read_from_numba_target():
+    """The tile choice follows Numba's target CPU: its feature string when
+    given, none for a named CPU without features, else the host's."""
+    from fastgmm._config import host_has_avx512
+
+    assert host_has_avx512(None, "+avx2,+fma,+avx512f,+avx512vl")
+    assert not host_has_avx512(None, "+avx2,+fma,-avx512f")
+    assert not host_has_avx512("generic", None)
+    assert host_has_avx512() in (True, False)
+
 @pytest.mark.parametrize("covariance_type, accumulate",
                          [(c, False) for c in COVARIANCE_TYPES] + [("full", True)],
                          ids=COVARIANCE_TYPES + ["full-accumulate"])
