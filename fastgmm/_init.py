@@ -153,6 +153,68 @@ def _one_hot_chunks(n_samples, n_components, rows, cols, step):
     return chunks
 
 
+def _partition_stats(X, sample_weight, labels, n_components, covariance_type,
+                     empty_means):
+    """Statistics of a hard partition: every row wholly in component ``labels[i]``.
+
+    The numbers of :func:`_stats_from_resp` with the one-hot
+    responsibilities of ``labels`` (up to rounding: sums run in another
+    order), without them: each component's rows are gathered (in their
+    order in X, ``_chunk_rows`` at a time) and enter its sums and scatter
+    in one piece, so that the scatter is a few large products instead of a
+    small one per component and chunk, and no chunk x n_components matrix
+    is built or searched for its non-zeros.
+    """
+    n_samples, n_features = X.shape
+    weighted = sample_weight.shape[0] > 0
+    labels = np.asarray(labels)
+    step = _chunk_rows(n_features, n_components)
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(n_components + 1))
+
+    def pieces(k):
+        for lo in range(bounds[k], bounds[k + 1], step):
+            rows = order[lo:min(lo + step, bounds[k + 1])]
+            yield (np.asarray(X[rows], dtype=np.float64),
+                   sample_weight[rows] if weighted else None)
+
+    if weighted:
+        nk = np.bincount(labels, weights=sample_weight, minlength=n_components)
+    else:
+        nk = np.bincount(labels, minlength=n_components).astype(np.float64)
+    nk = nk[:n_components]
+    sum_rx = np.zeros((n_components, n_features))
+    for k in range(n_components):
+        for Xk, wk in pieces(k):
+            sum_rx[k] += (Xk if wk is None else wk[:, None] * Xk).sum(axis=0)
+    ref = sum_rx / np.maximum(nk, np.finfo(np.float64).tiny)[:, None]
+    empty = nk <= 0.0
+    if empty.any():
+        ref[empty] = np.asarray(empty_means, dtype=np.float64)[empty]
+    total_w = nk.sum()
+    shift = nk @ ref / total_w
+    sx = np.zeros((n_components, n_features))
+    model = _covariance.get(covariance_type)
+    sxx = np.zeros(model.scatter_shape(n_components, n_features))
+    if type(model).start_rows is not _covariance.CovarianceModel.start_rows:
+        # A model that takes the rows as a whole (the pooled scatter) gets
+        # them chunk by chunk, with their one-hot responsibilities.
+        chunks = _one_hot_chunks(n_samples, n_components, np.arange(n_samples),
+                                 labels, step)
+        for start, resp in chunks():
+            stop = start + resp.shape[0]
+            model.start_rows(sxx, np.asarray(X[start:stop], dtype=np.float64), resp,
+                             sample_weight[start:stop] if weighted else None, shift)
+    for k in range(n_components):
+        for Xk, wk in pieces(k):
+            D = Xk - ref[k]
+            rD = D if wk is None else wk[:, None] * D
+            sx[k] += rD.sum(axis=0)
+            model.start_scatter(sxx, D, rD, k)
+    sum_weights = float(sample_weight.sum()) if weighted else float(n_samples)
+    return Stats(0.0, sum_weights, nk, sx, sxx, ref, shift)
+
+
 def _kmeans_start_stats(X, sample_weight, n_components, covariance_type, random_state,
                         kmeans=None):
     """Statistics of the k-means partition: scikit-learn's 'kmeans' start.
@@ -171,11 +233,15 @@ def _kmeans_start_stats(X, sample_weight, n_components, covariance_type, random_
         kmeans = KMeans(n_components, n_init=1, random_state=random_state).fit(
             X, sample_weight=sample_weight if sample_weight.shape[0] else None)
     n_samples, n_features = X.shape
-    chunks = _one_hot_chunks(n_samples, n_components, np.arange(n_samples),
-                             np.asarray(kmeans.labels_),
-                             _chunk_rows(n_features, n_components))
-    return _stats_from_resp(X, sample_weight, chunks, n_components, covariance_type,
-                            empty_means=kmeans.cluster_centers_)
+    if isinstance(X, np.memmap):
+        # Rows read in order, their pages handed back chunk by chunk.
+        chunks = _one_hot_chunks(n_samples, n_components, np.arange(n_samples),
+                                 np.asarray(kmeans.labels_),
+                                 _chunk_rows(n_features, n_components))
+        return _stats_from_resp(X, sample_weight, chunks, n_components, covariance_type,
+                                empty_means=kmeans.cluster_centers_)
+    return _partition_stats(X, sample_weight, kmeans.labels_, n_components,
+                            covariance_type, kmeans.cluster_centers_)
 
 
 def start_statistics(X, sample_weight, *, n_components, covariance_type, init_params,
