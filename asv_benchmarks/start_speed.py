@@ -46,6 +46,8 @@ def main(argv=None):
     parser.add_argument("shapes", nargs="?", default="abc")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
+    parser.add_argument("--only", default="seed,fit,start",
+                        help="comma-separated parts to time among seed, fit, start")
     args = parser.parse_args(argv)
 
     from sklearn.cluster import KMeans as SKKMeans
@@ -71,27 +73,33 @@ def main(argv=None):
                            covariance_type=cov, init_params="kmeans", reg_covar=1e-6,
                            random_state=np.random.RandomState(0))
 
+        parts = args.only.split(",")
         # k-means++ seeding, same draws.
-        ours = kmeans_plusplus(X, n_components, random_state=0)[1]
-        theirs = sk_kmeans_plusplus(X, n_components, random_state=0)[1]
-        same = "same seeds" if np.array_equal(ours, theirs) else "SEEDS DIFFER"
-        t_f, t_s = _median_pair(lambda: kmeans_plusplus(X, n_components, random_state=0),
-                                lambda: sk_kmeans_plusplus(X, n_components, random_state=0),
-                                args.repeat)
-        rows.append((label, "kmeans++", t_f, t_s, same))
+        if "seed" in parts:
+            ours = kmeans_plusplus(X, n_components, random_state=0)[1]
+            theirs = sk_kmeans_plusplus(X, n_components, random_state=0)[1]
+            same = "same seeds" if np.array_equal(ours, theirs) else "SEEDS DIFFER"
+            t_f, t_s = _median_pair(
+                lambda: kmeans_plusplus(X, n_components, random_state=0),
+                lambda: sk_kmeans_plusplus(X, n_components, random_state=0), args.repeat)
+            rows.append((label, "kmeans++", t_f, t_s, same))
 
         # Lloyd from the same centres.
-        init = sk_kmeans_plusplus(X, n_components, random_state=0)[0]
-        ours = KMeans(n_components, init=init, n_init=1).fit(X)
-        theirs = SKKMeans(n_components, init=init, n_init=1).fit(X)
-        note = (f"n_iter {ours.n_iter_}/{theirs.n_iter_}, "
-                f"labels differ {int(np.count_nonzero(ours.labels_ != theirs.labels_))}")
-        t_f, t_s = _median_pair(lambda: KMeans(n_components, init=init, n_init=1).fit(X),
-                                lambda: SKKMeans(n_components, init=init, n_init=1).fit(X),
-                                args.repeat)
-        rows.append((label, "KMeans fit", t_f, t_s, note))
+        if "fit" in parts:
+            init = sk_kmeans_plusplus(X, n_components, random_state=0)[0]
+            ours = KMeans(n_components, init=init, n_init=1).fit(X)
+            theirs = SKKMeans(n_components, init=init, n_init=1).fit(X)
+            note = (f"n_iter {ours.n_iter_}/{theirs.n_iter_}, "
+                    f"labels differ {int(np.count_nonzero(ours.labels_ != theirs.labels_))}")
+            t_f, t_s = _median_pair(
+                lambda: KMeans(n_components, init=init, n_init=1).fit(X),
+                lambda: SKKMeans(n_components, init=init, n_init=1).fit(X), args.repeat)
+            rows.append((label, "KMeans fit", t_f, t_s, note))
 
         # The default GaussianMixture start.
+        if "start" not in parts:
+            continue
+
         def ours_start():
             return initial_parameters(X, np.empty(0), n_components=n_components,
                                       covariance_type=cov, init_params="kmeans",
