@@ -359,6 +359,46 @@ def lloyd_pass(X, sample_weight, centers, row_start, row_stop, chunk_size,
         changed_part[c] = n_changed
 
 
+@njit(**_JIT)
+def _row_sq_dist_tile(x, centers, k):
+    """Squared distances of one row ``x`` to the ``CENTER_TILE`` (4) centres
+    ``centers[k:k + 4]``, as a tuple.
+
+    The loop runs over the features, four sums at once (it vectorises with
+    four vector accumulators): each element of ``x`` is read once for the
+    four centres.
+    """
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    c0 = centers[k]
+    c1 = centers[k + 1]
+    c2 = centers[k + 2]
+    c3 = centers[k + 3]
+    for j in range(x.shape[0]):
+        v = np.float64(x[j])
+        t0 = v - c0[j]
+        t1 = v - c1[j]
+        t2 = v - c2[j]
+        t3 = v - c3[j]
+        a0 += t0 * t0
+        a1 += t1 * t1
+        a2 += t2 * t2
+        a3 += t3 * t3
+    return a0, a1, a2, a3
+
+
+@njit(**_JIT)
+def _row_sq_dist(x, center):
+    """Squared distance of one row ``x`` to ``center``."""
+    a = 0.0
+    for j in range(x.shape[0]):
+        t = np.float64(x[j]) - center[j]
+        a += t * t
+    return a
+
+
 @njit(parallel=True, **_JIT)
 def update_closest_sq_dist(X, sample_weight, centers, row_start, row_stop,
                            chunk_size, closest_dist_sq, pot_part):
@@ -383,40 +423,30 @@ def update_closest_sq_dist(X, sample_weight, centers, row_start, row_stop,
     Notes
     -----
     Block c reads rows [row_start + c * chunk_size, ...) of X, writes those rows
-    of ``closest_dist_sq`` and only ``pot_part[c]``.
+    of ``closest_dist_sq`` and only ``pot_part[c]``. The seeding passes
+    compare a few centres with every row: they work row by row (no
+    transposed copy of the block, which would cost more than the distances),
+    four centres at a time.
     """
-    n_features = X.shape[1]
     n_blocks = pot_part.shape[0]
+    n_centers = centers.shape[0]
     for c in prange(n_blocks):
         start = row_start + c * chunk_size
         n_rows = min(chunk_size, row_stop - start)
-        xt = np.empty((n_features, chunk_size + ROW_PAD))
-        dist = np.empty((CENTER_TILE, chunk_size + ROW_PAD))
-        best = np.empty(chunk_size)
-        _load_block(X, start, n_rows, xt)
-        for b in range(n_rows):
-            best[b] = closest_dist_sq[start + b]
-        n_centers = centers.shape[0]
-        k = 0
-        while k + CENTER_TILE <= n_centers:
-            _block_sq_dist_tile(xt, n_rows, centers, k, dist)
-            d0 = dist[0]
-            d1 = dist[1]
-            d2 = dist[2]
-            d3 = dist[3]
-            for b in range(n_rows):
-                best[b] = min(min(min(min(best[b], d0[b]), d1[b]), d2[b]), d3[b])
-            k += CENTER_TILE
-        d0 = dist[0]
-        while k < n_centers:
-            _block_sq_dist(xt, n_rows, centers[k], d0)
-            for b in range(n_rows):
-                best[b] = min(best[b], d0[b])
-            k += 1
         pot = 0.0
-        for b in range(n_rows):
-            closest_dist_sq[start + b] = best[b]
-            pot += np.float64(sample_weight[start + b]) * best[b]
+        for i in range(start, start + n_rows):
+            x = X[i]
+            best = closest_dist_sq[i]
+            k = 0
+            while k + CENTER_TILE <= n_centers:
+                d0, d1, d2, d3 = _row_sq_dist_tile(x, centers, k)
+                best = min(min(min(min(best, d0), d1), d2), d3)
+                k += CENTER_TILE
+            while k < n_centers:
+                best = min(best, _row_sq_dist(x, centers[k]))
+                k += 1
+            closest_dist_sq[i] = best
+            pot += np.float64(sample_weight[i]) * best
         pot_part[c] = pot
 
 
@@ -448,43 +478,45 @@ def candidate_potentials(X, sample_weight, closest_dist_sq, candidates, row_star
     Notes
     -----
     Block c reads rows [row_start + c * chunk_size, ...) of X and writes only
-    row c of ``pot_part`` and those columns of ``candidate_closest``.
+    row c of ``pot_part`` and those columns of ``candidate_closest``. Row by
+    row, four candidates at a time, as :func:`update_closest_sq_dist`.
     """
-    n_features = X.shape[1]
     n_blocks = pot_part.shape[0]
+    n_candidates = candidates.shape[0]
     store = candidate_closest.shape[0] > 0
     for c in prange(n_blocks):
         start = row_start + c * chunk_size
         n_rows = min(chunk_size, row_stop - start)
-        xt = np.empty((n_features, chunk_size + ROW_PAD))
-        dist = np.empty((CENTER_TILE, chunk_size + ROW_PAD))
-        w = np.empty(chunk_size)
-        closest = np.empty(chunk_size)
-        _load_block(X, start, n_rows, xt)
-        for b in range(n_rows):
-            w[b] = sample_weight[start + b]
-            closest[b] = closest_dist_sq[start + b]
-        n_candidates = candidates.shape[0]
-        t = 0
-        while t < n_candidates:
-            # Four candidates a pass over the block where there are four left.
-            n_tile = CENTER_TILE if t + CENTER_TILE <= n_candidates else 1
-            if n_tile == CENTER_TILE:
-                _block_sq_dist_tile(xt, n_rows, candidates, t, dist)
-            else:
-                _block_sq_dist(xt, n_rows, candidates[t], dist[0])
-            for q in range(n_tile):
-                d = dist[q]
-                pot = 0.0
-                for b in range(n_rows):
-                    v = min(closest[b], d[b])
-                    d[b] = v
-                    pot += w[b] * v
-                pot_part[c, t + q] = pot
+        pot = np.zeros(n_candidates)
+        for i in range(start, start + n_rows):
+            x = X[i]
+            w = np.float64(sample_weight[i])
+            closest = closest_dist_sq[i]
+            t = 0
+            while t + CENTER_TILE <= n_candidates:
+                d0, d1, d2, d3 = _row_sq_dist_tile(x, candidates, t)
+                d0 = min(closest, d0)
+                d1 = min(closest, d1)
+                d2 = min(closest, d2)
+                d3 = min(closest, d3)
+                pot[t] += w * d0
+                pot[t + 1] += w * d1
+                pot[t + 2] += w * d2
+                pot[t + 3] += w * d3
                 if store:
-                    for b in range(n_rows):
-                        candidate_closest[t + q, start + b] = d[b]
-            t += n_tile
+                    candidate_closest[t, i] = d0
+                    candidate_closest[t + 1, i] = d1
+                    candidate_closest[t + 2, i] = d2
+                    candidate_closest[t + 3, i] = d3
+                t += CENTER_TILE
+            while t < n_candidates:
+                d0 = min(closest, _row_sq_dist(x, candidates[t]))
+                pot[t] += w * d0
+                if store:
+                    candidate_closest[t, i] = d0
+                t += 1
+        for t in range(n_candidates):
+            pot_part[c, t] = pot[t]
 
 
 @njit(parallel=True, **_JIT)
