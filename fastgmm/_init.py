@@ -243,12 +243,13 @@ def _kmeans_start_stats(X, sample_weight, n_components, covariance_type, random_
     """Statistics of the k-means partition: scikit-learn's 'kmeans' start.
 
     scikit-learn gives every row wholly to its k-means label (``labels_``,
-    the nearest of the fitted centres); so does this start, through the
-    one-hot responsibilities of the labels, chunk by chunk. Nothing of the
-    size of the model is allocated beyond the statistics themselves (a
-    classification pass would need K identity matrices of d x d and cost
-    O(N K d^2)). ``kmeans``, when given, is that k-means fit, made
-    beforehand.
+    the nearest of the fitted centres); so does this start, from each
+    component's rows (:func:`_partition_stats`; for a memory-mapped X,
+    through the one-hot responsibilities of the labels, chunk by chunk, so
+    that X is read in order). Nothing of the size of the model is allocated
+    beyond the statistics themselves (a classification pass would need K
+    identity matrices of d x d and cost O(N K d^2)). ``kmeans``, when
+    given, is that k-means fit, made beforehand.
     """
     from .kmeans import KMeans
 

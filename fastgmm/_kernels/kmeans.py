@@ -9,10 +9,15 @@ boundaries never depend on the thread count and the driver
 (``fastgmm.kmeans``) sums the parts in a fixed order, so results are
 bit-identical for any number of threads.
 
-A block is copied, transposed and upcast, into a (n_features, chunk_size)
-float64 scratch array so that every inner loop runs over the block's points
-and vectorises, whatever the (often small) number of features. Squared
-distances are taken as sum_j (x_j - c_j)^2, never as
+The Lloyd pass copies a block, transposed and upcast, into a
+(n_features, chunk_size) float64 scratch array so that its inner loops run
+over the block's points and vectorise, whatever the (often small) number of
+features; each pass over the block gives the distances to four centres (a
+register tile of four centres by two features: X is loaded once per four
+centres). The k-means++ passes compare only a few centres with every row,
+for which the transposed copy would cost more than the distances: they work
+row by row, four centres at a time, the loop over the features vectorised.
+Squared distances are taken as sum_j (x_j - c_j)^2, never as
 ||x||^2 - 2 x.c + ||c||^2, which cancels for points near a centre; no
 N x K distance matrix is ever built. X is read in its own dtype (float32 or
 float64); centres and all accumulators are float64.
