@@ -13,6 +13,8 @@ import numpy as np
 from . import _config, _covariance
 from ._em import m_step
 from ._outofcore import PageReleaser, float_dtype
+from ._kernels.kmeans import gather_rows
+from .kmeans import _partition_sums
 from ._stats import Stats, nk_regularization
 
 _INIT_CHUNK = 1 << 15
@@ -178,36 +180,30 @@ def _partition_stats(X, sample_weight, labels, n_components, covariance_type,
     weighted = sample_weight.shape[0] > 0
     labels = np.asarray(labels)
     step = _chunk_rows(n_features, n_components)
-    order = np.argsort(labels, kind="stable")
+    # A stable sort of labels of 8 or 16 bits is a radix sort (linear).
+    small = (np.uint8 if n_components <= 1 << 8 else
+             np.uint16 if n_components <= 1 << 16 else labels.dtype)
+    order = np.argsort(labels.astype(small, copy=False), kind="stable")
     bounds = np.searchsorted(labels[order], np.arange(n_components + 1))
 
     # Scratch of one piece, reused: fresh arrays of a few MiB per piece
     # cost more in page faults than the gather itself.
     n_buf = int(min(step, np.max(np.diff(bounds), initial=1)))
     scatter_rows = max(_SCATTER_MIN_ROWS, _SCATTER_MNK // (n_features * n_features))
-    x_buf = np.empty((n_buf, n_features))
     d_buf = np.empty((n_buf, n_features))
     rd_buf = np.empty((n_buf, n_features)) if weighted else None
-    x_native = x_buf if X.dtype == np.float64 else np.empty((n_buf, n_features), X.dtype)
 
-    def pieces(k):
+    def pieces(k, shift):
+        """Component k's rows minus ``shift``, float64, with their weights."""
         for lo in range(bounds[k], bounds[k + 1], step):
             rows = order[lo:min(lo + step, bounds[k + 1])]
-            n = rows.shape[0]
-            np.take(X, rows, axis=0, out=x_native[:n])
-            if x_native is not x_buf:
-                x_buf[:n] = x_native[:n]
-            yield x_buf[:n], sample_weight[rows] if weighted else None
+            gather_rows(X, rows, shift, d_buf)
+            yield d_buf[:rows.shape[0]], sample_weight[rows] if weighted else None
 
-    if weighted:
-        nk = np.bincount(labels, weights=sample_weight, minlength=n_components)
-    else:
-        nk = np.bincount(labels, minlength=n_components).astype(np.float64)
-    nk = nk[:n_components]
-    sum_rx = np.zeros((n_components, n_features))
-    for k in range(n_components):
-        for Xk, wk in pieces(k):
-            sum_rx[k] += (Xk if wk is None else wk[:, None] * Xk).sum(axis=0)
+    # The first moments in one pass over X, in its order (a kernel).
+    sum_rx, nk = _partition_sums(
+        X, sample_weight if weighted else np.ones(n_samples), labels, n_components,
+        _config.CHUNK_SIZE)
     ref = sum_rx / np.maximum(nk, np.finfo(np.float64).tiny)[:, None]
     empty = nk <= 0.0
     if empty.any():
@@ -227,9 +223,8 @@ def _partition_stats(X, sample_weight, labels, n_components, covariance_type,
             model.start_rows(sxx, np.asarray(X[start:stop], dtype=np.float64), resp,
                              sample_weight[start:stop] if weighted else None, shift)
     for k in range(n_components):
-        for Xk, wk in pieces(k):
-            D = np.subtract(Xk, ref[k], out=d_buf[:Xk.shape[0]])
-            rD = D if wk is None else np.multiply(wk[:, None], D, out=rd_buf[:Xk.shape[0]])
+        for D, wk in pieces(k, ref[k]):
+            rD = D if wk is None else np.multiply(wk[:, None], D, out=rd_buf[:D.shape[0]])
             sx[k] += rD.sum(axis=0)
             for lo in range(0, D.shape[0], scatter_rows):
                 model.start_scatter(sxx, D[lo:lo + scatter_rows],
