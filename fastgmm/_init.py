@@ -14,8 +14,8 @@ from . import _config, _covariance
 from ._em import m_step
 from ._outofcore import PageReleaser, float_dtype
 from ._kernels.kmeans import gather_rows
-from .kmeans import _partition_sums
 from ._stats import Stats, nk_regularization
+from .kmeans import _partition_sums
 
 _INIT_CHUNK = 1 << 15
 
@@ -170,11 +170,13 @@ def _partition_stats(X, sample_weight, labels, n_components, covariance_type,
 
     The numbers of :func:`_stats_from_resp` with the one-hot
     responsibilities of ``labels`` (up to rounding: sums run in another
-    order), without them: each component's rows are gathered (in their
-    order in X, ``_chunk_rows`` at a time) and enter its sums and scatter
-    in one piece, so that the scatter is a few large products instead of a
-    small one per component and chunk, and no chunk x n_components matrix
-    is built or searched for its non-zeros.
+    order), without them: the weights and first moments come from one
+    kernel pass over X (``partition_sums``, block partials in a fixed
+    order); then each component's rows are gathered, centred on its mean
+    (in their order in X, ``_chunk_rows`` at a time), and enter its
+    scatter in a few large products instead of a small one per component
+    and chunk; no chunk x n_components matrix is built or searched for its
+    non-zeros.
     """
     n_samples, n_features = X.shape
     weighted = sample_weight.shape[0] > 0

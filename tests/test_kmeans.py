@@ -617,3 +617,20 @@ def test_kmeans_start_matches_sklearn_initialize_parameters(rng, covariance_type
     np.testing.assert_allclose(params.weights, sk.weights_, rtol=rtol)
     np.testing.assert_allclose(params.means, sk.means_, rtol=rtol, atol=rtol)
     np.testing.assert_allclose(params.covariances, sk.covariances_, rtol=rtol, atol=rtol)
+
+
+def test_kmeans_start_thread_count_bit_identical(rng, restore_threads):
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs 2 numba threads")
+    from fastgmm._init import initial_parameters
+
+    X = blobs(rng, n_samples=9_001, n_features=6, n_centers=5, scale=3.0)
+    w = rng.uniform(0.5, 2.0, X.shape[0])
+    results = []
+    for n_threads in (1, 2):
+        numba.set_num_threads(n_threads)
+        params = initial_parameters(X, w, n_components=5, covariance_type="full",
+                                    init_params="kmeans", reg_covar=1e-6,
+                                    random_state=np.random.RandomState(0))
+        results.append(tuple(np.asarray(p).tobytes() for p in params))
+    assert results[0] == results[1]
