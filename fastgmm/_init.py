@@ -13,7 +13,9 @@ import numpy as np
 from . import _config, _covariance
 from ._em import m_step
 from ._outofcore import PageReleaser, float_dtype
+from ._kernels.kmeans import gather_rows
 from ._stats import Stats, nk_regularization
+from .kmeans import _partition_sums
 
 _INIT_CHUNK = 1 << 15
 
@@ -153,17 +155,98 @@ def _one_hot_chunks(n_samples, n_components, rows, cols, step):
     return chunks
 
 
+# A component's scatter is added (``start_scatter``) this many rows of
+# d x d products at a time, at most: OpenBLAS runs a product of m n k up to
+# 4 * 65536 on one thread; above, it wakes its threads for every call, which
+# on a busy machine cost 50 ms to 1 s a call (measured: 12544 x 16 rows, 1 s
+# in one call, 0.5 ms in pieces of 1024).
+_SCATTER_MNK = 1 << 18
+_SCATTER_MIN_ROWS = 64
+
+
+def _partition_stats(X, sample_weight, labels, n_components, covariance_type,
+                     empty_means):
+    """Statistics of a hard partition: every row wholly in component ``labels[i]``.
+
+    The numbers of :func:`_stats_from_resp` with the one-hot
+    responsibilities of ``labels`` (up to rounding: sums run in another
+    order), without them: the weights and first moments come from one
+    kernel pass over X (``partition_sums``, block partials in a fixed
+    order); then each component's rows are gathered, centred on its mean
+    (in their order in X, ``_chunk_rows`` at a time), and enter its
+    scatter in a few large products instead of a small one per component
+    and chunk; no chunk x n_components matrix is built or searched for its
+    non-zeros.
+    """
+    n_samples, n_features = X.shape
+    weighted = sample_weight.shape[0] > 0
+    labels = np.asarray(labels)
+    step = _chunk_rows(n_features, n_components)
+    # A stable sort of labels of 8 or 16 bits is a radix sort (linear).
+    small = (np.uint8 if n_components <= 1 << 8 else
+             np.uint16 if n_components <= 1 << 16 else labels.dtype)
+    order = np.argsort(labels.astype(small, copy=False), kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(n_components + 1))
+
+    # Scratch of one piece, reused: fresh arrays of a few MiB per piece
+    # cost more in page faults than the gather itself.
+    n_buf = int(min(step, np.max(np.diff(bounds), initial=1)))
+    scatter_rows = max(_SCATTER_MIN_ROWS, _SCATTER_MNK // (n_features * n_features))
+    d_buf = np.empty((n_buf, n_features))
+    rd_buf = np.empty((n_buf, n_features)) if weighted else None
+
+    def pieces(k, shift):
+        """Component k's rows minus ``shift``, float64, with their weights."""
+        for lo in range(bounds[k], bounds[k + 1], step):
+            rows = order[lo:min(lo + step, bounds[k + 1])]
+            gather_rows(X, rows, shift, d_buf)
+            yield d_buf[:rows.shape[0]], sample_weight[rows] if weighted else None
+
+    # The first moments in one pass over X, in its order (a kernel).
+    sum_rx, nk = _partition_sums(
+        X, sample_weight if weighted else np.ones(n_samples), labels, n_components,
+        _config.CHUNK_SIZE)
+    ref = sum_rx / np.maximum(nk, np.finfo(np.float64).tiny)[:, None]
+    empty = nk <= 0.0
+    if empty.any():
+        ref[empty] = np.asarray(empty_means, dtype=np.float64)[empty]
+    total_w = nk.sum()
+    shift = nk @ ref / total_w
+    sx = np.zeros((n_components, n_features))
+    model = _covariance.get(covariance_type)
+    sxx = np.zeros(model.scatter_shape(n_components, n_features))
+    if type(model).start_rows is not _covariance.CovarianceModel.start_rows:
+        # A model that takes the rows as a whole (the pooled scatter) gets
+        # them chunk by chunk, with their one-hot responsibilities.
+        chunks = _one_hot_chunks(n_samples, n_components, np.arange(n_samples),
+                                 labels, step)
+        for start, resp in chunks():
+            stop = start + resp.shape[0]
+            model.start_rows(sxx, np.asarray(X[start:stop], dtype=np.float64), resp,
+                             sample_weight[start:stop] if weighted else None, shift)
+    for k in range(n_components):
+        for D, wk in pieces(k, ref[k]):
+            rD = D if wk is None else np.multiply(wk[:, None], D, out=rd_buf[:D.shape[0]])
+            sx[k] += rD.sum(axis=0)
+            for lo in range(0, D.shape[0], scatter_rows):
+                model.start_scatter(sxx, D[lo:lo + scatter_rows],
+                                    rD[lo:lo + scatter_rows], k)
+    sum_weights = float(sample_weight.sum()) if weighted else float(n_samples)
+    return Stats(0.0, sum_weights, nk, sx, sxx, ref, shift)
+
+
 def _kmeans_start_stats(X, sample_weight, n_components, covariance_type, random_state,
                         kmeans=None):
     """Statistics of the k-means partition: scikit-learn's 'kmeans' start.
 
     scikit-learn gives every row wholly to its k-means label (``labels_``,
-    the nearest of the fitted centres); so does this start, through the
-    one-hot responsibilities of the labels, chunk by chunk. Nothing of the
-    size of the model is allocated beyond the statistics themselves (a
-    classification pass would need K identity matrices of d x d and cost
-    O(N K d^2)). ``kmeans``, when given, is that k-means fit, made
-    beforehand.
+    the nearest of the fitted centres); so does this start, from each
+    component's rows (:func:`_partition_stats`; for a memory-mapped X,
+    through the one-hot responsibilities of the labels, chunk by chunk, so
+    that X is read in order). Nothing of the size of the model is allocated
+    beyond the statistics themselves (a classification pass would need K
+    identity matrices of d x d and cost O(N K d^2)). ``kmeans``, when
+    given, is that k-means fit, made beforehand.
     """
     from .kmeans import KMeans
 
@@ -171,11 +254,15 @@ def _kmeans_start_stats(X, sample_weight, n_components, covariance_type, random_
         kmeans = KMeans(n_components, n_init=1, random_state=random_state).fit(
             X, sample_weight=sample_weight if sample_weight.shape[0] else None)
     n_samples, n_features = X.shape
-    chunks = _one_hot_chunks(n_samples, n_components, np.arange(n_samples),
-                             np.asarray(kmeans.labels_),
-                             _chunk_rows(n_features, n_components))
-    return _stats_from_resp(X, sample_weight, chunks, n_components, covariance_type,
-                            empty_means=kmeans.cluster_centers_)
+    if isinstance(X, np.memmap):
+        # Rows read in order, their pages handed back chunk by chunk.
+        chunks = _one_hot_chunks(n_samples, n_components, np.arange(n_samples),
+                                 np.asarray(kmeans.labels_),
+                                 _chunk_rows(n_features, n_components))
+        return _stats_from_resp(X, sample_weight, chunks, n_components, covariance_type,
+                                empty_means=kmeans.cluster_centers_)
+    return _partition_stats(X, sample_weight, kmeans.labels_, n_components,
+                            covariance_type, kmeans.cluster_centers_)
 
 
 def start_statistics(X, sample_weight, *, n_components, covariance_type, init_params,

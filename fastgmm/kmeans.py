@@ -140,6 +140,29 @@ def _lloyd_pass(X, sample_weight, centers, labels, chunk_size):
     return sums, weights, inertia, n_changed
 
 
+def _partition_sums(X, sample_weight, labels, n_clusters, chunk_size):
+    """(sums, weights): float64 (K, d) sums of ``w_i x_i`` and (K,) sums of
+    ``w_i`` over the rows of each label, block partials summed in a fixed
+    order (``sample_weight`` float64, or in the dtype of X)."""
+    n_samples, n_features = X.shape
+    n_blocks = _n_blocks(n_samples, chunk_size)
+    block_bytes = 8 * n_clusters * (n_features + 1)
+    seg_blocks = max(1, min(n_blocks, _config.PART_BYTES // block_bytes))
+    sums_part = np.empty((seg_blocks, n_clusters, n_features))
+    weight_part = np.empty((seg_blocks, n_clusters))
+    sums = np.zeros((n_clusters, n_features))
+    weights = np.zeros(n_clusters)
+    for first in range(0, n_blocks, seg_blocks):
+        n_seg = min(seg_blocks, n_blocks - first)
+        row_stop = min(n_samples, (first + n_seg) * chunk_size)
+        _kernel("partition_sums", n_seg)(
+            X, sample_weight, labels, first * chunk_size, row_stop, chunk_size,
+            sums_part[:n_seg], weight_part[:n_seg])
+        sums += sums_part[:n_seg].sum(axis=0)
+        weights += weight_part[:n_seg].sum(axis=0)
+    return sums, weights
+
+
 def _labels_inertia(X, sample_weight, centers, chunk_size):
     """Labels (int32) of the nearest centres and the weighted inertia."""
     labels = np.full(X.shape[0], -1, dtype=np.int32)

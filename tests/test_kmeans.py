@@ -499,3 +499,138 @@ def test_kmeans_plusplus_draws_from_blocks_of_the_cumulative_sum(dtype):
         for step in (3, 1 << 16):
             got = _searchsorted_cumsum(w, d, values, np.dtype(dtype), step=step)
             np.testing.assert_array_equal(got, expected)
+
+
+# --------------------------------------------------------------------------
+# register tiles, row-wise copies and the k-means start (every code path)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_features", [1, 2, 3, 9, 17])
+@pytest.mark.parametrize("n_clusters", [1, 3, 4, 9])
+def test_tiled_kernels_match_reference(rng, dtype, n_features, n_clusters):
+    """Four-centre tiles and their remainders, odd feature counts (the
+    two-feature steps' remainder) and wide rows (copied row by row, from
+    ``ROWWISE_LOAD_MIN_FEATURES`` on), against the dense reference."""
+    X = blobs(rng, n_samples=613, n_features=n_features).astype(dtype)
+    w = rng.uniform(0.5, 2.0, X.shape[0]).astype(dtype)
+    centers = X[rng.choice(X.shape[0], n_clusters, replace=False)].astype(np.float64)
+    labels = np.full(X.shape[0], -1, dtype=np.int32)
+    sums, weights, inertia, _ = _lloyd_pass(X, w, centers, labels, 100)
+    r_labels, r_sums, r_weights, r_inertia = ref.lloyd_pass(X, w, centers)
+    np.testing.assert_array_equal(labels, r_labels)
+    np.testing.assert_allclose(sums, r_sums, rtol=KERNEL_RTOL, atol=reference.KMEANS_SUMS_ATOL)
+    np.testing.assert_allclose(weights, r_weights, rtol=KERNEL_RTOL)
+    np.testing.assert_allclose(inertia, r_inertia, rtol=KERNEL_RTOL)
+
+    n_blocks = -(-X.shape[0] // 100)
+    closest = np.full(X.shape[0], np.inf)
+    pot_part = np.empty(n_blocks)
+    kernels.update_closest_sq_dist(X, w, centers, 0, X.shape[0], 100, closest, pot_part)
+    np.testing.assert_allclose(closest, ref.closest_sq_dist(X, centers),
+                               rtol=KERNEL_RTOL, atol=reference.REORDER_ATOL)
+    candidates = X[[5, 6, 7, 8, 300]].astype(np.float64)  # a tile of 4, and 1
+    pot_part = np.empty((n_blocks, 5))
+    candidate_closest = np.empty((5, X.shape[0]))
+    kernels.candidate_potentials(X, w, closest, candidates, 0, X.shape[0], 100,
+                                 pot_part, candidate_closest)
+    np.testing.assert_allclose(pot_part.sum(axis=0),
+                               ref.candidate_potentials(X, w, closest, candidates),
+                               rtol=KERNEL_RTOL)
+    for t in range(5):
+        np.testing.assert_allclose(
+            candidate_closest[t], ref.closest_sq_dist(X, np.vstack([centers, candidates[t]])),
+            rtol=KERNEL_RTOL, atol=reference.REORDER_ATOL)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_features", [17, 40])
+def test_wide_kmeans_matches_sklearn(rng, dtype, n_features):
+    """Rows copied row by row and nine centres (two tiles and one more):
+    the same seeds as scikit-learn's k-means++, and the same fit from them."""
+    X = blobs(rng, n_samples=3000, n_features=n_features, n_centers=9,
+              scale=4.0).astype(dtype)
+    for seed in range(2):
+        indices = kmeans_plusplus(X, 9, random_state=seed)[1]
+        np.testing.assert_array_equal(indices,
+                                      sk_kmeans_plusplus(X, 9, random_state=seed)[1])
+        ours = KMeans(9, random_state=seed).fit(X)
+        theirs = SKKMeans(9, random_state=seed).fit(X)
+        _compare_with_sklearn(X, ours, theirs, dtype)
+
+
+def test_wide_thread_count_bit_identical(rng, restore_threads):
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs 2 numba threads")
+    X = blobs(rng, n_samples=9_001, n_features=17, n_centers=9, scale=3.0)
+    w = rng.uniform(0.5, 2.0, X.shape[0])
+    results = []
+    for n_threads in (1, 2):
+        numba.set_num_threads(n_threads)
+        km = KMeans(9, random_state=0, tol=0).fit(X, sample_weight=w)
+        pp = kmeans_plusplus(X, 9, sample_weight=w, random_state=5)[1]
+        results.append((km.cluster_centers_.tobytes(), km.inertia_,
+                        km.labels_.tobytes(), km.n_iter_, pp.tobytes()))
+    assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_partition_stats_equal_one_hot_stats(rng, weighted):
+    """The k-means start's statistics from each component's gathered rows
+    equal those of the one-hot responsibilities, for every covariance model
+    (the pooled 'tied' ones included), with an empty component (centred on
+    its k-means centre) and a component larger than one gathered piece."""
+    from fastgmm import _covariance, _init
+
+    X = blobs(rng, n_samples=3000, n_features=5, n_centers=4)
+    w = rng.uniform(0.1, 2.0, X.shape[0]) if weighted else np.empty(0)
+    labels = KMeans(6, random_state=0).fit(X).labels_.copy()
+    labels[labels == 5] = 4
+    empty_means = rng.normal(size=(6, 5))
+    step = _init._chunk_rows(5, 6)
+    for covariance_type in _covariance.MODELS:
+        chunks = _init._one_hot_chunks(X.shape[0], 6, np.arange(X.shape[0]), labels, step)
+        expected = _init._stats_from_resp(X, w, chunks, 6, covariance_type,
+                                          empty_means=empty_means)
+        got = _init._partition_stats(X, w, labels, 6, covariance_type, empty_means)
+        for name, a, b in zip(expected._fields, expected, got):
+            scale = max(1.0, float(np.max(np.abs(a))))
+            np.testing.assert_allclose(b, a, rtol=KERNEL_RTOL, atol=KERNEL_RTOL * scale * 1e2,
+                                       err_msg=f"{covariance_type} {name}")
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_kmeans_start_matches_sklearn_initialize_parameters(rng, covariance_type):
+    """fastgmm's default start (k-means labels, then one M-step) against
+    scikit-learn's ``_initialize_parameters`` with the same RandomState."""
+    from sklearn.mixture import GaussianMixture as SKGaussianMixture
+
+    from fastgmm._init import initial_parameters
+
+    X = blobs(rng, n_samples=4000, n_features=17, n_centers=5, scale=3.0)
+    params = initial_parameters(X, np.empty(0), n_components=5,
+                                covariance_type=covariance_type, init_params="kmeans",
+                                reg_covar=1e-6, random_state=np.random.RandomState(0))
+    sk = SKGaussianMixture(5, covariance_type=covariance_type)
+    sk._initialize_parameters(X, np.random.RandomState(0))
+    rtol = SKLEARN_RTOL[np.float64]
+    np.testing.assert_allclose(params.weights, sk.weights_, rtol=rtol)
+    np.testing.assert_allclose(params.means, sk.means_, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(params.covariances, sk.covariances_, rtol=rtol, atol=rtol)
+
+
+def test_kmeans_start_thread_count_bit_identical(rng, restore_threads):
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs 2 numba threads")
+    from fastgmm._init import initial_parameters
+
+    X = blobs(rng, n_samples=9_001, n_features=6, n_centers=5, scale=3.0)
+    w = rng.uniform(0.5, 2.0, X.shape[0])
+    results = []
+    for n_threads in (1, 2):
+        numba.set_num_threads(n_threads)
+        params = initial_parameters(X, w, n_components=5, covariance_type="full",
+                                    init_params="kmeans", reg_covar=1e-6,
+                                    random_state=np.random.RandomState(0))
+        results.append(tuple(np.asarray(p).tobytes() for p in params))
+    assert results[0] == results[1]

@@ -87,12 +87,46 @@ class LloydPass(_KMeansBase):
         self.lloyd_pass(self.X, self.sample_weight, self.init, self.labels, self.chunk_size)
 
 
+class SeedingPasses(_KMeansBase):
+    """The k-means++ passes (row by row, four candidates at a time):
+    ``candidate_potentials`` for ``2 + log(n_clusters)`` candidates and
+    ``update_closest_sq_dist`` for one centre, and the whole seeding."""
+
+    def setup(self, dtype, n_features, n_clusters):
+        super().setup(dtype, n_features, n_clusters)
+        from fastgmm import _config
+
+        self.chunk_size = int(getattr(_config, "CHUNK_SIZE", 256))
+        n_samples = self.X.shape[0]
+        self.sample_weight = np.ones(n_samples, dtype=self.X.dtype)
+        n_trials = 2 + int(np.log(n_clusters))
+        self.candidates = self.X[:n_trials].astype(np.float64)
+        self.closest = np.full(n_samples, np.inf)
+        self.kmeans._update_closest(self.X, self.sample_weight, self.init[:1],
+                                    self.closest, self.chunk_size)
+        self.kmeans._candidate_potentials(self.X, self.sample_weight, self.closest,
+                                          self.candidates, self.chunk_size)
+
+    def time_candidate_potentials(self, *args):
+        self.kmeans._candidate_potentials(self.X, self.sample_weight, self.closest,
+                                          self.candidates, self.chunk_size)
+
+    def time_update_closest(self, *args):
+        closest = self.closest.copy()
+        self.kmeans._update_closest(self.X, self.sample_weight, self.candidates[:1],
+                                    closest, self.chunk_size)
+
+    def time_kmeans_plusplus(self, dtype, n_features, n_clusters):
+        self.kmeans.kmeans_plusplus(self.X, n_clusters, random_state=0)
+
+
 class GaussianMixtureStart:
     """The default start of ``GaussianMixture`` (``init_params``): k-means++
-    seeding, Lloyd to convergence, and the start's statistics; shapes a and b
-    of the README (at the profile's size)."""
+    seeding, Lloyd to convergence, and the start's statistics (for 'kmeans',
+    from each component's gathered rows); shapes a, b and c of the README
+    (at the profile's size)."""
 
-    params = (["a", "b"], ["kmeans", "k-means++"])
+    params = (["a", "b", "c"], ["kmeans", "k-means++"])
     param_names = ["shape", "init_params"]
     timeout = 300
 
