@@ -811,7 +811,18 @@ def add_arguments(parser):
                         help="measure this machine's FMA peak and copy bandwidth, then "
                              "fastgmm's GFLOP/s and GB/s per shape as fractions of them "
                              "(shapes d = N 5e4, d 64, K 32, full; e, f = N 1e6, d 2, "
-                             "K 8, diag and spherical; no peers)")
+                             "K 8, diag and spherical; no peers; --scale below 1 "
+                             "also shrinks the peak measurements)")
+
+
+def _peak_sizes(scale):
+    """The sizes of :func:`measure_peaks` for ``--scale``: its defaults at 1 and
+    above, smaller below (a quick run; a copy of a few MiB runs partly in
+    cache and then overstates the bandwidth)."""
+    if scale >= 1:
+        return {}
+    return dict(repeat=3, copy_bytes=max(2**23, int(2**28 * scale)),
+                fma_flops=max(1e7, 1e9 * scale), gemm_size=max(128, int(1024 * scale**(1 / 3))))
 
 
 def _roofline_from_args(args):
@@ -820,9 +831,10 @@ def _roofline_from_args(args):
     if unknown or not shapes:
         raise ValueError(f"--shapes takes letters among {''.join(ROOFLINE_SHAPES)} with "
                          f"--roofline, got {shapes!r}")
+    peaks = measure_peaks(**_peak_sizes(args.scale))
     rows, peaks = run_roofline(list(shapes), n_iter=args.n_iter, repeat=args.repeat,
                                dtype=np.float32 if args.float32 else np.float64,
-                               scale=args.scale, reg_covar=args.reg_covar)
+                               scale=args.scale, reg_covar=args.reg_covar, peaks=peaks)
     print(environment())
     print(format_roofline(rows, peaks))
     return 0
