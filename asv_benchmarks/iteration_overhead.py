@@ -15,8 +15,12 @@ Per shape, from parameters a few iterations into a fit, the time of:
   log-weight constants, the partial arrays): ``em_pass`` minus the two above;
 * **M-step**: ``_em.m_step`` (the model's M-step and the precision Cholesky);
 * **loop**: the rest of an iteration of ``_em.run_em`` (the checks of the
-  lower bound, the regularisation of nk, the callback): ``run_em``'s time per
-  iteration minus ``em_pass`` and ``m_step``;
+  lower bound, the regularisation of nk, the callback), timed over 100
+  iterations of ``run_em`` whose pass returns statistics computed before and
+  whose M-step returns parameters computed before;
+* **iteration**: the sum of the five stages above; **run_em** is
+  ``run_em``'s time per iteration measured on its own (a check: on a quiet
+  machine the two agree);
 * **thread wake-up**: a call of an empty ``prange`` kernel over as many
   blocks as the pass has (0 where the pass runs its serial twin, below
   ``_config.PARALLEL_MIN_BLOCKS`` blocks); part of the kernel's time;
@@ -26,9 +30,18 @@ Per shape, from parameters a few iterations into a fit, the time of:
   costs besides its iterations (validation, the start, the fitted
   attributes).
 
+``--clock cpu`` times with ``time.process_time`` (the CPU time of all the
+process's threads) instead of the wall clock: on a machine whose cores are
+shared with other processes, the wall time of a stage depends on the share
+of a core the scheduler gives it, its CPU time much less. With Numba on one
+thread (``NUMBA_NUM_THREADS=1``) the CPU time is the work of each stage;
+with more threads it includes the time the pool's threads spend waiting.
+
 Every stage runs once per round, in rounds (``--repeat``, default 7), and
 the median is kept, so a change of the machine's load weighs on all alike.
-The percentages are of ``run_em``'s time per iteration.
+The percentages are of the iteration (the sum of the stages). On a machine
+shared with other processes, the stages still run at different moments:
+compare shapes and checkouts in one run, alternating, and repeat.
 """
 
 import argparse
@@ -47,8 +60,14 @@ from fastgmm.gaussian_mixture import GaussianMixture
 DEFAULT_SHAPES = ("10000:2:8:full,100000:2:8:full,1000000:2:8:full,10000000:2:8:full,"
                   "10000:2:8:diag,100000:2:8:diag,1000000:2:8:diag,10000000:2:8:diag,"
                   "20000:4:9:full")
-STAGES = ("kernel", "reduction", "pass driver", "M-step", "loop", "iteration (run_em)",
+STAGES = ("kernel", "reduction", "pass driver", "M-step", "loop", "iteration", "run_em",
           "thread wake-up", "fit, per iteration", "fit, fixed")
+# Stages given in ms only (no percentage of the iteration).
+_TOTALS = ("iteration", "run_em", "fit, per iteration", "fit, fixed")
+_LOOP_ITERATIONS = 100
+
+
+_clock = time.perf_counter
 
 
 @njit(parallel=True, nogil=True)
@@ -68,9 +87,9 @@ class _TimedKernel:
         self.parts = None
 
     def __call__(self, *args):
-        t0 = time.perf_counter()
+        t0 = _clock()
         self.kernel(*args)
-        self.seconds += time.perf_counter() - t0
+        self.seconds += _clock() - t0
         self.parts = args[-4:]
 
 
@@ -131,48 +150,62 @@ def measure(n_samples, n_features, n_components, covariance_type, repeat=7, n_it
         # an instance attribute, over the class's method, for this pass only
         model.pass_kernel = pass_kernel
         try:
-            t0 = time.perf_counter()
+            t0 = _clock()
             stats = _em.em_pass(X, weight, params, covariance_type)
-            pass_seconds = time.perf_counter() - t0
+            pass_seconds = _clock() - t0
         finally:
             del model.pass_kernel
         kernel_seconds = timed["kernel"].seconds
         parts = timed["kernel"].parts
         n_segments = -(-n_blocks // parts[0].shape[0])
-        t0 = time.perf_counter()
+        t0 = _clock()
         for _ in range(n_segments):
             _reduce(parts)
-        reduce_seconds = time.perf_counter() - t0
+        reduce_seconds = _clock() - t0
         # the M-step
         nk_reg = nk_regularization(stats.sum_weights, n_samples)
-        t0 = time.perf_counter()
+        t0 = _clock()
         _em.m_step(stats, covariance_type, reg_covar, nk_reg, False)
-        mstep_seconds = time.perf_counter() - t0
+        mstep_seconds = _clock() - t0
+        # the loop alone: the pass and the M-step replaced by their results
+        new_params = _em.m_step(stats, covariance_type, reg_covar, nk_reg, False)
+        m_step, _em.m_step = _em.m_step, lambda *args, **kwargs: new_params
+        try:
+            t0 = _clock()
+            _em.run_em(X, weight, params, covariance_type=covariance_type,
+                       reg_covar=reg_covar, tol=0.0, max_iter=_LOOP_ITERATIONS,
+                       stats_pass=lambda *args: stats)
+            loop_seconds = (_clock() - t0) / _LOOP_ITERATIONS
+        finally:
+            _em.m_step = m_step
         # run_em, per iteration
-        t0 = time.perf_counter()
+        t0 = _clock()
         _em.run_em(X, weight, params, covariance_type=covariance_type, reg_covar=reg_covar,
                    tol=0.0, max_iter=n_iter)
-        iteration = (time.perf_counter() - t0) / n_iter
+        iteration = (_clock() - t0) / n_iter
         # the empty parallel region
-        t0 = time.perf_counter()
+        t0 = _clock()
         if parallel:
             _threads.thread_safe(empty_prange)(wake)
-        wake_seconds = time.perf_counter() - t0 if parallel else 0.0
+        wake_seconds = _clock() - t0 if parallel else 0.0
         # fits
-        t0 = time.perf_counter()
+        t0 = _clock()
         fit(1)
-        fit_one = time.perf_counter() - t0
-        t0 = time.perf_counter()
+        fit_one = _clock() - t0
+        t0 = _clock()
         fit(1 + n_iter)
-        fit_more = time.perf_counter() - t0
+        fit_more = _clock() - t0
         per_iteration = (fit_more - fit_one) / n_iter
-        values = (kernel_seconds, reduce_seconds,
+        stages = (kernel_seconds, reduce_seconds,
                   pass_seconds - kernel_seconds - reduce_seconds, mstep_seconds,
-                  iteration - pass_seconds - mstep_seconds, iteration, wake_seconds,
-                  per_iteration, fit_one - per_iteration)
+                  loop_seconds)
+        values = stages + (sum(stages), iteration, wake_seconds, per_iteration,
+                           fit_one - per_iteration)
         for stage, value in zip(STAGES, values):
             samples[stage].append(1e3 * value)
-    return {stage: float(np.median(v)) for stage, v in samples.items()}
+    medians = {stage: float(np.median(v)) for stage, v in samples.items()}
+    medians["iteration"] = sum(medians[stage] for stage in STAGES[:5])
+    return medians
 
 
 def format_table(rows):
@@ -180,10 +213,10 @@ def format_table(rows):
     lines = ["| N | d | K | covariance | " + " | ".join(STAGES) + " |",
              "| --- " * (4 + len(STAGES)) + "|"]
     for (n, d, k, cov), ms in rows:
-        iteration = ms["iteration (run_em)"]
+        iteration = ms["iteration"]
         cells = []
         for stage in STAGES:
-            if stage in ("iteration (run_em)", "fit, per iteration", "fit, fixed"):
+            if stage in _TOTALS:
                 cells.append(f"{ms[stage]:.3f}")
             else:
                 cells.append(f"{ms[stage]:.3f} ({100 * ms[stage] / iteration:.0f} %)")
@@ -206,11 +239,15 @@ def main(argv=None):
                         help="comma-separated N:d:K:covariance (default: %(default)s)")
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--n-iter", type=int, default=5)
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="time.perf_counter or time.process_time (default: wall)")
     args = parser.parse_args(argv)
+    global _clock
+    _clock = time.perf_counter if args.clock == "wall" else time.process_time
     import numba
 
-    print(f"threads {numba.get_num_threads()}, float64, medians of {args.repeat} rounds; "
-          "ms (% of run_em's iteration)")
+    print(f"threads {numba.get_num_threads()}, float64, {args.clock} clock, medians of "
+          f"{args.repeat} rounds; ms (% of the iteration)")
     rows = []
     for shape in _parse_shapes(args.shapes):
         rows.append((shape, measure(*shape, repeat=args.repeat, n_iter=args.n_iter)))
