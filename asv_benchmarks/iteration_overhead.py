@@ -10,7 +10,7 @@ Per shape, from parameters a few iterations into a fit, the time of:
 * **kernel**: the fused pass kernel calls of one pass (``em_pass``'s calls
   of the kernel that ``model.pass_kernel`` picks, timed by a wrapper);
 * **reduction**: the fixed-order sums of the per-block partial statistics
-  (the ``*_part`` arrays of the same shapes the kernel wrote);
+  (the ``*_part`` arrays of the last segment's shapes, once per segment);
 * **pass driver**: the rest of ``_em.em_pass`` (the pass's arguments, the
   log-weight constants, the partial arrays): ``em_pass`` minus the two above;
 * **M-step**: ``_em.m_step`` (the model's M-step and the precision Cholesky);
@@ -79,10 +79,11 @@ def empty_prange(out):
 
 class _TimedKernel:
     """A kernel wrapper that adds the time of each call to ``seconds`` and
-    keeps the partial arrays of the last call."""
+    keeps the partial arrays of the last call (``kernel`` is set before each
+    segment's call)."""
 
-    def __init__(self, kernel):
-        self.kernel = kernel
+    def __init__(self):
+        self.kernel = None
         self.seconds = 0.0
         self.parts = None
 
@@ -131,8 +132,9 @@ def measure(n_samples, n_features, n_components, covariance_type, repeat=7, n_it
     timed = {}
 
     def pass_kernel(n, accumulate, d):
+        # called once per segment of the pass: one timer for all of them
         kernel, flags = original(n, accumulate, d)
-        timed["kernel"] = _TimedKernel(kernel)
+        timed["kernel"].kernel = kernel
         return timed["kernel"], flags
 
     def fit(max_iter):
@@ -148,6 +150,7 @@ def measure(n_samples, n_features, n_components, covariance_type, repeat=7, n_it
         # the pass, with its kernel calls timed
         kernel_seconds = reduce_seconds = 0.0
         # an instance attribute, over the class's method, for this pass only
+        timed["kernel"] = _TimedKernel()
         model.pass_kernel = pass_kernel
         try:
             t0 = _clock()
