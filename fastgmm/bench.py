@@ -598,19 +598,22 @@ def parallel_copy(src, dst, block):
             dst[i] = src[i]
 
 
-def _best_seconds(call, repeat):
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def _best_seconds(call, repeat, clock=time.perf_counter):
     """The smallest of ``repeat`` timings of ``call()`` (after one untimed call)."""
     call()
     best = np.inf
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = clock()
         call()
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, clock() - t0)
     return best
 
 
 def measure_peaks(threads=None, repeat=10, copy_bytes=256 * 2**20, fma_flops=1e9,
-                  gemm_size=1024):
+                  gemm_size=1024, clock="wall"):
     """This machine's FMA peak and copy bandwidth, measured now.
 
     Parameters
@@ -627,6 +630,11 @@ def measure_peaks(threads=None, repeat=10, copy_bytes=256 * 2**20, fma_flops=1e9
         Flops of one run of the FMA loop, per thread.
     gemm_size : int, default=1024
         n of the n x n matrix products.
+    clock : {'wall', 'cpu'}, default='wall'
+        ``time.perf_counter``, or ``time.process_time`` (the CPU time of all
+        the process's threads: on cores shared with other processes it
+        measures the work, not the share of the cores the scheduler gave;
+        with several threads it also counts threads that wait).
 
     Returns
     -------
@@ -644,14 +652,15 @@ def measure_peaks(threads=None, repeat=10, copy_bytes=256 * 2**20, fma_flops=1e9
     from . import _threads
 
     threads = numba.get_num_threads() if threads is None else int(threads)
-    peaks = {"threads": threads}
+    peaks = {"threads": threads, "clock": clock}
+    clock = CLOCKS[clock]
     a, b = 0.999999, 1e-7
     per_sweep = 8 * _FMA_CHAIN * _FMA_BUFFER
     n_sweeps = max(1, int(fma_flops // per_sweep))
     for key, n in (("fma_1", 1), ("fma_n", threads)):
         bufs = np.ones((n, 4, _FMA_BUFFER))
         with _threads.thread_limit(n):
-            seconds = _best_seconds(lambda: fma_loop(bufs, n_sweeps, a, b), repeat)
+            seconds = _best_seconds(lambda: fma_loop(bufs, n_sweeps, a, b), repeat, clock)
         peaks[key] = n * n_sweeps * per_sweep / seconds / 1e9
     try:
         from threadpoolctl import threadpool_limits
@@ -666,20 +675,22 @@ def measure_peaks(threads=None, repeat=10, copy_bytes=256 * 2**20, fma_flops=1e9
             peaks[name + "_1"] = None
         else:
             with threadpool_limits(limits=1, user_api="blas"):
-                peaks[name + "_1"] = flops / _best_seconds(lambda: x @ y, repeat) / 1e9
-        peaks[name + "_n"] = flops / _best_seconds(lambda: x @ y, repeat) / 1e9
+                peaks[name + "_1"] = flops / _best_seconds(lambda: x @ y, repeat,
+                                                           clock) / 1e9
+        peaks[name + "_n"] = flops / _best_seconds(lambda: x @ y, repeat, clock) / 1e9
     src = np.ones(copy_bytes // 8)
     dst = np.empty_like(src)
     moved = 2 * src.nbytes  # read and written
-    peaks["copy_numpy"] = moved / _best_seconds(lambda: np.copyto(dst, src), repeat) / 1e9
+    peaks["copy_numpy"] = moved / _best_seconds(lambda: np.copyto(dst, src), repeat,
+                                                clock) / 1e9
     with _threads.thread_limit(threads):
         peaks["copy_numba"] = moved / _best_seconds(
-            lambda: parallel_copy(src, dst, 1 << 16), repeat) / 1e9
+            lambda: parallel_copy(src, dst, 1 << 16), repeat, clock) / 1e9
     return peaks
 
 
 def run_roofline(shapes, n_iter=5, repeat=3, dtype=np.float64, scale=1.0, peaks=None,
-                 reg_covar=1e-6):
+                 reg_covar=1e-6, clock="wall"):
     """fastgmm's EM iterations as fractions of the machine's measured peaks.
 
     Each shape's time per iteration is the median over ``repeat`` runs of
@@ -695,7 +706,9 @@ def run_roofline(shapes, n_iter=5, repeat=3, dtype=np.float64, scale=1.0, peaks=
     n_iter, repeat, dtype, scale, reg_covar
         As in :func:`run`.
     peaks : dict, optional
-        From :func:`measure_peaks` (measured here when None).
+        From :func:`measure_peaks` (measured here when None, with ``clock``).
+    clock : {'wall', 'cpu'}, default='wall'
+        As in :func:`measure_peaks`; the peaks' clock when ``peaks`` is given.
 
     Returns
     -------
@@ -710,7 +723,8 @@ def run_roofline(shapes, n_iter=5, repeat=3, dtype=np.float64, scale=1.0, peaks=
     from . import _em
     from ._stats import Params
 
-    peaks = measure_peaks() if peaks is None else peaks
+    peaks = measure_peaks(clock=clock) if peaks is None else peaks
+    timer = CLOCKS[peaks.get("clock", clock)]
     copy_peak = max(peaks["copy_numpy"], peaks["copy_numba"])
     rows = []
     for key in shapes:
@@ -735,9 +749,9 @@ def run_roofline(shapes, n_iter=5, repeat=3, dtype=np.float64, scale=1.0, peaks=
         em(1)
         times = []
         for _ in range(repeat):
-            t0 = time.perf_counter()
+            t0 = timer()
             em(n_iter)
-            times.append((time.perf_counter() - t0) / n_iter)
+            times.append((timer() - t0) / n_iter)
         seconds = float(np.median(times))
         flops = iteration_flops(n, d, k, cov)
         nbytes = iteration_bytes(n, d, X.dtype.itemsize)
@@ -761,6 +775,8 @@ def format_peaks(peaks):
 
     n = peaks["threads"]
     return "\n".join([
+        f"clock: {peaks.get('clock', 'wall')} (best of the repeats for the peaks, "
+        "median for the iterations)",
         f"FMA peak (Numba FMA loop): {peaks['fma_1']:.1f} GFLOP/s on 1 thread, "
         f"{peaks['fma_n']:.1f} on {n}",
         f"GEMM float64 (numpy matmul): {gemm(peaks['gemm64_1'])} GFLOP/s on 1 BLAS thread, "
@@ -807,6 +823,11 @@ def add_arguments(parser):
                         help="reg_covar of the libraries that take one; oneDAL has "
                              "none, so 0 makes its computation the same "
                              "(default: %(default)s)")
+    parser.add_argument("--clock", choices=tuple(CLOCKS), default="wall",
+                        help="with --roofline: time with the wall clock, or with the "
+                             "process's CPU time (on cores shared with other "
+                             "processes; use it with NUMBA_NUM_THREADS=1) "
+                             "(default: %(default)s)")
     parser.add_argument("--roofline", action="store_true",
                         help="measure this machine's FMA peak and copy bandwidth, then "
                              "fastgmm's GFLOP/s and GB/s per shape as fractions of them "
@@ -831,7 +852,7 @@ def _roofline_from_args(args):
     if unknown or not shapes:
         raise ValueError(f"--shapes takes letters among {''.join(ROOFLINE_SHAPES)} with "
                          f"--roofline, got {shapes!r}")
-    peaks = measure_peaks(**_peak_sizes(args.scale))
+    peaks = measure_peaks(**_peak_sizes(args.scale), clock=args.clock)
     rows, peaks = run_roofline(list(shapes), n_iter=args.n_iter, repeat=args.repeat,
                                dtype=np.float32 if args.float32 else np.float64,
                                scale=args.scale, reg_covar=args.reg_covar, peaks=peaks)

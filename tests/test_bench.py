@@ -167,10 +167,20 @@ def test_roofline_rows_and_columns():
         assert r["bound"] in ("compute", "memory")
     table = bench.format_roofline(rows, peaks)
     assert "FMA peak (Numba FMA loop)" in table and "copy bandwidth" in table
-    header = [c.strip() for c in table.splitlines()[5].split("|")[1:-1]]
+    assert table.startswith("clock: wall")
+    header = [c.strip() for c in table.splitlines()[6].split("|")[1:-1]]
     assert header[6:] == ["ms / iteration", "GFLOP / iteration", "GFLOP/s", "× FMA peak",
                           "GB/s (X read)", "× copy bandwidth", "bound"]
     assert sum(line.startswith("| ") for line in table.splitlines()) == 2 + 6
     # the default bench table's shapes are unchanged
     assert set(bench.SHAPES) == set("abc")
     assert all(bench.ROOFLINE_SHAPES[k] == bench.SHAPES[k] for k in "abc")
+
+
+def test_roofline_cpu_clock():
+    peaks = bench.measure_peaks(threads=1, repeat=1, copy_bytes=2**20, fma_flops=1e6,
+                                gemm_size=32, clock="cpu")
+    assert peaks["clock"] == "cpu" and peaks["fma_1"] > 0
+    rows, _ = bench.run_roofline("e", n_iter=1, repeat=1, scale=0.001, peaks=peaks)
+    assert rows[0]["ms_per_iter"] > 0
+    assert bench.format_roofline(rows, peaks).startswith("clock: cpu")
