@@ -55,8 +55,10 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
+from numba import njit, prange
 
 from . import _covariance
+from ._config import NUMBA_CACHE
 from ._covariance import COVARIANCE_TYPES
 
 SHAPES = {
@@ -469,9 +471,343 @@ def notes(results):
     return "\n".join(p.note for p in peers() if p.note and p.name in present)
 
 
+# -- roofline ---------------------------------------------------------------
+
+# Shapes of the roofline table: the bench table's a, b, c, then full
+# covariances at d = 64, K = 32 (a compute-bound pass) and diag and spherical
+# at d = 2 (passes that read little per point: bandwidth-bound, if anything).
+ROOFLINE_SHAPES = {
+    **SHAPES,
+    "d": dict(n_samples=50_000, n_features=64, n_components=32, covariance_type="full"),
+    "e": dict(n_samples=1_000_000, n_features=2, n_components=8, covariance_type="diag"),
+    "f": dict(n_samples=1_000_000, n_features=2, n_components=8,
+              covariance_type="spherical"),
+}
+
+# Per point and component, the flops of one pass (see iteration_flops).
+_FLOP_MODELS = ("full", "tied", "diag", "spherical")
+
+
+def iteration_flops(n_samples, n_features, n_components, covariance_type):
+    """Floating-point operations of one fused EM pass (an FMA counts as 2).
+
+    The count of the arithmetic the pass kernels do per point ``x`` and
+    component ``k`` (``d = n_features``); the M-step (independent of
+    ``n_samples``), the exponentials and logarithms of the log-sum-exp (one
+    ``exp`` per point and component, not counted as flops) and the loads are
+    left out:
+
+    * 'full': the deviation ``D = x - mu_k`` (d), the triangular product
+      ``y = D U_k`` (d(d+1)/2 FMAs), its squared norm (d FMAs), the first
+      moments ``r D`` and their sum (2 d) and the upper triangle of the
+      scatter ``r D D^T`` (d(d+1)/2 FMAs): ``2 d(d+1) + 5 d``.
+    * 'tied': the same per component without the scatter
+      (``d(d+1) + 5 d``), and the pooled scatter once per point
+      (``d(d+1)``).
+    * 'diag' and 'spherical': ``D`` (d), ``D * p`` (d), its squared norm (d
+      FMAs), ``r D`` (d), its sum (d) and ``r D^2`` (d FMAs): ``8 d``.
+
+    Parameters
+    ----------
+    n_samples, n_features, n_components : int
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}
+
+    Returns
+    -------
+    flops : int
+    """
+    if covariance_type not in _FLOP_MODELS:
+        raise ValueError(f"flop counts are defined for {_FLOP_MODELS}, got "
+                         f"{covariance_type!r}")
+    for name, value in (("n_samples", n_samples), ("n_features", n_features),
+                        ("n_components", n_components)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    n, d, k = int(n_samples), int(n_features), int(n_components)
+    if covariance_type == "full":
+        return n * k * (2 * d * (d + 1) + 5 * d)
+    if covariance_type == "tied":
+        return n * k * (d * (d + 1) + 5 * d) + n * d * (d + 1)
+    return n * k * 8 * d
+
+
+def iteration_bytes(n_samples, n_features, itemsize=8):
+    """Bytes of one pass's compulsory traffic: X read once (``N d itemsize``).
+
+    The parameters, the partial statistics and the block's scratch (in
+    cache) are left out: for every shape here they are a small fraction of
+    X.
+    """
+    return int(n_samples) * int(n_features) * int(itemsize)
+
+
+# The FMA loop: every element of four buffers that stay in L1 goes through a
+# chain of _FMA_CHAIN dependent multiply-adds per sweep. The loop over the
+# elements vectorises, and the four buffers' chains are independent, so with
+# the out-of-order engine overlapping successive elements there are enough
+# multiply-adds in flight to keep the FMA units busy (one chain per element
+# reached about 70 % of what four reach, on a Zen 3 core). Only 'contract'
+# is allowed (FMA), nothing that could fold a chain algebraically.
+_FMA_CHAIN = 8
+_FMA_BUFFER = 256  # doubles per buffer: 8 KiB per thread
+
+
+@njit(fastmath={"contract"}, cache=NUMBA_CACHE, nogil=True)
+def _fma_sweeps(buf, n_sweeps, a, b):
+    """``n_sweeps`` sweeps of ``_FMA_CHAIN`` multiply-adds on every element of
+    the four rows of ``buf``: ``8 * _FMA_CHAIN * buf.shape[1]`` flops a sweep."""
+    x0 = buf[0]
+    x1 = buf[1]
+    x2 = buf[2]
+    x3 = buf[3]
+    for _ in range(n_sweeps):
+        for j in range(buf.shape[1]):
+            v0 = x0[j]
+            v1 = x1[j]
+            v2 = x2[j]
+            v3 = x3[j]
+            for _t in range(_FMA_CHAIN):
+                v0 = v0 * a + b
+                v1 = v1 * a + b
+                v2 = v2 * a + b
+                v3 = v3 * a + b
+            x0[j] = v0
+            x1[j] = v1
+            x2[j] = v2
+            x3[j] = v3
+    return buf[0, 0]
+
+
+@njit(parallel=True, fastmath={"contract"}, cache=NUMBA_CACHE, nogil=True)
+def fma_loop(bufs, n_sweeps, a, b):
+    """Each ``bufs[t]`` (one per thread) through ``_fma_sweeps``; returns one
+    value per thread (so that nothing is optimised away)."""
+    check = np.zeros(bufs.shape[0])
+    for t in prange(bufs.shape[0]):
+        check[t] = _fma_sweeps(bufs[t], n_sweeps, a, b)
+    return check
+
+
+@njit(parallel=True, cache=NUMBA_CACHE, nogil=True)
+def parallel_copy(src, dst, block):
+    """``dst[:] = src`` in blocks of ``block`` elements, spread over the threads."""
+    n_blocks = -(-src.shape[0] // block)
+    for c in prange(n_blocks):
+        stop = min(src.shape[0], (c + 1) * block)
+        for i in range(c * block, stop):
+            dst[i] = src[i]
+
+
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def _best_seconds(call, repeat, clock=time.perf_counter):
+    """The smallest of ``repeat`` timings of ``call()`` (after one untimed call)."""
+    call()
+    best = np.inf
+    for _ in range(repeat):
+        t0 = clock()
+        call()
+        best = min(best, clock() - t0)
+    return best
+
+
+def measure_peaks(threads=None, repeat=10, copy_bytes=256 * 2**20, fma_flops=1e9,
+                  gemm_size=1024, clock="wall"):
+    """This machine's FMA peak and copy bandwidth, measured now.
+
+    Parameters
+    ----------
+    threads : int, optional
+        The threads of the multi-threaded measurements (default: Numba's
+        current number); the single-threaded ones use 1.
+    repeat : int, default=10
+        Timings per measurement; the fastest is kept (a peak: on a machine
+        shared with other processes, the run least disturbed).
+    copy_bytes : int, default=256 MiB
+        Size of the copied array (far beyond the caches).
+    fma_flops : float, default=1e9
+        Flops of one run of the FMA loop, per thread.
+    gemm_size : int, default=1024
+        n of the n x n matrix products.
+    clock : {'wall', 'cpu'}, default='wall'
+        ``time.perf_counter``, or ``time.process_time`` (the CPU time of all
+        the process's threads: on cores shared with other processes it
+        measures the work, not the share of the cores the scheduler gave;
+        with several threads it also counts threads that wait).
+
+    Returns
+    -------
+    peaks : dict
+        ``fma_1``, ``fma_n`` (GFLOP/s of the Numba FMA loop on 1 and on
+        ``threads`` threads), ``gemm64_1``, ``gemm64_n``, ``gemm32_1``,
+        ``gemm32_n`` (numpy matmul; ``*_1`` with BLAS limited to one thread by
+        ``threadpoolctl``, None when it is not installed; ``*_n`` with BLAS's
+        own threads), ``copy_numpy``, ``copy_numba`` (GB/s of a copy, counting
+        the bytes read and written; the Numba copy on ``threads`` threads) and
+        ``threads``.
+    """
+    import numba
+
+    from . import _threads
+
+    threads = numba.get_num_threads() if threads is None else int(threads)
+    peaks = {"threads": threads, "clock": clock}
+    clock = CLOCKS[clock]
+    a, b = 0.999999, 1e-7
+    per_sweep = 8 * _FMA_CHAIN * _FMA_BUFFER
+    n_sweeps = max(1, int(fma_flops // per_sweep))
+    for key, n in (("fma_1", 1), ("fma_n", threads)):
+        bufs = np.ones((n, 4, _FMA_BUFFER))
+        with _threads.thread_limit(n):
+            seconds = _best_seconds(lambda: fma_loop(bufs, n_sweeps, a, b), repeat, clock)
+        peaks[key] = n * n_sweeps * per_sweep / seconds / 1e9
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        threadpool_limits = None
+    rng = np.random.default_rng(0)
+    for dtype, name in ((np.float64, "gemm64"), (np.float32, "gemm32")):
+        x = rng.random((gemm_size, gemm_size)).astype(dtype)
+        y = rng.random((gemm_size, gemm_size)).astype(dtype)
+        flops = 2.0 * gemm_size**3
+        if threadpool_limits is None:
+            peaks[name + "_1"] = None
+        else:
+            with threadpool_limits(limits=1, user_api="blas"):
+                peaks[name + "_1"] = flops / _best_seconds(lambda: x @ y, repeat,
+                                                           clock) / 1e9
+        peaks[name + "_n"] = flops / _best_seconds(lambda: x @ y, repeat, clock) / 1e9
+    src = np.ones(copy_bytes // 8)
+    dst = np.empty_like(src)
+    moved = 2 * src.nbytes  # read and written
+    peaks["copy_numpy"] = moved / _best_seconds(lambda: np.copyto(dst, src), repeat,
+                                                clock) / 1e9
+    with _threads.thread_limit(threads):
+        peaks["copy_numba"] = moved / _best_seconds(
+            lambda: parallel_copy(src, dst, 1 << 16), repeat, clock) / 1e9
+    return peaks
+
+
+def run_roofline(shapes, n_iter=5, repeat=3, dtype=np.float64, scale=1.0, peaks=None,
+                 reg_covar=1e-6, clock="wall"):
+    """fastgmm's EM iterations as fractions of the machine's measured peaks.
+
+    Each shape's time per iteration is the median over ``repeat`` runs of
+    ``n_iter`` iterations of the EM loop (``_em.run_em``: the fused pass,
+    the M-step and the loop's checks, without the fit's validation and
+    start) from ``make_start``'s start; flops and bytes are
+    :func:`iteration_flops` and :func:`iteration_bytes`.
+
+    Parameters
+    ----------
+    shapes : iterable of str
+        Keys of ``ROOFLINE_SHAPES``.
+    n_iter, repeat, dtype, scale, reg_covar
+        As in :func:`run`.
+    peaks : dict, optional
+        From :func:`measure_peaks` (measured here when None, with ``clock``).
+    clock : {'wall', 'cpu'}, default='wall'
+        As in :func:`measure_peaks`; the peaks' clock when ``peaks`` is given.
+
+    Returns
+    -------
+    rows : list of dict
+        Per shape: the shape's fields, ``ms_per_iter``, ``gflop``,
+        ``gflops`` (achieved GFLOP/s), ``fma_fraction`` (of ``fma_n``),
+        ``gbytes_per_s`` and ``copy_fraction`` (of the larger of the two
+        copy bandwidths), and ``bound``: 'compute' or 'memory', whichever
+        roof is lower at the pass's flops per byte.
+    peaks : dict
+    """
+    from . import _em
+    from ._stats import Params
+
+    peaks = measure_peaks(clock=clock) if peaks is None else peaks
+    timer = CLOCKS[peaks.get("clock", clock)]
+    copy_peak = max(peaks["copy_numpy"], peaks["copy_numba"])
+    rows = []
+    for key in shapes:
+        shape = dict(ROOFLINE_SHAPES[key])
+        shape["n_samples"] = max(1000, int(shape["n_samples"] * scale))
+        n, d, k, cov = (shape["n_samples"], shape["n_features"], shape["n_components"],
+                        shape["covariance_type"])
+        X = make_data(n, d, k).astype(dtype)
+        start = make_start(X, k, cov)
+        model = _covariance.get(cov)
+        precisions = start["precisions_init"].astype(np.float64)
+        params = Params(start["weights_init"].astype(np.float64),
+                        start["means_init"].astype(np.float64),
+                        model.covariances_from_precisions(precisions),
+                        model.precision_cholesky_from_precisions(precisions))
+
+        def em(max_iter, X=X, params=params, cov=cov):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                _em.run_em(X, np.empty(0), params, covariance_type=cov,
+                           reg_covar=reg_covar, tol=0.0, max_iter=max_iter)
+        em(1)
+        times = []
+        for _ in range(repeat):
+            t0 = timer()
+            em(n_iter)
+            times.append((timer() - t0) / n_iter)
+        seconds = float(np.median(times))
+        flops = iteration_flops(n, d, k, cov)
+        nbytes = iteration_bytes(n, d, X.dtype.itemsize)
+        gflops = flops / seconds / 1e9
+        gbytes = nbytes / seconds / 1e9
+        compute_roof = peaks["fma_n"]
+        memory_roof = flops / nbytes * copy_peak
+        rows.append(dict(shape=key, dtype=np.dtype(dtype).name, ms_per_iter=1e3 * seconds,
+                         gflop=flops / 1e9, gflops=gflops,
+                         fma_fraction=gflops / peaks["fma_n"], gbytes_per_s=gbytes,
+                         copy_fraction=gbytes / copy_peak,
+                         bound="compute" if compute_roof <= memory_roof else "memory",
+                         **shape))
+    return rows, peaks
+
+
+def format_peaks(peaks):
+    """The measured peaks as lines of text."""
+    def gemm(value):
+        return "n/a (no threadpoolctl)" if value is None else f"{value:.1f}"
+
+    n = peaks["threads"]
+    return "\n".join([
+        f"clock: {peaks.get('clock', 'wall')} (best of the repeats for the peaks, "
+        "median for the iterations)",
+        f"FMA peak (Numba FMA loop): {peaks['fma_1']:.1f} GFLOP/s on 1 thread, "
+        f"{peaks['fma_n']:.1f} on {n}",
+        f"GEMM float64 (numpy matmul): {gemm(peaks['gemm64_1'])} GFLOP/s on 1 BLAS thread, "
+        f"{peaks['gemm64_n']:.1f} on BLAS's threads",
+        f"GEMM float32 (numpy matmul): {gemm(peaks['gemm32_1'])} GFLOP/s on 1 BLAS thread, "
+        f"{peaks['gemm32_n']:.1f} on BLAS's threads",
+        f"copy bandwidth (read + write): numpy {peaks['copy_numpy']:.1f} GB/s, "
+        f"Numba parallel copy on {n} threads {peaks['copy_numba']:.1f} GB/s",
+    ])
+
+
+def format_roofline(rows, peaks):
+    """The rows of :func:`run_roofline` as a Markdown table, under the peaks."""
+    lines = [format_peaks(peaks), "",
+             "| shape | N | d | K | covariance | dtype | ms / iteration | GFLOP / iteration "
+             "| GFLOP/s | × FMA peak | GB/s (X read) | × copy bandwidth | bound |",
+             "| --- " * 13 + "|"]
+    for r in rows:
+        lines.append(
+            f"| {r['shape']} | {r['n_samples']:,} | {r['n_features']} | {r['n_components']} "
+            f"| {r['covariance_type']} | {r['dtype']} | {r['ms_per_iter']:.2f} "
+            f"| {r['gflop']:.3f} | {r['gflops']:.1f} | {r['fma_fraction']:.2f} "
+            f"| {r['gbytes_per_s']:.2f} | {r['copy_fraction']:.2f} | {r['bound']} |")
+    return "\n".join(lines)
+
+
 def add_arguments(parser):
     """Declare the benchmark's options on ``parser`` (shared with ``fastgmm bench``)."""
-    parser.add_argument("--shapes", default="abc", help="subset of 'abc' (default: abc)")
+    parser.add_argument("--shapes", default=None,
+                        help="subset of 'abc' (default: abc); with --roofline, of "
+                             "'abcdef' (default: abcdef)")
     parser.add_argument("--n-iter", type=int, default=5,
                         help="EM iterations per fit (default: %(default)s)")
     parser.add_argument("--repeat", type=int, default=3,
@@ -487,18 +823,58 @@ def add_arguments(parser):
                         help="reg_covar of the libraries that take one; oneDAL has "
                              "none, so 0 makes its computation the same "
                              "(default: %(default)s)")
+    parser.add_argument("--clock", choices=tuple(CLOCKS), default="wall",
+                        help="with --roofline: time with the wall clock, or with the "
+                             "process's CPU time (on cores shared with other "
+                             "processes; use it with NUMBA_NUM_THREADS=1) "
+                             "(default: %(default)s)")
+    parser.add_argument("--roofline", action="store_true",
+                        help="measure this machine's FMA peak and copy bandwidth, then "
+                             "fastgmm's GFLOP/s and GB/s per shape as fractions of them "
+                             "(shapes d = N 5e4, d 64, K 32, full; e, f = N 1e6, d 2, "
+                             "K 8, diag and spherical; no peers; --scale below 1 "
+                             "also shrinks the peak measurements)")
+
+
+def _peak_sizes(scale):
+    """The sizes of :func:`measure_peaks` for ``--scale``: its defaults at 1 and
+    above, smaller below (a quick run; a copy of a few MiB runs partly in
+    cache and then overstates the bandwidth)."""
+    if scale >= 1:
+        return {}
+    return dict(repeat=3, copy_bytes=max(2**23, int(2**28 * scale)),
+                fma_flops=max(1e7, 1e9 * scale), gemm_size=max(128, int(1024 * scale**(1 / 3))))
+
+
+def _roofline_from_args(args):
+    shapes = "".join(ROOFLINE_SHAPES) if args.shapes is None else args.shapes
+    unknown = set(shapes) - set(ROOFLINE_SHAPES)
+    if unknown or not shapes:
+        raise ValueError(f"--shapes takes letters among {''.join(ROOFLINE_SHAPES)} with "
+                         f"--roofline, got {shapes!r}")
+    peaks = measure_peaks(**_peak_sizes(args.scale), clock=args.clock)
+    rows, peaks = run_roofline(list(shapes), n_iter=args.n_iter, repeat=args.repeat,
+                               dtype=np.float32 if args.float32 else np.float64,
+                               scale=args.scale, reg_covar=args.reg_covar, peaks=peaks)
+    print(environment())
+    print(format_roofline(rows, peaks))
+    return 0
 
 
 def run_from_args(args):
     """Run the benchmark for parsed options and print the table; returns 0."""
-    unknown = set(args.shapes) - set(SHAPES)
-    if unknown or not args.shapes:
-        raise ValueError(f"--shapes takes letters among {''.join(SHAPES)}, "
-                         f"got {args.shapes!r}")
     if args.n_iter < 1 or args.repeat < 1 or not args.scale > 0:
         raise ValueError("--n-iter and --repeat must be >= 1 and --scale > 0")
     if not args.reg_covar >= 0:
         raise ValueError(f"--reg-covar must be >= 0, got {args.reg_covar}")
+    if getattr(args, "roofline", False):
+        return _roofline_from_args(args)
+    if args.shapes is None:
+        args.shapes = "".join(SHAPES)
+    unknown = set(args.shapes) - set(SHAPES)
+    if unknown or not args.shapes:
+        raise ValueError(f"--shapes takes letters among {''.join(SHAPES)}, "
+                         f"got {args.shapes!r}")
     results = run(list(args.shapes), n_iter=args.n_iter, repeat=args.repeat,
                   dtype=np.float32 if args.float32 else np.float64, scale=args.scale,
                   reg_covar=args.reg_covar,

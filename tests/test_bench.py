@@ -108,3 +108,79 @@ def test_gmmx_float32_only():
     assert _row(results, "b", "GMMX")["lb_rel_diff"] < reference.PEER_RTOL[np.float32]
     results = bench.run("b", n_iter=1, repeat=1, scale=TINY, warmup=False)
     assert "GMMX" not in _libraries(results, "b")
+
+
+# -- roofline ------------------------------------------------------------------
+
+
+def test_iteration_flops_counts():
+    # full: 2 d(d+1) + 5 d per point and component (product and scatter
+    # d(d+1)/2 FMAs each, squared norm d FMAs, D, r D and its sum).
+    assert bench.iteration_flops(10, 3, 2, "full") == 10 * 2 * (2 * 3 * 4 + 5 * 3)
+    assert bench.iteration_flops(1, 1, 1, "full") == 9
+    # shape b: 1.74 GFLOP of product and scatter (2 d(d+1)), 2.0 in all
+    assert bench.iteration_flops(200_000, 16, 16, "full") == 200_000 * 16 * (544 + 80)
+    # tied: the product per component, the pooled scatter once per point
+    assert bench.iteration_flops(10, 3, 2, "tied") == 10 * 2 * (3 * 4 + 15) + 10 * 3 * 4
+    # diag and spherical: 8 d
+    for cov in ("diag", "spherical"):
+        assert bench.iteration_flops(7, 5, 4, cov) == 7 * 4 * 8 * 5
+    # linear in N and K
+    assert (bench.iteration_flops(2000, 16, 6, "full")
+            == 2 * 3 * bench.iteration_flops(1000, 16, 2, "full"))
+    assert bench.iteration_flops(np.int64(4), 2, 2, "diag") == 4 * 2 * 16
+    assert bench.iteration_bytes(1000, 4) == 32_000
+    assert bench.iteration_bytes(1000, 4, 4) == 16_000
+
+
+@pytest.mark.parametrize("args, match", [
+    ((10, 2, 2, "VVV"), "flop counts are defined for"),
+    ((10, 0, 2, "full"), "n_features must be a positive integer"),
+    ((0, 2, 2, "full"), "n_samples must be a positive integer"),
+    ((10, 2, True, "full"), "n_components must be a positive integer"),
+    ((10, 2.0, 2, "full"), "n_features must be a positive integer"),
+])
+def test_iteration_flops_rejects(args, match):
+    with pytest.raises(ValueError, match=match):
+        bench.iteration_flops(*args)
+
+
+def test_roofline_rows_and_columns():
+    peaks = bench.measure_peaks(threads=1, repeat=1, copy_bytes=2**20, fma_flops=1e6,
+                                gemm_size=32)
+    for key in ("fma_1", "fma_n", "gemm64_n", "gemm32_n", "copy_numpy", "copy_numba"):
+        assert peaks[key] > 0, key
+    assert peaks["threads"] == 1
+    rows, same = bench.run_roofline("abcdef", n_iter=1, repeat=1, scale=0.001, peaks=peaks)
+    assert same is peaks
+    assert [r["shape"] for r in rows] == list("abcdef")
+    assert [r["covariance_type"] for r in rows] == ["full", "full", "diag", "full", "diag",
+                                                    "spherical"]
+    for r in rows:
+        assert r["n_samples"] == 1000
+        assert r["gflop"] * 1e9 == pytest.approx(bench.iteration_flops(
+            r["n_samples"], r["n_features"], r["n_components"], r["covariance_type"]))
+        assert r["gflops"] == pytest.approx(r["gflop"] / r["ms_per_iter"] * 1e3)
+        assert r["fma_fraction"] == pytest.approx(r["gflops"] / peaks["fma_n"])
+        assert r["copy_fraction"] == pytest.approx(
+            r["gbytes_per_s"] / max(peaks["copy_numpy"], peaks["copy_numba"]))
+        assert r["bound"] in ("compute", "memory")
+    table = bench.format_roofline(rows, peaks)
+    assert "FMA peak (Numba FMA loop)" in table and "copy bandwidth" in table
+    assert table.startswith("clock: wall")
+    header = [c.strip() for c in table.splitlines()[6].split("|")[1:-1]]
+    assert header[6:] == ["ms / iteration", "GFLOP / iteration", "GFLOP/s", "× FMA peak",
+                          "GB/s (X read)", "× copy bandwidth", "bound"]
+    assert sum(line.startswith("| ") for line in table.splitlines()) == 2 + 6
+    # the default bench table's shapes are unchanged
+    assert set(bench.SHAPES) == set("abc")
+    assert all(bench.ROOFLINE_SHAPES[k] == bench.SHAPES[k] for k in "abc")
+
+
+def test_roofline_cpu_clock():
+    peaks = bench.measure_peaks(threads=1, repeat=1, copy_bytes=2**20, fma_flops=1e6,
+                                gemm_size=32, clock="cpu")
+    assert peaks["clock"] == "cpu" and peaks["fma_1"] > 0
+    rows, _ = bench.run_roofline("e", n_iter=1, repeat=1, scale=0.001, peaks=peaks)
+    assert rows[0]["ms_per_iter"] > 0
+    assert bench.format_roofline(rows, peaks).startswith("clock: cpu")

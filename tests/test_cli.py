@@ -239,6 +239,19 @@ def test_bench_prints_a_table(workdir):
     assert float(rows[1].split("|")[10]) < reference.PEER_RTOL[np.float64]
 
 
+def test_bench_roofline_prints_fractions(workdir):
+    result = run_cli("bench", "--roofline", "--shapes", "ae", "--scale", "0.001",
+                     "--n-iter", "1", "--repeat", "1", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert "FMA peak (Numba FMA loop)" in result.stdout
+    assert "copy bandwidth (read + write)" in result.stdout
+    assert "| × FMA peak | GB/s (X read) | × copy bandwidth |" in result.stdout
+    rows = [line for line in result.stdout.splitlines() if line.startswith(("| a |", "| e |"))]
+    assert [row.split("|")[5].strip() for row in rows] == ["full", "diag"]
+    for row in rows:
+        assert float(row.split("|")[10]) >= 0 and float(row.split("|")[12]) >= 0
+
+
 # -- errors ------------------------------------------------------------------
 
 
@@ -260,6 +273,8 @@ def test_bench_prints_a_table(workdir):
         (["fit", "tiny.txt", "-k", "1", "-o", "m.npz"], 2, r"unsupported data file type '\.txt'"),
         (["frobnicate"], 2, r"invalid choice: 'frobnicate'"),
         (["bench", "--shapes", "xyz"], 1, r"--shapes takes letters among abc"),
+        (["bench", "--roofline", "--shapes", "xyz"], 1,
+         r"--shapes takes letters among abcdef with --roofline"),
     ],
 )
 def test_errors_are_one_line(faithful_model, workdir, args, status, pattern):

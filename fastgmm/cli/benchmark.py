@@ -12,7 +12,9 @@ def add_bench(subparsers):
                     "fastgmm's time, and how far each final lower bound is from "
                     "fastgmm's (a check that the same computation was timed). "
                     "Shapes: a = N 1e6, d 2, K 8, full; b = N 2e5, d 16, K 16, full; "
-                    "c = N 1e5, d 64, K 32, diag.",
+                    "c = N 1e5, d 64, K 32, diag. With --roofline: the machine's FMA "
+                    "peak and copy bandwidth, measured in the same run, and fastgmm's "
+                    "GFLOP/s and GB/s per shape as fractions of them (shapes a to f).",
     )
     bench.add_arguments(parser)
     parser.set_defaults(func=_cmd_bench)
