@@ -234,7 +234,10 @@ def test_bench_prints_a_table(workdir):
                      "--repeat", "1", cwd=workdir)
     assert result.returncode == 0, result.stderr
     rows = [line for line in result.stdout.splitlines() if line.startswith("| a |")]
-    assert [row.split("|")[7].strip() for row in rows] == ["fastgmm", "scikit-learn"]
+    libraries = [row.split("|")[7].strip() for row in rows]
+    # Further peers (oneDAL, GMMX) follow where they are installed.
+    assert libraries[:2] == ["fastgmm", "scikit-learn"]
+    assert set(libraries[2:]) <= {"oneDAL", "GMMX"}
     # Both timed the same computation: the final lower bounds agree.
     assert float(rows[1].split("|")[10]) < reference.PEER_RTOL[np.float64]
 
