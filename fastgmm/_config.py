@@ -137,6 +137,13 @@ FLOAT32_PASS_MAX_ABS = math.sqrt(
 # taking seconds instead of milliseconds on a loaded 2-core machine).
 PARALLEL_MIN_BLOCKS = 16
 
+# Full covariances of at least this many features run their pass by BLAS-3
+# on blocks of BLAS_PASS_CHUNK_SIZE rows (``fastgmm._blocked``) instead of
+# the per-point tiled kernels: measured on 2 cores (AMD EPYC, AVX2),
+# ``asv_benchmarks/large_d_profile.py --threshold``.
+BLAS_PASS_MIN_FEATURES = 128
+BLAS_PASS_CHUNK_SIZE = 512
+
 # Upper bound on the memory of the per-block partial statistics of one kernel
 # call; the driver splits a pass into segments of blocks to stay below it.
 PART_BYTES = 8 * 2**20

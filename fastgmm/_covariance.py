@@ -37,7 +37,7 @@ import math
 import numpy as np
 from scipy.linalg import get_blas_funcs
 
-from . import _config, _threads
+from . import _blocked, _config, _threads
 from ._kernels import em_pass as _em_kernels
 from ._kernels import logprob as _lp_kernels
 from ._stats import (
@@ -217,6 +217,11 @@ class CovarianceModel:
             np.asarray(params.weights, dtype=np.float64),
             np.asarray(params.precisions_chol, dtype=np.float64), means.shape[1]))
         return (means, prec, const)
+
+    def blas_pass(self, n_features):
+        """Whether its pass over ``n_features`` runs by BLAS-3 on blocks of
+        rows (``fastgmm._blocked``) instead of the Numba kernels."""
+        return False
 
     def pass_kernel(self, n_blocks, accumulate, n_features):
         """(kernel, flags): the pass kernel to call for ``n_blocks`` blocks and
@@ -435,6 +440,9 @@ class Full(_MatrixModel):
             # The full kernel scores in X's dtype and takes U in it.
             prec = prec.astype(np.float32)
         return (means, prec, const)
+
+    def blas_pass(self, n_features):
+        return _blocked.uses_blas_pass(n_features)
 
     def pass_kernel(self, n_blocks, accumulate, n_features):
         # With accumulate (see accumulates), every block adds its scatter to

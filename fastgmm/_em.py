@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from . import _config
-from . import _covariance, _threads
+from . import _blocked, _covariance, _threads
 from ._outofcore import (
     PageReleaser,
     float_dtype,
@@ -83,6 +83,9 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
     shift = model.pass_shift(params, means, X.dtype)
     args = model.pass_arguments(params, means, shift, float_dtype(X))
     n_components = means.shape[0]
+    if model.blas_pass(n_features):
+        loglik, nk, sx, sxx = _blocked.em_pass_full(X, sample_weight, *args, hard)
+        return Stats(loglik, _sum_weights(X, sample_weight), nk, sx, sxx, means, shift)
     sxx_shape = model.scatter_shape(n_components, n_features)
     small_floats, scatter_floats = model.block_floats(n_components, n_features)
     block_floats = small_floats + scatter_floats
@@ -132,8 +135,11 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
         if not accumulate:
             # One block's part is the sum itself: no temporary of its size.
             sxx += parts[3][0] if n_seg == 1 else parts[3].sum(axis=0)
-    sum_weights = float(n_samples if sample_weight.shape[0] == 0 else sample_weight.sum())
-    return Stats(float(loglik), sum_weights, nk, sx, sxx, means, shift)
+    return Stats(float(loglik), _sum_weights(X, sample_weight), nk, sx, sxx, means, shift)
+
+
+def _sum_weights(X, sample_weight):
+    return float(X.shape[0] if sample_weight.shape[0] == 0 else sample_weight.sum())
 
 
 def weighted_log_prob(X, params, covariance_type, chunk_size=None):
