@@ -79,6 +79,22 @@ def blas_single_thread():
         yield
 
 
+def map_components(fn, n_components, n_threads=None):
+    """``[fn(k) for k in range(n_components)]``, spread over ``n_threads``
+    Python threads (default Numba's current thread count).
+
+    For work whose time goes to BLAS or LAPACK on one thread (which release
+    the GIL) and where each ``fn(k)`` writes only component k's arrays: the
+    results do not depend on the thread count.
+    """
+    n_threads = numba.get_num_threads() if n_threads is None else int(n_threads)
+    n_threads = max(1, min(n_threads, n_components))
+    if n_threads == 1:
+        return [fn(k) for k in range(n_components)]
+    with ThreadPoolExecutor(n_threads) as pool:
+        return list(pool.map(fn, range(n_components)))
+
+
 def uses_blas_pass(n_features, min_features=None):
     """Whether a full-covariance pass over ``n_features`` runs here
     (``n_features >= _config.BLAS_PASS_MIN_FEATURES`` unless given)."""

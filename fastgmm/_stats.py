@@ -27,6 +27,7 @@ import numpy as np
 from scipy.linalg import get_lapack_funcs
 
 from . import _config
+from ._blocked import blas_single_thread, map_components
 
 _ILL_DEFINED = (
     "Fitting the mixture model failed because some components have "
@@ -230,17 +231,23 @@ def _precision_cholesky_inplace(batch):
     """
     prec_chol = np.empty(batch.shape, dtype=_lapack_dtype(batch))
     potrf, trtri = get_lapack_funcs(("potrf", "trtri"), (prec_chol,))
-    failed = np.zeros(batch.shape[0], dtype=bool)
-    for k in range(batch.shape[0]):
+
+    def factorise(k):
         out = prec_chol[k]
         np.copyto(out, batch[k])
         if not _all_finite(out):
-            failed[k] = True
-            continue
+            return True
         chol, info = potrf(out.T, lower=1, clean=1, overwrite_a=1)
         if info == 0:
             _, info = trtri(chol, lower=1, overwrite_c=1)
-        failed[k] = info != 0 or not _all_finite(out)
+        return info != 0 or not _all_finite(out)
+
+    # LAPACK on one thread, the components spread over the threads of the
+    # fit: OpenBLAS's own threads took seconds instead of milliseconds on a
+    # loaded 2-core machine (asv_benchmarks/large_d_profile.py), and results
+    # then do not depend on the thread count.
+    with blas_single_thread():
+        failed = np.array(map_components(factorise, batch.shape[0]), dtype=bool)
     return prec_chol, failed
 
 
