@@ -309,11 +309,13 @@ class _MatrixModel(CovarianceModel):
 
     def check_precisions(self, precisions, n_components, n_features):
         mats = precisions.reshape((-1, n_features, n_features))
-        for mat in mats:
-            if not (np.allclose(mat, mat.T) and np.all(np.linalg.eigvalsh(mat) > 0.0)):
-                raise ValueError(
-                    f"'{self.name} precision' should be symmetric, positive-definite"
-                )
+        # LAPACK on one thread (see _blocked.blas_single_thread).
+        with _blocked.blas_single_thread():
+            for mat in mats:
+                if not (np.allclose(mat, mat.T) and np.all(np.linalg.eigvalsh(mat) > 0.0)):
+                    raise ValueError(
+                        f"'{self.name} precision' should be symmetric, positive-definite"
+                    )
 
     def check_fitted(self, precisions_chol, precisions, covariances, rtol):
         n_features = precisions_chol.shape[-1]
