@@ -74,14 +74,14 @@ def profile(covariance_type, n_features, n_components, n_samples, repeat):
           f"{theirs / ours:6.2f}", flush=True)
 
 
-def threshold(n_features_list, n_components, n_samples, repeat):
+def threshold(n_features_list, n_components, n_samples, repeat, dtype):
     from fastgmm import GaussianMixture, _config, _em
     from fastgmm._stats import Params
     from fastgmm.bench import make_data
 
     print("    d  numba pass ms  blas pass ms  numba/blas")
     for n_features in n_features_list:
-        X = make_data(n_samples, n_features, n_components)
+        X = make_data(n_samples, n_features, n_components).astype(dtype)
         m = GaussianMixture(n_components, covariance_type="full", max_iter=1,
                             random_state=0).fit(X)
         params = Params(m.weights_, m.means_, m.covariances_, m.precisions_cholesky_)
@@ -139,6 +139,7 @@ def main():
     parser.add_argument("--n-samples", type=int, default=4000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threshold", action="store_true")
+    parser.add_argument("--dtype", default="float64", help="of the --threshold data")
     parser.add_argument("--blas", action="store_true")
     args = parser.parse_args()
     n_features_list = [int(d) for d in args.n_features.split(",")]
@@ -146,7 +147,8 @@ def main():
         blas_threads(args.repeat)
         return
     if args.threshold:
-        threshold(n_features_list, args.n_components, args.n_samples, args.repeat)
+        threshold(n_features_list, args.n_components, args.n_samples, args.repeat,
+                  np.dtype(args.dtype))
         return
     print("type          d    K      N    pass ms  mstep ms  chol ms  "
           "fastgmm ms/it  sklearn ms/it  ratio")

@@ -20,7 +20,10 @@ of scikit-learn's multiply-adds per iteration, at least ``--large-min-rows``, at
 skipping (and printing as skipped) the cells whose covariance matrices
 exceed ``--max-model-bytes`` or whose rows times scikit-learn's
 multiply-adds per row exceed ``--max-work``, so that it stays runnable on 2 cores;
-``--all-d`` runs both parts. ``--dtypes`` and ``--repeat`` narrow a run.
+``--all-d`` runs both parts. ``--dtypes`` and ``--repeat`` narrow a run;
+``--sklearn-blas-threads 1`` times scikit-learn with BLAS on one thread
+(fastgmm's fits run BLAS on one thread themselves), for a machine where
+BLAS's threads contend with other work.
 """
 
 import argparse
@@ -40,7 +43,14 @@ LARGE_N_FEATURES = (256, 512, 1024, 2048)
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
-def ms_per_iteration(cls, X, covariance_type, n_components, start, n_iter, repeat=3):
+def ms_per_iteration(cls, X, covariance_type, n_components, start, n_iter, repeat=3,
+                     blas_threads=None):
+    if blas_threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(blas_threads):
+            return ms_per_iteration(cls, X, covariance_type, n_components, start, n_iter,
+                                    repeat)
     times = []
     for _ in range(repeat):
         model = cls(n_components, covariance_type=covariance_type, max_iter=n_iter, tol=0.0,
@@ -100,6 +110,8 @@ def main():
     parser.add_argument("--large-min-rows", type=int, default=500)
     parser.add_argument("--max-model-bytes", type=float, default=2**30)
     parser.add_argument("--max-work", type=float, default=4e10)
+    parser.add_argument("--sklearn-blas-threads", type=int, default=None,
+                        help="BLAS threads of scikit-learn's fits (default: BLAS's own)")
     parser.add_argument("--worst", type=int, default=5,
                         help="how many of the smallest ratios to list at the end")
     args = parser.parse_args()
@@ -120,7 +132,8 @@ def main():
             ours = ms_per_iteration(GaussianMixture, X, covariance_type,
                                     n_components, start, args.n_iter, args.repeat)
             theirs = ms_per_iteration(SKGaussianMixture, X, covariance_type,
-                                      n_components, start, args.n_iter, args.repeat)
+                                      n_components, start, args.n_iter, args.repeat,
+                                      args.sklearn_blas_threads)
             ratio = theirs / ours
             row = (f"{covariance_type:10s} {n_features:4d} {n_components:4d}  "
                    f"{np.dtype(dtype).name:7s} {n_samples:7d}  {ours:10.2f}  "
