@@ -83,9 +83,11 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
     shift = model.pass_shift(params, means, X.dtype)
     args = model.pass_arguments(params, means, shift, float_dtype(X))
     n_components = means.shape[0]
+    sum_weights = float(n_samples if sample_weight.shape[0] == 0 else sample_weight.sum())
     if model.blas_pass(n_features):
+        # Large d: BLAS-3 on blocks of rows (fastgmm._blocked).
         loglik, nk, sx, sxx = _blocked.em_pass_full(X, sample_weight, *args, hard)
-        return Stats(loglik, _sum_weights(X, sample_weight), nk, sx, sxx, means, shift)
+        return Stats(loglik, sum_weights, nk, sx, sxx, means, shift)
     sxx_shape = model.scatter_shape(n_components, n_features)
     small_floats, scatter_floats = model.block_floats(n_components, n_features)
     block_floats = small_floats + scatter_floats
@@ -135,11 +137,7 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
         if not accumulate:
             # One block's part is the sum itself: no temporary of its size.
             sxx += parts[3][0] if n_seg == 1 else parts[3].sum(axis=0)
-    return Stats(float(loglik), _sum_weights(X, sample_weight), nk, sx, sxx, means, shift)
-
-
-def _sum_weights(X, sample_weight):
-    return float(X.shape[0] if sample_weight.shape[0] == 0 else sample_weight.sum())
+    return Stats(float(loglik), sum_weights, nk, sx, sxx, means, shift)
 
 
 def weighted_log_prob(X, params, covariance_type, chunk_size=None):
