@@ -117,14 +117,15 @@ def _log_density(Xb, mean, prec, const, out):
     out += const
 
 
-def _component_stats(Xb, mean, r, sxx_k):
+def _component_stats(Xb, mean, r, sxx_k, scratch):
     """(nk, sx) of one component of a block; adds its scatter into ``sxx_k``.
 
     Only rows with a responsibility above 0 enter. ``sxx_k`` (float64, C
     order) gets the upper triangle of ``sum r D^T D``, by syrk of
     ``sqrt(r) D`` into its Fortran view's lower triangle: for float64 data
-    directly (beta = 1), for float32 data through a float32 product of the
-    block.
+    directly (beta = 1), for float32 data through the float32 product of
+    the block in ``scratch`` (a zeroed d x d Fortran array of the calling
+    thread; syrk never writes its other triangle, which stays 0).
     """
     rows = np.flatnonzero(r > 0.0)
     n_features = Xb.shape[1]
@@ -142,8 +143,8 @@ def _component_stats(Xb, mean, r, sxx_k):
     if D.dtype == np.float64:
         syrk(1.0, D.T, beta=1.0, c=sxx_k.T, trans=0, lower=1, overwrite_c=1)
     else:
-        block = syrk(1.0, D.T, trans=0, lower=1)
-        sxx_k += np.tril(block).T
+        syrk(1.0, D.T, beta=0.0, c=scratch, trans=0, lower=1, overwrite_c=1)
+        sxx_k += scratch.T
     return nk, sx
 
 
@@ -207,11 +208,20 @@ def em_pass_full(X, sample_weight, means, prec, const, hard, chunk_size=None,
     def density(k, Xb, n_rows):
         _log_density(Xb, means_x[k], prec[k], const[k], logp[k, :n_rows])
 
+    # float32: one zeroed d x d block scatter per thread (see _component_stats).
+    scratch = {}
+
     def statistics(k, Xb, n_rows):
         r = logp[k, :n_rows] * inv_total[:n_rows]
         if not unit_weights:
             r *= w[:n_rows]
-        return _component_stats(Xb, means_x[k], r, sxx[k])
+        block = None
+        if dtype == np.float32:
+            block = scratch.get(threading.get_ident())
+            if block is None:
+                block = np.zeros((n_features, n_features), dtype, order="F")
+                scratch[threading.get_ident()] = block
+        return _component_stats(Xb, means_x[k], r, sxx[k], block)
 
     try:
         with blas_single_thread():
