@@ -386,14 +386,29 @@ class _MatrixModel(CovarianceModel):
             # computes precisions_): no temporary the size of all the factors.
             # (LAPACK's lauum, a sixth of the flops, and BLAS's syrk, half of
             # them, measured no faster than OpenBLAS's general product at d=2000.)
+            # BLAS on one thread, the components spread over the threads
+            # (see _blocked.map_components).
             factors = precisions_chol.astype(_lapack_dtype(precisions_chol), copy=False)
             out = np.empty(factors.shape, dtype=factors.dtype)
-            for k, factor in enumerate(factors):
-                np.dot(factor, factor.T, out=out[k])
+            with _blocked.blas_single_thread():
+                _blocked.map_components(
+                    lambda k: np.dot(factors[k], factors[k].T, out=out[k]), factors.shape[0])
             return out
         return precisions_chol @ np.swapaxes(precisions_chol, -1, -2)
 
     def covariances_from_precisions(self, precisions):
+        if precisions.ndim == 3 and precisions.nbytes > _config.MSTEP_BLOCK_BYTES:
+            # One inverse per component into the result, LAPACK on one thread
+            # and the components spread over the threads.
+            out = np.empty(precisions.shape, dtype=np.result_type(precisions.dtype,
+                                                                  np.float32))
+
+            def invert(k):
+                out[k] = np.linalg.inv(precisions[k])
+
+            with _blocked.blas_single_thread():
+                _blocked.map_components(invert, precisions.shape[0])
+            return out
         return np.linalg.inv(precisions)
 
     def data_covariance(self, covariance, reg_covar):
