@@ -20,7 +20,7 @@ and runs, per block of ``_config.BLAS_PASS_CHUNK_SIZE`` rows:
 Blocks are summed into the totals in block order. BLAS runs on one thread
 (:func:`blas_single_thread`), and a pass on ``n_threads`` threads spreads
 the components of a block over a pool of Python threads (BLAS releases the
-GIL): every component's arithmetic is the same sequence of single-threaded
+GIL; the pool is made once per thread count): every component's arithmetic is the same sequence of single-threaded
 BLAS calls whichever thread runs it, so results are bit-identical for any
 thread count. OpenBLAS's own threads were measured slower than one thread
 on a loaded 2-core machine, and its float32 products differ in the last
@@ -91,8 +91,21 @@ def map_components(fn, n_components, n_threads=None):
     n_threads = max(1, min(n_threads, n_components))
     if n_threads == 1:
         return [fn(k) for k in range(n_components)]
-    with ThreadPoolExecutor(n_threads) as pool:
-        return list(pool.map(fn, range(n_components)))
+    return list(_pool(n_threads).map(fn, range(n_components)))
+
+
+_POOLS = {}
+
+
+def _pool(n_threads):
+    """A pool of ``n_threads`` worker threads, made once per size (starting
+    threads took milliseconds each on a loaded machine)."""
+    with _CONTROLLER_LOCK:
+        pool = _POOLS.get(n_threads)
+        if pool is None:
+            pool = _POOLS[n_threads] = ThreadPoolExecutor(
+                n_threads, thread_name_prefix="fastgmm-blas")
+    return pool
 
 
 def uses_blas_pass(n_features, min_features=None):
@@ -198,12 +211,9 @@ def em_pass_full(X, sample_weight, means, prec, const, hard, chunk_size=None,
     inv_total = np.empty(chunk_size)
     w = np.ones(chunk_size)
     pager = PageReleaser(X)
-    pool = ThreadPoolExecutor(n_threads) if n_threads > 1 else None
 
     def run(fn, *args):
-        if pool is None:
-            return [fn(k, *args) for k in range(n_components)]
-        return list(pool.map(lambda k: fn(k, *args), range(n_components)))
+        return map_components(lambda k: fn(k, *args), n_components, n_threads)
 
     def density(k, Xb, n_rows):
         _log_density(Xb, means_x[k], prec[k], const[k], logp[k, :n_rows])
@@ -223,22 +233,18 @@ def em_pass_full(X, sample_weight, means, prec, const, hard, chunk_size=None,
                 scratch[threading.get_ident()] = block
         return _component_stats(Xb, means_x[k], r, sxx[k], block)
 
-    try:
-        with blas_single_thread():
-            for start in range(0, n_samples, chunk_size):
-                stop = min(n_samples, start + chunk_size)
-                n_rows = stop - start
-                Xb = np.ascontiguousarray(float_rows(X, start, stop))
-                if not unit_weights:
-                    w[:n_rows] = sample_weight[start:stop]
-                run(density, Xb, n_rows)
-                loglik += _block_posterior(logp, n_rows, hard, w, unit_weights, lse,
-                                           inv_total)
-                for k, (nk_k, sx_k) in enumerate(run(statistics, Xb, n_rows)):
-                    nk[k] += nk_k
-                    sx[k] += sx_k
-                pager.release(start, stop)
-    finally:
-        if pool is not None:
-            pool.shutdown()
+    with blas_single_thread():
+        for start in range(0, n_samples, chunk_size):
+            stop = min(n_samples, start + chunk_size)
+            n_rows = stop - start
+            Xb = np.ascontiguousarray(float_rows(X, start, stop))
+            if not unit_weights:
+                w[:n_rows] = sample_weight[start:stop]
+            run(density, Xb, n_rows)
+            loglik += _block_posterior(logp, n_rows, hard, w, unit_weights, lse,
+                                       inv_total)
+            for k, (nk_k, sx_k) in enumerate(run(statistics, Xb, n_rows)):
+                nk[k] += nk_k
+                sx[k] += sx_k
+            pager.release(start, stop)
     return float(loglik), nk, sx, sxx
