@@ -37,7 +37,8 @@ def median_ms(fn, repeat):
     return 1e3 * float(np.median(times))
 
 
-def profile(covariance_type, n_features, n_components, n_samples, repeat):
+def profile(covariance_type, n_features, n_components, n_samples, repeat,
+            sklearn_blas_threads=None):
     from sklearn.mixture import GaussianMixture as SKGaussianMixture
 
     from fastgmm import GaussianMixture, _covariance, _em
@@ -52,6 +53,11 @@ def profile(covariance_type, n_features, n_components, n_samples, repeat):
                     tol=0.0, reg_covar=1e-2, **start)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            if cls is SKGaussianMixture and sklearn_blas_threads is not None:
+                from threadpoolctl import threadpool_limits
+
+                with threadpool_limits(sklearn_blas_threads):
+                    return model.fit(X)
             return model.fit(X)
 
     m = fit(GaussianMixture, 1)
@@ -141,6 +147,8 @@ def main():
     parser.add_argument("--threshold", action="store_true")
     parser.add_argument("--dtype", default="float64", help="of the --threshold data")
     parser.add_argument("--blas", action="store_true")
+    parser.add_argument("--sklearn-blas-threads", type=int, default=None,
+                        help="BLAS threads of scikit-learn's fits (default: BLAS's own)")
     args = parser.parse_args()
     n_features_list = [int(d) for d in args.n_features.split(",")]
     if args.blas:
@@ -155,7 +163,7 @@ def main():
     for covariance_type in args.covariance_types.split(","):
         for n_features in n_features_list:
             profile(covariance_type, n_features, args.n_components, args.n_samples,
-                    args.repeat)
+                    args.repeat, args.sklearn_blas_threads)
 
 
 if __name__ == "__main__":
