@@ -35,7 +35,7 @@ they score with to X's dtype themselves, into arrays of their own.
 import math
 
 import numpy as np
-from scipy.linalg import get_blas_funcs
+from scipy.linalg import get_blas_funcs, get_lapack_funcs
 
 from . import _blocked, _config, _threads
 from ._kernels import em_pass as _em_kernels
@@ -400,11 +400,26 @@ class _MatrixModel(CovarianceModel):
         if precisions.ndim == 3 and precisions.nbytes > _config.MSTEP_BLOCK_BYTES:
             # One inverse per component into the result, LAPACK on one thread
             # and the components spread over the threads.
+            # Cholesky and its inverse (potrf, potri: d^3 flops where a
+            # general inverse takes 2 d^3); a matrix that is not positive
+            # definite gets numpy's general inverse.
             out = np.empty(precisions.shape, dtype=np.result_type(precisions.dtype,
                                                                   np.float32))
+            potrf, potri = get_lapack_funcs(("potrf", "potri"), (out,))
 
             def invert(k):
-                out[k] = np.linalg.inv(precisions[k])
+                work = out[k]
+                np.copyto(work, precisions[k])
+                # The C-order slice read as Fortran is the (symmetric) matrix;
+                # potri leaves the inverse in its Fortran lower = C upper triangle.
+                chol, info = potrf(work.T, lower=1, overwrite_a=1, clean=0)
+                if info == 0:
+                    _, info = potri(chol, lower=1, overwrite_c=1)
+                if info != 0:
+                    work[...] = np.linalg.inv(precisions[k])
+                    return
+                lower = np.tril_indices(work.shape[0], -1)
+                work[lower] = work.T[lower]
 
             with _blocked.blas_single_thread():
                 _blocked.map_components(invert, precisions.shape[0])

@@ -173,3 +173,25 @@ def test_blas_pass_of_integer_and_strided_data(blas_pass):
 def test_map_components_order_and_threads():
     for n_threads in (1, 2, 5):
         assert _blocked.map_components(lambda k: k * k, 4, n_threads) == [0, 1, 4, 9]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_conversions_one_component_per_thread(dtype, monkeypatch):
+    """Beyond MSTEP_BLOCK_BYTES: covariances from precisions by Cholesky
+    (numpy's inverse for a matrix that is not positive definite) and
+    precisions from factors, against numpy."""
+    monkeypatch.setattr(_config, "MSTEP_BLOCK_BYTES", 1)
+    rng = np.random.default_rng(5)
+    A = rng.normal(size=(4, 30, 60))
+    precisions = (A @ np.swapaxes(A, 1, 2) / 60 + 0.1 * np.eye(30)).astype(dtype)
+    precisions[2] = -precisions[2]
+    model = _covariance.get("full")
+    got = model.covariances_from_precisions(precisions)
+    expected = np.linalg.inv(precisions.astype(np.float64))
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, expected, rtol=0,
+                               atol=reference.INVERSE_RTOL[dtype] * np.abs(expected).max())
+    np.testing.assert_array_equal(got[[0, 1, 3]], np.swapaxes(got[[0, 1, 3]], 1, 2))
+    factors = np.linalg.cholesky(precisions[[0, 1, 3]])
+    np.testing.assert_allclose(model.precisions_from_cholesky(factors),
+                               factors @ np.swapaxes(factors, 1, 2), rtol=reference.RTOL[dtype])
