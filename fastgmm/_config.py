@@ -160,6 +160,16 @@ FLOAT32_PASS_MAX_ABS = math.sqrt(
 # taking seconds instead of milliseconds on a loaded 2-core machine).
 PARALLEL_MIN_BLOCKS = 16
 
+# Full covariances of at least this many features run their pass by BLAS-3
+# on blocks of BLAS_PASS_CHUNK_SIZE rows (``fastgmm._blocked``) instead of
+# the per-point tiled kernels. Measured on 2 loaded cores (AMD EPYC, AVX2;
+# ``asv_benchmarks/large_d_profile.py --threshold``, Numba pass / BLAS pass):
+# K=4, N=2000: d=128 0.54 (float32) 0.66 (float64), d=256 1.01 / 1.54,
+# d=512 1.86 / 2.57; K=8, N=4000: d=160 1.46 / 1.22, d=192 1.03 / 1.31,
+# d=224 1.22 / 1.43; K=10, N=4000, float64: d=128 1.22, d=192 1.40.
+BLAS_PASS_MIN_FEATURES = 192
+BLAS_PASS_CHUNK_SIZE = 512
+
 # Upper bound on the memory of the per-block partial statistics of one kernel
 # call; the driver splits a pass into segments of blocks to stay below it.
 PART_BYTES = 8 * 2**20

@@ -35,9 +35,9 @@ they score with to X's dtype themselves, into arrays of their own.
 import math
 
 import numpy as np
-from scipy.linalg import get_blas_funcs
+from scipy.linalg import get_blas_funcs, get_lapack_funcs
 
-from . import _config, _threads
+from . import _blocked, _config, _threads
 from ._kernels import em_pass as _em_kernels
 from ._kernels import logprob as _lp_kernels
 from ._stats import (
@@ -218,6 +218,11 @@ class CovarianceModel:
             np.asarray(params.precisions_chol, dtype=np.float64), means.shape[1]))
         return (means, prec, const)
 
+    def blas_pass(self, n_features):
+        """Whether its pass over ``n_features`` runs by BLAS-3 on blocks of
+        rows (``fastgmm._blocked``) instead of the Numba kernels."""
+        return False
+
     def pass_kernel(self, n_blocks, accumulate, n_features):
         """(kernel, flags): the pass kernel to call for ``n_blocks`` blocks and
         the arguments it takes between ``hard`` and the parts."""
@@ -304,11 +309,13 @@ class _MatrixModel(CovarianceModel):
 
     def check_precisions(self, precisions, n_components, n_features):
         mats = precisions.reshape((-1, n_features, n_features))
-        for mat in mats:
-            if not (np.allclose(mat, mat.T) and np.all(np.linalg.eigvalsh(mat) > 0.0)):
-                raise ValueError(
-                    f"'{self.name} precision' should be symmetric, positive-definite"
-                )
+        # LAPACK on one thread (see _blocked.blas_single_thread).
+        with _blocked.blas_single_thread():
+            for mat in mats:
+                if not (np.allclose(mat, mat.T) and np.all(np.linalg.eigvalsh(mat) > 0.0)):
+                    raise ValueError(
+                        f"'{self.name} precision' should be symmetric, positive-definite"
+                    )
 
     def check_fitted(self, precisions_chol, precisions, covariances, rtol):
         n_features = precisions_chol.shape[-1]
@@ -379,14 +386,44 @@ class _MatrixModel(CovarianceModel):
             # computes precisions_): no temporary the size of all the factors.
             # (LAPACK's lauum, a sixth of the flops, and BLAS's syrk, half of
             # them, measured no faster than OpenBLAS's general product at d=2000.)
+            # BLAS on one thread, the components spread over the threads
+            # (see _blocked.map_components).
             factors = precisions_chol.astype(_lapack_dtype(precisions_chol), copy=False)
             out = np.empty(factors.shape, dtype=factors.dtype)
-            for k, factor in enumerate(factors):
-                np.dot(factor, factor.T, out=out[k])
+            with _blocked.blas_single_thread():
+                _blocked.map_components(
+                    lambda k: np.dot(factors[k], factors[k].T, out=out[k]), factors.shape[0])
             return out
         return precisions_chol @ np.swapaxes(precisions_chol, -1, -2)
 
     def covariances_from_precisions(self, precisions):
+        if precisions.ndim == 3 and precisions.nbytes > _config.MSTEP_BLOCK_BYTES:
+            # One inverse per component into the result, LAPACK on one thread
+            # and the components spread over the threads.
+            # Cholesky and its inverse (potrf, potri: d^3 flops where a
+            # general inverse takes 2 d^3); a matrix that is not positive
+            # definite gets numpy's general inverse.
+            out = np.empty(precisions.shape, dtype=np.result_type(precisions.dtype,
+                                                                  np.float32))
+            potrf, potri = get_lapack_funcs(("potrf", "potri"), (out,))
+
+            def invert(k):
+                work = out[k]
+                np.copyto(work, precisions[k])
+                # The C-order slice read as Fortran is the (symmetric) matrix;
+                # potri leaves the inverse in its Fortran lower = C upper triangle.
+                chol, info = potrf(work.T, lower=1, overwrite_a=1, clean=0)
+                if info == 0:
+                    _, info = potri(chol, lower=1, overwrite_c=1)
+                if info != 0:
+                    work[...] = np.linalg.inv(precisions[k])
+                    return
+                lower = np.tril_indices(work.shape[0], -1)
+                work[lower] = work.T[lower]
+
+            with _blocked.blas_single_thread():
+                _blocked.map_components(invert, precisions.shape[0])
+            return out
         return np.linalg.inv(precisions)
 
     def data_covariance(self, covariance, reg_covar):
@@ -435,6 +472,9 @@ class Full(_MatrixModel):
             # The full kernel scores in X's dtype and takes U in it.
             prec = prec.astype(np.float32)
         return (means, prec, const)
+
+    def blas_pass(self, n_features):
+        return _blocked.uses_blas_pass(n_features)
 
     def pass_kernel(self, n_blocks, accumulate, n_features):
         # With accumulate (see accumulates), every block adds its scatter to

@@ -47,6 +47,7 @@ import numpy as np
 
 from . import _covariance, _em, _io, _missing, _rows, _threads
 from ._base import _ParamsMixin
+from ._blocked import blas_single_thread
 from ._outofcore import float_dtype, is_dask_array
 from ._covariance import COVARIANCE_TYPES
 from ._memory import check_fit_memory
@@ -522,7 +523,11 @@ class BaseMixture(_ParamsMixin):
         # the best of those (best_spurious, its spurious components recorded
         # in its events).
         best = best_spurious = None
-        with _threads.thread_limit(self.n_threads):
+        # BLAS on one thread for the fit (the large-d passes and the M-step
+        # spread components over the threads instead; see _blocked): results
+        # then do not depend on n_threads, and OpenBLAS's threads took seconds
+        # for millisecond factorisations on a loaded 2-core machine.
+        with _threads.thread_limit(self.n_threads), blas_single_thread():
             for init in range(n_init):
                 started = self._print_init_begin(init)
                 events = []

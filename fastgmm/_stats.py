@@ -27,6 +27,7 @@ import numpy as np
 from scipy.linalg import get_lapack_funcs
 
 from . import _config
+from ._blocked import blas_single_thread, map_components
 
 _ILL_DEFINED = (
     "Fitting the mixture model failed because some components have "
@@ -93,8 +94,9 @@ def _full_covariances(sxx, sx, delta, nk_raw, nk, reg_covar):
     ``(S - sx delta^T - delta sx^T + nk_raw delta delta^T) / nk + reg_covar I``
     with S the symmetric matrix whose upper triangle is ``sxx[k]``: the
     arithmetic, and so the values, of the whole-array expression, written
-    into the output a block of rows (of all the components' matrices, one
-    after the other) at a time, so that no temporary exceeds a few
+    into the output a block of rows at a time (of one component's matrix
+    where it exceeds a block, its lower triangle read as columns of the
+    upper one; else of all the components' matrices), so that no temporary exceeds a few
     ``_config.MSTEP_BLOCK_BYTES``. A K x d x d expression held four arrays
     the size of the covariances besides its result.
 
@@ -116,13 +118,19 @@ def _full_covariances(sxx, sx, delta, nk_raw, nk, reg_covar):
     n_components, n_features = sx.shape
     sxx = np.ascontiguousarray(sxx)
     out = np.empty((n_components, n_features, n_features))
-    # Row r of the (K d, d) views is row i = r % d of component k = r // d.
+    cols = np.arange(n_features)
+    step = max(1, _config.MSTEP_BLOCK_BYTES // (8 * n_features))
+    if step < n_features:
+        _full_covariances_by_component(out, sxx, sx, delta, nk_raw, nk, step)
+        out[:, cols, cols] += reg_covar
+        return out
+    # Small matrices: blocks of rows of all the components' matrices, one
+    # after the other (row r of the (K d, d) views is row r % d of component
+    # r // d), the lower triangles gathered.
     flat_out = out.reshape(-1, n_features)
     flat_sxx = sxx.reshape(-1, n_features)
     flat_sx = sx.reshape(-1)
     flat_delta = delta.reshape(-1)
-    cols = np.arange(n_features)
-    step = max(1, _config.MSTEP_BLOCK_BYTES // (8 * n_features))
     for start in range(0, n_components * n_features, step):
         stop = min(start + step, n_components * n_features)
         k, i = np.divmod(np.arange(start, stop), n_features)
@@ -135,6 +143,29 @@ def _full_covariances(sxx, sx, delta, nk_raw, nk, reg_covar):
         flat_out[start:stop] = block
     out[:, cols, cols] += reg_covar
     return out
+
+
+def _full_covariances_by_component(out, sxx, sx, delta, nk_raw, nk, step):
+    """``_full_covariances`` for matrices of more than a block (``step`` rows):
+    a block of rows of one component at a time, its part left of the
+    diagonal read as columns of the upper triangle (no gather)."""
+    n_components, n_features = sx.shape
+    cols = np.arange(n_features)
+    for k in range(n_components):
+        for start in range(0, n_features, step):
+            stop = min(start + step, n_features)
+            rows = cols[start:stop, None]
+            # S[i, j] is sxx[k, i, j] on and above the diagonal, sxx[k, j, i]
+            # below: rows [start, stop) read as rows, and their part left of
+            # the diagonal as the columns [start, stop) of rows [0, stop).
+            block = np.array(sxx[k, start:stop])
+            np.copyto(block[:, :stop], sxx[k, :stop, start:stop].T,
+                      where=cols[:stop] < rows)
+            block -= sx[k, start:stop, None] * delta[k]
+            block -= delta[k, start:stop, None] * sx[k]
+            block += (nk_raw[k] * delta[k, start:stop])[:, None] * delta[k]
+            block /= nk[k]
+            out[k, start:stop] = block
 
 
 def estimate_parameters(stats, model, reg_covar, nk_reg):
@@ -230,17 +261,23 @@ def _precision_cholesky_inplace(batch):
     """
     prec_chol = np.empty(batch.shape, dtype=_lapack_dtype(batch))
     potrf, trtri = get_lapack_funcs(("potrf", "trtri"), (prec_chol,))
-    failed = np.zeros(batch.shape[0], dtype=bool)
-    for k in range(batch.shape[0]):
+
+    def factorise(k):
         out = prec_chol[k]
         np.copyto(out, batch[k])
         if not _all_finite(out):
-            failed[k] = True
-            continue
+            return True
         chol, info = potrf(out.T, lower=1, clean=1, overwrite_a=1)
         if info == 0:
             _, info = trtri(chol, lower=1, overwrite_c=1)
-        failed[k] = info != 0 or not _all_finite(out)
+        return info != 0 or not _all_finite(out)
+
+    # LAPACK on one thread, the components spread over the threads of the
+    # fit: OpenBLAS's own threads took seconds instead of milliseconds on a
+    # loaded 2-core machine (asv_benchmarks/large_d_profile.py), and results
+    # then do not depend on the thread count.
+    with blas_single_thread():
+        failed = np.array(map_components(factorise, batch.shape[0]), dtype=bool)
     return prec_chol, failed
 
 

@@ -61,6 +61,10 @@ CENTRED_SUM_TERMS_RTOL = {np.float64: 1e-12, np.float32: 1e-5}
 # for precisions, a Cholesky factorisation and inverse amplify the
 # statistics' error up to ~10 times in float64; float32 keeps RTOL.
 MSTEP_RTOL = {np.float64: 1e-9, np.float32: 1e-5}
+# Inverses of precisions in their dtype (float32 LAPACK, condition numbers
+# ~1e2) against a float64 inverse, relative to the largest entry: float32
+# seen ~6e-7 x condition; float64 keeps RTOL.
+INVERSE_RTOL = {np.float64: 1e-10, np.float32: 1e-4}
 PRECISION_RTOL = {np.float64: 1e-8, np.float32: 1e-5}
 # Their absolute floors, for entries near 0 of unit-scale data.
 MEANS_ATOL = {np.float64: 1e-10, np.float32: 1e-6}

@@ -47,3 +47,52 @@ class Kernels:
 
     def time_weighted_log_prob(self, *args):
         self.em.weighted_log_prob(self.X, self.gmm_params, self.covariance_type)
+
+
+class LargeDPass:
+    """The fused pass of full covariances at large d: the BLAS pass on blocks
+    of rows (``fastgmm._blocked``, from ``_config.BLAS_PASS_MIN_FEATURES`` on)
+    beside the Numba kernels it replaces there, from a fixed start.
+
+    ``path='numba'`` raises the threshold above d for the call; commits
+    without the BLAS pass skip ``path='blas'``.
+    """
+
+    params = (["blas", "numba"], DTYPES, [256, 512, 1024], [4, 10])
+    param_names = ["path", "dtype", "n_features", "n_components"]
+    timeout = 600
+    n_samples = {"small": 2_000, "large": 8_000}
+
+    def setup(self, path, dtype, n_features, n_components):
+        from fastgmm import _config, _em
+
+        if path == "blas" and not hasattr(_config, "BLAS_PASS_MIN_FEATURES"):
+            raise NotImplementedError("no BLAS pass at this commit")
+        n_samples = self.n_samples[common.profile()]
+        common.check_budget(
+            common.kernel_bytes(n_samples, n_features, n_components, "full", dtype),
+            f"N={n_samples} d={n_features} K={n_components} full {dtype}")
+        self.em = _em
+        self.config = _config
+        self.threshold = getattr(_config, "BLAS_PASS_MIN_FEATURES", None)
+        self.path_threshold = 1 if path == "blas" else n_features + 1
+        self.X = datasets.blobs(n_samples, n_features, n_components, dtype)
+        self.gmm_params = datasets.kernel_params(n_samples, n_features, n_components,
+                                                 "full", dtype)
+        self.sample_weight = np.empty(0)
+        self._set_threshold(self.path_threshold)
+        # Compile (or load from Numba's cache) outside the timed region.
+        _em.em_pass(self.X[:512], self.sample_weight, self.gmm_params, "full")
+
+    def _set_threshold(self, value):
+        if self.threshold is not None:
+            self.config.BLAS_PASS_MIN_FEATURES = value
+
+    def teardown(self, *args):
+        self._set_threshold(self.threshold)
+
+    def time_em_pass(self, *args):
+        self.em.em_pass(self.X, self.sample_weight, self.gmm_params, "full")
+
+    def peakmem_em_pass(self, *args):
+        self.em.em_pass(self.X, self.sample_weight, self.gmm_params, "full")

@@ -1,0 +1,250 @@
+"""The large-d pass of full covariances: BLAS-3 on blocks of rows.
+
+At many features the per-point tiled loops of ``_kernels/em_pass.py`` lose
+to BLAS: the work per row and component is two products with a d x d
+triangle (``(x - mu_k) U_k`` for the log-density and ``r D^T D`` for the
+scatter), and BLAS-3 on a block of rows runs them at several times the
+rate. This pass keeps the design of the fused pass -- one read of X per
+iteration, a (n_components, block) scratch of log-densities instead of the
+N x K matrix, statistics taken around the current means, float32 kept --
+and runs, per block of ``_config.BLAS_PASS_CHUNK_SIZE`` rows:
+
+1. per component, ``Y = (X_b - mu_k) U_k`` by ``trmm`` (half the flops of
+   the general product scikit-learn uses) and ``log N = const_k - |Y|^2 / 2``;
+2. the log-sum-exp and responsibilities (the fused kernels' Numba helper);
+3. per component, ``nk``, ``sx = r^T D`` and the scatter's upper triangle by
+   ``syrk`` of ``sqrt(r) D`` (half the flops of ``D^T (r D)``), over the
+   rows whose responsibility is not exactly 0 (at large d most are: a row's
+   log-densities differ by hundreds between components).
+
+Blocks are summed into the totals in block order. BLAS runs on one thread
+(:func:`blas_single_thread`), and a pass on ``n_threads`` threads spreads
+the components of a block over a pool of Python threads (BLAS releases the
+GIL; the pool is made once per thread count): every component's arithmetic is the same sequence of single-threaded
+BLAS calls whichever thread runs it, so results are bit-identical for any
+thread count. OpenBLAS's own threads were measured slower than one thread
+on a loaded 2-core machine, and its float32 products differ in the last
+bits between one and two threads (``asv_benchmarks/large_d_profile.py
+--blas``), so they are not used here.
+
+For float32 data the log-densities and a block's scatter are computed in
+float32 and added into float64 totals; ``nk`` and ``sx`` are float64 (the
+rule in ``fastgmm._kernels``).
+"""
+
+import contextlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
+import numpy as np
+from scipy.linalg import get_blas_funcs
+
+from . import _config
+from ._kernels.em_pass import _block_posterior
+from ._outofcore import PageReleaser, float_rows
+
+_CONTROLLER = None
+_CONTROLLER_LOCK = threading.Lock()
+
+
+def _controller():
+    """threadpoolctl's controller of the process's BLAS libraries, made once
+    (listing the loaded libraries costs milliseconds); None without
+    threadpoolctl."""
+    global _CONTROLLER
+    with _CONTROLLER_LOCK:
+        if _CONTROLLER is None:
+            try:
+                from threadpoolctl import ThreadpoolController
+            except ImportError:  # pragma: no cover - a dependency
+                _CONTROLLER = False
+            else:
+                _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER or None
+
+
+@contextlib.contextmanager
+def blas_single_thread():
+    """Run BLAS (numpy's and scipy's) on one thread inside the block.
+
+    The limit is process-wide (BLAS has no per-call setting) and is restored
+    on exit.
+    """
+    controller = _controller()
+    if controller is None:  # pragma: no cover
+        yield
+        return
+    with controller.limit(limits=1, user_api="blas"):
+        yield
+
+
+def map_components(fn, n_components, n_threads=None):
+    """``[fn(k) for k in range(n_components)]``, spread over ``n_threads``
+    Python threads (default Numba's current thread count).
+
+    For work whose time goes to BLAS or LAPACK on one thread (which release
+    the GIL) and where each ``fn(k)`` writes only component k's arrays: the
+    results do not depend on the thread count.
+    """
+    n_threads = numba.get_num_threads() if n_threads is None else int(n_threads)
+    n_threads = max(1, min(n_threads, n_components))
+    if n_threads == 1:
+        return [fn(k) for k in range(n_components)]
+    return list(_pool(n_threads).map(fn, range(n_components)))
+
+
+_POOLS = {}
+
+
+def _pool(n_threads):
+    """A pool of ``n_threads`` worker threads, made once per size (starting
+    threads took milliseconds each on a loaded machine)."""
+    with _CONTROLLER_LOCK:
+        pool = _POOLS.get(n_threads)
+        if pool is None:
+            pool = _POOLS[n_threads] = ThreadPoolExecutor(
+                n_threads, thread_name_prefix="fastgmm-blas")
+    return pool
+
+
+def uses_blas_pass(n_features, min_features=None):
+    """Whether a full-covariance pass over ``n_features`` runs here
+    (``n_features >= _config.BLAS_PASS_MIN_FEATURES`` unless given)."""
+    threshold = _config.BLAS_PASS_MIN_FEATURES if min_features is None else min_features
+    return n_features >= threshold
+
+
+def _log_density(Xb, mean, prec, const, out):
+    """``const - |(Xb - mean) U|^2 / 2`` per row into ``out`` (float64), by trmm.
+
+    ``prec`` (C order, upper triangular U) is, read as a Fortran array, the
+    lower triangle U^T; the rows ``D`` (C order) are D^T in Fortran order,
+    so ``trmm`` of U^T from the left overwrites them with (D U)^T.
+    """
+    trmm = get_blas_funcs("trmm", (prec,))
+    D = Xb - mean
+    Y = trmm(1.0, prec.T, D.T, side=0, lower=1, trans_a=0, overwrite_b=1).T
+    out[:] = np.einsum("ij,ij->i", Y, Y)
+    out *= -0.5
+    out += const
+
+
+def _component_stats(Xb, mean, r, sxx_k, scratch):
+    """(nk, sx) of one component of a block; adds its scatter into ``sxx_k``.
+
+    Only rows with a responsibility above 0 enter. ``sxx_k`` (float64, C
+    order) gets the upper triangle of ``sum r D^T D``, by syrk of
+    ``sqrt(r) D`` into its Fortran view's lower triangle: for float64 data
+    directly (beta = 1), for float32 data through the float32 product of
+    the block in ``scratch`` (a zeroed d x d Fortran array of the calling
+    thread; syrk never writes its other triangle, which stays 0).
+    """
+    rows = np.flatnonzero(r > 0.0)
+    n_features = Xb.shape[1]
+    if rows.shape[0] == 0:
+        return 0.0, np.zeros(n_features)
+    if rows.shape[0] < r.shape[0]:
+        D = Xb[rows] - mean
+        r = r[rows]
+    else:
+        D = Xb - mean
+    nk = float(r.sum())
+    sx = r @ (D if D.dtype == np.float64 else D.astype(np.float64))
+    D *= np.sqrt(r).astype(D.dtype)[:, None]
+    syrk = get_blas_funcs("syrk", (D,))
+    if D.dtype == np.float64:
+        syrk(1.0, D.T, beta=1.0, c=sxx_k.T, trans=0, lower=1, overwrite_c=1)
+    else:
+        syrk(1.0, D.T, beta=0.0, c=scratch, trans=0, lower=1, overwrite_c=1)
+        sxx_k += scratch.T
+    return nk, sx
+
+
+def em_pass_full(X, sample_weight, means, prec, const, hard, chunk_size=None,
+                 n_threads=None):
+    """The fused pass of full covariances by BLAS-3 on blocks of rows.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Any layout; float32 and float64 are read as they are, other real
+        dtypes converted to float64 a block at a time.
+    sample_weight : ndarray of shape (n_samples,) or (0,), float64
+    means : ndarray of shape (n_components, n_features), float64
+        The pass's centres (rounded to float32 values for float32 X).
+    prec : ndarray of shape (n_components, n_features, n_features), X's dtype
+        Upper-triangular precision Cholesky factors, C order.
+    const : ndarray of shape (n_components,), float64
+        log weight + log det(U) - n_features / 2 log(2 pi).
+    hard : bool
+        Classification EM: each row wholly to its most probable component.
+    chunk_size : int, optional
+        Rows per block (default ``_config.BLAS_PASS_CHUNK_SIZE``).
+    n_threads : int, optional
+        Threads the components of a block are spread over (default Numba's
+        current thread count, which ``n_threads`` of the estimator sets).
+
+    Returns
+    -------
+    loglik : float
+    nk : ndarray of shape (n_components,)
+    sx : ndarray of shape (n_components, n_features)
+    sxx : ndarray of shape (n_components, n_features, n_features)
+        Upper triangles of the scatters around ``means`` (lower ones 0).
+    """
+    n_samples, n_features = X.shape
+    n_components = means.shape[0]
+    chunk_size = int(chunk_size or _config.BLAS_PASS_CHUNK_SIZE)
+    n_threads = numba.get_num_threads() if n_threads is None else int(n_threads)
+    n_threads = max(1, min(n_threads, n_components))
+    dtype = np.float32 if X.dtype == np.float32 else np.float64
+    means_x = means.astype(dtype)
+    prec = np.ascontiguousarray(prec, dtype=dtype)
+    unit_weights = sample_weight.shape[0] == 0
+    loglik = 0.0
+    nk = np.zeros(n_components)
+    sx = np.zeros((n_components, n_features))
+    sxx = np.zeros((n_components, n_features, n_features))
+    logp = np.empty((n_components, chunk_size))
+    lse = np.empty(chunk_size)
+    inv_total = np.empty(chunk_size)
+    w = np.ones(chunk_size)
+    pager = PageReleaser(X)
+
+    def run(fn, *args):
+        return map_components(lambda k: fn(k, *args), n_components, n_threads)
+
+    def density(k, Xb, n_rows):
+        _log_density(Xb, means_x[k], prec[k], const[k], logp[k, :n_rows])
+
+    # float32: one zeroed d x d block scatter per thread (see _component_stats).
+    scratch = {}
+
+    def statistics(k, Xb, n_rows):
+        r = logp[k, :n_rows] * inv_total[:n_rows]
+        if not unit_weights:
+            r *= w[:n_rows]
+        block = None
+        if dtype == np.float32:
+            block = scratch.get(threading.get_ident())
+            if block is None:
+                block = np.zeros((n_features, n_features), dtype, order="F")
+                scratch[threading.get_ident()] = block
+        return _component_stats(Xb, means_x[k], r, sxx[k], block)
+
+    with blas_single_thread():
+        for start in range(0, n_samples, chunk_size):
+            stop = min(n_samples, start + chunk_size)
+            n_rows = stop - start
+            Xb = np.ascontiguousarray(float_rows(X, start, stop))
+            if not unit_weights:
+                w[:n_rows] = sample_weight[start:stop]
+            run(density, Xb, n_rows)
+            loglik += _block_posterior(logp, n_rows, hard, w, unit_weights, lse,
+                                       inv_total)
+            for k, (nk_k, sx_k) in enumerate(run(statistics, Xb, n_rows)):
+                nk[k] += nk_k
+                sx[k] += sx_k
+            pager.release(start, stop)
+    return float(loglik), nk, sx, sxx
