@@ -505,7 +505,10 @@ def select_model(X, n_components=range(1, 11),
             else:
                 keep_if_best(model, results[criterion][row])
             value = results[criterion][row]
+            # (A model that dropped a component, on_degenerate='drop', has
+            # no partition into k groups to give.)
             if (model is not None and cross_model_start and k > 1 and np.isfinite(value)
+                    and model.means_.shape[0] == k
                     and (best_at_k is None or value < best_at_k[0])):
                 best_at_k = (value, model, covariance_type)
             model = None
