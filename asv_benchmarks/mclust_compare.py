@@ -30,7 +30,8 @@ missing one) and not in the strict one. Cells where fastgmm is above
 mclust by more than 0.5 (a better optimum) are listed separately, and the
 best model of each side is compared.
 
-``timing``: the whole 14 x 9 table on N synthetic rows, d = 4 (a mixture of
+``timing`` (``--tol mclust``: mclust's stopping rule, see
+:func:`mclust_equivalent_tol`): the whole 14 x 9 table on N synthetic rows, d = 4 (a mixture of
 4 Gaussians: centres N(0, 4^2 I), per-component per-feature standard
 deviations U(0.5, 2), labels uniform; ``numpy.random.default_rng(0)``):
 ``mclustBIC(X, G = 1:9)`` and fastgmm's ``select_model(...,
@@ -233,6 +234,23 @@ def compare(name, X, workdir, tol, max_iter, n_init, n_threads):
     return summary
 
 
+def mclust_equivalent_tol(log_likelihoods, n_samples, mclust_tol=1e-5):
+    """fastgmm's ``tol`` that stops every cell no later than mclust's EM would.
+
+    mclust's EM (its Fortran ``me*`` routines, ``emControl()$tol[1]`` =
+    1e-5) stops when ``|L - L_prev| / (1 + |L|) <= tol`` for the *total*
+    log-likelihood L; fastgmm stops when the *mean* log-likelihood changes
+    by less than ``tol``: ``|L - L_prev| / n < tol``. mclust's rule is thus
+    fastgmm's with ``tol = mclust_tol * (1 / n + |L / n|)``, which differs
+    from cell to cell; the smallest over the table's cells (their total
+    log-likelihoods ``log_likelihoods``, from a first sweep at ``tol=1e-5``)
+    is at least as strict as mclust's rule in every cell.
+    """
+    values = np.abs(np.asarray(log_likelihoods, dtype=float))
+    values = values[np.isfinite(values)]
+    return float(mclust_tol * (1.0 / n_samples + values.min() / n_samples))
+
+
 def synthetic(n_samples, n_features=4, seed=0):
     rng = np.random.default_rng(seed)
     centres = rng.normal(scale=4.0, size=(4, n_features))
@@ -252,7 +270,8 @@ def timing(workdir, n_samples, repeats, tol, max_iter, n_threads, same_subset):
     print(f"\n=== timing: the whole 14 x 9 table, N={n_samples}, d={X.shape[1]}; "
           f"fastgmm select_model(init_params='hc', tol={tol}), {threads} thread(s); "
           "mclustBIC (R, single-threaded) ===")
-    params = dict(init_params="hc", tol=tol, max_iter=max_iter, n_threads=n_threads)
+    params = dict(init_params="hc", tol=1e-5 if tol == "mclust" else float(tol),
+                  max_iter=max_iter, n_threads=n_threads)
     subset = None
     if same_subset:
         # The rows select_model(random_state=0) builds its tree on, given to
@@ -263,8 +282,12 @@ def timing(workdir, n_samples, repeats, tol, max_iter, n_threads, same_subset):
         "fastgmm's subset of rows" if same_subset else "its own random subset of rows"))
     # One untimed sweep first: Numba compiles the kernels for this size's
     # code paths (the parallel ones) once per process.
-    _, _, seconds, _ = fastgmm_table(X, **params)
+    _, _, seconds, selection = fastgmm_table(X, **params)
     print(f"fastgmm first sweep, Numba compilation included: {seconds:.2f} s")
+    if tol == "mclust":
+        params["tol"] = mclust_equivalent_tol(selection.results_["log_likelihood"],
+                                              X.shape[0])
+        print(f"tol='mclust': fastgmm tol={params['tol']:.4g} (see mclust_equivalent_tol)")
     ours_t, theirs_t = [], []
     for rep in range(repeats):
         r_bic, _, r_seconds = mclust_table(X, workdir, "timing", subset)
@@ -335,9 +358,11 @@ def main(argv=None):
                         choices=("tables", "timing", "hc-ari", "hc-timing"))
     parser.add_argument("--n-init", type=int, default=5,
                         help="starts of the k-means column (default 5)")
-    parser.add_argument("--tol", type=float, default=1e-5,
+    parser.add_argument("--tol", default="1e-5",
                         help="fastgmm's tol (default 1e-5; mclust stops at a relative "
-                             "change of 1e-5 of the total log-likelihood)")
+                             "change of 1e-5 of the total log-likelihood). timing also "
+                             "takes 'mclust': mclust's rule as fastgmm's tol, the "
+                             "strictest over the table's cells (mclust_equivalent_tol)")
     parser.add_argument("--max-iter", type=int, default=10_000,
                         help="fastgmm's max_iter (default 10000; mclust's EM has no "
                              "practical cap, itmax = .Machine$integer.max)")
@@ -357,7 +382,7 @@ def main(argv=None):
         if args.command == "tables":
             summary = []
             for name, X in datasets(workdir).items():
-                summary += compare(name, X, workdir, args.tol, args.max_iter, args.n_init,
+                summary += compare(name, X, workdir, float(args.tol), args.max_iter, args.n_init,
                                    args.threads)
             print("\n=== summary (agree: of 126 cells; best: fastgmm vs mclust) ===")
             for name, label, agree, strict, n, ob, rb in summary:

@@ -55,6 +55,7 @@ import numpy as np
 
 from . import _config
 from ._kernels import orientation as _orientation
+from ._kernels import volumes as _volumes
 # _covariance imports this module after defining these.
 from ._covariance import MCLUST_NAMES, Diag, Full, Spherical
 
@@ -103,15 +104,15 @@ def _volumes_and_shape(nk, values):
     """``(lambda_k, B)`` of ``lambda_k B`` fitted to the diagonals ``values``
     (K, d), B diagonal with |B| = 1, by alternating lambda_k = tr(S_k B^-1) / d
     and B = the normalised sum_k n_k S_k / lambda_k (Celeux & Govaert): VEI
-    on the variances, VEV on the eigenvalues."""
-    n_features = values.shape[1]
-    shape = _normalised_diagonal(nk @ values)
-    for _ in range(_config.MSTEP_INNER_MAX_ITER):
-        lam = (values / shape).sum(axis=1) / n_features
-        previous, shape = shape, _normalised_diagonal((nk / lam) @ values)
-        if _converged(previous, shape):
-            break
-    return (values / shape).sum(axis=1) / n_features, shape
+    on the variances, VEV on the eigenvalues. The loop is the Numba kernel
+    ``_kernels.volumes.volumes_and_shape``."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    lam = np.empty(values.shape[0])
+    shape = np.empty(values.shape[1])
+    _volumes.volumes_and_shape(np.ascontiguousarray(nk, dtype=np.float64), values,
+                               _config.MSTEP_INNER_TOL, _config.MSTEP_INNER_MAX_ITER,
+                               lam, shape)
+    return lam, shape
 
 
 def mstep_vei(nk, variances):

@@ -21,10 +21,15 @@ cannot be chosen, as mclust reports such models missing, unless
 :meth:`~ModelSelection.summary` and ``to_pandas(layout='wide')`` give the
 models x K table of mclust's ``summary(mclustBIC)``, in either sign.
 
-Each row is nevertheless exactly the model that
-``GaussianMixture(n_components, covariance_type=..., random_state=seed,
-n_init=n_init, **gm_params).fit(X)`` gives, with ``seed`` in the row's
-``random_state`` field.
+Each row is the model that ``GaussianMixture(n_components,
+covariance_type=..., random_state=seed, n_init=n_init, **gm_params).fit(X)``
+gives, with ``seed`` in the row's ``random_state`` field, or, with the
+cross-model start (``cross_model_start``, on by default except for
+``init_params='hc'``), a better optimum of the same model: at each K the
+partition of the model with the best criterion is one more start of every
+other model at K, kept where it ends at a higher log-likelihood (the row's
+``note`` says so). With ``cross_model_start=False`` every row is that
+separate fit.
 """
 
 import math
@@ -34,7 +39,8 @@ import warnings
 
 import numpy as np
 
-from . import _em, _threads
+from . import _config, _em, _threads
+from ._kernels import score as _score
 from ._hc import check_max_samples, draw_rows, hierarchical_tree
 from ._init import initial_resp_chunks
 from .kmeans import KMeans
@@ -44,7 +50,6 @@ from ._validation import check_array, check_sample_weight
 from .exceptions import FitFailedWarning, InvalidParameterError, compatible
 from ._validation import check_random_state
 from .gaussian_mixture import GaussianMixture
-from ._mixture import _resp_entropy
 
 __all__ = ["select_model", "ModelSelection"]
 
@@ -133,6 +138,19 @@ class _SharedStarts:
         return self._starts[i]
 
 
+class _Partition:
+    """A partition given to a fit as its 'kmeans' start (the fitted KMeans
+    it stands for is read for ``labels_`` and ``cluster_centers_`` only)."""
+
+    def __init__(self, labels, centres):
+        self.labels_ = np.asarray(labels)
+        self.cluster_centers_ = np.asarray(centres)
+
+    def start(self, i):
+        """The partition, as every start (the interface of _SharedStarts)."""
+        return self
+
+
 def _fit_from_shared_starts(model, X, sample_weight, starts, sweep_cache=None):
     """``model.fit(X, sample_weight)``, its i-th start taken from ``starts``
     (and the data's feature variances from ``sweep_cache``, shared by the
@@ -151,18 +169,28 @@ def _log_likelihood_and_entropy(model, X, sample_weight):
     """Total (sample-weighted) log-likelihood and responsibility entropy, one pass.
 
     Both at the model's final parameters, in float64, block by block so that
-    no (n_samples, n_components) array is built whole.
+    no (n_samples, n_components) array is built whole; the log-sum-exp and
+    the entropy are summed per block in one kernel
+    (:func:`fastgmm._kernels.score.loglik_entropy`), the blocks in order.
     """
     params = model._current_parameters()
+    chunk_size = _config.block_rows(None, _config.CHUNK_SIZE)
+    weight = np.ascontiguousarray(sample_weight, dtype=np.float64)
     log_likelihood = 0.0
     entropy = 0.0
     for start in range(0, X.shape[0], _SCORE_CHUNK):
         stop = min(start + _SCORE_CHUNK, X.shape[0])
-        log_prob, log_resp = _em.log_resp(X[start:stop], params, model.covariance_type)
-        w = sample_weight[start:stop] if sample_weight.shape[0] else None
-        log_prob = log_prob.astype(np.float64)
-        log_likelihood += float(log_prob.sum() if w is None else w @ log_prob)
-        entropy += _resp_entropy(log_resp, w)
+        weighted = _em.weighted_log_prob(X[start:stop], params, model.covariance_type,
+                                         chunk_size)
+        n_blocks = -(-(stop - start) // chunk_size)
+        loglik_part = np.empty(n_blocks)
+        entropy_part = np.empty(n_blocks)
+        kernel = _threads.pick_kernel(
+            (_score.loglik_entropy, _score.loglik_entropy_serial), n_blocks)
+        kernel(weighted, weight[start:stop] if weight.shape[0] else weight, chunk_size,
+               loglik_part, entropy_part)
+        log_likelihood += float(loglik_part.sum())
+        entropy += float(entropy_part.sum())
     return log_likelihood, entropy
 
 
@@ -233,7 +261,8 @@ def _seeds(random_state, n_components):
 def select_model(X, n_components=range(1, 11),
                  covariance_types=("full", "tied", "diag", "spherical"), criterion="bic",
                  n_init=1, random_state=None, sample_weight=None, n_threads=None,
-                 keep_spurious=False, hc_max_samples=None, **gm_params):
+                 keep_spurious=False, hc_max_samples=None, cross_model_start=None,
+                 **gm_params):
     """Choose the number of components and the covariance type by BIC, AIC or ICL.
 
     Fits a :class:`~fastgmm.GaussianMixture` for every pair of
@@ -241,7 +270,8 @@ def select_model(X, n_components=range(1, 11),
     lowest criterion. The starts are shared across covariance types (the
     i-th start of every type is the same k-means run), X is validated once,
     and each criterion costs one pass at the final parameters; the models
-    are those that separate fits with the same seed give.
+    are those that separate fits with the same seed give, or better optima
+    of the same models from the cross-model start (``cross_model_start``).
 
     Parameters
     ----------
@@ -287,6 +317,22 @@ def select_model(X, n_components=range(1, 11),
         components and every covariance type: it is built once per subset
         of rows, so once per sweep when X has at most that many rows or
         ``random_state`` is an int.
+    cross_model_start : bool or None, default=None
+        After the models of one K are fitted from the shared starts, the
+        partition (MAP labels on X) of the one with the best criterion at
+        that K is one more start (one EM run) of every other model at K; a
+        model keeps it where it ends at a higher log-likelihood without a
+        spurious component (its row's ``note`` then reads ``"cross-model
+        start: <model>'s partition"``, ``fit_time`` includes both), so no
+        row's log-likelihood is lower than without it. It costs one more
+        fit per model and K > 1. Why: a model's k-means starts may all miss
+        the optimum another model's fit leads to (on mclust's ``diabetes``,
+        none of five k-means starts of VVV, 3 reaches mclust's best, but the
+        partition of the best model at K = 3 does); mclust starts every
+        model from one partition for the same reason. None: True, except
+        for ``init_params='hc'`` (every model already starts from the same
+        cut of the tree, as mclust's). Deterministic for an int
+        ``random_state``.
     **gm_params
         Other :class:`~fastgmm.GaussianMixture` parameters, the same for
         every model (``tol``, ``max_iter``, ``reg_covar``, ``init_params``,
@@ -383,62 +429,114 @@ def select_model(X, n_components=range(1, 11),
     fit_weight = sample_weight if sample_weight.shape[0] else None
     n_effective = float(sample_weight.sum()) if sample_weight.shape[0] else float(n_samples)
 
+    if cross_model_start is None:
+        cross_model_start = init_params != "hc"
+    elif not isinstance(cross_model_start, (bool, np.bool_)):
+        raise InvalidParameterError(
+            f"cross_model_start must be a bool or None; got {cross_model_start!r}.")
+
+    def fit_cell(k, covariance_type, starts, n_init_cell, init=None):
+        """``(row, model)`` of one model; ``model`` None when the fit failed."""
+        params = dict(gm_params)
+        if init is not None:
+            params["init_params"] = init
+        model = GaussianMixture(n_components=k, covariance_type=covariance_type,
+                                n_init=n_init_cell, random_state=seeds[k],
+                                n_threads=n_threads, **params)
+        p = _covariance.get(covariance_type).n_parameters(k, X.shape[1])
+        tick = time.perf_counter()
+        try:
+            _fit_from_shared_starts(model, X, fit_weight, starts, sweep_cache)
+            with _threads.thread_limit(n_threads):
+                log_likelihood, entropy = _log_likelihood_and_entropy(
+                    model, X, sample_weight)
+        except ValueError as exc:
+            if isinstance(exc, InvalidParameterError):
+                raise
+            return (k, covariance_type, np.nan, np.nan, np.nan, np.nan, p, 0, False,
+                    time.perf_counter() - tick, seeds[k], False, f"failed: {exc}"[:200]), \
+                None
+        fit_time = time.perf_counter() - tick
+        # The fitted count: on_degenerate='drop' can leave fewer components.
+        p = int(model.n_parameters_)
+        bic = -2.0 * log_likelihood + p * math.log(n_effective)
+        aic = -2.0 * log_likelihood + 2.0 * p
+        icl = bic + 2.0 * entropy
+        spurious = [e for e in model.degenerate_events_ if e.get("kind") == "spurious"]
+        note = ""
+        if spurious:
+            note = (f"spurious maximum in every start: component(s) "
+                    f"{', '.join(str(e['component']) for e in spurious)} collapsed "
+                    "onto reg_covar")
+            if not keep_spurious:
+                bic = aic = icl = np.nan
+        return (k, covariance_type, bic, aic, icl, log_likelihood, p, model.n_iter_,
+                model.converged_, fit_time, seeds[k], bool(spurious), note), model
+
+    def failed_warning(k, covariance_type, note):
+        warnings.warn(
+            f"select_model: the fit with n_components={k}, "
+            f"covariance_type={covariance_type!r} failed, so its criteria are "
+            f"NaN: {note[len('failed: '):]}",
+            compatible(FitFailedWarning), stacklevel=3,
+        )
+
     results = np.zeros(len(n_components) * len(covariance_types), dtype=RESULTS_DTYPE)
     # Only the best model so far is kept (the first of equal criteria, as
-    # np.nanargmin picks): a sweep holds two fitted models at most, not all.
-    best_model = None
+    # np.nanargmin picks), and, with the cross-model start, the best model of
+    # the current K: a sweep holds three fitted models at most, not all.
+    best_model = best_value = None
+
+    def keep_if_best(model, value):
+        nonlocal best_model, best_value
+        if best_model is None or value < best_value or np.isnan(best_value):
+            best_model, best_value = model, value
+
     row = 0
     for k in n_components:
         starts = _SharedStarts(X, sample_weight, k, init_params, seeds[k], trees=trees,
                                hc_max_samples=hc_max_samples)
+        first_row = row
+        best_at_k = None
         for covariance_type in covariance_types:
-            model = GaussianMixture(n_components=k, covariance_type=covariance_type,
-                                    n_init=n_init, random_state=seeds[k],
-                                    n_threads=n_threads, **gm_params)
-            p = _covariance.get(covariance_type).n_parameters(k, X.shape[1])
-            tick = time.perf_counter()
-            try:
-                _fit_from_shared_starts(model, X, fit_weight, starts, sweep_cache)
-                with _threads.thread_limit(n_threads):
-                    log_likelihood, entropy = _log_likelihood_and_entropy(
-                        model, X, sample_weight)
-            except ValueError as exc:
-                if isinstance(exc, InvalidParameterError):
-                    raise
-                warnings.warn(
-                    f"select_model: the fit with n_components={k}, "
-                    f"covariance_type={covariance_type!r} failed, so its criteria are "
-                    f"NaN: {exc}",
-                    compatible(FitFailedWarning), stacklevel=2,
-                )
-                results[row] = (k, covariance_type, np.nan, np.nan, np.nan, np.nan, p,
-                                0, False, time.perf_counter() - tick, seeds[k], False,
-                                f"failed: {exc}"[:200])
-                row += 1
-                continue
-            fit_time = time.perf_counter() - tick
-            # The fitted count: on_degenerate='drop' can leave fewer components.
-            p = int(model.n_parameters_)
-            bic = -2.0 * log_likelihood + p * math.log(n_effective)
-            aic = -2.0 * log_likelihood + 2.0 * p
-            icl = bic + 2.0 * entropy
-            spurious = [e for e in model.degenerate_events_ if e.get("kind") == "spurious"]
-            note = ""
-            if spurious:
-                note = (f"spurious maximum in every start: component(s) "
-                        f"{', '.join(str(e['component']) for e in spurious)} collapsed "
-                        "onto reg_covar")
-                if not keep_spurious:
-                    bic = aic = icl = np.nan
-            results[row] = (k, covariance_type, bic, aic, icl, log_likelihood, p,
-                            model.n_iter_, model.converged_, fit_time, seeds[k],
-                            bool(spurious), note)
+            results[row], model = fit_cell(k, covariance_type, starts, n_init)
+            if model is None:
+                failed_warning(k, covariance_type, str(results["note"][row]))
+            else:
+                keep_if_best(model, results[criterion][row])
             value = results[criterion][row]
-            if best_model is None or value < best_value or np.isnan(best_value):
-                best_model, best_value = model, value
+            # (A model that dropped a component, on_degenerate='drop', has
+            # no partition into k groups to give.)
+            if (model is not None and cross_model_start and k > 1 and np.isfinite(value)
+                    and model.means_.shape[0] == k
+                    and (best_at_k is None or value < best_at_k[0])):
+                best_at_k = (value, model, covariance_type)
             model = None
             row += 1
-
+        if best_at_k is not None:
+            # One more start for every other model at this K: the partition
+            # (MAP labels) of the model with the best criterion at this K, kept
+            # where it ends at a higher log-likelihood (see the Notes).
+            _, source, source_type = best_at_k
+            with _threads.thread_limit(n_threads):
+                partition = _Partition(source._labels(X), source.means_)
+            best_at_k = source = None
+            for r in range(first_row, row):
+                covariance_type = str(results["covariance_type"][r])
+                if covariance_type == source_type:
+                    continue
+                old = results[r]
+                cross_row, cross_model = fit_cell(k, covariance_type, partition, 1,
+                                                  init="kmeans")
+                if cross_model is None or cross_row[11] or not (
+                        old["note"].startswith("failed") or old["spurious"]
+                        or cross_row[5] > old["log_likelihood"]):
+                    continue
+                cross_row = cross_row[:9] + (old["fit_time"] + cross_row[9],) + \
+                    cross_row[10:12] + (f"cross-model start: {source_type}'s partition",)
+                results[r] = cross_row
+                keep_if_best(cross_model, results[criterion][r])
+                cross_model = None
     values = results[criterion]
     if np.all(np.isnan(values)):
         raise ValueError(

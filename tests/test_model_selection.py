@@ -154,13 +154,13 @@ def test_parameter_counts_by_hand():
 @pytest.mark.parametrize("init_params", ["kmeans", "random"])
 def test_rows_equal_separate_fits(small, init_params):
     selection = select_model(small, n_components=[1, 2, 3], n_init=2, random_state=7,
-                             init_params=init_params, max_iter=200)
+                             init_params=init_params, max_iter=200, cross_model_start=False)
     assert selection.results_.shape == (12,)
     for row in selection.results_:
         gm = GaussianMixture(int(row["n_components"]), covariance_type=str(row["covariance_type"]),
                              n_init=2, random_state=int(row["random_state"]),
                              init_params=init_params, max_iter=200).fit(small)
-        assert row["random_state"] == 7
+        assert row["random_state"] == 7 and row["note"] == ""
         assert row["n_iter"] == gm.n_iter_ and row["converged"] == gm.converged_
         np.testing.assert_allclose(row["bic"], gm.bic(small), rtol=RTOL)
         np.testing.assert_allclose(row["aic"], gm.aic(small), rtol=RTOL)
@@ -188,7 +188,7 @@ def test_feature_variances_once_per_sweep(monkeypatch):
     # diag, K=5 from this seed collapses onto the 14 eruptions of 83 min.
     params = dict(n_init=1, random_state=4, tol=1e-6, max_iter=1000)
     selection = select_model(X, n_components=[4, 5], covariance_types=["diag", "VVI"],
-                             keep_spurious=True, **params)
+                             keep_spurious=True, cross_model_start=False, **params)
     assert len(calls) == 1
     assert selection.results_["spurious"].any()
     for row in selection.results_:
@@ -284,6 +284,65 @@ def test_invalid_arguments(small):
         select_model(small, n_component=3)
     with pytest.raises(InvalidParameterError, match="tol"):
         select_model(small, tol=-1.0)
+
+
+# ---------------------------------------------------------------------------
+# The cross-model start
+
+CROSS_MODELS = ["EEE", "VVV", "EVE", "VEI", "EEV"]
+
+
+def _cross_pair(seed):
+    X = load_old_faithful()
+    params = dict(n_components=[1, 3, 4], covariance_types=CROSS_MODELS, random_state=seed,
+                  n_init=1, tol=1e-4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return (X, select_model(X, **params),
+                select_model(X, cross_model_start=False, **params))
+
+
+def test_cross_model_start_never_lowers_a_cell():
+    """The partition of the best model at K is one more start of every other
+    model at K, kept only where it ends higher: no cell's log-likelihood falls,
+    the rows it raised say so, the others are the sweep without it."""
+    X, cross, plain = _cross_pair(1)
+    improved = cross.results_["note"] != ""
+    assert improved.any()
+    for a, b in zip(cross.results_, plain.results_):
+        assert a["covariance_type"] == b["covariance_type"]
+        if a["note"]:
+            assert a["note"].startswith("cross-model start: ")
+            assert a["n_components"] > 1
+            assert a["log_likelihood"] > b["log_likelihood"]
+            assert a["bic"] < b["bic"] and a["n_parameters"] == b["n_parameters"]
+        else:
+            assert a["log_likelihood"] == b["log_likelihood"] and a["bic"] == b["bic"]
+    # K = 1 has one optimum: never restarted.
+    assert not improved[cross.results_["n_components"] == 1].any()
+    # The chosen model is the lowest criterion of the improved table, fitted.
+    i = int(np.nanargmin(cross.results_["bic"]))
+    assert cross.best_params_ == {"n_components": int(cross.results_["n_components"][i]),
+                                  "covariance_type": str(cross.results_["covariance_type"][i])}
+    assert cross.best_.bic(X) == pytest.approx(cross.results_["bic"][i], rel=RTOL)
+
+
+def test_cross_model_start_is_deterministic():
+    _, first, _ = _cross_pair(2)
+    _, second, _ = _cross_pair(2)
+    for field in first.results_.dtype.names:
+        if field != "fit_time":
+            np.testing.assert_array_equal(first.results_[field], second.results_[field])
+
+
+def test_cross_model_start_default_is_off_for_hc(small):
+    """With 'hc' every model already starts from the same partition (the
+    tree's cut): the rows are the separate fits (mclust's table)."""
+    selection = select_model(small, n_components=[2, 3], covariance_types=["VVV", "EEE"],
+                             init_params="hc", random_state=0)
+    assert (selection.results_["note"] == "").all()
+    with pytest.raises(InvalidParameterError, match="cross_model_start"):
+        select_model(small, n_components=[2], cross_model_start="yes")
 
 
 # ---------------------------------------------------------------------------
@@ -439,3 +498,52 @@ def test_log_n_uses_total_weight(small):
     row = selection.results_[0]
     assert row["bic"] - row["aic"] == pytest.approx(
         row["n_parameters"] * (math.log(2 * small.shape[0]) - 2), rel=RTOL)
+
+
+# ---------------------------------------------------------------------------
+# The criteria's kernel
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_loglik_entropy_kernel_against_numpy(dtype):
+    """``_kernels.score.loglik_entropy`` against a plain log-sum-exp and
+    entropy, with weights and a row whose densities all underflow; its
+    parallel and serial forms agree bit for bit (one part per block)."""
+    from scipy.special import logsumexp
+
+    from fastgmm._kernels import score
+
+    rng = np.random.default_rng(3)
+    weighted = (rng.normal(size=(1000, 4)) * 30).astype(dtype)
+    weighted[7] = -np.inf
+    weighted[8, 1] = -np.inf
+    weight = rng.uniform(0, 2, size=1000)
+    chunk_size = 64
+    n_blocks = -(-1000 // chunk_size)
+    values = np.asarray(weighted, dtype=np.float64)
+    finite = np.isfinite(values).any(axis=1)
+    log_p = logsumexp(values[finite], axis=1)
+    log_r = values[finite] - log_p[:, None]
+    r = np.exp(log_r)
+    with np.errstate(invalid="ignore"):  # 0 * -inf, masked
+        per_row = -np.sum(np.where(r > 0, r * log_r, 0.0), axis=1)
+    for w in (np.empty(0), weight):
+        ww = w[finite] if w.shape[0] else np.ones(finite.sum())
+        outputs = []
+        for kernel in (score.loglik_entropy, score.loglik_entropy_serial):
+            parts = np.empty(n_blocks), np.empty(n_blocks)
+            kernel(weighted, w, chunk_size, *parts)
+            outputs.append(parts)
+            assert parts[0].sum() == -np.inf
+            finite_blocks = np.isfinite(parts[0])
+            assert finite_blocks.sum() == n_blocks - 1
+            np.testing.assert_allclose(parts[1].sum(), ww @ per_row, rtol=RTOL)
+            # The log-likelihood of the blocks without the underflowing row.
+            expected = 0.0
+            for c in np.flatnonzero(finite_blocks):
+                rows = np.arange(c * chunk_size, min((c + 1) * chunk_size, 1000))
+                expected += sum(ww[np.searchsorted(np.flatnonzero(finite), i)]
+                                * logsumexp(values[i]) for i in rows)
+            np.testing.assert_allclose(parts[0][finite_blocks].sum(), expected, rtol=RTOL)
+        for a, b in zip(*outputs):
+            np.testing.assert_array_equal(a, b)
