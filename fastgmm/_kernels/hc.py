@@ -30,7 +30,7 @@ depends on nothing else: no thread count, no memory layout.
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .._config import NUMBA_CACHE
 
@@ -130,6 +130,54 @@ def _row_best(i, cost, active, g):
     return best, best_cost
 
 
+# Rows of the cost matrix are split into this many slices of columns for the
+# threads; each slice has its own scratch (a pair's cost depends only on the
+# pair, so the matrix is the same for any thread count).
+COST_SLICES = 16
+
+
+@njit(cache=NUMBA_CACHE, nogil=True)
+def _lower_row(i, means, counts, scatters, terms, vvv, alpha, beta, work, cost):
+    """``cost[i, j]`` for every ``j < i``."""
+    for j in range(i):
+        cost[i, j] = _cost(j, i, means, counts, scatters, terms, vvv, alpha, beta, work)
+
+
+@njit(parallel=True, cache=NUMBA_CACHE, nogil=True)
+def _initial_costs(means, counts, scatters, terms, vvv, alpha, beta, cost):
+    """Every pair's cost into the symmetric ``cost`` (inf on the diagonal).
+
+    Rows ``r`` and ``g - 1 - r`` go to the same task, so that the tasks of
+    the lower triangle have equal work.
+    """
+    g, d = means.shape
+    for r in prange((g + 1) // 2):
+        work = np.zeros((d, d))
+        _lower_row(r, means, counts, scatters, terms, vvv, alpha, beta, work, cost)
+        if g - 1 - r != r:
+            _lower_row(g - 1 - r, means, counts, scatters, terms, vvv, alpha, beta, work,
+                       cost)
+    for i in range(g):
+        cost[i, i] = np.inf
+        for j in range(i):
+            cost[j, i] = cost[i, j]
+
+
+@njit(parallel=True, cache=NUMBA_CACHE, nogil=True)
+def _costs_to(a, means, counts, scatters, terms, active, vvv, alpha, beta, cost):
+    """``cost[a, j] = cost[j, a]`` for every active group ``j != a``."""
+    g, d = means.shape
+    width = -(-g // COST_SLICES)
+    for s in prange(COST_SLICES):
+        work = np.zeros((d, d))
+        for j in range(s * width, min(g, (s + 1) * width)):
+            if active[j] and j != a:
+                cj = _cost(min(a, j), max(a, j), means, counts, scatters, terms, vvv,
+                           alpha, beta, work)
+                cost[a, j] = cj
+                cost[j, a] = cj
+
+
 @njit(cache=NUMBA_CACHE, nogil=True)
 def hc_merge(means, counts, scatters, vvv, alpha, beta, n_merges, merges, merge_costs):
     """Agglomerate groups, ``n_merges`` times, by the VVV or EII criterion.
@@ -157,11 +205,13 @@ def hc_merge(means, counts, scatters, vvv, alpha, beta, n_merges, merges, merge_
 
     Notes
     -----
-    Serial. Every pair's cost is kept in a (n_groups, n_groups) matrix and
+    Every pair's cost is kept in a (n_groups, n_groups) matrix and
     every group's best partner in a cache: after a merge only the merged
     group's row is recomputed (O(n_groups d^3)), and the rows whose cached
     partner took part in the merge are scanned again; the pair to merge is
-    found by a scan over the groups. About O(n_groups^2 d^3) in all.
+    found by a scan over the groups. About O(n_groups^2 d^3) in all. The
+    costs (the initial matrix, the merged group's row) are computed on the
+    threads; the scans and merges are serial.
     """
     g = means.shape[0]
     d = means.shape[1]
@@ -177,12 +227,7 @@ def hc_merge(means, counts, scatters, vvv, alpha, beta, n_merges, merges, merge_
             terms[i] = _term(counts[i], trace, work, alpha, beta)
     cost = np.empty((g, g))
     active = np.ones(g, dtype=np.bool_)
-    for i in range(g):
-        cost[i, i] = np.inf
-        for j in range(i):
-            c = _cost(j, i, means, counts, scatters, terms, vvv, alpha, beta, work)
-            cost[i, j] = c
-            cost[j, i] = c
+    _initial_costs(means, counts, scatters, terms, vvv, alpha, beta, cost)
     partner = np.empty(g, dtype=np.int64)
     partner_cost = np.empty(g)
     for i in range(g):
@@ -219,12 +264,7 @@ def hc_merge(means, counts, scatters, vvv, alpha, beta, n_merges, merges, merge_
         active[b] = False
         if m == n_merges - 1:
             break
-        for j in range(g):
-            if active[j] and j != a:
-                cj = _cost(min(a, j), max(a, j), means, counts, scatters, terms, vvv,
-                           alpha, beta, work)
-                cost[a, j] = cj
-                cost[j, a] = cj
+        _costs_to(a, means, counts, scatters, terms, active, vvv, alpha, beta, cost)
         partner[a], partner_cost[a] = _row_best(a, cost, active, g)
         for i in range(g):
             if not active[i] or i == a:
