@@ -100,6 +100,24 @@ def test_deterministic_and_subset_size():
     np.testing.assert_array_equal(state.get_state()[1], before)
 
 
+
+@pytest.mark.parametrize("model", ["VVV", "EII"])
+def test_tree_identical_for_one_and_two_threads(model):
+    """The pair costs are computed on the threads: the same merges and costs."""
+    import numba
+
+    X = np.random.default_rng(7).normal(size=(400, 3))
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = hierarchical_tree(X, model=model)
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        two = hierarchical_tree(X, model=model)
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(one.merges, two.merges)
+    np.testing.assert_array_equal(one.merge_costs, two.merge_costs)
+
 def test_rows_of_zero_weight_are_never_drawn():
     weights = np.zeros(1000)
     weights[::3] = 1.0
