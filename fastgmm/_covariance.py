@@ -223,6 +223,13 @@ class CovarianceModel:
         rows (``fastgmm._blocked``) instead of the Numba kernels."""
         return False
 
+    def pass_flops(self, n_features, n_components):
+        """Floating-point operations of its pass per row (an FMA counts as 2;
+        the exponentials and the M-step are not counted): what
+        ``fastgmm bench --roofline`` divides by the time. See the models'
+        own methods for the count."""
+        raise NotImplementedError
+
     def pass_kernel(self, n_blocks, accumulate, n_features):
         """(kernel, flags): the pass kernel to call for ``n_blocks`` blocks and
         the arguments it takes between ``hard`` and the parts."""
@@ -445,6 +452,14 @@ class Full(_MatrixModel):
     log_prob_kernels = (_lp_kernels.weighted_log_prob_full,
                         _lp_kernels.weighted_log_prob_full_serial)
 
+    def pass_flops(self, n_features, n_components):
+        """Per component: the deviation ``D = x - mu_k`` (d), the triangular
+        product ``D U_k`` (d(d+1)/2 FMAs), its squared norm (d FMAs), the
+        first moments ``r D`` and their sum (2 d) and the upper triangle of
+        the scatter ``r D D^T`` (d(d+1)/2 FMAs): ``2 d(d+1) + 5 d``."""
+        d = n_features
+        return n_components * (2 * d * (d + 1) + 5 * d)
+
     def shape(self, n_components, n_features):
         return (n_components, n_features, n_features)
 
@@ -526,6 +541,12 @@ class Tied(_MatrixModel):
     em_kernels = (_em_kernels.em_pass_tied, _em_kernels.em_pass_tied_serial)
     log_prob_kernels = (_lp_kernels.weighted_log_prob_tied,
                         _lp_kernels.weighted_log_prob_tied_serial)
+
+    def pass_flops(self, n_features, n_components):
+        """Per component, 'full''s count without the scatter
+        (``d(d+1) + 5 d``); the pooled scatter once per row (``d(d+1)``)."""
+        d = n_features
+        return n_components * (d * (d + 1) + 5 * d) + d * (d + 1)
 
     def shape(self, n_components, n_features):
         return (n_features, n_features)
@@ -623,6 +644,12 @@ class Diag(CovarianceModel):
     em_kernels = (_em_kernels.em_pass_diag, _em_kernels.em_pass_diag_serial)
     log_prob_kernels = (_lp_kernels.weighted_log_prob_diag,
                         _lp_kernels.weighted_log_prob_diag_serial)
+
+    def pass_flops(self, n_features, n_components):
+        """Per component: ``D`` (d), ``D * p`` (d), its squared norm (d
+        FMAs), ``r D`` (d), its sum (d) and ``r D^2`` (d FMAs): ``8 d``
+        ('spherical' runs the same pass)."""
+        return n_components * 8 * n_features
 
     def shape(self, n_components, n_features):
         return (n_components, n_features)

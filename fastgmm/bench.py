@@ -484,51 +484,32 @@ ROOFLINE_SHAPES = {
               covariance_type="spherical"),
 }
 
-# Per point and component, the flops of one pass (see iteration_flops).
-_FLOP_MODELS = ("full", "tied", "diag", "spherical")
-
-
 def iteration_flops(n_samples, n_features, n_components, covariance_type):
     """Floating-point operations of one fused EM pass (an FMA counts as 2).
 
-    The count of the arithmetic the pass kernels do per point ``x`` and
-    component ``k`` (``d = n_features``); the M-step (independent of
-    ``n_samples``), the exponentials and logarithms of the log-sum-exp (one
-    ``exp`` per point and component, not counted as flops) and the loads are
-    left out:
-
-    * 'full': the deviation ``D = x - mu_k`` (d), the triangular product
-      ``y = D U_k`` (d(d+1)/2 FMAs), its squared norm (d FMAs), the first
-      moments ``r D`` and their sum (2 d) and the upper triangle of the
-      scatter ``r D D^T`` (d(d+1)/2 FMAs): ``2 d(d+1) + 5 d``.
-    * 'tied': the same per component without the scatter
-      (``d(d+1) + 5 d``), and the pooled scatter once per point
-      (``d(d+1)``).
-    * 'diag' and 'spherical': ``D`` (d), ``D * p`` (d), its squared norm (d
-      FMAs), ``r D`` (d), its sum (d) and ``r D^2`` (d FMAs): ``8 d``.
+    ``n_samples`` times the covariance model's count per row
+    (``CovarianceModel.pass_flops``: the arithmetic the pass kernels do per
+    point and component, and per point; the M-step, which does not grow
+    with ``n_samples``, the exponentials and logarithms of the log-sum-exp
+    and the loads are left out). For example 'full':
+    ``K (2 d(d+1) + 5 d)``; 'diag' and 'spherical': ``8 d K``.
 
     Parameters
     ----------
     n_samples, n_features, n_components : int
-    covariance_type : {'full', 'tied', 'diag', 'spherical'}
+    covariance_type : str
+        Any registered covariance model (mclust's count as the pass they run).
 
     Returns
     -------
     flops : int
     """
-    if covariance_type not in _FLOP_MODELS:
-        raise ValueError(f"flop counts are defined for {_FLOP_MODELS}, got "
-                         f"{covariance_type!r}")
+    model = _covariance.get(covariance_type)
     for name, value in (("n_samples", n_samples), ("n_features", n_features),
                         ("n_components", n_components)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    n, d, k = int(n_samples), int(n_features), int(n_components)
-    if covariance_type == "full":
-        return n * k * (2 * d * (d + 1) + 5 * d)
-    if covariance_type == "tied":
-        return n * k * (d * (d + 1) + 5 * d) + n * d * (d + 1)
-    return n * k * 8 * d
+    return int(n_samples) * model.pass_flops(int(n_features), int(n_components))
 
 
 def iteration_bytes(n_samples, n_features, itemsize=8):

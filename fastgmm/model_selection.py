@@ -510,21 +510,22 @@ def select_model(X, n_components=range(1, 11),
             if (model is not None and cross_model_start and k > 1 and np.isfinite(value)
                     and model.means_.shape[0] == k
                     and (best_at_k is None or value < best_at_k[0])):
-                best_at_k = (value, model, covariance_type)
+                best_at_k = (value, model, row)
             model = None
             row += 1
         if best_at_k is not None:
             # One more start for every other model at this K: the partition
             # (MAP labels) of the model with the best criterion at this K, kept
             # where it ends at a higher log-likelihood (see the Notes).
-            _, source, source_type = best_at_k
+            _, source, source_row = best_at_k
+            source_name = str(results["covariance_type"][source_row])
             with _threads.thread_limit(n_threads):
                 partition = _Partition(source._labels(X), source.means_)
             best_at_k = source = None
             for r in range(first_row, row):
-                covariance_type = str(results["covariance_type"][r])
-                if covariance_type == source_type:
+                if r == source_row:
                     continue
+                covariance_type = str(results["covariance_type"][r])
                 old = results[r]
                 cross_row, cross_model = fit_cell(k, covariance_type, partition, 1,
                                                   init="kmeans")
@@ -533,7 +534,7 @@ def select_model(X, n_components=range(1, 11),
                         or cross_row[5] > old["log_likelihood"]):
                     continue
                 cross_row = cross_row[:9] + (old["fit_time"] + cross_row[9],) + \
-                    cross_row[10:12] + (f"cross-model start: {source_type}'s partition",)
+                    cross_row[10:12] + (f"cross-model start: {source_name}'s partition",)
                 results[r] = cross_row
                 keep_if_best(cross_model, results[criterion][r])
                 cross_model = None

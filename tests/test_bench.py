@@ -129,12 +129,15 @@ def test_iteration_flops_counts():
     assert (bench.iteration_flops(2000, 16, 6, "full")
             == 2 * 3 * bench.iteration_flops(1000, 16, 2, "full"))
     assert bench.iteration_flops(np.int64(4), 2, 2, "diag") == 4 * 2 * 16
+    # A model counts as the pass it runs: mclust's names and aliases included.
+    assert bench.iteration_flops(10, 3, 2, "VVV") == bench.iteration_flops(10, 3, 2, "full")
+    assert bench.iteration_flops(10, 3, 2, "EEI") == bench.iteration_flops(10, 3, 2, "diag")
     assert bench.iteration_bytes(1000, 4) == 32_000
     assert bench.iteration_bytes(1000, 4, 4) == 16_000
 
 
 @pytest.mark.parametrize("args, match", [
-    ((10, 2, 2, "VVV"), "flop counts are defined for"),
+    ((10, 2, 2, "XYZ"), "covariance_type"),
     ((10, 0, 2, "full"), "n_features must be a positive integer"),
     ((0, 2, 2, "full"), "n_samples must be a positive integer"),
     ((10, 2, True, "full"), "n_components must be a positive integer"),
