@@ -61,6 +61,7 @@ from ._validation import (
     check_sample_weight,
     check_scalar,
     feature_names,
+    validate_random_state,
 )
 from .exceptions import ConvergenceWarning, InvalidParameterError, compatible
 
@@ -224,7 +225,7 @@ class BaseMixture(_ParamsMixin):
                 f"The 'reg_covar' parameter of {name} must be finite. Got "
                 f"{self.reg_covar!r} instead."
             )
-        check_random_state(self.random_state)
+        validate_random_state(self.random_state, name)
 
     @classmethod
     def _checked_params(cls, params):
