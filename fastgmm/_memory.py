@@ -143,9 +143,18 @@ def available_memory():
     return None
 
 
+# A fit needing at most this much besides X is not checked against the
+# available memory unless FASTGMM_MEMORY_LIMIT is set.
+SMALL_FIT_BYTES = 32 << 20
+
+
 def check_fit_memory(n_samples, n_features, n_components, covariance_type, dtype,
                      n_init=1, init_params="kmeans", n_threads=None):
     """Refuse, before anything of the model's size exists, a fit that cannot fit in memory.
+
+    A fit that needs at most ``SMALL_FIT_BYTES`` besides X is let through
+    without reading the available memory, unless ``FASTGMM_MEMORY_LIMIT``
+    is set.
 
     Raises
     ------
@@ -155,9 +164,6 @@ def check_fit_memory(n_samples, n_features, n_components, covariance_type, dtype
         fit within the limit: a smaller covariance type, fewer components,
         float32 data.
     """
-    limit = memory_limit()
-    if limit is None:
-        return
     itemsize = np.dtype(dtype).itemsize
 
     def needed(k=n_components, cov=covariance_type, size=itemsize):
@@ -166,7 +172,12 @@ def check_fit_memory(n_samples, n_features, n_components, covariance_type, dtype
                                 n_threads=n_threads)
 
     need = needed()
-    if need <= limit:
+    if need <= SMALL_FIT_BYTES and not os.environ.get("FASTGMM_MEMORY_LIMIT", "").strip():
+        # Not worth reading /proc/meminfo (about 0.5 ms, which model
+        # selection would pay in each of its fits).
+        return
+    limit = memory_limit()
+    if limit is None or need <= limit:
         return
     ways = []
     for cov in ("diag", "spherical"):
