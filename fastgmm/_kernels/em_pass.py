@@ -196,6 +196,28 @@ def _scatter_tiles2(n_rows, rdev, dev, out, zero, accumulate):
 
 
 @njit(**_JIT)
+def _store_tile(out, rows, cols, tile, rows_left, cols_left, accumulate):
+    """The upper-triangle entries of a register tile into ``out``.
+
+    ``rows``, ``cols``: the tile's (clamped) row and column indices;
+    ``rows_left``, ``cols_left``: how many of them lie before the clamping.
+    Written: every entry with fixed trip counts, so that the writes unroll
+    (a clamped entry is written again with the same value); added, with
+    ``accumulate``: only the entries before the clamping, each once.
+    """
+    if accumulate:
+        for p in range(min(len(rows), rows_left)):
+            for q in range(min(len(cols), cols_left)):
+                if cols[q] >= rows[p]:
+                    out[rows[p], cols[q]] += tile[p][q]
+    else:
+        for p in range(len(rows)):
+            for q in range(len(cols)):
+                if cols[q] >= rows[p]:
+                    out[rows[p], cols[q]] = tile[p][q]
+
+
+@njit(**_JIT)
 def _scatter_tiles4(n_rows, rdev, dev, out, zero, accumulate):
     """``_block_scatter`` in tiles of four rows by four columns.
 
@@ -241,22 +263,10 @@ def _scatter_tiles4(n_rows, rdev, dev, out, zero, accumulate):
                 s31 += r3 * d1
                 s32 += r3 * d2
                 s33 += r3 * d3
-            rows = (i0, i1, i2, i3)
-            cols = (j0, j1, j2, j3)
-            tile = ((s00, s01, s02, s03), (s10, s11, s12, s13),
-                    (s20, s21, s22, s23), (s30, s31, s32, s33))
-            if accumulate:
-                for p in range(min(4, last + 1 - i0)):
-                    for q in range(min(4, last + 1 - j0)):
-                        if cols[q] >= rows[p]:
-                            out[rows[p], cols[q]] += tile[p][q]
-            else:
-                # Fixed trip counts: the writes unroll (a clamped entry is
-                # written again with the same value).
-                for p in range(4):
-                    for q in range(4):
-                        if cols[q] >= rows[p]:
-                            out[rows[p], cols[q]] = tile[p][q]
+            _store_tile(out, (i0, i1, i2, i3), (j0, j1, j2, j3),
+                        ((s00, s01, s02, s03), (s10, s11, s12, s13),
+                         (s20, s21, s22, s23), (s30, s31, s32, s33)),
+                        last + 1 - i0, last + 1 - j0, accumulate)
 
 
 @njit(**_JIT)
@@ -288,19 +298,9 @@ def _scatter_tiles24(n_rows, rdev, dev, out, zero, accumulate):
                 s11 += r1 * d1
                 s12 += r1 * d2
                 s13 += r1 * d3
-            rows = (i0, i1)
-            cols = (j0, j1, j2, j3)
-            tile = ((s00, s01, s02, s03), (s10, s11, s12, s13))
-            if accumulate:
-                for p in range(min(2, last + 1 - i0)):
-                    for q in range(min(4, last + 1 - j0)):
-                        if cols[q] >= rows[p]:
-                            out[rows[p], cols[q]] += tile[p][q]
-            else:
-                for p in range(2):
-                    for q in range(4):
-                        if cols[q] >= rows[p]:
-                            out[rows[p], cols[q]] = tile[p][q]
+            _store_tile(out, (i0, i1), (j0, j1, j2, j3),
+                        ((s00, s01, s02, s03), (s10, s11, s12, s13)),
+                        last + 1 - i0, last + 1 - j0, accumulate)
 
 
 # The scatter's register tiles follow the target's vector registers. With
