@@ -44,6 +44,7 @@ def loglik_entropy(weighted_log_prob, sample_weight, chunk_size, loglik_part,
     for c in prange(loglik_part.shape[0]):
         start = c * chunk_size
         stop = min(start + chunk_size, n_samples)
+        terms = np.empty(n_components)
         loglik = 0.0
         entropy = 0.0
         for i in range(start, stop):
@@ -55,17 +56,18 @@ def loglik_entropy(weighted_log_prob, sample_weight, chunk_size, loglik_part,
             if top == -np.inf:
                 loglik += w * top
                 continue
+            # Each exponential once: r_ik = terms[k] / total.
             total = 0.0
             for k in range(n_components):
-                total += math.exp(np.float64(row[k]) - top)
+                terms[k] = math.exp(np.float64(row[k]) - top)
+                total += terms[k]
             norm = top + math.log(total)
             loglik += w * norm
             row_entropy = 0.0
             for k in range(n_components):
-                log_r = np.float64(row[k]) - norm
-                r = math.exp(log_r)
+                r = terms[k] / total
                 if r > 0.0:
-                    row_entropy -= r * log_r
+                    row_entropy -= r * (np.float64(row[k]) - norm)
             entropy += w * row_entropy
         loglik_part[c] = loglik
         entropy_part[c] = entropy
