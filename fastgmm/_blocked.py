@@ -108,13 +108,6 @@ def _pool(n_threads):
     return pool
 
 
-def uses_blas_pass(n_features, min_features=None):
-    """Whether a full-covariance pass over ``n_features`` runs here
-    (``n_features >= _config.BLAS_PASS_MIN_FEATURES`` unless given)."""
-    threshold = _config.BLAS_PASS_MIN_FEATURES if min_features is None else min_features
-    return n_features >= threshold
-
-
 def _log_density(Xb, mean, prec, const, out):
     """``const - |(Xb - mean) U|^2 / 2`` per row into ``out`` (float64), by trmm.
 

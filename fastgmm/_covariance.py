@@ -489,7 +489,7 @@ class Full(_MatrixModel):
         return (means, prec, const)
 
     def blas_pass(self, n_features):
-        return _blocked.uses_blas_pass(n_features)
+        return n_features >= _config.BLAS_PASS_MIN_FEATURES
 
     def pass_kernel(self, n_blocks, accumulate, n_features):
         # With accumulate (see accumulates), every block adds its scatter to
