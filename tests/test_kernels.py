@@ -111,6 +111,30 @@ TILE_FEATURE_COUNTS = [1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 16, 19]
 
 
 
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_load_block_copies_rows_of_every_layout(layout, dtype):
+    """The block copy reads row-major X row by row (four rows at a time
+    below ``LOAD_FOUR_ROWS_MAX_FEATURES``) and other layouts feature by
+    feature: every path gives the rows, transposed, and writes nothing past
+    them."""
+    from fastgmm._kernels.logprob import LOAD_FOUR_ROWS_MAX_FEATURES, load_block
+
+    rng = np.random.default_rng(5)
+    for n_features in [1, 2, 3, LOAD_FOUR_ROWS_MAX_FEATURES - 1,
+                       LOAD_FOUR_ROWS_MAX_FEATURES, 40]:
+        base = rng.normal(size=(50, 2 * n_features)).astype(dtype)
+        X = {"C": np.ascontiguousarray(base[:, :n_features]),
+             "F": np.asfortranarray(base[:, :n_features]),
+             "strided": base[:, ::2]}[layout]
+        for start, n_rows in [(0, 50), (3, 23), (7, 1)]:
+            xt = np.full((n_features, 40 + 8), -1.0, dtype)
+            load_block(X, start, min(n_rows, 40), xt)
+            rows = min(n_rows, 40)
+            np.testing.assert_array_equal(xt[:, :rows], X[start:start + rows].T)
+            assert np.all(xt[:, rows:] == -1.0)
+
+
 @pytest.mark.parametrize("tiles", ["_scatter_tiles2", "_scatter_tiles4", "_scatter_tiles24"])
 @pytest.mark.parametrize("accumulate", [False, True])
 @pytest.mark.parametrize("dtype", DTYPES)

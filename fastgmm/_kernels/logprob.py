@@ -37,17 +37,44 @@ _JIT = dict(fastmath=FASTMATH, cache=NUMBA_CACHE, nogil=True)
 ROW_PAD = 8
 
 
+# Below this many features, ``load_block`` copies four rows of a row-major X
+# per sweep over the features; from it on, one.
+LOAD_FOUR_ROWS_MAX_FEATURES = 16
+
+
 @njit(**_JIT)
 def load_block(X, start, n_rows, xt):
     """Copy rows [start, start + n_rows) of X into the columns of ``xt`` (X's dtype).
 
-    Feature by feature: the writes are contiguous; the strided reads of one
-    column of the block stay in cache for the next features.
+    X is read in its own order: a row-major X row by row (contiguous reads,
+    writes spread over the block's rows, which stay in cache), four rows
+    per sweep below ``LOAD_FOUR_ROWS_MAX_FEATURES`` features; any other
+    layout feature by feature (contiguous writes, the strided reads of one
+    column staying in cache for the next features). On an AMD EPYC (Zen 3),
+    one thread, float64, reading row-major X feature by feature took 2.4
+    times as long at d = 64, 1.8 times at d = 16 and 2.9 times at d = 256
+    (row by row) and 1.2 times at d = 2 (four rows at a time).
     """
     n_features = X.shape[1]
-    for j in range(n_features):
+    if X.strides[1] != X.itemsize:
+        for j in range(n_features):
+            for b in range(n_rows):
+                xt[j, b] = X[start + b, j]
+    elif n_features < LOAD_FOUR_ROWS_MAX_FEATURES:
+        n_four = n_rows - n_rows % 4
+        for b in range(0, n_four, 4):
+            for j in range(n_features):
+                xt[j, b] = X[start + b, j]
+                xt[j, b + 1] = X[start + b + 1, j]
+                xt[j, b + 2] = X[start + b + 2, j]
+                xt[j, b + 3] = X[start + b + 3, j]
+        for b in range(n_four, n_rows):
+            for j in range(n_features):
+                xt[j, b] = X[start + b, j]
+    else:
         for b in range(n_rows):
-            xt[j, b] = X[start + b, j]
+            for j in range(n_features):
+                xt[j, b] = X[start + b, j]
 
 
 # From this many features on, the triangular product and the scatter work on
@@ -63,13 +90,15 @@ TRIANGULAR_WIDE_MIN_FEATURES = WIDE_TILE_MIN_FEATURES if HOST_AVX512 else 4
 
 
 @njit(**_JIT)
-def _tri_cols4(xt, n_rows, U, shift_u, j, y):
+def _tri_cols4(xt, n_rows, U, shift_u, j, y, sq, squares):
     """Columns j..j+3 (j a multiple of 4) of ``block_triangular_product``; rows
     of xt four at a time.
 
     Each pass over the block updates four output rows from four input rows:
     sixteen products per point for four loads and four stores of the
-    outputs, instead of one product per load/store pair.
+    outputs, instead of one product per load/store pair. With ``squares``
+    the last pass adds the squares of the four finished outputs to ``sq``
+    instead of storing them (``block_squared_norm``).
     """
     top = j + 4  # U[i, j + q] is 0 for i > j + q: rows from j + 4 on add nothing
     for b in range(n_rows):
@@ -77,8 +106,7 @@ def _tri_cols4(xt, n_rows, U, shift_u, j, y):
         y[j + 1, b] = -shift_u[j + 1]
         y[j + 2, b] = -shift_u[j + 2]
         y[j + 3, b] = -shift_u[j + 3]
-    i = 0
-    while i + 4 <= top:
+    for i in range(0, top, 4):
         u00 = U[i, j]
         u01 = U[i, j + 1]
         u02 = U[i, j + 2]
@@ -95,27 +123,56 @@ def _tri_cols4(xt, n_rows, U, shift_u, j, y):
         u31 = U[i + 3, j + 1]
         u32 = U[i + 3, j + 2]
         u33 = U[i + 3, j + 3]
-        for b in range(n_rows):
-            x0 = xt[i, b]
-            x1 = xt[i + 1, b]
-            x2 = xt[i + 2, b]
-            x3 = xt[i + 3, b]
-            y[j, b] += x0 * u00 + x1 * u10 + x2 * u20 + x3 * u30
-            y[j + 1, b] += x0 * u01 + x1 * u11 + x2 * u21 + x3 * u31
-            y[j + 2, b] += x0 * u02 + x1 * u12 + x2 * u22 + x3 * u32
-            y[j + 3, b] += x0 * u03 + x1 * u13 + x2 * u23 + x3 * u33
-        i += 4
+        if squares and i + 4 == top:
+            for b in range(n_rows):
+                x0 = xt[i, b]
+                x1 = xt[i + 1, b]
+                x2 = xt[i + 2, b]
+                x3 = xt[i + 3, b]
+                a0 = y[j, b] + x0 * u00 + x1 * u10 + x2 * u20 + x3 * u30
+                a1 = y[j + 1, b] + x0 * u01 + x1 * u11 + x2 * u21 + x3 * u31
+                a2 = y[j + 2, b] + x0 * u02 + x1 * u12 + x2 * u22 + x3 * u32
+                a3 = y[j + 3, b] + x0 * u03 + x1 * u13 + x2 * u23 + x3 * u33
+                sq[b] += (a0 * a0 + a1 * a1) + (a2 * a2 + a3 * a3)
+        else:
+            for b in range(n_rows):
+                x0 = xt[i, b]
+                x1 = xt[i + 1, b]
+                x2 = xt[i + 2, b]
+                x3 = xt[i + 3, b]
+                y[j, b] += x0 * u00 + x1 * u10 + x2 * u20 + x3 * u30
+                y[j + 1, b] += x0 * u01 + x1 * u11 + x2 * u21 + x3 * u31
+                y[j + 2, b] += x0 * u02 + x1 * u12 + x2 * u22 + x3 * u32
+                y[j + 3, b] += x0 * u03 + x1 * u13 + x2 * u23 + x3 * u33
 
 
 @njit(**_JIT)
-def _tri_col1(xt, n_rows, U, shift_u, j, y):
-    """Column j of ``block_triangular_product``."""
+def _tri_col1(xt, n_rows, U, shift_u, j, y, sq, squares):
+    """Column j of ``block_triangular_product`` (its square added to ``sq``
+    with ``squares``)."""
     for b in range(n_rows):
         y[j, b] = -shift_u[j]
     for i in range(j + 1):
         u = U[i, j]
         for b in range(n_rows):
             y[j, b] += xt[i, b] * u
+    if squares:
+        for b in range(n_rows):
+            sq[b] += y[j, b] * y[j, b]
+
+
+@njit(**_JIT)
+def _tri_columns(xt, n_rows, U, shift_u, y, sq, squares):
+    """The column tiles of ``block_triangular_product`` and ``block_squared_norm``."""
+    n_features = U.shape[0]
+    j = 0
+    if n_features >= TRIANGULAR_WIDE_MIN_FEATURES:
+        while j + 4 <= n_features:
+            _tri_cols4(xt, n_rows, U, shift_u, j, y, sq, squares)
+            j += 4
+    while j < n_features:
+        _tri_col1(xt, n_rows, U, shift_u, j, y, sq, squares)
+        j += 1
 
 
 @njit(**_JIT)
@@ -140,15 +197,33 @@ def block_triangular_product(xt, n_rows, U, shift_u, y):
         Output; the products are summed in its dtype when xt and U have
         it (float32 rows times float64 U are summed in float64).
     """
-    n_features = U.shape[0]
-    j = 0
-    if n_features >= TRIANGULAR_WIDE_MIN_FEATURES:
-        while j + 4 <= n_features:
-            _tri_cols4(xt, n_rows, U, shift_u, j, y)
-            j += 4
-    while j < n_features:
-        _tri_col1(xt, n_rows, U, shift_u, j, y)
-        j += 1
+    _tri_columns(xt, n_rows, U, shift_u, y, y[0], False)
+
+
+@njit(**_JIT)
+def block_squared_norm(xt, n_rows, U, shift_u, y, sq):
+    """``sq[b] = ||x_b U - shift_u||^2`` for the block's rows, U upper triangular.
+
+    The product of ``block_triangular_product``, whose four-wide tiles add
+    the squares of their outputs to ``sq`` as they finish them: the outputs
+    of a tile's last pass are never stored, and no further pass over y
+    sums the squares. On an AMD EPYC (Zen 3), one thread, float64, per
+    256-row block and component: 15.6 against 20.5 ns at d = 16 and 258
+    against 283 ns at d = 64 for the product with a separate pass of
+    squares.
+
+    Parameters
+    ----------
+    xt, n_rows, U, shift_u
+        As ``block_triangular_product``.
+    y : ndarray of shape (n_features, chunk_size), xt's dtype
+        Scratch.
+    sq : ndarray of shape (chunk_size,), xt's dtype
+        Output.
+    """
+    for b in range(n_rows):
+        sq[b] = 0.0
+    _tri_columns(xt, n_rows, U, shift_u, y, sq, True)
 
 
 @njit(**_JIT)
@@ -221,19 +296,14 @@ def block_log_prob_full_one(xt, n_rows, means, precisions_chol, const, k, logp, 
             for b in range(n_rows):
                 cx[j, b] = xt[j, b] - m
             mean_u[j] = 0.0
-        block_triangular_product(cx, n_rows, U, mean_u, y)
+        block_squared_norm(cx, n_rows, U, mean_u, y, sq)
     else:
         for j in range(n_features):
             s = 0.0
             for i in range(j + 1):
                 s += means[k, i] * U[i, j]
             mean_u[j] = s
-        block_triangular_product(xt, n_rows, U, mean_u, y)
-    for b in range(n_rows):
-        sq[b] = 0.0
-    for j in range(n_features):
-        for b in range(n_rows):
-            sq[b] += y[j, b] * y[j, b]
+        block_squared_norm(xt, n_rows, U, mean_u, y, sq)
     c = const[k]
     for b in range(n_rows):
         logp[k, b] = c - 0.5 * sq[b]
