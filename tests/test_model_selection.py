@@ -547,3 +547,21 @@ def test_loglik_entropy_kernel_against_numpy(dtype):
             np.testing.assert_allclose(parts[0][finite_blocks].sum(), expected, rtol=RTOL)
         for a, b in zip(*outputs):
             np.testing.assert_array_equal(a, b)
+
+
+def test_loglik_entropy_zero_weight_row_adds_nothing():
+    """A row of weight 0 adds nothing to the criteria's sums, even where all its
+    densities are 0 (0 * -inf would be NaN), as in the fused pass."""
+    from fastgmm._kernels import score
+
+    weighted = np.array([[-1.0, -2.0], [-np.inf, -np.inf], [-0.5, -3.0]])
+    weight = np.array([1.0, 0.0, 2.0])
+    for kernel in (score.loglik_entropy, score.loglik_entropy_serial):
+        parts = np.empty(1), np.empty(1)
+        kernel(weighted, weight, 8, *parts)
+        kept = np.array([0, 2])
+        parts_kept = np.empty(1), np.empty(1)
+        kernel(weighted[kept], weight[kept], 8, *parts_kept)
+        assert np.isfinite(parts[0][0]) and np.isfinite(parts[1][0])
+        assert parts[0][0] == parts_kept[0][0]
+        assert parts[1][0] == parts_kept[1][0]

@@ -32,7 +32,8 @@ def loglik_entropy(weighted_log_prob, sample_weight, chunk_size, loglik_part,
     loglik_part, entropy_part : ndarray of shape (n_blocks,), float64
         Outputs. A row whose densities are all 0 adds ``-inf`` to the
         log-likelihood and nothing to the entropy (its responsibilities are
-        undefined; it is given wholly to its nearest component).
+        undefined; it is given wholly to its nearest component); a row of
+        weight 0 adds nothing to either.
 
     Notes
     -----
@@ -50,6 +51,10 @@ def loglik_entropy(weighted_log_prob, sample_weight, chunk_size, loglik_part,
         for i in range(start, stop):
             row = weighted_log_prob[i]
             w = sample_weight[i] if weighted else 1.0
+            if w == 0.0:
+                # A row of weight 0 adds nothing, even where its densities
+                # are all 0 (0 * -inf would be NaN); as in the fused pass.
+                continue
             top = -np.inf
             for k in range(n_components):
                 top = max(top, np.float64(row[k]))
