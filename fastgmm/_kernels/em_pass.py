@@ -66,11 +66,26 @@ def _block_weights(sample_weight, start, n_rows, w):
             w[b] = sample_weight[start + b]
 
 
+# The smallest normal float32. A float32 responsibility below it would be a
+# subnormal number, and every product with a subnormal is slow.
+FLOAT32_TINY = 1.1754943508222875e-38
+
+
 @njit(**_JIT)
 def _block_resp(logp, k, n_rows, w, inv_total, r):
-    """Responsibilities of component k for the block, times the sample weights."""
-    for b in range(n_rows):
-        r[b] = logp[k, b] * inv_total[b] * w[b]
+    """Responsibilities of component k for the block, times the sample weights.
+
+    Into a float32 ``r``, values below ``FLOAT32_TINY`` are flushed to 0
+    instead of becoming subnormal numbers (the float64 terms are flushed
+    below exp(-690) already, see ``exp_nonpositive``).
+    """
+    if r.itemsize == 4:
+        for b in range(n_rows):
+            v = logp[k, b] * inv_total[b] * w[b]
+            r[b] = v if v >= FLOAT32_TINY else 0.0
+    else:
+        for b in range(n_rows):
+            r[b] = logp[k, b] * inv_total[b] * w[b]
 
 
 @njit(**_JIT)
@@ -655,7 +670,13 @@ def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row
             nk = 0.0
             for b in range(n_rows):
                 nk += r[b]
-                rx[b] = r[b]
+            if rx.itemsize == 4:
+                # As _block_resp: no subnormal float32 responsibilities.
+                for b in range(n_rows):
+                    rx[b] = r[b] if r[b] >= FLOAT32_TINY else 0.0
+            else:
+                for b in range(n_rows):
+                    rx[b] = r[b]
             nk_part[c, k] = nk
             # First and second moments in one sweep per feature, in X's dtype
             # (the sums of one block's rows; blocks are summed in float64);
