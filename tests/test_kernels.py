@@ -373,3 +373,23 @@ def test_kernels_run_as_python_without_the_jit():
     assert results["0"].keys() == results["1"].keys()
     for key, value in results["0"].items():
         np.testing.assert_allclose(results["1"][key], value, rtol=1e-12, err_msg=key)
+
+
+def test_float32_responsibilities_never_subnormal():
+    """A responsibility below float32's smallest normal number is written to a
+    float32 row as 0, never as a (slow) subnormal; float64 rows keep it."""
+    from fastgmm._kernels.em_pass import FLOAT32_TINY, _block_resp
+
+    assert np.float32(FLOAT32_TINY) == np.finfo(np.float32).tiny
+    terms = np.array([[1.0, 1e-40, 3e-38, 0.5, 2e-39]])
+    inv_total = np.ones(5)
+    w = np.array([1.0, 1.0, 0.25, 2.0, 1.0])
+    expected = terms[0] * w
+    r64 = np.empty(5)
+    _block_resp(terms, 0, 5, w, inv_total, r64)
+    np.testing.assert_array_equal(r64, expected)
+    r32 = np.empty(5, np.float32)
+    _block_resp(terms, 0, 5, w, inv_total, r32)
+    flushed = np.where(expected >= np.finfo(np.float32).tiny, expected, 0.0).astype(np.float32)
+    np.testing.assert_array_equal(r32, flushed)
+    assert not np.any((r32 != 0) & (np.abs(r32) < np.finfo(np.float32).tiny))
