@@ -12,8 +12,8 @@ value and what it accepts (never a silent default).
     Case is ignored.
 ``FASTGMM_CHUNK_SIZE``
     Rows per block of the fused passes, a whole number from 1 to
-    ``MAX_CHUNK_SIZE`` (4096; default: 256, and 1024 for data of at most 2
-    features, see ``pass_chunk_size``). Every block writes its own partial
+    ``MAX_CHUNK_SIZE`` (4096; default: 256, and for the fused EM passes 512,
+    and 1024 for data of at most 2 features, see ``pass_chunk_size``). Every block writes its own partial
     statistics, summed afterwards in a fixed order; results do not depend
     on the thread count, and change only in the last bits with the block
     size.
@@ -61,7 +61,8 @@ def read_chunk_size(environ=os.environ):
         raise ValueError(
             f"FASTGMM_CHUNK_SIZE={environ['FASTGMM_CHUNK_SIZE']!r} is not allowed: set "
             f"it to a whole number of rows per block from 1 to {MAX_CHUNK_SIZE}, or "
-            "unset it for the default (256, and 1024 for at most 2 features)."
+            "unset it for the default (256; 512 for the EM passes, 1024 for at most 2 "
+            "features)."
         )
     return rows
 
@@ -105,6 +106,18 @@ HOST_AVX512 = host_has_avx512()
 _CHUNK_SIZE_ENV = read_chunk_size()
 CHUNK_SIZE = 256 if _CHUNK_SIZE_ENV is None else _CHUNK_SIZE_ENV
 
+# Rows per block of the fused EM passes from LOW_D_MAX_FEATURES + 1 features
+# on. The fixed costs of a block's tiles (their set-up, and the sums of the
+# vector accumulators into each scatter entry) are spread over twice the rows
+# of CHUNK_SIZE. Measured on an AMD EPYC (Zen 3, AVX2), one pass, one thread,
+# CPU time, medians of 7-9 passes alternating the sizes
+# (``asv_benchmarks/pass_chunk_size.py``), 256 -> 512 rows, float64 / float32:
+# N=2e5 d=16 K=16 full 139.6 -> 131.3 / 103.8 -> 87.4 ms; N=5e4 d=32 K=16
+# full 106.3 -> 99.9 / 72.2 -> 60.6; N=1e5 d=64 K=32 diag 94.7 -> 94.7 /
+# 61.8 -> 58.1; N=1e5 d=8 K=8 full 13.6 -> 13.0 / 15.9 -> 14.3. 1024 rows
+# were faster still for some shapes and slower for others.
+PASS_CHUNK_SIZE = 512 if _CHUNK_SIZE_ENV is None else _CHUNK_SIZE_ENV
+
 # With one or two features a block's work per row is a few operations, and
 # the fixed costs of a block (its scratch arrays, the per-component loop
 # starts and reductions) weigh: 1024-row blocks made the serial pass of
@@ -120,12 +133,12 @@ def pass_chunk_size(n_features):
 
     ``FASTGMM_CHUNK_SIZE``, when set, for every shape; otherwise
     ``LOW_D_CHUNK_SIZE`` up to ``LOW_D_MAX_FEATURES`` features and
-    ``CHUNK_SIZE`` above. It depends on the shape only, never on the
+    ``PASS_CHUNK_SIZE`` above. It depends on the shape only, never on the
     thread count.
     """
     if _CHUNK_SIZE_ENV is None and n_features <= LOW_D_MAX_FEATURES:
         return LOW_D_CHUNK_SIZE
-    return CHUNK_SIZE
+    return PASS_CHUNK_SIZE
 
 
 def block_rows(chunk_size, default):

@@ -22,7 +22,7 @@ from sklearn import mixture as skm
 
 import reference as ref
 from fastgmm import BayesianGaussianMixture, GaussianMixture, load
-from fastgmm import _em, _variational
+from fastgmm import _config, _em, _variational
 from helpers import fit_quietly
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
@@ -151,9 +151,8 @@ def test_sample_weight_equals_repeated_rows(covariance_type):
                     reason="Numba has one thread: there is no second thread count to compare")
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_thread_count_gives_bit_identical_fits(covariance_type):
-    # 16 blocks of 256 rows at least (_config.PARALLEL_MIN_BLOCKS): the
-    # parallel kernels run.
-    X = blobs(7, n_samples=5000)
+    # PARALLEL_MIN_BLOCKS blocks and more: the parallel kernels run.
+    X = blobs(7, n_samples=(_config.PARALLEL_MIN_BLOCKS + 4) * _config.pass_chunk_size(3))
     fits = [fit_quietly(BayesianGaussianMixture(n_components=4, covariance_type=covariance_type,
                                                 random_state=0, max_iter=10,
                                                 n_threads=n_threads), X)

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import reference as ref
-from fastgmm import GaussianMixture, _covariance, _em, load
+from fastgmm import GaussianMixture, _config, _covariance, _em, load
 from fastgmm._stats import Params, nk_regularization
 from fastgmm.exceptions import InvalidParameterError
 
@@ -225,7 +225,8 @@ def test_scikit_learn_names_round_trip_unchanged(tmp_path):
 
 @pytest.mark.parametrize("model", ["EII", "VEI", "EVE", "VEV"])
 def test_thread_count_bit_identity_and_float32(model):
-    X = _blobs(3, 5000)  # 20 blocks of 256 rows: the parallel kernels run
+    # PARALLEL_MIN_BLOCKS blocks and more: the parallel kernels run.
+    X = _blobs(3, (_config.PARALLEL_MIN_BLOCKS + 4) * _config.pass_chunk_size(3))
     fits = [GaussianMixture(3, covariance_type=model, random_state=0, max_iter=20,
                             n_threads=n).fit(X) for n in (1, 2)]
     for attr in ("means_", "covariances_", "precisions_cholesky_"):
