@@ -1,7 +1,9 @@
 """Where a full-covariance pass spends its time: CPU time per stage, one thread.
 
-Run: ``python asv_benchmarks/pass_breakdown.py [N:d:K]`` (default
-``200000:16:16``, shape b of ``fastgmm.bench``; float64). A serial loop over
+Run: ``python asv_benchmarks/pass_breakdown.py [N:d:K] [float32]`` (default
+``200000:16:16``, shape b of ``fastgmm.bench``; float64 unless ``float32`` is
+given, which runs the stages as the fused pass runs them for float32 data:
+scored and scattered in float32, responsibilities in float64). A serial loop over
 256-row blocks calls the block helpers of the fused pass
 (``fastgmm._kernels``) stage by stage: loading the block, the log-densities
 (triangular products), the log-sum-exp, the responsibilities and first
@@ -35,18 +37,20 @@ def _run(X, means, precisions_chol, const, last_stage):
     n_samples, n_features = X.shape
     n_components = means.shape[0]
     width = CHUNK + ROW_PAD
-    xt = np.empty((n_features, width))
+    dtype = X.dtype
+    xt = np.empty((n_features, width), dtype)
     logp = np.empty((n_components, width))
-    dev = np.empty((n_features, width))
-    rdev = np.empty((n_features, width))
-    y = np.empty((n_features, width))
-    cx = np.empty((1, width))
-    mean_u = np.empty(n_features)
-    sq = np.empty(CHUNK)
+    dev = np.empty((n_features, width), dtype)
+    rdev = np.empty((n_features, width), dtype)
+    y = np.empty((n_features, width), dtype)
+    cx = np.empty((n_features if X.itemsize == 4 else 1, width), dtype)
+    mean_u = np.empty(n_features, dtype)
+    sq = np.empty(CHUNK, dtype)
     lse = np.empty(CHUNK)
     total = np.empty(CHUNK)
     w = np.ones(CHUNK)
-    r = np.empty(CHUNK)
+    r = np.empty(CHUNK, dtype)
+    zero = np.zeros(1, dtype)[0]
     sx = np.empty((n_components, n_features))
     sxx = np.zeros((n_components, n_features, n_features))
     check = 0.0
@@ -63,18 +67,20 @@ def _run(X, means, precisions_chol, const, last_stage):
                 _block_resp(logp, k, CHUNK, w, total, r)
                 check += _block_first_moments(xt, CHUNK, means[k], r, dev, rdev, sx[k])
                 if last_stage >= 4:
-                    _block_scatter(CHUNK, rdev, dev, sxx[k], 0.0, False)
+                    _block_scatter(CHUNK, rdev, dev, sxx[k], zero, False)
     return check + xt[0, 0]
 
 
 def main():
-    spec = sys.argv[1] if len(sys.argv) > 1 else "200000:16:16"
+    specs = [arg for arg in sys.argv[1:] if ":" in arg]
+    spec = specs[0] if specs else "200000:16:16"
     n_samples, n_features, n_components = (int(v) for v in spec.split(":"))
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(n_samples, n_features))
-    means = rng.normal(size=(n_components, n_features))
+    dtype = np.float32 if "float32" in sys.argv[2:] else np.float64
+    X = rng.normal(size=(n_samples, n_features)).astype(dtype)
+    means = rng.normal(size=(n_components, n_features)).astype(dtype)
     precisions_chol = np.triu(0.1 * rng.normal(size=(n_components, n_features, n_features))
-                              + np.eye(n_features))
+                              + np.eye(n_features)).astype(dtype)
     const = rng.normal(size=n_components)
     best = []
     for last_stage in range(len(STAGES)):
@@ -86,7 +92,7 @@ def main():
             times.append(time.thread_time() - t0)
         best.append(min(times))
     flops = n_samples * n_components * n_features * (n_features + 1)
-    print(f"N={n_samples} d={n_features} K={n_components}, full, float64, one thread:")
+    print(f"N={n_samples} d={n_features} K={n_components}, full, {np.dtype(dtype).name}, one thread:")
     for i, name in enumerate(STAGES):
         ms = 1e3 * (best[i] - (best[i - 1] if i else 0.0))
         rate = f"  ({flops / ms / 1e6:.0f} GFLOP/s)" if name in ("log-densities", "scatter") else ""
