@@ -43,7 +43,6 @@ def _run(X, means, precisions_chol, const, last_stage):
     dev = np.empty((n_features, width), dtype)
     rdev = np.empty((n_features, width), dtype)
     y = np.empty((n_features, width), dtype)
-    cx = np.empty((n_features if X.itemsize == 4 else 1, width), dtype)
     mean_u = np.empty(n_features, dtype)
     sq = np.empty(CHUNK, dtype)
     lse = np.empty(CHUNK)
@@ -57,8 +56,7 @@ def _run(X, means, precisions_chol, const, last_stage):
     for start in range(0, n_samples - CHUNK + 1, CHUNK):
         load_block(X, start, CHUNK, xt)
         if last_stage >= 1:
-            block_log_prob_full(xt, CHUNK, means, precisions_chol, const, logp, mean_u, y,
-                                cx, sq)
+            block_log_prob_full(xt, CHUNK, means, precisions_chol, const, logp, mean_u, y, sq)
         if last_stage >= 2:
             block_normalize(logp, CHUNK, lse, total)
             check += _block_loglik(CHUNK, lse, w, total, True)

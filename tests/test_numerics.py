@@ -305,3 +305,32 @@ def test_kmeans_float32_weights_of_any_scale(weight):
                                rtol=ref.RTOL[np.float32])
     np.testing.assert_allclose(model.score(X, sample_weight=np.full(len(X), weight)),
                                weight * unit.score(X), rtol=ref.RTOL[np.float32])
+
+
+@pytest.mark.parametrize("n_features", [3, 4, 7])
+def test_float64_log_densities_far_from_origin_lose_no_digits(n_features):
+    """Below CENTRED_PRODUCT_MAX_FEATURES features, full covariances score
+    rows centred on each mean, ``(x - mu) U``: at an offset of 1e6 the
+    log-densities match the reference computed on the translated data to
+    1e-13 relative (``x U - mu U`` is off by 4e-11 there, in numpy)."""
+    from fastgmm import _em
+    from fastgmm._kernels.logprob import CENTRED_PRODUCT_MAX_FEATURES
+    from fastgmm._stats import Params
+    from fastgmm._covariance import compute_precision_cholesky
+
+    assert n_features < CENTRED_PRODUCT_MAX_FEATURES
+    rng = np.random.default_rng(11)
+    offset = 1e6
+    X_ref = rng.normal(size=(500, n_features))
+    means_ref = rng.normal(size=(2, n_features))
+    A = rng.normal(size=(2, n_features, n_features)) * 0.3
+    covariances = A @ np.swapaxes(A, 1, 2) + np.eye(n_features)
+    weights = np.array([0.4, 0.6])
+    # Rows and means as stored at the offset; taking the offset away again
+    # is exact (Sterbenz), so the reference scores the very same points.
+    X, means = X_ref + offset, means_ref + offset
+    params = Params(weights, means, covariances,
+                    compute_precision_cholesky(covariances, "full"))
+    log_prob = _em.weighted_log_prob(X, params, "full")
+    expected = ref.weighted_log_prob(X - offset, weights, means - offset, covariances, "full")
+    np.testing.assert_allclose(log_prob, expected, rtol=1e-13)

@@ -439,7 +439,6 @@ def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row
     # scatter of a block is summed in float32, nk and sx in float64, and
     # with two features everything in float64 (the rule: fastgmm._kernels).
     means_x = means.astype(X.dtype)
-    n_centred = n_features if X.itemsize == 4 else 1
     for c in prange(n_blocks):
         # The row of sxx_part this block writes; ``c - c`` keeps the type of
         # the prange index (with a literal 0 it would unify to float64).
@@ -457,12 +456,10 @@ def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row
         zero = np.zeros(1, X.dtype)[0]
         mean_u = np.empty(n_features, X.dtype)
         y = np.empty((n_features, chunk_size + ROW_PAD), X.dtype)
-        cx = np.empty((n_centred, chunk_size + ROW_PAD), X.dtype)
         sq = np.empty(chunk_size, X.dtype)
         load_block(X, start, n_rows, xt)
         _block_weights(sample_weight, start, n_rows, w)
-        block_log_prob_full(xt, n_rows, means_x, precisions_chol, const, logp, mean_u, y,
-                            cx, sq)
+        block_log_prob_full(xt, n_rows, means_x, precisions_chol, const, logp, mean_u, y, sq)
         loglik_part[c] = _block_posterior(logp, n_rows, hard, w, sample_weight.shape[0] == 0,
                                           lse, inv_total)
         for k in range(n_components):
@@ -513,7 +510,6 @@ def em_pass_full_components(X, sample_weight, means, precisions_chol, const, row
     n_components = means.shape[0]
     n_blocks = loglik_part.shape[0]
     means_x = means.astype(X.dtype)
-    n_centred = n_features if X.itemsize == 4 else 1
     width = chunk_size + ROW_PAD
     xt = np.empty((n_features, width), X.dtype)
     logp = np.empty((n_components, width))
@@ -529,10 +525,9 @@ def em_pass_full_components(X, sample_weight, means, precisions_chol, const, row
         for k in prange(n_components):
             mean_u = np.empty(n_features, X.dtype)
             y = np.empty((n_features, width), X.dtype)
-            cx = np.empty((n_centred, width), X.dtype)
             sq = np.empty(chunk_size, X.dtype)
             block_log_prob_full_one(xt, n_rows, means_x, precisions_chol, const, k, logp,
-                                    mean_u, y, cx, sq)
+                                    mean_u, y, sq)
         loglik_part[c] = _block_posterior(logp, n_rows, hard, w, sample_weight.shape[0] == 0,
                                           lse, inv_total)
         for k in prange(n_components):
