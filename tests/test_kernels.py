@@ -393,3 +393,40 @@ def test_float32_responsibilities_never_subnormal():
     flushed = np.where(expected >= np.finfo(np.float32).tiny, expected, 0.0).astype(np.float32)
     np.testing.assert_array_equal(r32, flushed)
     assert not np.any((r32 != 0) & (np.abs(r32) < np.finfo(np.float32).tiny))
+
+
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_sparse_moments_of_separated_components_match_reference(covariance_type, dtype,
+                                                                 layout):
+    """Well separated components leave most responsibilities exactly 0; the
+    pass then sums each component's moments over its rows of nonzero
+    responsibility only (``em_pass.SPARSE_ROWS_DIVISOR``), from X's rows or,
+    for a layout whose rows are not contiguous, the block's columns. The
+    statistics match the dense reference all the same."""
+    from fastgmm._kernels.em_pass import SPARSE_ROWS_DIVISOR
+
+    rng = np.random.default_rng(8)
+    n_components = 2 * SPARSE_ROWS_DIVISOR
+    X, _ = ref.make_blobs(rng, 1200, 5, n_components, dtype=dtype, spread=400.0)
+    X = np.asfortranarray(X) if layout == "F" else X
+    weights, means, cov = ref.random_parameters(rng, X, n_components, covariance_type)
+    # Means on the clusters, so that each row belongs to one component.
+    labels = np.argmin(((X[:, None, :] - means[None]) ** 2).sum(-1), axis=1)
+    means = np.array([X[labels == k].mean(axis=0) if np.any(labels == k) else means[k]
+                      for k in range(n_components)], dtype=np.float64)
+    params = Params(weights, means, cov, compute_precision_cholesky(cov, covariance_type))
+    norm, resp = ref.responsibilities(X, weights, means, cov, covariance_type)
+    assert (resp == 0).mean() > 1 - 1 / SPARSE_ROWS_DIVISOR
+    sw = rng.uniform(0, 3, size=X.shape[0])
+    stats = _em.em_pass(X, sw, params, covariance_type, chunk_size=128)
+    rw = resp * sw[:, None]
+    X64 = X.astype(np.float64)
+    rtol = ref.RTOL[dtype]
+    np.testing.assert_allclose(stats.nk, rw.sum(axis=0), rtol=rtol)
+    for k in range(n_components):
+        D = X64 - means[k]
+        np.testing.assert_allclose(stats.sx[k], rw[:, k] @ D, rtol=ref.CENTRED_SUM_RTOL[dtype],
+                                   atol=ref.CENTRED_SUM_ATOL[dtype])
+        np.testing.assert_allclose(stats.sxx[k], rw[:, k] @ (D * D), rtol=rtol)

@@ -610,6 +610,71 @@ def em_pass_tied(X, sample_weight, means, means_u, precision_chol, const, shift,
         _block_scatter(n_rows, rdev, dev, sxx_part[c], zero, False)
 
 
+# A component's moments are summed over the rows of nonzero responsibility
+# alone (``_diag_moments_sparse``) when they are at most 1 / SPARSE_ROWS_DIVISOR
+# of the block. With well separated components most responsibilities are exactly 0
+# (below exp(-690) of the row's largest term, or float32's smallest normal
+# number): on N=1e5, d=64, K=32, 'diag' (``fastgmm.bench`` shape c), 95 % are.
+SPARSE_ROWS_DIVISOR = 4
+
+
+@njit(**_JIT)
+def _diag_moments_sparse(X, start, xt, n_rows, mean, r, idx, s1, s2, sx, sxx):
+    """``_diag_moments`` over the rows of nonzero ``r`` only, row by row.
+
+    The rows are visited in order and each row's features in one vectorised
+    sweep (read from X where its rows are contiguous, else from the block's
+    columns ``xt``), summed feature by feature into ``s1``, ``s2`` (X's
+    dtype); a row of responsibility 0 adds exactly 0 to either sum.
+    """
+    n_features = xt.shape[0]
+    n_kept = 0
+    for b in range(n_rows):
+        # Branch-free: the index is written either way, kept only if counted.
+        idx[n_kept] = b
+        n_kept += r[b] != 0.0
+    for i in range(n_features):
+        s1[i] = 0.0
+        s2[i] = 0.0
+    row_major = X.strides[1] == X.itemsize
+    for p in range(n_kept):
+        b = idx[p]
+        rb = r[b]
+        if row_major:
+            for i in range(n_features):
+                t = X[start + b, i] - mean[i]
+                rt = rb * t
+                s1[i] += rt
+                s2[i] += rt * t
+        else:
+            for i in range(n_features):
+                t = xt[i, b] - mean[i]
+                rt = rb * t
+                s1[i] += rt
+                s2[i] += rt * t
+    for i in range(n_features):
+        sx[i] = s1[i]
+        sxx[i] = s2[i]
+
+
+@njit(**_JIT)
+def _diag_moments(xt, n_rows, mean, r, sx, sxx, zero):
+    """``sum_b r_b (x_bi - mean_i)`` and ``sum_b r_b (x_bi - mean_i)^2`` of a
+    block's rows into ``sx``, ``sxx``: one sweep per feature, in the type of
+    ``zero`` (X's dtype; blocks are summed in float64), nothing stored."""
+    for i in range(xt.shape[0]):
+        m = mean[i]
+        s1 = zero
+        s2 = zero
+        for b in range(n_rows):
+            t = xt[i, b] - m
+            rt = r[b] * t
+            s1 += rt
+            s2 += rt * t
+        sx[i] = s1
+        sxx[i] = s2
+
+
 @njit(parallel=True, **_JIT)
 def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row_stop,
                  chunk_size, hard, loglik_part, nk_part, sx_part, sxx_part):
@@ -660,6 +725,9 @@ def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row
         loglik_part[c] = _block_posterior(logp, n_rows, hard, w, sample_weight.shape[0] == 0,
                                           lse, inv_total)
         zero = np.zeros(1, X.dtype)[0]
+        idx = np.empty(chunk_size, np.int64)
+        s1 = np.empty(n_features, X.dtype)
+        s2 = np.empty(n_features, X.dtype)
         for k in range(n_components):
             _block_resp(logp, k, n_rows, w, inv_total, r)
             nk = 0.0
@@ -673,20 +741,16 @@ def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row
                 for b in range(n_rows):
                     rx[b] = r[b]
             nk_part[c, k] = nk
-            # First and second moments in one sweep per feature, in X's dtype
-            # (the sums of one block's rows; blocks are summed in float64);
-            # nothing stored.
-            for i in range(n_features):
-                m = means_x[k, i]
-                s1 = zero
-                s2 = zero
-                for b in range(n_rows):
-                    t = xt[i, b] - m
-                    rt = rx[b] * t
-                    s1 += rt
-                    s2 += rt * t
-                sx_part[c, k, i] = s1
-                sxx_part[c, k, i] = s2
+            n_kept = 0
+            for b in range(n_rows):
+                n_kept += rx[b] != 0.0
+            if SPARSE_ROWS_DIVISOR * n_kept <= n_rows:
+                # Most rows have responsibility 0 (well separated components):
+                # their terms are 0, so only the others are summed.
+                _diag_moments_sparse(X, start, xt, n_rows, means_x[k], rx, idx, s1, s2,
+                                     sx_part[c, k], sxx_part[c, k])
+            else:
+                _diag_moments(xt, n_rows, means_x[k], rx, sx_part[c, k], sxx_part[c, k], zero)
 
 
 # Passes of a single block (small data) skip the thread pool; see ``serial_twin``.
