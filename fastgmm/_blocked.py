@@ -241,3 +241,224 @@ def em_pass_full(X, sample_weight, means, prec, const, hard, chunk_size=None,
                 sx[k] += sx_k
             pager.release(start, stop)
     return float(loglik), nk, sx, sxx
+
+
+# -- 'tied', 'diag' and 'spherical': blocks in parallel ------------------------
+#
+# Their passes have no per-component d x d product to spread over threads:
+# the work of a block is a few BLAS-3 calls over all its components at once
+# (a GEMM of the block with the K x d parameters; for 'tied' a trmm with the
+# shared factor and the pooled scatter by syrk). So whole blocks run in
+# parallel instead, each on one thread with single-threaded BLAS, each
+# returning its own partial statistics; the partials are added into the
+# totals in block order. A block's arithmetic does not depend on which thread
+# runs it nor on how many run, so results are bit-identical for any thread
+# count (the window of blocks in flight, ``n_threads`` of them, only bounds
+# the memory of partials held at once).
+
+
+def _map_blocks(X, sample_weight, chunk_size, n_threads, block_fn, combine):
+    """Run ``block_fn(slot, Xb, w, n_rows)`` over the blocks of
+    ``chunk_size`` rows of X, ``n_threads`` blocks at a time, and
+    ``combine(result)`` over their results in block order.
+
+    ``Xb`` is the block in C order (float32 or float64), ``w`` its sample
+    weights (float64, ones without weights), ``slot`` in
+    ``range(n_threads)`` the block's place in the window (for scratch arrays
+    of the caller that no other running block uses).
+    """
+    n_samples = X.shape[0]
+    starts = list(range(0, n_samples, chunk_size))
+    unit_weights = sample_weight.shape[0] == 0
+    pager = PageReleaser(X)
+
+    def one(item):
+        slot, start = item
+        stop = min(n_samples, start + chunk_size)
+        Xb = np.ascontiguousarray(float_rows(X, start, stop))
+        w = (np.ones(stop - start) if unit_weights
+             else np.ascontiguousarray(sample_weight[start:stop], dtype=np.float64))
+        return block_fn(slot, Xb, w, stop - start)
+
+    with blas_single_thread():
+        for first in range(0, len(starts), n_threads):
+            window = list(enumerate(starts[first:first + n_threads]))
+            if len(window) == 1 or n_threads == 1:
+                results = [one(item) for item in window]
+            else:
+                results = list(_pool(n_threads).map(one, window))
+            for result in results:
+                combine(result)
+            pager.release(window[0][1], min(n_samples, window[-1][1] + chunk_size))
+
+
+def _posterior(logp, n_rows, hard, w, unit_weights):
+    """(loglik, R): the block's log-likelihood and its responsibilities times
+    the sample weights (K x n_rows, float64); ``logp`` (K x chunk, float64)
+    holds the log-densities of the rows and is overwritten."""
+    lse = np.empty(n_rows)
+    inv_total = np.empty(n_rows)
+    w_full = np.empty(logp.shape[1])
+    w_full[:n_rows] = w
+    loglik = _block_posterior(logp, n_rows, hard, w_full, unit_weights, lse, inv_total)
+    R = logp[:, :n_rows]
+    R *= inv_total
+    if not unit_weights:
+        R *= w
+    return loglik, R
+
+
+def em_pass_diag(X, sample_weight, means, prec, const, hard, chunk_size=None,
+                 n_threads=None):
+    """The fused pass of diagonal (and spherical) covariances by GEMMs on blocks.
+
+    With ``c`` a centre near the data (the mean of the means, in X's dtype),
+    ``Y = X_b - c``, ``P = U^2`` (the precisions) and ``u_k = mu_k - c``:
+
+    - log-densities: ``const_k - sum_i P_ki (y_i - u_ki)^2 / 2``
+      ``= [Y | Y^2] @ [P u | -P/2]^T + (const_k - sum_i P_ki u_ki^2 / 2)``,
+      one GEMM of the block with a K x 2d matrix (in X's dtype);
+    - statistics around ``c``: ``[a_k | b_k] = R^T [Y | Y^2]``, one GEMM
+      (in X's dtype), summed over the blocks in float64 and turned at the
+      end into the sums around the means the M-step takes (exact algebra):
+      ``sx_k = a_k - nk u_k``, ``sxx_k = b_k - 2 u_k a_k + nk u_k^2``.
+
+    The second step cancels: its relative error is about
+    ``eps (1 + (u_ki / sigma_ki)^2)``, where the Numba pass, which centres on
+    each mean, has ``eps``. For float64 that is far below the tolerances at
+    any realistic separation; for float32 data see ``_config.BLAS_DIAG_MIN_WORK``
+    (the measured errors).
+
+    Parameters and returns as :func:`em_pass_full`, with ``prec`` of shape
+    (n_components, n_features) (float64, the precision Cholesky factors) and
+    ``sxx`` of shape (n_components, n_features): ``sum r (x - mu_k)^2``.
+    """
+    n_samples, n_features = X.shape
+    n_components = means.shape[0]
+    chunk_size = int(chunk_size or _config.BLAS_PASS_CHUNK_SIZE)
+    n_threads = numba.get_num_threads() if n_threads is None else int(n_threads)
+    n_threads = max(1, n_threads)
+    dtype = np.float32 if X.dtype == np.float32 else np.float64
+    unit_weights = sample_weight.shape[0] == 0
+    centre = means.mean(axis=0).astype(dtype)
+    offsets = means - centre.astype(np.float64)
+    precisions = np.asarray(prec, dtype=np.float64) ** 2
+    coef = np.empty((n_components, 2 * n_features), dtype)
+    coef[:, :n_features] = precisions * offsets
+    coef[:, n_features:] = -0.5 * precisions
+    const_c = const - 0.5 * np.einsum("kd,kd->k", precisions * offsets, offsets)
+    logp_slots = [np.empty((n_components, chunk_size)) for _ in range(n_threads)]
+    totals = {"loglik": 0.0, "nk": np.zeros(n_components),
+              "moments": np.zeros((n_components, 2 * n_features))}
+
+    def block(slot, Xb, w, n_rows):
+        # [Y | Y^2] (written whole: ufuncs into half rows were measured
+        # several times slower than the copy), in float64: exact for float32
+        # data, whose statistics are summed in float64 (see the docstring).
+        if dtype == np.float64:
+            Y = Xb - centre
+        else:
+            Y = Xb.astype(np.float64)
+            Y -= centre
+        Z = np.concatenate((Y, Y * Y), axis=1)
+        logp = logp_slots[slot]
+        np.add(coef @ (Z if dtype == np.float64 else Z.astype(dtype)).T,
+               const_c[:, None], out=logp[:, :n_rows])
+        loglik, R = _posterior(logp, n_rows, hard, w, unit_weights)
+        nk = R.sum(axis=1)
+        moments = R @ Z
+        return loglik, nk, moments
+
+    def combine(result):
+        loglik, nk, moments = result
+        totals["loglik"] += loglik
+        totals["nk"] += nk
+        totals["moments"] += moments
+
+    _map_blocks(X, sample_weight, chunk_size, n_threads, block, combine)
+    nk = totals["nk"]
+    a = totals["moments"][:, :n_features]
+    b = totals["moments"][:, n_features:]
+    sx = a - nk[:, None] * offsets
+    sxx = b - 2.0 * offsets * a + nk[:, None] * offsets**2
+    return float(totals["loglik"]), nk, sx, sxx
+
+
+def em_pass_tied(X, sample_weight, means, means_u, prec, const, shift, hard,
+                 chunk_size=None, n_threads=None):
+    """The fused pass of a tied covariance by BLAS-3 on blocks of rows.
+
+    Per block, with ``D = X_b - shift`` (in X's dtype) and U the shared
+    precision factor:
+
+    1. ``XU = D U`` by ``trmm`` and the squared distances to the components'
+       ``mu_u_k = (mu_k - shift) U`` as ``|XU|^2 - 2 XU mu_u^T + |mu_u|^2``
+       (one GEMM with the K x d ``means_u``): centred on the shift, only the
+       Mahalanobis offsets of the means from it enter the cancellation;
+    2. the log-sum-exp and responsibilities R (Numba, as every pass);
+    3. ``a_k = R^T D`` by a float64 GEMM (``sx_k = a_k - nk_k (mu_k -
+       shift)``) and the pooled scatter ``D^T diag(w) D`` (upper triangle)
+       by ``syrk`` of ``sqrt(w) D`` in X's dtype.
+
+    Parameters and returns as :func:`em_pass_full`, with the arguments of the
+    tied model's pass (``Tied.pass_arguments``): ``means_u`` (K x d,
+    float64), ``prec`` (d x d upper-triangular U, float64), ``const`` (K,),
+    ``shift`` (d,). ``sxx`` is the pooled scatter around ``shift``, upper
+    triangle (lower 0).
+    """
+    n_samples, n_features = X.shape
+    n_components = means.shape[0]
+    chunk_size = int(chunk_size or _config.BLAS_TIED_CHUNK_SIZE)
+    n_threads = numba.get_num_threads() if n_threads is None else int(n_threads)
+    n_threads = max(1, n_threads)
+    dtype = np.float32 if X.dtype == np.float32 else np.float64
+    unit_weights = sample_weight.shape[0] == 0
+    shift_x = shift.astype(dtype)
+    offsets = means - shift_x.astype(np.float64)
+    U = np.ascontiguousarray(prec, dtype=dtype)
+    means_u = np.ascontiguousarray(means_u, dtype=np.float64)
+    mu_u_sq = np.einsum("kd,kd->k", means_u, means_u)
+    trmm = get_blas_funcs("trmm", (U,))
+    syrk = get_blas_funcs("syrk", (U,))
+    logp_slots = [np.empty((n_components, chunk_size)) for _ in range(n_threads)]
+    # One zeroed Fortran d x d scratch per slot: syrk writes its lower
+    # triangle only (the C-order upper one), the other stays 0.
+    scratch = [np.zeros((n_features, n_features), dtype, order="F")
+               for _ in range(n_threads)]
+    totals = {"loglik": 0.0, "nk": np.zeros(n_components),
+              "a": np.zeros((n_components, n_features)),
+              "sxx": np.zeros((n_features, n_features))}
+
+    def block(slot, Xb, w, n_rows):
+        D = Xb - shift_x
+        XU = trmm(1.0, U.T, D.T.copy(order="F"), side=0, lower=1, trans_a=0,
+                  overwrite_b=1).T
+        # const - (|xu|^2 - 2 xu.mu_u + |mu_u|^2) / 2, in float64 (for
+        # float32 data XU is rounded once, as in the Numba pass; the sum
+        # that cancels is not).
+        XU = XU if dtype == np.float64 else XU.astype(np.float64)
+        logp = logp_slots[slot][:, :n_rows]
+        np.matmul(means_u, XU.T, out=logp)
+        logp -= 0.5 * np.einsum("ij,ij->i", XU, XU)
+        logp += (const - 0.5 * mu_u_sq)[:, None]
+        loglik, R = _posterior(logp_slots[slot], n_rows, hard, w, unit_weights)
+        nk = R.sum(axis=1)
+        # sum r (x - shift), float64 (exact differences for float32 data).
+        a = R @ (D if dtype == np.float64 else Xb.astype(np.float64) - shift)
+        if not unit_weights:
+            D *= np.sqrt(w).astype(dtype)[:, None]
+        part = syrk(1.0, D.T, beta=0.0, c=scratch[slot], trans=0, lower=1,
+                    overwrite_c=1)
+        return loglik, nk, a, part
+
+    def combine(result):
+        loglik, nk, a, part = result
+        totals["loglik"] += loglik
+        totals["nk"] += nk
+        totals["a"] += a
+        totals["sxx"] += part.T
+
+    _map_blocks(X, sample_weight, chunk_size, n_threads, block, combine)
+    nk = totals["nk"]
+    sx = totals["a"] - nk[:, None] * offsets
+    return float(totals["loglik"]), nk, sx, totals["sxx"]

@@ -170,6 +170,17 @@ PARALLEL_MIN_BLOCKS = 16
 BLAS_PASS_MIN_FEATURES = 192
 BLAS_PASS_CHUNK_SIZE = 512
 
+# 'tied' covariances of at least this many features run their pass by BLAS-3
+# on blocks (``fastgmm._blocked.em_pass_tied``).
+BLAS_TIED_MIN_FEATURES = 192
+BLAS_TIED_CHUNK_SIZE = 256
+
+# 'diag' and 'spherical' covariances of at least BLAS_DIAG_MIN_FEATURES
+# features and n_features * n_components >= BLAS_DIAG_MIN_WORK run their
+# pass by GEMMs on blocks (``fastgmm._blocked.em_pass_diag``).
+BLAS_DIAG_MIN_FEATURES = 192
+BLAS_DIAG_MIN_WORK = 4096
+
 # Upper bound on the memory of the per-block partial statistics of one kernel
 # call; the driver splits a pass into segments of blocks to stay below it.
 PART_BYTES = 8 * 2**20

@@ -218,10 +218,16 @@ class CovarianceModel:
             np.asarray(params.precisions_chol, dtype=np.float64), means.shape[1]))
         return (means, prec, const)
 
-    def blas_pass(self, n_features):
-        """Whether its pass over ``n_features`` runs by BLAS-3 on blocks of
-        rows (``fastgmm._blocked``) instead of the Numba kernels."""
+    def blas_pass(self, n_features, n_components=1):
+        """Whether its pass over ``n_features`` with ``n_components`` runs by
+        BLAS-3 on blocks of rows (``fastgmm._blocked``, :meth:`run_blas_pass`)
+        instead of the Numba kernels."""
         return False
+
+    def run_blas_pass(self, X, sample_weight, args, hard):
+        """(loglik, nk, sx, sxx) of its BLAS pass (where :meth:`blas_pass`)
+        over X, with the parameters ``args`` of :meth:`pass_arguments`."""
+        raise NotImplementedError
 
     def pass_flops(self, n_features, n_components):
         """Floating-point operations of its pass per row (an FMA counts as 2;
@@ -488,8 +494,11 @@ class Full(_MatrixModel):
             prec = prec.astype(np.float32)
         return (means, prec, const)
 
-    def blas_pass(self, n_features):
+    def blas_pass(self, n_features, n_components=1):
         return n_features >= _config.BLAS_PASS_MIN_FEATURES
+
+    def run_blas_pass(self, X, sample_weight, args, hard):
+        return _blocked.em_pass_full(X, sample_weight, *args, hard)
 
     def pass_kernel(self, n_blocks, accumulate, n_features):
         # With accumulate (see accumulates), every block adds its scatter to
@@ -605,6 +614,12 @@ class Tied(_MatrixModel):
         means_u = np.ascontiguousarray((means - shift) @ prec)
         return (means, means_u, prec, const, shift)
 
+    def blas_pass(self, n_features, n_components=1):
+        return n_features >= _config.BLAS_TIED_MIN_FEATURES
+
+    def run_blas_pass(self, X, sample_weight, args, hard):
+        return _blocked.em_pass_tied(X, sample_weight, *args, hard)
+
     def state_scatter(self, weights, covariances, n_features):
         return weights.sum() * covariances
 
@@ -708,6 +723,14 @@ class Diag(CovarianceModel):
 
     def data_covariance(self, variances, reg_covar):
         return variances + reg_covar
+
+    def blas_pass(self, n_features, n_components=1):
+        # GEMMs pay from enough work per row ('spherical' runs this pass).
+        return (n_features >= _config.BLAS_DIAG_MIN_FEATURES
+                and n_features * n_components >= _config.BLAS_DIAG_MIN_WORK)
+
+    def run_blas_pass(self, X, sample_weight, args, hard):
+        return _blocked.em_pass_diag(X, sample_weight, *args, hard)
 
     def whiten(self, diff, precisions_chol, k):
         return diff * precisions_chol[k]
