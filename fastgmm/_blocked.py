@@ -326,8 +326,18 @@ def em_pass_diag(X, sample_weight, means, prec, const, hard, chunk_size=None,
     The second step cancels: its relative error is about
     ``eps (1 + (u_ki / sigma_ki)^2)``, where the Numba pass, which centres on
     each mean, has ``eps``. For float64 that is far below the tolerances at
-    any realistic separation; for float32 data see ``_config.BLAS_DIAG_MIN_WORK``
-    (the measured errors).
+    any realistic separation. For float32 data ``[Y | Y^2]`` is formed in
+    float64 (exactly) and the statistics' GEMM runs in float64, so that
+    this cancellation costs nothing measurable; the log-densities' GEMM runs
+    in float32, with an absolute error of about ``eps32 sum_i P_ki (y_i^2 +
+    u_ki^2)`` per row where the Numba pass has ``eps32 sum_i P_ki (y_i -
+    u_ki)^2``. Measured against a float64 pass (d=256, K=16, N=2000, means
+    at ``sep * N(0, 1)`` per feature around 100, unit noise), relative error
+    of the log-likelihood, BLAS (float32 data) / Numba (float32 data): sep=1
+    3.3e-9 / 1.6e-10, sep=4 4.3e-8 / 2.0e-9, sep=16 7.3e-7 / 8.5e-11, sep=64
+    6.0e-6 / 1.0e-9 (spherical, sep=64: 2.6e-5); the scatters within 1.3e-11
+    of float64's (the responsibilities there are 0 or 1), float64 data
+    within 1e-12.
 
     Parameters and returns as :func:`em_pass_full`, with ``prec`` of shape
     (n_components, n_features) (float64, the precision Cholesky factors) and

@@ -171,15 +171,28 @@ BLAS_PASS_MIN_FEATURES = 192
 BLAS_PASS_CHUNK_SIZE = 512
 
 # 'tied' covariances of at least this many features run their pass by BLAS-3
-# on blocks (``fastgmm._blocked.em_pass_tied``).
-BLAS_TIED_MIN_FEATURES = 192
+# on blocks of BLAS_TIED_CHUNK_SIZE rows (``fastgmm._blocked.em_pass_tied``;
+# blocks of 256 rows give a pass of 500 rows two blocks, one per thread).
+# Measured on 2 loaded cores (AMD EPYC, AVX2), pass time Numba / BLAS,
+# N=1000, K=1, medians of 5 alternating (/tmp-style script in the report;
+# noisy, other work on the cores): d=192 0.70 (float64) 0.66 (float32),
+# d=256 1.33 / 0.58, d=384 0.68 / 0.93, d=512 1.40 / 1.05; N=500, K=1:
+# d=1024 1.36 / 1.13, d=2048 1.15 / 1.85; K=16: d=1024 1.28 / 1.21,
+# d=2048 2.12 / 1.63.
+BLAS_TIED_MIN_FEATURES = 512
 BLAS_TIED_CHUNK_SIZE = 256
 
 # 'diag' and 'spherical' covariances of at least BLAS_DIAG_MIN_FEATURES
-# features and n_features * n_components >= BLAS_DIAG_MIN_WORK run their
-# pass by GEMMs on blocks (``fastgmm._blocked.em_pass_diag``).
-BLAS_DIAG_MIN_FEATURES = 192
-BLAS_DIAG_MIN_WORK = 4096
+# features and BLAS_DIAG_MIN_COMPONENTS components run their pass by GEMMs
+# on blocks (``fastgmm._blocked.em_pass_diag``). The GEMMs' inner dimension
+# is K: below about 128 components they run near memory speed and lose to
+# the fused loop. Measured as above, N=1000, Numba / BLAS, float64 /
+# float32: K=256: d=256 1.59 / 1.35, d=512 1.49 / 1.59, d=2048 1.71 / 1.48;
+# K=512, d=256 1.40 / 1.35; K=128: d=512 1.09 / 1.03, d=1024 1.66 / 1.65;
+# K=64: d=512 0.99 / 0.55, d=1024 0.93 / 0.69, d=2048 1.71 / 1.31;
+# K=16: d=512 0.53 / 0.90, d=2048 0.96 / 1.12; K=1: 0.11-0.35.
+BLAS_DIAG_MIN_FEATURES = 256
+BLAS_DIAG_MIN_COMPONENTS = 128
 
 # Upper bound on the memory of the per-block partial statistics of one kernel
 # call; the driver splits a pass into segments of blocks to stay below it.

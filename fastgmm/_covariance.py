@@ -725,9 +725,10 @@ class Diag(CovarianceModel):
         return variances + reg_covar
 
     def blas_pass(self, n_features, n_components=1):
-        # GEMMs pay from enough work per row ('spherical' runs this pass).
+        # GEMMs over the components pay from many of them ('spherical'
+        # runs this pass).
         return (n_features >= _config.BLAS_DIAG_MIN_FEATURES
-                and n_features * n_components >= _config.BLAS_DIAG_MIN_WORK)
+                and n_components >= _config.BLAS_DIAG_MIN_COMPONENTS)
 
     def run_blas_pass(self, X, sample_weight, args, hard):
         return _blocked.em_pass_diag(X, sample_weight, *args, hard)

@@ -2,8 +2,9 @@
 rows, ``fastgmm._blocked.em_pass_tied`` / ``em_pass_diag``).
 
 They run from ``_config.BLAS_TIED_MIN_FEATURES`` features ('tied') and from
-``_config.BLAS_DIAG_MIN_FEATURES`` features with ``n_features * n_components
->= _config.BLAS_DIAG_MIN_WORK`` ('diag', 'spherical'); the tests lower those
+``_config.BLAS_DIAG_MIN_FEATURES`` features and
+``_config.BLAS_DIAG_MIN_COMPONENTS`` components ('diag', 'spherical'); the
+tests lower those
 thresholds and the block sizes so that they stay small and fast, and check
 the passes against the dense reference (the statistics the Numba passes
 return, around the same centres), against the Numba passes, and for the same
@@ -25,7 +26,7 @@ TYPES = ("tied", "diag", "spherical")
 
 def _set_paths(monkeypatch, on):
     value = 1 if on else 10**9
-    for name in ("BLAS_TIED_MIN_FEATURES", "BLAS_DIAG_MIN_FEATURES", "BLAS_DIAG_MIN_WORK"):
+    for name in ("BLAS_TIED_MIN_FEATURES", "BLAS_DIAG_MIN_FEATURES", "BLAS_DIAG_MIN_COMPONENTS"):
         monkeypatch.setattr(_config, name, value)
 
 
@@ -129,15 +130,15 @@ def test_dispatch_picks_both_paths(covariance_type, monkeypatch):
     monkeypatch.setattr(_blocked, name, spy)
     min_features = ("BLAS_TIED_MIN_FEATURES" if covariance_type == "tied"
                     else "BLAS_DIAG_MIN_FEATURES")
-    monkeypatch.setattr(_config, "BLAS_DIAG_MIN_WORK", N_FEATURES * N_COMPONENTS)
+    monkeypatch.setattr(_config, "BLAS_DIAG_MIN_COMPONENTS", N_COMPONENTS)
     for threshold, expected in ((N_FEATURES + 1, 0), (N_FEATURES, 1)):
         monkeypatch.setattr(_config, min_features, threshold)
         _em.em_pass(X, np.empty(0), params, covariance_type)
         assert len(calls) == expected
     model = _covariance.get(covariance_type)
     if covariance_type != "tied":
-        # diag and spherical need the work per row too.
-        monkeypatch.setattr(_config, "BLAS_DIAG_MIN_WORK", N_FEATURES * N_COMPONENTS + 1)
+        # diag and spherical need enough components too.
+        monkeypatch.setattr(_config, "BLAS_DIAG_MIN_COMPONENTS", N_COMPONENTS + 1)
         assert not model.blas_pass(N_FEATURES, N_COMPONENTS)
         assert model.blas_pass(N_FEATURES, N_COMPONENTS + 1)
 

@@ -113,12 +113,12 @@ class LargeDBlockPass:
     param_names = ["path", "covariance_type", "dtype", "n_features", "n_components"]
     timeout = 600
     n_samples = {"small": 1_000, "large": 4_000}
-    names = ("BLAS_TIED_MIN_FEATURES", "BLAS_DIAG_MIN_FEATURES", "BLAS_DIAG_MIN_WORK")
+    names = ("BLAS_TIED_MIN_FEATURES", "BLAS_DIAG_MIN_FEATURES", "BLAS_DIAG_MIN_COMPONENTS")
 
     def setup(self, path, covariance_type, dtype, n_features, n_components):
         from fastgmm import _config, _em
 
-        if path == "blas" and not hasattr(_config, "BLAS_DIAG_MIN_WORK"):
+        if path == "blas" and not hasattr(_config, "BLAS_DIAG_MIN_COMPONENTS"):
             raise NotImplementedError("no BLAS pass of these models at this commit")
         if covariance_type == "tied" and n_components > 16:
             raise NotImplementedError("tied: the pass does not grow with K; one K is enough")
