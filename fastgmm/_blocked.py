@@ -1,4 +1,12 @@
-"""The large-d pass of full covariances: BLAS-3 on blocks of rows.
+"""The large-d passes: BLAS-3 on blocks of rows.
+
+Full covariances (:func:`em_pass_full`, below) spread the components of a
+block over threads; 'tied' (:func:`em_pass_tied`) and 'diag' / 'spherical'
+(:func:`em_pass_diag`) run whole blocks in parallel (see the comment above
+:func:`_map_blocks`). Which pass a model runs is its
+``CovarianceModel.blas_pass(n_features, n_components)``, with thresholds in
+``_config`` (``BLAS_PASS_MIN_FEATURES``, ``BLAS_TIED_MIN_FEATURES``,
+``BLAS_DIAG_MIN_FEATURES`` and ``BLAS_DIAG_MIN_COMPONENTS``).
 
 At many features the per-point tiled loops of ``_kernels/em_pass.py`` lose
 to BLAS: the work per row and component is two products with a d x d
