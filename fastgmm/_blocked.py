@@ -50,6 +50,7 @@ from scipy.linalg import get_blas_funcs
 
 from . import _config
 from ._kernels.em_pass import _block_posterior
+from ._kernels.moments import centred_moments
 from ._outofcore import PageReleaser, float_rows
 
 _CONTROLLER = None
@@ -370,36 +371,61 @@ def em_pass_diag(X, sample_weight, means, prec, const, hard, chunk_size=None,
               "moments": np.zeros((n_components, 2 * n_features))}
 
     def block(slot, Xb, w, n_rows):
-        # [Y | Y^2] (written whole: ufuncs into half rows were measured
-        # several times slower than the copy), in float64: exact for float32
-        # data, whose statistics are summed in float64 (see the docstring).
-        if dtype == np.float64:
-            Y = Xb - centre
-        else:
-            Y = Xb.astype(np.float64)
-            Y -= centre
+        # [Y | Y^2] in X's dtype (written whole: ufuncs into half rows were
+        # measured several times slower than the copy).
+        Y = Xb - centre
         Z = np.concatenate((Y, Y * Y), axis=1)
         logp = logp_slots[slot]
-        np.add(coef @ (Z if dtype == np.float64 else Z.astype(dtype)).T,
-               const_c[:, None], out=logp[:, :n_rows])
+        np.add(coef @ Z.T, const_c[:, None], out=logp[:, :n_rows])
         loglik, R = _posterior(logp, n_rows, hard, w, unit_weights)
         nk = R.sum(axis=1)
-        moments = R @ Z
-        return loglik, nk, moments
+        comp, rows = np.nonzero(R)
+        if _SPARSE_FRACTION * comp.shape[0] <= R.size:
+            return loglik, nk, _centred_moments(Xb, means, R, comp, rows)
+        return loglik, nk, ("shifted", nk, R.astype(dtype) @ Z)
 
     def combine(result):
-        loglik, nk, moments = result
+        loglik, nk, (kind, *moments) = result
         totals["loglik"] += loglik
         totals["nk"] += nk
-        totals["moments"] += moments
+        if kind == "shifted":
+            totals["nk_shifted"] += moments[0]
+            totals["moments"] += moments[1]
+        else:
+            totals["sx"] += moments[0]
+            totals["sxx"] += moments[1]
 
+    totals["nk_shifted"] = np.zeros(n_components)
+    totals["sx"] = np.zeros((n_components, n_features))
+    totals["sxx"] = np.zeros((n_components, n_features))
     _map_blocks(X, sample_weight, chunk_size, n_threads, block, combine)
     nk = totals["nk"]
+    nk_shifted = totals["nk_shifted"][:, None]
     a = totals["moments"][:, :n_features]
     b = totals["moments"][:, n_features:]
-    sx = a - nk[:, None] * offsets
-    sxx = b - 2.0 * offsets * a + nk[:, None] * offsets**2
+    sx = totals["sx"] + (a - nk_shifted * offsets)
+    sxx = totals["sxx"] + (b - 2.0 * offsets * a + nk_shifted * offsets**2)
     return float(totals["loglik"]), nk, sx, sxx
+
+
+# A block whose responsibilities have at most this fraction of nonzero
+# entries (at large d most rows belong wholly to one component: their
+# log-densities differ by hundreds) takes its statistics from those entries
+# alone, around each component's mean (:func:`_centred_moments`), instead of
+# by a GEMM over all of them around a common centre.
+_SPARSE_FRACTION = 16
+
+
+def _centred_moments(Xb, means, R, comp, rows):
+    """("centred", sx, sxx) of a block from the nonzero responsibilities
+    ``R[comp, rows]``: ``sum r (x - mu_k)`` and ``sum r (x - mu_k)^2`` per
+    component, float64, by the serial Numba kernel
+    (``_kernels.moments.centred_moments``; it releases the GIL)."""
+    n_components, n_features = means.shape
+    sx = np.zeros((n_components, n_features))
+    sxx = np.zeros((n_components, n_features))
+    centred_moments(Xb, means, np.ascontiguousarray(R[comp, rows]), comp, rows, sx, sxx)
+    return ("centred", sx, sxx)
 
 
 def em_pass_tied(X, sample_weight, means, means_u, prec, const, shift, hard,

@@ -410,34 +410,37 @@ class _MatrixModel(CovarianceModel):
         return precisions_chol @ np.swapaxes(precisions_chol, -1, -2)
 
     def covariances_from_precisions(self, precisions):
-        if precisions.ndim == 3 and precisions.nbytes > _config.MSTEP_BLOCK_BYTES:
-            # One inverse per component into the result, LAPACK on one thread
-            # and the components spread over the threads.
-            # Cholesky and its inverse (potrf, potri: d^3 flops where a
-            # general inverse takes 2 d^3); a matrix that is not positive
-            # definite gets numpy's general inverse.
-            out = np.empty(precisions.shape, dtype=np.result_type(precisions.dtype,
-                                                                  np.float32))
-            potrf, potri = get_lapack_funcs(("potrf", "potri"), (out,))
-
-            def invert(k):
-                work = out[k]
-                np.copyto(work, precisions[k])
-                # The C-order slice read as Fortran is the (symmetric) matrix;
-                # potri leaves the inverse in its Fortran lower = C upper triangle.
-                chol, info = potrf(work.T, lower=1, overwrite_a=1, clean=0)
-                if info == 0:
-                    _, info = potri(chol, lower=1, overwrite_c=1)
-                if info != 0:
-                    work[...] = np.linalg.inv(precisions[k])
-                    return
-                lower = np.tril_indices(work.shape[0], -1)
-                work[lower] = work.T[lower]
-
-            with _blocked.blas_single_thread():
-                _blocked.map_components(invert, precisions.shape[0])
-            return out
+        if precisions.nbytes > _config.MSTEP_BLOCK_BYTES:
+            # ('tied': a batch of one matrix.)
+            return self._invert_each(self._matrices(precisions)).reshape(precisions.shape)
         return np.linalg.inv(precisions)
+
+    def _invert_each(self, precisions):
+        """The inverses of a batch of precisions, one per component into the
+        result, LAPACK on one thread and the components spread over the
+        threads: Cholesky and its inverse (potrf, potri: d^3 flops where a
+        general inverse takes 2 d^3); a matrix that is not positive definite
+        gets numpy's general inverse."""
+        out = np.empty(precisions.shape, dtype=np.result_type(precisions.dtype, np.float32))
+        potrf, potri = get_lapack_funcs(("potrf", "potri"), (out,))
+
+        def invert(k):
+            work = out[k]
+            np.copyto(work, precisions[k])
+            # The C-order slice read as Fortran is the (symmetric) matrix;
+            # potri leaves the inverse in its Fortran lower = C upper triangle.
+            chol, info = potrf(work.T, lower=1, overwrite_a=1, clean=0)
+            if info == 0:
+                _, info = potri(chol, lower=1, overwrite_c=1)
+            if info != 0:
+                work[...] = np.linalg.inv(precisions[k])
+                return
+            lower = np.tril_indices(work.shape[0], -1)
+            work[lower] = work.T[lower]
+
+        with _blocked.blas_single_thread():
+            _blocked.map_components(invert, precisions.shape[0])
+        return out
 
     def data_covariance(self, covariance, reg_covar):
         covariance = covariance.copy()
@@ -586,7 +589,12 @@ class Tied(_MatrixModel):
         centred = means - stats.shift
         between = (stats.nk[:, None] * centred).T @ centred
         cross = nk_reg * (centred.T @ delta)
-        covariances = _symmetrize_upper(stats.sxx) - between - cross - cross.T
+        # In place (the same operations in the same order: the same values),
+        # no temporaries of d x d beyond ``between`` and ``cross``.
+        covariances = _symmetrize_upper(stats.sxx)
+        covariances -= between
+        covariances -= cross
+        covariances -= cross.T
         covariances /= nk.sum()
         covariances.flat[:: n_features + 1] += reg_covar
         return covariances

@@ -76,11 +76,21 @@ def _expected(X, params, covariance_type, stats, sample_weight, hard):
     return float(w @ norm), nk, sx, terms, sxx
 
 
-@pytest.mark.parametrize("covariance_type", TYPES)
+# The 'diag' pass takes a block's statistics from its nonzero
+# responsibilities alone when few are (_blocked._SPARSE_FRACTION): 0 forces
+# that path, a huge value the GEMMs around the common centre.
+STATS_PATHS = {"entries": 0, "gemm": 10**12}
+
+
+@pytest.mark.parametrize("covariance_type,stats_path", [
+    ("tied", "gemm"), ("diag", "gemm"), ("diag", "entries"), ("spherical", "gemm"),
+    ("spherical", "entries")])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("hard", [False, True])
-def test_blas_pass_matches_reference(blas_pass, covariance_type, dtype, weighted, hard):
+def test_blas_pass_matches_reference(blas_pass, covariance_type, stats_path, dtype,
+                                     weighted, hard, monkeypatch):
+    monkeypatch.setattr(_blocked, "_SPARSE_FRACTION", STATS_PATHS[stats_path])
     X, params, sample_weight = _problem(covariance_type, dtype)
     weights = sample_weight if weighted else np.empty(0)
     stats = _em.em_pass(X, weights, params, covariance_type, None, hard)
@@ -145,7 +155,10 @@ def test_dispatch_picks_both_paths(covariance_type, monkeypatch):
 
 @pytest.mark.parametrize("covariance_type", TYPES)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_fit_same_bits_on_one_and_two_threads(blas_pass, covariance_type, dtype):
+def test_fit_same_bits_on_one_and_two_threads(blas_pass, covariance_type, dtype,
+                                              monkeypatch):
+    # 'diag': blocks of both kinds of statistics (see STATS_PATHS) in one pass.
+    monkeypatch.setattr(_blocked, "_SPARSE_FRACTION", 2)
     X, _, sample_weight = _problem(covariance_type, dtype, seed=2)
     fits = [GaussianMixture(N_COMPONENTS, covariance_type=covariance_type, max_iter=4,
                             tol=0.0, random_state=0, n_threads=n_threads)
