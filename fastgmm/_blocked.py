@@ -327,26 +327,31 @@ def em_pass_diag(X, sample_weight, means, prec, const, hard, chunk_size=None,
     - log-densities: ``const_k - sum_i P_ki (y_i - u_ki)^2 / 2``
       ``= [Y | Y^2] @ [P u | -P/2]^T + (const_k - sum_i P_ki u_ki^2 / 2)``,
       one GEMM of the block with a K x 2d matrix (in X's dtype);
-    - statistics around ``c``: ``[a_k | b_k] = R^T [Y | Y^2]``, one GEMM
-      (in X's dtype), summed over the blocks in float64 and turned at the
-      end into the sums around the means the M-step takes (exact algebra):
-      ``sx_k = a_k - nk u_k``, ``sxx_k = b_k - 2 u_k a_k + nk u_k^2``.
+    - statistics: where at most ``1 / _SPARSE_FRACTION`` of a block's
+      responsibilities are nonzero (at large d most rows belong wholly to
+      one component), from those entries alone, around each component's
+      mean, in float64 (``_kernels.moments.centred_moments``: exact
+      differences, no cancellation); else around ``c``: ``[a_k | b_k] =
+      R^T [Y | Y^2]``, one GEMM in X's dtype, summed over the blocks in
+      float64 and turned at the end into the sums around the means the
+      M-step takes (exact algebra): ``sx_k = a_k - nk u_k``,
+      ``sxx_k = b_k - 2 u_k a_k + nk u_k^2``.
 
-    The second step cancels: its relative error is about
-    ``eps (1 + (u_ki / sigma_ki)^2)``, where the Numba pass, which centres on
-    each mean, has ``eps``. For float64 that is far below the tolerances at
-    any realistic separation. For float32 data ``[Y | Y^2]`` is formed in
-    float64 (exactly) and the statistics' GEMM runs in float64, so that
-    this cancellation costs nothing measurable; the log-densities' GEMM runs
-    in float32, with an absolute error of about ``eps32 sum_i P_ki (y_i^2 +
-    u_ki^2)`` per row where the Numba pass has ``eps32 sum_i P_ki (y_i -
-    u_ki)^2``. Measured against a float64 pass (d=256, K=16, N=2000, means
-    at ``sep * N(0, 1)`` per feature around 100, unit noise), relative error
-    of the log-likelihood, BLAS (float32 data) / Numba (float32 data): sep=1
-    3.3e-9 / 1.6e-10, sep=4 4.3e-8 / 2.0e-9, sep=16 7.3e-7 / 8.5e-11, sep=64
-    6.0e-6 / 1.0e-9 (spherical, sep=64: 2.6e-5); the scatters within 1.3e-11
-    of float64's (the responsibilities there are 0 or 1), float64 data
-    within 1e-12.
+    The GEMM statistics cancel: their relative error is about ``eps (1 +
+    (u_ki / sigma_ki)^2)`` where the Numba pass, which centres on each mean,
+    has ``eps``; they run only where many responsibilities are nonzero,
+    i.e. where the components overlap and ``u / sigma`` is modest. The
+    log-densities' GEMM has an absolute error of about ``eps sum_i P_ki
+    (y_i^2 + u_ki^2)`` per row where the Numba pass has ``eps sum_i P_ki
+    (y_i - u_ki)^2``. Measured against the float64 Numba pass (d=256, K=16,
+    N=2000, means at ``sep * N(0, 1)`` per feature around 100, unit noise,
+    the statistics' paths as chosen), float32 data, BLAS / Numba: relative
+    error of the log-likelihood sep=0.1 1.8e-9 / 5.8e-12, sep=1 3.3e-9 /
+    1.6e-10, sep=4 4.3e-8 / 2.0e-9, sep=16 7.3e-7 / 8.5e-11, sep=64 4.6e-6 /
+    1.0e-9 (spherical 2.6e-5 / 3.6e-9); of the scatters (largest error over
+    largest entry) sep=0.1 3.7e-6 / 3.4e-6, sep=1 3.4e-7 / 3.8e-8 (GEMM
+    statistics), sep>=4 below 1e-15 / 4e-8 (nonzero entries); float64 data:
+    below 1.4e-13 everywhere.
 
     Parameters and returns as :func:`em_pass_full`, with ``prec`` of shape
     (n_components, n_features) (float64, the precision Cholesky factors) and

@@ -183,16 +183,19 @@ BLAS_TIED_MIN_FEATURES = 512
 BLAS_TIED_CHUNK_SIZE = 256
 
 # 'diag' and 'spherical' covariances of at least BLAS_DIAG_MIN_FEATURES
-# features and BLAS_DIAG_MIN_COMPONENTS components run their pass by GEMMs
-# on blocks (``fastgmm._blocked.em_pass_diag``). The GEMMs' inner dimension
-# is K: below about 128 components they run near memory speed and lose to
-# the fused loop. Measured as above, N=1000, Numba / BLAS, float64 /
-# float32: K=256: d=256 1.59 / 1.35, d=512 1.49 / 1.59, d=2048 1.71 / 1.48;
-# K=512, d=256 1.40 / 1.35; K=128: d=512 1.09 / 1.03, d=1024 1.66 / 1.65;
-# K=64: d=512 0.99 / 0.55, d=1024 0.93 / 0.69, d=2048 1.71 / 1.31;
-# K=16: d=512 0.53 / 0.90, d=2048 0.96 / 1.12; K=1: 0.11-0.35.
+# features and BLAS_DIAG_MIN_COMPONENTS components (half as many from
+# BLAS_DIAG_WIDE_FEATURES features on) run their pass by GEMMs on blocks
+# (``fastgmm._blocked.em_pass_diag``). The GEMMs' inner dimension is K:
+# with few components they run near memory speed and lose to the fused
+# loop. Measured on 2 loaded cores, N=953 (two blocks), pass time Numba /
+# BLAS, medians of 5 alternating, float64 / float32: K=256: d=256 1.56 /
+# 1.32, d=512 1.38 / 1.52, d=2048 1.34 / 2.19; K=128: d=256 1.42 / 1.47,
+# d=512 1.03 / 2.97, d=1024 1.29 / 1.58; K=64: d=512 0.89 / 1.09, d=1024
+# 2.10 / 1.25, d=2048 0.95 / 1.47; earlier, N=1000: K=16 d=512 0.53 / 0.90,
+# d=2048 0.96 / 1.12; K=1 0.11 to 0.35.
 BLAS_DIAG_MIN_FEATURES = 256
 BLAS_DIAG_MIN_COMPONENTS = 128
+BLAS_DIAG_WIDE_FEATURES = 1024
 
 # Upper bound on the memory of the per-block partial statistics of one kernel
 # call; the driver splits a pass into segments of blocks to stay below it.

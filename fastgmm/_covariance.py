@@ -735,8 +735,11 @@ class Diag(CovarianceModel):
     def blas_pass(self, n_features, n_components=1):
         # GEMMs over the components pay from many of them ('spherical'
         # runs this pass).
+        min_components = _config.BLAS_DIAG_MIN_COMPONENTS
+        if n_features >= _config.BLAS_DIAG_WIDE_FEATURES:
+            min_components //= 2
         return (n_features >= _config.BLAS_DIAG_MIN_FEATURES
-                and n_components >= _config.BLAS_DIAG_MIN_COMPONENTS)
+                and n_components >= min_components)
 
     def run_blas_pass(self, X, sample_weight, args, hard):
         return _blocked.em_pass_diag(X, sample_weight, *args, hard)

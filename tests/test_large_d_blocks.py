@@ -151,6 +151,11 @@ def test_dispatch_picks_both_paths(covariance_type, monkeypatch):
         monkeypatch.setattr(_config, "BLAS_DIAG_MIN_COMPONENTS", N_COMPONENTS + 1)
         assert not model.blas_pass(N_FEATURES, N_COMPONENTS)
         assert model.blas_pass(N_FEATURES, N_COMPONENTS + 1)
+        # From BLAS_DIAG_WIDE_FEATURES features on, half as many components.
+        monkeypatch.setattr(_config, "BLAS_DIAG_MIN_COMPONENTS", 2 * N_COMPONENTS)
+        monkeypatch.setattr(_config, "BLAS_DIAG_WIDE_FEATURES", N_FEATURES + 1)
+        assert not model.blas_pass(N_FEATURES, N_COMPONENTS)
+        assert model.blas_pass(N_FEATURES + 1, N_COMPONENTS)
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)
