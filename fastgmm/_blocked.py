@@ -461,6 +461,11 @@ def em_pass_tied(X, sample_weight, means, means_u, prec, const, shift, hard,
     n_threads = numba.get_num_threads() if n_threads is None else int(n_threads)
     n_threads = max(1, n_threads)
     dtype = np.float32 if X.dtype == np.float32 else np.float64
+    # Each block in flight holds a d x d scatter: at most
+    # _config.BLAS_TIED_SCRATCH_BYTES of them (the results do not depend on
+    # how many blocks run at once).
+    n_threads = max(1, min(n_threads, _config.BLAS_TIED_SCRATCH_BYTES
+                           // (n_features * n_features * np.dtype(dtype).itemsize)))
     unit_weights = sample_weight.shape[0] == 0
     shift_x = shift.astype(dtype)
     offsets = means - shift_x.astype(np.float64)

@@ -181,6 +181,10 @@ BLAS_PASS_CHUNK_SIZE = 512
 # d=2048 2.12 / 1.63.
 BLAS_TIED_MIN_FEATURES = 512
 BLAS_TIED_CHUNK_SIZE = 256
+# The blocks of that pass in flight at once (one per thread) hold a d x d
+# scatter each: at most this many bytes of them (two at d = 2048, float64),
+# so that many threads do not multiply the model's memory.
+BLAS_TIED_SCRATCH_BYTES = 2**26
 
 # 'diag' and 'spherical' covariances of at least BLAS_DIAG_MIN_FEATURES
 # features and BLAS_DIAG_MIN_COMPONENTS components (half as many from
