@@ -20,7 +20,8 @@ of scikit-learn's multiply-adds per iteration, at least ``--large-min-rows``, at
 skipping (and printing as skipped) the cells whose covariance matrices
 exceed ``--max-model-bytes`` or whose rows times scikit-learn's
 multiply-adds per row exceed ``--max-work``, so that it stays runnable on 2 cores;
-``--all-d`` runs both parts. ``--dtypes`` and ``--repeat`` narrow a run;
+``--all-d`` runs both parts. ``--dtypes``, ``--n-features``,
+``--n-components`` and ``--repeat`` narrow a run;
 ``--sklearn-blas-threads 1`` times scikit-learn with BLAS on one thread
 (fastgmm's fits run BLAS on one thread themselves), for a machine where
 BLAS's threads contend with other work.
@@ -70,7 +71,11 @@ def cells(args):
     for covariance_type in args.covariance_types.split(","):
         matrix = covariance_type in ("full", "tied")
         for n_features in (N_FEATURES if small else ()) + (LARGE_N_FEATURES if large else ()):
+            if args.n_features and n_features not in args.n_features:
+                continue
             for n_components in N_COMPONENTS:
+                if args.n_components and n_components not in args.n_components:
+                    continue
                 per_row = n_components * n_features * (
                     n_features if covariance_type == "full" else 1)
                 if n_features < LARGE_N_FEATURES[0]:
@@ -96,6 +101,10 @@ def cells(args):
                     yield covariance_type, n_features, n_components, n_samples
 
 
+def _ints(text):
+    return tuple(int(value) for value in text.split(","))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-iter", type=int, default=2)
@@ -112,6 +121,10 @@ def main():
     parser.add_argument("--max-work", type=float, default=4e10)
     parser.add_argument("--sklearn-blas-threads", type=int, default=None,
                         help="BLAS threads of scikit-learn's fits (default: BLAS's own)")
+    parser.add_argument("--n-features", type=_ints, default=None,
+                        help="only these d of the grid (comma-separated)")
+    parser.add_argument("--n-components", type=_ints, default=None,
+                        help="only these K of the grid (comma-separated)")
     parser.add_argument("--worst", type=int, default=5,
                         help="how many of the smallest ratios to list at the end")
     args = parser.parse_args()

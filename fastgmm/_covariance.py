@@ -218,10 +218,16 @@ class CovarianceModel:
             np.asarray(params.precisions_chol, dtype=np.float64), means.shape[1]))
         return (means, prec, const)
 
-    def blas_pass(self, n_features):
-        """Whether its pass over ``n_features`` runs by BLAS-3 on blocks of
-        rows (``fastgmm._blocked``) instead of the Numba kernels."""
+    def blas_pass(self, n_features, n_components=1):
+        """Whether its pass over ``n_features`` with ``n_components`` runs by
+        BLAS-3 on blocks of rows (``fastgmm._blocked``, :meth:`run_blas_pass`)
+        instead of the Numba kernels."""
         return False
+
+    def run_blas_pass(self, X, sample_weight, args, hard):
+        """(loglik, nk, sx, sxx) of its BLAS pass (where :meth:`blas_pass`)
+        over X, with the parameters ``args`` of :meth:`pass_arguments`."""
+        raise NotImplementedError
 
     def pass_flops(self, n_features, n_components):
         """Floating-point operations of its pass per row (an FMA counts as 2;
@@ -404,34 +410,37 @@ class _MatrixModel(CovarianceModel):
         return precisions_chol @ np.swapaxes(precisions_chol, -1, -2)
 
     def covariances_from_precisions(self, precisions):
-        if precisions.ndim == 3 and precisions.nbytes > _config.MSTEP_BLOCK_BYTES:
-            # One inverse per component into the result, LAPACK on one thread
-            # and the components spread over the threads.
-            # Cholesky and its inverse (potrf, potri: d^3 flops where a
-            # general inverse takes 2 d^3); a matrix that is not positive
-            # definite gets numpy's general inverse.
-            out = np.empty(precisions.shape, dtype=np.result_type(precisions.dtype,
-                                                                  np.float32))
-            potrf, potri = get_lapack_funcs(("potrf", "potri"), (out,))
-
-            def invert(k):
-                work = out[k]
-                np.copyto(work, precisions[k])
-                # The C-order slice read as Fortran is the (symmetric) matrix;
-                # potri leaves the inverse in its Fortran lower = C upper triangle.
-                chol, info = potrf(work.T, lower=1, overwrite_a=1, clean=0)
-                if info == 0:
-                    _, info = potri(chol, lower=1, overwrite_c=1)
-                if info != 0:
-                    work[...] = np.linalg.inv(precisions[k])
-                    return
-                lower = np.tril_indices(work.shape[0], -1)
-                work[lower] = work.T[lower]
-
-            with _blocked.blas_single_thread():
-                _blocked.map_components(invert, precisions.shape[0])
-            return out
+        if precisions.nbytes > _config.MSTEP_BLOCK_BYTES:
+            # ('tied': a batch of one matrix.)
+            return self._invert_each(self._matrices(precisions)).reshape(precisions.shape)
         return np.linalg.inv(precisions)
+
+    def _invert_each(self, precisions):
+        """The inverses of a batch of precisions, one per component into the
+        result, LAPACK on one thread and the components spread over the
+        threads: Cholesky and its inverse (potrf, potri: d^3 flops where a
+        general inverse takes 2 d^3); a matrix that is not positive definite
+        gets numpy's general inverse."""
+        out = np.empty(precisions.shape, dtype=np.result_type(precisions.dtype, np.float32))
+        potrf, potri = get_lapack_funcs(("potrf", "potri"), (out,))
+
+        def invert(k):
+            work = out[k]
+            np.copyto(work, precisions[k])
+            # The C-order slice read as Fortran is the (symmetric) matrix;
+            # potri leaves the inverse in its Fortran lower = C upper triangle.
+            chol, info = potrf(work.T, lower=1, overwrite_a=1, clean=0)
+            if info == 0:
+                _, info = potri(chol, lower=1, overwrite_c=1)
+            if info != 0:
+                work[...] = np.linalg.inv(precisions[k])
+                return
+            lower = np.tril_indices(work.shape[0], -1)
+            work[lower] = work.T[lower]
+
+        with _blocked.blas_single_thread():
+            _blocked.map_components(invert, precisions.shape[0])
+        return out
 
     def data_covariance(self, covariance, reg_covar):
         covariance = covariance.copy()
@@ -488,8 +497,11 @@ class Full(_MatrixModel):
             prec = prec.astype(np.float32)
         return (means, prec, const)
 
-    def blas_pass(self, n_features):
+    def blas_pass(self, n_features, n_components=1):
         return n_features >= _config.BLAS_PASS_MIN_FEATURES
+
+    def run_blas_pass(self, X, sample_weight, args, hard):
+        return _blocked.em_pass_full(X, sample_weight, *args, hard)
 
     def pass_kernel(self, n_blocks, accumulate, n_features):
         # With accumulate (see accumulates), every block adds its scatter to
@@ -577,7 +589,12 @@ class Tied(_MatrixModel):
         centred = means - stats.shift
         between = (stats.nk[:, None] * centred).T @ centred
         cross = nk_reg * (centred.T @ delta)
-        covariances = _symmetrize_upper(stats.sxx) - between - cross - cross.T
+        # In place (the same operations in the same order: the same values),
+        # no temporaries of d x d beyond ``between`` and ``cross``.
+        covariances = _symmetrize_upper(stats.sxx)
+        covariances -= between
+        covariances -= cross
+        covariances -= cross.T
         covariances /= nk.sum()
         covariances.flat[:: n_features + 1] += reg_covar
         return covariances
@@ -604,6 +621,12 @@ class Tied(_MatrixModel):
         means, prec, const = super().pass_arguments(params, means, shift, X_dtype)
         means_u = np.ascontiguousarray((means - shift) @ prec)
         return (means, means_u, prec, const, shift)
+
+    def blas_pass(self, n_features, n_components=1):
+        return n_features >= _config.BLAS_TIED_MIN_FEATURES
+
+    def run_blas_pass(self, X, sample_weight, args, hard):
+        return _blocked.em_pass_tied(X, sample_weight, *args, hard)
 
     def state_scatter(self, weights, covariances, n_features):
         return weights.sum() * covariances
@@ -708,6 +731,18 @@ class Diag(CovarianceModel):
 
     def data_covariance(self, variances, reg_covar):
         return variances + reg_covar
+
+    def blas_pass(self, n_features, n_components=1):
+        # GEMMs over the components pay from many of them ('spherical'
+        # runs this pass).
+        min_components = _config.BLAS_DIAG_MIN_COMPONENTS
+        if n_features >= _config.BLAS_DIAG_WIDE_FEATURES:
+            min_components //= 2
+        return (n_features >= _config.BLAS_DIAG_MIN_FEATURES
+                and n_components >= min_components)
+
+    def run_blas_pass(self, X, sample_weight, args, hard):
+        return _blocked.em_pass_diag(X, sample_weight, *args, hard)
 
     def whiten(self, diff, precisions_chol, k):
         return diff * precisions_chol[k]

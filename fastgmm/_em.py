@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from . import _config
-from . import _blocked, _covariance, _threads
+from . import _covariance, _threads
 from ._outofcore import (
     PageReleaser,
     float_dtype,
@@ -86,9 +86,9 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
     args = model.pass_arguments(params, means, shift, x_dtype)
     n_components = means.shape[0]
     sum_weights = float(n_samples if sample_weight.shape[0] == 0 else sample_weight.sum())
-    if model.blas_pass(n_features):
+    if model.blas_pass(n_features, n_components):
         # Large d: BLAS-3 on blocks of rows (fastgmm._blocked).
-        loglik, nk, sx, sxx = _blocked.em_pass_full(X, sample_weight, *args, hard)
+        loglik, nk, sx, sxx = model.run_blas_pass(X, sample_weight, args, hard)
         return Stats(loglik, sum_weights, nk, sx, sxx, means, shift)
     n_blocks = -(-n_samples // chunk_size)
     sxx_shape, accumulate, seg_blocks = _pass_layout(

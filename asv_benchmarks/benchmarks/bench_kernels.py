@@ -96,3 +96,54 @@ class LargeDPass:
 
     def peakmem_em_pass(self, *args):
         self.em.em_pass(self.X, self.sample_weight, self.gmm_params, "full")
+
+
+class LargeDBlockPass:
+    """The fused passes of 'tied', 'diag' and 'spherical' at large d: the BLAS
+    passes on blocks of rows (``fastgmm._blocked.em_pass_tied`` /
+    ``em_pass_diag``) beside the Numba kernels they replace there, from a
+    fixed start.
+
+    ``path='numba'`` raises the thresholds above the shape for the call;
+    commits without these passes skip ``path='blas'``.
+    """
+
+    params = (["blas", "numba"], ["tied", "diag", "spherical"], DTYPES, [512, 2048],
+              [16, 256])
+    param_names = ["path", "covariance_type", "dtype", "n_features", "n_components"]
+    timeout = 600
+    n_samples = {"small": 1_000, "large": 4_000}
+    names = ("BLAS_TIED_MIN_FEATURES", "BLAS_DIAG_MIN_FEATURES", "BLAS_DIAG_MIN_COMPONENTS",
+             "BLAS_DIAG_WIDE_FEATURES")
+
+    def setup(self, path, covariance_type, dtype, n_features, n_components):
+        from fastgmm import _config, _em
+
+        if path == "blas" and not hasattr(_config, "BLAS_DIAG_MIN_COMPONENTS"):
+            raise NotImplementedError("no BLAS pass of these models at this commit")
+        if covariance_type == "tied" and n_components > 16:
+            raise NotImplementedError("tied: the pass does not grow with K; one K is enough")
+        n_samples = self.n_samples[common.profile()]
+        common.check_budget(
+            common.kernel_bytes(n_samples, n_features, n_components, covariance_type, dtype),
+            f"N={n_samples} d={n_features} K={n_components} {covariance_type} {dtype}")
+        self.em = _em
+        self.config = _config
+        self.covariance_type = covariance_type
+        self.saved = {name: getattr(_config, name) for name in self.names
+                      if hasattr(_config, name)}
+        self.X = datasets.blobs(n_samples, n_features, n_components, dtype)
+        self.gmm_params = datasets.kernel_params(n_samples, n_features, n_components,
+                                                 covariance_type, dtype)
+        self.sample_weight = np.empty(0)
+        for name in self.saved:
+            setattr(_config, name, 1 if path == "blas" else 10**12)
+        # Compile (or load from Numba's cache) outside the timed region.
+        _em.em_pass(self.X[:512], self.sample_weight, self.gmm_params, covariance_type)
+
+    def teardown(self, *args):
+        for name, value in self.saved.items():
+            setattr(self.config, name, value)
+
+    def time_em_pass(self, *args):
+        self.em.em_pass(self.X, self.sample_weight, self.gmm_params, self.covariance_type)

@@ -1,0 +1,41 @@
+"""Statistics of a block from its nonzero responsibilities (the large-d
+'diag' / 'spherical' pass of ``fastgmm._blocked``).
+
+At large d most rows belong wholly to one component (their log-densities
+differ by hundreds, and the others' responsibilities underflow to exactly
+0), so a block's statistics need only its nonzero responsibilities: about
+one per row instead of ``n_components``.
+"""
+
+from numba import njit
+
+from .._config import FASTMATH, NUMBA_CACHE
+
+
+@njit(fastmath=FASTMATH, cache=NUMBA_CACHE, nogil=True)
+def centred_moments(X, means, r, comp, rows, sx, sxx):
+    """Add ``r_j (x_b - mu_k)`` and ``r_j (x_b - mu_k)^2`` into ``sx[k]`` and
+    ``sxx[k]`` for each entry ``j`` (``k = comp[j]``, ``b = rows[j]``).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, n_features), float32 or float64, C order
+    means : ndarray of shape (n_components, n_features), float64
+    r : ndarray of shape (n_entries,), float64
+        The nonzero responsibilities (times the sample weights).
+    comp, rows : ndarray of shape (n_entries,), int
+    sx, sxx : ndarray of shape (n_components, n_features), float64
+        Added into, in the order of the entries (a serial kernel: the sums
+        do not depend on any thread count). The deviations are float64
+        (exact for float32 data near the means).
+    """
+    n_features = X.shape[1]
+    for j in range(comp.shape[0]):
+        k = comp[j]
+        b = rows[j]
+        rj = r[j]
+        for i in range(n_features):
+            t = X[b, i] - means[k, i]
+            rt = rj * t
+            sx[k, i] += rt
+            sxx[k, i] += rt * t
