@@ -147,3 +147,44 @@ class LargeDBlockPass:
 
     def time_em_pass(self, *args):
         self.em.em_pass(self.X, self.sample_weight, self.gmm_params, self.covariance_type)
+
+
+class FittedPass:
+    """The fused EM pass at fitted parameters of well separated blobs.
+
+    From a fixed start most responsibilities are nonzero; at parameters a
+    few iterations into a fit of ``fastgmm.bench``'s blobs most are exactly
+    0, and 'diag' and 'spherical' sum each component's moments over its
+    rows of nonzero responsibility only (``em_pass.SPARSE_ROWS_DIVISOR``).
+    'full' is the dense pass at the same kind of parameters.
+    """
+
+    params = (["full", "diag", "spherical"], DTYPES, [16, 64])
+    param_names = ["covariance_type", "dtype", "n_features"]
+    timeout = 300
+
+    def setup(self, covariance_type, dtype, n_features):
+        import warnings
+
+        from fastgmm import GaussianMixture, _em
+        from fastgmm._stats import Params
+
+        n_components = 32
+        n_samples = common.n_samples_for(n_features)
+        common.check_budget(
+            common.kernel_bytes(n_samples, n_features, n_components, covariance_type, dtype),
+            f"N={n_samples} d={n_features} K={n_components} {covariance_type} {dtype}")
+        self.em = _em
+        self.covariance_type = covariance_type
+        self.X = datasets.blobs(n_samples, n_features, n_components, dtype)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gm = GaussianMixture(n_components, covariance_type=covariance_type, max_iter=3,
+                                 random_state=0).fit(self.X[:20_000].astype(np.float64))
+        self.gmm_params = Params(gm.weights_, gm.means_, gm.covariances_,
+                                 gm.precisions_cholesky_)
+        self.sample_weight = np.empty(0)
+        _em.em_pass(self.X[:512], self.sample_weight, self.gmm_params, covariance_type)
+
+    def time_em_pass(self, *args):
+        self.em.em_pass(self.X, self.sample_weight, self.gmm_params, self.covariance_type)
