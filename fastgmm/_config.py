@@ -187,8 +187,8 @@ BLAS_PASS_CHUNK_SIZE = 512
 # on blocks of BLAS_TIED_CHUNK_SIZE rows (``fastgmm._blocked.em_pass_tied``;
 # blocks of 256 rows give a pass of 500 rows two blocks, one per thread).
 # Measured on 2 loaded cores (AMD EPYC, AVX2), pass time Numba / BLAS,
-# N=1000, K=1, medians of 5 alternating (/tmp-style script in the report;
-# noisy, other work on the cores): d=192 0.70 (float64) 0.66 (float32),
+# N=1000, K=1, medians of 5 alternating (the two paths of asv's
+# ``bench_kernels.LargeDBlockPass``; noisy, other work on the cores): d=192 0.70 (float64) 0.66 (float32),
 # d=256 1.33 / 0.58, d=384 0.68 / 0.93, d=512 1.40 / 1.05; N=500, K=1:
 # d=1024 1.36 / 1.13, d=2048 1.15 / 1.85; K=16: d=1024 1.28 / 1.21,
 # d=2048 2.12 / 1.63.
@@ -205,7 +205,7 @@ BLAS_TIED_SCRATCH_BYTES = 2**26
 # (``fastgmm._blocked.em_pass_diag``). The GEMMs' inner dimension is K:
 # with few components they run near memory speed and lose to the fused
 # loop. Measured on 2 loaded cores, N=953 (two blocks), pass time Numba /
-# BLAS, medians of 5 alternating, float64 / float32: K=256: d=256 1.56 /
+# BLAS (as for 'tied'), medians of 5 alternating, float64 / float32: K=256: d=256 1.56 /
 # 1.32, d=512 1.38 / 1.52, d=2048 1.34 / 2.19; K=128: d=256 1.42 / 1.47,
 # d=512 1.03 / 2.97, d=1024 1.29 / 1.58; K=64: d=512 0.89 / 1.09, d=1024
 # 2.10 / 1.25, d=2048 0.95 / 1.47; earlier, N=1000: K=16 d=512 0.53 / 0.90,
