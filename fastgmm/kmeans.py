@@ -203,33 +203,26 @@ def _candidate_potentials(X, sample_weight, closest_dist_sq, candidates, chunk_s
 # k-means++
 
 
-def _searchsorted_cumsum(sample_weight, closest_dist_sq, values, dtype, step=1 << 16):
+def _searchsorted_cumsum(sample_weight, closest_dist_sq, values, dtype, X=None,
+                         center=None):
     """``np.searchsorted(np.cumsum(w * d), values)``, ``w * d`` and its
-    cumulative sum in ``dtype``, without their two arrays of n_samples.
+    cumulative sum in ``dtype``, in one serial sweep without an array of
+    n_samples (``lower_and_search_cumsum``: the sums are added in order, so
+    every sum, and hence every index, is the one of the whole array).
 
-    The cumulative sum runs block by block, each block's started from the
-    last sum of the one before; ``np.cumsum`` adds in order, so every sum,
-    and hence every index, is the one of the whole array.
+    ``sample_weight`` of length 0 means all 1. With ``center`` (and the X it
+    comes from), ``closest_dist_sq`` is first lowered, in place, to the
+    squared distances to it, in the same sweep.
     """
-    n_samples = closest_dist_sq.shape[0]
-    ids = np.full(values.shape[0], n_samples, dtype=np.intp)
-    pending = np.arange(values.shape[0])
-    carry = np.zeros(1, dtype=dtype)
-    for start in range(0, n_samples, step):
-        stop = min(n_samples, start + step)
-        block = np.empty(stop - start + 1, dtype=dtype)
-        block[0] = carry[0]
-        np.multiply(sample_weight[start:stop],
-                    closest_dist_sq[start:stop].astype(dtype, copy=False), out=block[1:])
-        sums = np.cumsum(block)[1:]
-        found = sums[-1] >= values[pending]
-        if found.any():
-            hit = pending[found]
-            ids[hit] = start + np.searchsorted(sums, values[hit])
-            pending = pending[~found]
-            if pending.size == 0:
-                break
-        carry[0] = sums[-1]
+    if X is None:
+        X = np.empty((closest_dist_sq.shape[0], 1), dtype=dtype)
+    if center is None:
+        center = np.empty(0)
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    ids = np.empty(values.shape[0], dtype=np.intp)
+    _kernels.lower_and_search_cumsum(
+        X, np.asarray(sample_weight, dtype=dtype), np.asarray(center, dtype=np.float64),
+        closest_dist_sq, values, np.zeros(1, dtype=dtype), ids)
     return ids
 
 
@@ -246,39 +239,46 @@ def _kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials,
     indices = np.full(n_clusters, -1, dtype=int)
     centers[0] = X[center_id]
     indices[0] = center_id
+    # Unit weights are not read (an empty array tells the kernels): every
+    # pass is memory-bound, and they are as many bytes as a row of 1 feature.
+    kernel_weight = (sample_weight[:0] if bool(np.all(sample_weight == 1))
+                     else sample_weight)
 
     closest_dist_sq = np.full(n_samples, np.inf)
-    current_pot = _update_closest(X, sample_weight, centers[:1], closest_dist_sq,
+    current_pot = _update_closest(X, kernel_weight, centers[:1], closest_dist_sq,
                                   chunk_size)
     # Where a row of X is wider than the candidates' distances, the candidate
     # pass keeps every candidate's updated distances, and the chosen one's
-    # replace closest_dist_sq without a second pass over X.
+    # replace closest_dist_sq without another pass over X; otherwise the
+    # chosen centre lowers closest_dist_sq in the next draw's sweep.
     candidate_closest = None
     if X.shape[1] * X.itemsize > 8 * n_local_trials and n_clusters > 1:
         candidate_closest = np.empty((n_local_trials, n_samples))
+    pending = None
 
     for c in range(1, n_clusters):
         rand_vals = random_state.uniform(size=n_local_trials) * current_pot
         # scikit-learn's cumulative sum runs in the dtype of X; so does this one,
         # so that the draws land on the same points.
-        candidate_ids = _searchsorted_cumsum(sample_weight, closest_dist_sq, rand_vals,
-                                             X.dtype)
+        candidate_ids = _searchsorted_cumsum(kernel_weight, closest_dist_sq, rand_vals,
+                                             X.dtype, X, pending)
         # Rounding can put a draw past the last cumulative sum.
         np.clip(candidate_ids, None, n_samples - 1, out=candidate_ids)
 
-        candidates_pot = _candidate_potentials(X, sample_weight, closest_dist_sq,
+        candidates_pot = _candidate_potentials(X, kernel_weight, closest_dist_sq,
                                                X[candidate_ids], chunk_size,
                                                candidate_closest)
         best = int(np.argmin(candidates_pot))
         current_pot = float(candidates_pot[best])
         best_id = candidate_ids[best]
+        centers[c] = X[best_id]
+        indices[c] = best_id
+        if c == n_clusters - 1:
+            break
         if candidate_closest is not None:
             closest_dist_sq[:] = candidate_closest[best]
         else:
-            _update_closest(X, sample_weight, X[best_id:best_id + 1], closest_dist_sq,
-                            chunk_size)
-        centers[c] = X[best_id]
-        indices[c] = best_id
+            pending = centers[c]
     return centers, indices
 
 
