@@ -681,3 +681,32 @@ def test_kmeans_start_thread_count_bit_identical(rng, restore_threads):
                                     random_state=np.random.RandomState(0))
         results.append(tuple(np.asarray(p).tobytes() for p in params))
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("n_clusters", [1, 3, 300])
+def test_partition_order_is_stable_argsort(rng, n_clusters):
+    """The counting sort of the labels gives np.argsort(kind='stable') and the
+    groups' bounds, empty groups included."""
+    labels = rng.integers(0, n_clusters, 5001).astype(np.int32)
+    order = np.empty(labels.shape[0], dtype=np.intp)
+    bounds = np.empty(n_clusters + 1, dtype=np.intp)
+    kernels.partition_order(labels, bounds, order)
+    expected = np.argsort(labels, kind="stable")
+    np.testing.assert_array_equal(order, expected)
+    np.testing.assert_array_equal(bounds, np.searchsorted(labels[expected],
+                                                          np.arange(n_clusters + 1)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gather_rows_and_their_weighted_sum(rng, dtype):
+    X = rng.normal(size=(300, 5)).astype(dtype)
+    rows = np.array([4, 7, 7, 100, 299], dtype=np.intp)
+    shift = rng.normal(size=5)
+    w = rng.uniform(0, 2, 300)
+    out = np.empty((8, 5))
+    col_sum = np.empty(5)
+    expected = X[rows].astype(np.float64) - shift
+    for weights, wr in ((w, w[rows]), (w[:0], np.ones(5))):
+        kernels.gather_rows(X, rows, weights, shift, out, col_sum)
+        np.testing.assert_array_equal(out[:5], expected)
+        np.testing.assert_allclose(col_sum, wr @ expected, rtol=KERNEL_RTOL, atol=1e-14)

@@ -782,23 +782,64 @@ def partition_sums(X, sample_weight, labels, row_start, row_stop, chunk_size, su
 
 
 @njit(**_JIT)
-def gather_rows(X, rows, shift, out):
-    """``out[i] = X[rows[i]] - shift``, upcast to float64 (serial).
+def partition_order(labels, bounds, order):
+    """The rows grouped by label, each group in increasing row order (a
+    counting sort: ``np.argsort(labels, kind="stable")``), serial.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n_samples,), integer
+        Each in [0, n_clusters).
+    bounds : ndarray of shape (n_clusters + 1,), intp
+        Out: the rows labelled k are ``order[bounds[k]:bounds[k + 1]]``.
+    order : ndarray of shape (n_samples,), intp
+        Out.
+    """
+    n_clusters = bounds.shape[0] - 1
+    for k in range(n_clusters + 1):
+        bounds[k] = 0
+    for i in range(labels.shape[0]):
+        bounds[labels[i] + 1] += 1
+    for k in range(n_clusters):
+        bounds[k + 1] += bounds[k]
+    fill = bounds[:n_clusters].copy()
+    for i in range(labels.shape[0]):
+        k = labels[i]
+        order[fill[k]] = i
+        fill[k] += 1
+
+
+@njit(**_JIT)
+def gather_rows(X, rows, sample_weight, shift, out, col_sum):
+    """``out[i] = X[rows[i]] - shift``, upcast to float64, and their weighted
+    column sums (serial).
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features), float32 or float64, any layout
     rows : ndarray of shape (n_rows,), intp
         Row indices of X, each in [0, n_samples).
+    sample_weight : ndarray of shape (n_samples,) or (0,), float64
+        The weights of the rows of X; empty: every weight is 1.
     shift : ndarray of shape (n_features,), float64
     out : ndarray of shape (>= n_rows, n_features), float64
         Output: its first n_rows rows.
+    col_sum : ndarray of shape (n_features,), float64
+        Out: ``sum_i w_rows[i] * out[i]``, the rows added in order (numpy's
+        column sums of a (n_rows, 2) array took 0.7 ms for 32768 rows, the
+        gather 0.3 ms).
     """
     n_features = X.shape[1]
+    unit = sample_weight.shape[0] == 0
+    for j in range(n_features):
+        col_sum[j] = 0.0
     for i in range(rows.shape[0]):
         r = rows[i]
+        w = 1.0 if unit else sample_weight[r]
         for j in range(n_features):
-            out[i, j] = np.float64(X[r, j]) - shift[j]
+            v = np.float64(X[r, j]) - shift[j]
+            out[i, j] = v
+            col_sum[j] += w * v
 
 
 # Passes over a few blocks skip the thread pool; see ``serial_twin``.
