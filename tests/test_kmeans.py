@@ -141,11 +141,14 @@ def test_seeding_kernels_match_reference(rng, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_feature_variances(rng, dtype):
-    X = (rng.normal(size=(5000, 3)) * [1.0, 10.0, 0.1] + [1e3, 0.0, -5.0]).astype(dtype)
-    np.testing.assert_allclose(_feature_variances(X, 256),
-                               np.var(X.astype(np.float64), axis=0),
-                               rtol=reference.RTOL[np.float64])
+@pytest.mark.parametrize("offset", [1e3, 1e7])
+def test_feature_variances(rng, dtype, offset):
+    # Far from the origin (offset): no cancellation; blocks of unequal size.
+    X = (rng.normal(size=(5000, 3)) * [1.0, 10.0, 0.1] + [offset, 0.0, -5.0]).astype(dtype)
+    for chunk_size in (256, 7, 5000):
+        np.testing.assert_allclose(_feature_variances(X, chunk_size),
+                                   np.var(X.astype(np.float64), axis=0),
+                                   rtol=reference.RTOL[np.float64])
 
 
 def test_tolerance_matches_sklearn(rng):

@@ -697,45 +697,48 @@ def lower_and_search_cumsum(X, sample_weight, center, closest_dist_sq, values, c
 
 
 @njit(parallel=True, **_JIT)
-def shifted_column_sums(X, shift, row_start, row_stop, chunk_size, sum_part, sq_part):
-    """Per-block sums of ``x - shift`` and ``(x - shift)**2``, column by column.
+def column_moments(X, row_start, row_stop, chunk_size, mean_part, m2_part):
+    """Per-block column means and sums of squared deviations from them.
 
-    Two calls (shift 0, then shift = the mean) give the feature variances by
-    the corrected two-pass formula.
+    Each block is read from X once (into its transposed scratch), then
+    summed twice in cache: the mean, then the squared deviations from it
+    (the two-pass formula within the block); the driver combines the blocks
+    (``fastgmm.kmeans._feature_variances``), so the variances take one pass
+    over X instead of two.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features), float32 or float64, any layout
-    shift : ndarray of shape (n_features,), float64
     row_start, row_stop : int
     chunk_size : int
-    sum_part, sq_part : ndarray of shape (n_blocks, n_features), float64
-        Out: ``sum_b (x_bj - shift_j)`` and ``sum_b (x_bj - shift_j)^2`` over
-        the rows b of block c.
+    mean_part, m2_part : ndarray of shape (n_blocks, n_features), float64
+        Out: the mean of each column over the rows b of block c, and
+        ``sum_b (x_bj - mean_part[c, j])^2``.
 
     Notes
     -----
     Block c reads rows [row_start + c * chunk_size, ...) of X and writes only
-    row c of ``sum_part`` and ``sq_part``.
+    row c of ``mean_part`` and ``m2_part``.
     """
     n_features = X.shape[1]
-    n_blocks = sum_part.shape[0]
+    n_blocks = mean_part.shape[0]
     for c in prange(n_blocks):
         start = row_start + c * chunk_size
         n_rows = min(chunk_size, row_stop - start)
         xt = np.empty((n_features, chunk_size + ROW_PAD))
         _load_block(X, start, n_rows, xt)
         for j in range(n_features):
-            sj = shift[j]
             row = xt[j]
             s1 = 0.0
+            for b in range(n_rows):
+                s1 += row[b]
+            mean = s1 / n_rows
             s2 = 0.0
             for b in range(n_rows):
-                t = row[b] - sj
-                s1 += t
+                t = row[b] - mean
                 s2 += t * t
-            sum_part[c, j] = s1
-            sq_part[c, j] = s2
+            mean_part[c, j] = mean
+            m2_part[c, j] = s2
 
 
 @njit(parallel=True, **_JIT)
@@ -846,5 +849,5 @@ def gather_rows(X, rows, sample_weight, shift, out, col_sum):
 lloyd_pass_serial = serial_twin(lloyd_pass, **_JIT)
 update_closest_sq_dist_serial = serial_twin(update_closest_sq_dist, **_JIT)
 candidate_potentials_serial = serial_twin(candidate_potentials, **_JIT)
-shifted_column_sums_serial = serial_twin(shifted_column_sums, **_JIT)
+column_moments_serial = serial_twin(column_moments, **_JIT)
 partition_sums_serial = serial_twin(partition_sums, **_JIT)
