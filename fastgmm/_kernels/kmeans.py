@@ -696,13 +696,41 @@ def lower_and_search_cumsum(X, sample_weight, center, closest_dist_sq, values, c
         _lower_closest_rows(X, center, closest_dist_sq, i, n_samples)
 
 
+@njit(**_JIT)
+def _rowwise_column_moments(X, start, n_rows, mean, m2):
+    """``column_moments`` of the rows [start, start + n_rows) of X, row by row."""
+    n_features = X.shape[1]
+    for j in range(n_features):
+        mean[j] = 0.0
+        m2[j] = 0.0
+    for i in range(start, start + n_rows):
+        for j in range(n_features):
+            mean[j] += np.float64(X[i, j])
+    for j in range(n_features):
+        mean[j] /= n_rows
+    # The deviations' sum (zero but for the rounding of the mean) corrects
+    # the squares: the corrected two-pass formula.
+    dev = np.zeros(n_features)
+    for i in range(start, start + n_rows):
+        for j in range(n_features):
+            t = np.float64(X[i, j]) - mean[j]
+            dev[j] += t
+            m2[j] += t * t
+    for j in range(n_features):
+        m2[j] -= dev[j] * dev[j] / n_rows
+        # The mean, corrected the same way: far from the origin, the
+        # first sweep's sum rounds at the scale of the data.
+        mean[j] += dev[j] / n_rows
+
+
 @njit(parallel=True, **_JIT)
 def column_moments(X, row_start, row_stop, chunk_size, mean_part, m2_part):
     """Per-block column means and sums of squared deviations from them.
 
-    Each block is read from X once (into its transposed scratch), then
-    summed twice in cache: the mean, then the squared deviations from it
-    (the two-pass formula within the block); the driver combines the blocks
+    Each block is read from X once (into its transposed scratch, or row by
+    row for wide rows), then summed twice in cache: the mean, then the
+    squared deviations from it (the corrected two-pass formula within the
+    block); the driver combines the blocks
     (``fastgmm.kmeans._feature_variances``), so the variances take one pass
     over X instead of two.
 
@@ -725,6 +753,12 @@ def column_moments(X, row_start, row_stop, chunk_size, mean_part, m2_part):
     for c in prange(n_blocks):
         start = row_start + c * chunk_size
         n_rows = min(chunk_size, row_stop - start)
+        if n_features >= ROWWISE_LOAD_MIN_FEATURES:
+            # Wide rows: both sweeps row by row (the loop over the features
+            # vectorises), the second from cache, with no transposed copy
+            # (1e5 x 64: the copy cost more than the sums).
+            _rowwise_column_moments(X, start, n_rows, mean_part[c], m2_part[c])
+            continue
         xt = np.empty((n_features, chunk_size + ROW_PAD))
         _load_block(X, start, n_rows, xt)
         for j in range(n_features):
@@ -733,12 +767,15 @@ def column_moments(X, row_start, row_stop, chunk_size, mean_part, m2_part):
             for b in range(n_rows):
                 s1 += row[b]
             mean = s1 / n_rows
+            s1 = 0.0
             s2 = 0.0
             for b in range(n_rows):
                 t = row[b] - mean
+                s1 += t
                 s2 += t * t
-            mean_part[c, j] = mean
-            m2_part[c, j] = s2
+            # Corrected two-pass formula and mean, as row by row.
+            mean_part[c, j] = mean + s1 / n_rows
+            m2_part[c, j] = s2 - s1 * s1 / n_rows
 
 
 @njit(parallel=True, **_JIT)
