@@ -16,7 +16,14 @@ features; each pass over the block gives the distances to four centres (a
 register tile of four centres by two features: X is loaded once per four
 centres). The k-means++ passes compare only a few centres with every row,
 for which the transposed copy would cost more than the distances: they work
-row by row, four centres at a time, the loop over the features vectorised.
+row by row, four centres at a time, the loop over the features vectorised;
+with one or two features, whose loop is too short to vectorise, one
+candidate at a time, the loop over the rows vectorised (unsigned row
+indices: numba's wraparound of a signed index keeps such a loop scalar).
+They are memory-bound, so unit weights are passed as an empty array and
+not read. The k-means++ draw (``lower_and_search_cumsum``) is serial and
+compiled without fastmath: its cumulative sum adds in order, as
+``np.cumsum``, so that the draws land where scikit-learn's do.
 Squared distances are taken as sum_j (x_j - c_j)^2, never as
 ||x||^2 - 2 x.c + ||c||^2, which cancels for points near a centre; no
 N x K distance matrix is ever built. X is read in its own dtype (float32 or
