@@ -676,8 +676,16 @@ def lower_and_search_cumsum(X, sample_weight, center, closest_dist_sq, values, c
     n_samples = closest_dist_sq.shape[0]
     unit = sample_weight.shape[0] == 0
     lower = center.shape[0] > 0
-    order = np.argsort(values)
     n_values = values.shape[0]
+    # The values in increasing order, by insertion (a few values; numba's
+    # np.argsort took seconds to compile).
+    order = np.empty(n_values, dtype=np.intp)
+    for q in range(n_values):
+        p = q
+        while p > 0 and values[order[p - 1]] > values[q]:
+            order[p] = order[p - 1]
+            p -= 1
+        order[p] = q
     for q in range(n_values):
         ids[q] = n_samples
     cast[0] = 0.0
