@@ -190,11 +190,16 @@ def _candidate_potentials(X, sample_weight, closest_dist_sq, candidates, chunk_s
     """
     n_samples = X.shape[0]
     pot_part = np.empty((_n_blocks(n_samples, chunk_size), candidates.shape[0]))
+    candidates = np.ascontiguousarray(candidates, dtype=np.float64)
+    if candidate_closest is None and X.shape[1] <= 2:
+        _kernel("narrow_candidate_potentials", pot_part.shape[0])(
+            X, sample_weight, closest_dist_sq, candidates, 0, n_samples, chunk_size,
+            pot_part)
+        return pot_part.sum(axis=0)
     if candidate_closest is None:
         candidate_closest = np.empty((0, 0))
     _kernel("candidate_potentials", pot_part.shape[0])(
-        X, sample_weight, closest_dist_sq,
-        np.ascontiguousarray(candidates, dtype=np.float64), 0, n_samples, chunk_size,
+        X, sample_weight, closest_dist_sq, candidates, 0, n_samples, chunk_size,
         pot_part, candidate_closest)
     return pot_part.sum(axis=0)
 

@@ -551,6 +551,12 @@ def test_candidate_potentials_unit_weights_and_narrow_rows(rng, dtype, n_feature
             np.testing.assert_allclose(
                 store[t], np.minimum(closest, ref.closest_sq_dist(X, candidates[t:t + 1])),
                 rtol=KERNEL_RTOL, atol=reference.REORDER_ATOL)
+        if n_features <= 2:
+            for kernel in (kernels.narrow_candidate_potentials,
+                           kernels.narrow_candidate_potentials_serial):
+                kernel(X, w, closest, candidates, 0, X.shape[0], 100, pot_part)
+                np.testing.assert_allclose(pot_part.sum(axis=0), expected,
+                                           rtol=KERNEL_RTOL)
 
 
 # --------------------------------------------------------------------------

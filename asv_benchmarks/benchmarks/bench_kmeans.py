@@ -122,8 +122,9 @@ class SeedingPasses(_KMeansBase):
 
 class SeedingSweep(_KMeansBase):
     """The k-means++ paths of unit weights (an empty ``sample_weight``, not
-    read): ``candidate_potentials`` (with one or two features, one
-    vectorised loop over the rows per candidate) and the draw's serial sweep
+    read): ``candidate_potentials`` (with one or two features,
+    ``narrow_candidate_potentials``: one vectorised loop over the rows per
+    candidate) and the draw's serial sweep
     ``lower_and_search_cumsum`` (cumulative sum and search, in order), alone
     and lowering the distances to a new centre in the same sweep."""
 

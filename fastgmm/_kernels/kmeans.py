@@ -515,22 +515,34 @@ def _narrow_potential(X, sample_weight, closest_dist_sq, candidate, start, n_row
     return pot
 
 
-@njit(**_JIT)
-def _narrow_candidates(X, sample_weight, closest_dist_sq, candidates, start, n_rows,
-                       pot_part, c, candidate_closest):
-    """:func:`candidate_potentials` on the ``n_rows`` rows of X from ``start``,
-    for X of one or two features.
+@njit(parallel=True, **_JIT)
+def narrow_candidate_potentials(X, sample_weight, closest_dist_sq, candidates, row_start,
+                                row_stop, chunk_size, pot_part):
+    """:func:`candidate_potentials` (without ``candidate_closest``) for X of
+    one or two features.
 
     Row by row, four candidates at a time, the loop over one or two
     features is too short to vectorise; here each candidate is one loop
-    over the block's rows (:func:`_narrow_potential`), which vectorises.
-    Keeping the candidates' distances (only with a single candidate: two
-    float64 features are as wide as two candidates' distances) takes the
-    row-by-row path.
+    over the block's rows (:func:`_narrow_potential`), which vectorises. A
+    kernel apart, so that only the path a shape takes is compiled.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, 1 or 2), float32 or float64, any layout
+    sample_weight, closest_dist_sq, candidates, row_start, row_stop, chunk_size, pot_part
+        As :func:`candidate_potentials`.
+
+    Notes
+    -----
+    Block c reads rows [row_start + c * chunk_size, ...) of X and writes only
+    row c of ``pot_part``.
     """
-    for t in range(candidates.shape[0]):
-        pot_part[c, t] = _narrow_potential(X, sample_weight, closest_dist_sq,
-                                           candidates[t], start, n_rows)
+    for c in prange(pot_part.shape[0]):
+        start = row_start + c * chunk_size
+        n_rows = min(chunk_size, row_stop - start)
+        for t in range(candidates.shape[0]):
+            pot_part[c, t] = _narrow_potential(X, sample_weight, closest_dist_sq,
+                                               candidates[t], start, n_rows)
 
 
 @njit(parallel=True, **_JIT)
@@ -563,22 +575,17 @@ def candidate_potentials(X, sample_weight, closest_dist_sq, candidates, row_star
     -----
     Block c reads rows [row_start + c * chunk_size, ...) of X and writes only
     row c of ``pot_part`` and those columns of ``candidate_closest``. Row by
-    row, four candidates at a time, as :func:`update_closest_sq_dist`; with
-    one or two features, candidate by candidate over the block's rows
-    (:func:`_narrow_candidates`).
+    row, four candidates at a time, as :func:`update_closest_sq_dist` (with
+    one or two features and no ``candidate_closest``, the driver calls
+    :func:`narrow_candidate_potentials`).
     """
     n_blocks = pot_part.shape[0]
     n_candidates = candidates.shape[0]
     store = candidate_closest.shape[0] > 0
     unit = sample_weight.shape[0] == 0
-    narrow = X.shape[1] <= 2 and not store
     for c in prange(n_blocks):
         start = row_start + c * chunk_size
         n_rows = min(chunk_size, row_stop - start)
-        if narrow:
-            _narrow_candidates(X, sample_weight, closest_dist_sq, candidates, start,
-                               n_rows, pot_part, c, candidate_closest)
-            continue
         pot = np.zeros(n_candidates)
         for i in range(start, start + n_rows):
             x = X[i]
@@ -901,5 +908,6 @@ def gather_rows(X, rows, sample_weight, shift, out, col_sum):
 lloyd_pass_serial = serial_twin(lloyd_pass, **_JIT)
 update_closest_sq_dist_serial = serial_twin(update_closest_sq_dist, **_JIT)
 candidate_potentials_serial = serial_twin(candidate_potentials, **_JIT)
+narrow_candidate_potentials_serial = serial_twin(narrow_candidate_potentials, **_JIT)
 column_moments_serial = serial_twin(column_moments, **_JIT)
 partition_sums_serial = serial_twin(partition_sums, **_JIT)
