@@ -13,7 +13,7 @@ import numpy as np
 from . import _config, _covariance
 from ._em import m_step
 from ._outofcore import PageReleaser, float_dtype
-from ._kernels.kmeans import gather_rows
+from ._kernels.kmeans import gather_rows, partition_order
 from ._stats import Stats, nk_regularization
 from .kmeans import _partition_sums
 
@@ -182,25 +182,27 @@ def _partition_stats(X, sample_weight, labels, n_components, covariance_type,
     weighted = sample_weight.shape[0] > 0
     labels = np.asarray(labels)
     step = _chunk_rows(n_features, n_components)
-    # A stable sort of labels of 8 or 16 bits is a radix sort (linear).
-    small = (np.uint8 if n_components <= 1 << 8 else
-             np.uint16 if n_components <= 1 << 16 else labels.dtype)
-    order = np.argsort(labels.astype(small, copy=False), kind="stable")
-    bounds = np.searchsorted(labels[order], np.arange(n_components + 1))
+    # The rows of each label, in their order in X (a counting sort).
+    order = np.empty(n_samples, dtype=np.intp)
+    bounds = np.empty(n_components + 1, dtype=np.intp)
+    partition_order(labels, bounds, order)
 
     # Scratch of one piece, reused: fresh arrays of a few MiB per piece
     # cost more in page faults than the gather itself.
     n_buf = int(min(step, np.max(np.diff(bounds), initial=1)))
-    scatter_rows = max(_SCATTER_MIN_ROWS, _SCATTER_MNK // (n_features * n_features))
     d_buf = np.empty((n_buf, n_features))
     rd_buf = np.empty((n_buf, n_features)) if weighted else None
+    col_sum = np.empty(n_features)
+    kernel_weight = np.ascontiguousarray(sample_weight, dtype=np.float64)
 
     def pieces(k, shift):
-        """Component k's rows minus ``shift``, float64, with their weights."""
+        """Component k's rows minus ``shift``, float64, with their weights and
+        their weighted sum."""
         for lo in range(bounds[k], bounds[k + 1], step):
             rows = order[lo:min(lo + step, bounds[k + 1])]
-            gather_rows(X, rows, shift, d_buf)
-            yield d_buf[:rows.shape[0]], sample_weight[rows] if weighted else None
+            gather_rows(X, rows, kernel_weight, shift, d_buf, col_sum)
+            yield (d_buf[:rows.shape[0]], sample_weight[rows] if weighted else None,
+                   col_sum)
 
     # The first moments in one pass over X, in its order (a kernel).
     sum_rx, nk = _partition_sums(
@@ -215,6 +217,13 @@ def _partition_stats(X, sample_weight, labels, n_components, covariance_type,
     sx = np.zeros((n_components, n_features))
     model = _covariance.get(covariance_type)
     sxx = np.zeros(model.scatter_shape(n_components, n_features))
+    # Pieces of a few rows keep the d x d products of a component's scatter
+    # (each component's the size of a d x d matrix) on one BLAS thread; a
+    # scatter of d numbers a component takes each piece whole (pieces of 64
+    # rows cost 1600 calls for 1e5 x 64, K = 32).
+    scatter_rows = step
+    if np.prod(model.scatter_shape(1, n_features)) >= n_features * n_features > 1:
+        scatter_rows = max(_SCATTER_MIN_ROWS, _SCATTER_MNK // (n_features * n_features))
     if type(model).start_rows is not _covariance.CovarianceModel.start_rows:
         # A model that takes the rows as a whole (the pooled scatter) gets
         # them chunk by chunk, with their one-hot responsibilities.
@@ -225,9 +234,9 @@ def _partition_stats(X, sample_weight, labels, n_components, covariance_type,
             model.start_rows(sxx, np.asarray(X[start:stop], dtype=np.float64), resp,
                              sample_weight[start:stop] if weighted else None, shift)
     for k in range(n_components):
-        for D, wk in pieces(k, ref[k]):
+        for D, wk, rD_sum in pieces(k, ref[k]):
             rD = D if wk is None else np.multiply(wk[:, None], D, out=rd_buf[:D.shape[0]])
-            sx[k] += rD.sum(axis=0)
+            sx[k] += rD_sum
             for lo in range(0, D.shape[0], scatter_rows):
                 model.start_scatter(sxx, D[lo:lo + scatter_rows],
                                     rD[lo:lo + scatter_rows], k)

@@ -190,11 +190,16 @@ def _candidate_potentials(X, sample_weight, closest_dist_sq, candidates, chunk_s
     """
     n_samples = X.shape[0]
     pot_part = np.empty((_n_blocks(n_samples, chunk_size), candidates.shape[0]))
+    candidates = np.ascontiguousarray(candidates, dtype=np.float64)
+    if candidate_closest is None and X.shape[1] <= 2:
+        _kernel("narrow_candidate_potentials", pot_part.shape[0])(
+            X, sample_weight, closest_dist_sq, candidates, 0, n_samples, chunk_size,
+            pot_part)
+        return pot_part.sum(axis=0)
     if candidate_closest is None:
         candidate_closest = np.empty((0, 0))
     _kernel("candidate_potentials", pot_part.shape[0])(
-        X, sample_weight, closest_dist_sq,
-        np.ascontiguousarray(candidates, dtype=np.float64), 0, n_samples, chunk_size,
+        X, sample_weight, closest_dist_sq, candidates, 0, n_samples, chunk_size,
         pot_part, candidate_closest)
     return pot_part.sum(axis=0)
 
@@ -203,33 +208,26 @@ def _candidate_potentials(X, sample_weight, closest_dist_sq, candidates, chunk_s
 # k-means++
 
 
-def _searchsorted_cumsum(sample_weight, closest_dist_sq, values, dtype, step=1 << 16):
+def _searchsorted_cumsum(sample_weight, closest_dist_sq, values, dtype, X=None,
+                         center=None):
     """``np.searchsorted(np.cumsum(w * d), values)``, ``w * d`` and its
-    cumulative sum in ``dtype``, without their two arrays of n_samples.
+    cumulative sum in ``dtype``, in one serial sweep without an array of
+    n_samples (``lower_and_search_cumsum``: the sums are added in order, so
+    every sum, and hence every index, is the one of the whole array).
 
-    The cumulative sum runs block by block, each block's started from the
-    last sum of the one before; ``np.cumsum`` adds in order, so every sum,
-    and hence every index, is the one of the whole array.
+    ``sample_weight`` of length 0 means all 1. With ``center`` (and the X it
+    comes from), ``closest_dist_sq`` is first lowered, in place, to the
+    squared distances to it, in the same sweep.
     """
-    n_samples = closest_dist_sq.shape[0]
-    ids = np.full(values.shape[0], n_samples, dtype=np.intp)
-    pending = np.arange(values.shape[0])
-    carry = np.zeros(1, dtype=dtype)
-    for start in range(0, n_samples, step):
-        stop = min(n_samples, start + step)
-        block = np.empty(stop - start + 1, dtype=dtype)
-        block[0] = carry[0]
-        np.multiply(sample_weight[start:stop],
-                    closest_dist_sq[start:stop].astype(dtype, copy=False), out=block[1:])
-        sums = np.cumsum(block)[1:]
-        found = sums[-1] >= values[pending]
-        if found.any():
-            hit = pending[found]
-            ids[hit] = start + np.searchsorted(sums, values[hit])
-            pending = pending[~found]
-            if pending.size == 0:
-                break
-        carry[0] = sums[-1]
+    if X is None:
+        X = np.empty((closest_dist_sq.shape[0], 1), dtype=dtype)
+    if center is None:
+        center = np.empty(0)
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    ids = np.empty(values.shape[0], dtype=np.intp)
+    _kernels.lower_and_search_cumsum(
+        X, np.asarray(sample_weight, dtype=dtype), np.asarray(center, dtype=np.float64),
+        closest_dist_sq, values, np.zeros(1, dtype=dtype), ids)
     return ids
 
 
@@ -246,39 +244,46 @@ def _kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials,
     indices = np.full(n_clusters, -1, dtype=int)
     centers[0] = X[center_id]
     indices[0] = center_id
+    # Unit weights are not read (an empty array tells the kernels): every
+    # pass is memory-bound, and they are as many bytes as a row of 1 feature.
+    kernel_weight = (sample_weight[:0] if bool(np.all(sample_weight == 1))
+                     else sample_weight)
 
     closest_dist_sq = np.full(n_samples, np.inf)
-    current_pot = _update_closest(X, sample_weight, centers[:1], closest_dist_sq,
+    current_pot = _update_closest(X, kernel_weight, centers[:1], closest_dist_sq,
                                   chunk_size)
     # Where a row of X is wider than the candidates' distances, the candidate
     # pass keeps every candidate's updated distances, and the chosen one's
-    # replace closest_dist_sq without a second pass over X.
+    # replace closest_dist_sq without another pass over X; otherwise the
+    # chosen centre lowers closest_dist_sq in the next draw's sweep.
     candidate_closest = None
     if X.shape[1] * X.itemsize > 8 * n_local_trials and n_clusters > 1:
         candidate_closest = np.empty((n_local_trials, n_samples))
+    pending = None
 
     for c in range(1, n_clusters):
         rand_vals = random_state.uniform(size=n_local_trials) * current_pot
         # scikit-learn's cumulative sum runs in the dtype of X; so does this one,
         # so that the draws land on the same points.
-        candidate_ids = _searchsorted_cumsum(sample_weight, closest_dist_sq, rand_vals,
-                                             X.dtype)
+        candidate_ids = _searchsorted_cumsum(kernel_weight, closest_dist_sq, rand_vals,
+                                             X.dtype, X, pending)
         # Rounding can put a draw past the last cumulative sum.
         np.clip(candidate_ids, None, n_samples - 1, out=candidate_ids)
 
-        candidates_pot = _candidate_potentials(X, sample_weight, closest_dist_sq,
+        candidates_pot = _candidate_potentials(X, kernel_weight, closest_dist_sq,
                                                X[candidate_ids], chunk_size,
                                                candidate_closest)
         best = int(np.argmin(candidates_pot))
         current_pot = float(candidates_pot[best])
         best_id = candidate_ids[best]
+        centers[c] = X[best_id]
+        indices[c] = best_id
+        if c == n_clusters - 1:
+            break
         if candidate_closest is not None:
             closest_dist_sq[:] = candidate_closest[best]
         else:
-            _update_closest(X, sample_weight, X[best_id:best_id + 1], closest_dist_sq,
-                            chunk_size)
-        centers[c] = X[best_id]
-        indices[c] = best_id
+            pending = centers[c]
     return centers, indices
 
 
@@ -346,21 +351,25 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None,
 
 
 def _feature_variances(X, chunk_size):
-    """``np.var(X, axis=0)`` in float64, by the corrected two-pass formula.
+    """``np.var(X, axis=0)`` in float64, in one pass over X.
 
-    A kernel, because numpy's axis-0 reductions of a tall, narrow array are
-    slow (27 ms for np.var of 1e6 x 2, against two passes of ~2 ms here).
+    Each block's column means and squared deviations from them come from a
+    kernel (``column_moments``: the two-pass formula within the block, in
+    cache); the sum of squared deviations from the overall mean is theirs
+    plus ``n_b (mean_b - mean)^2`` per block, summed over the blocks in
+    their order. A kernel, because numpy's axis-0 reductions of a tall,
+    narrow array are slow (27 ms for np.var of 1e6 x 2).
     """
     n_samples, n_features = X.shape
     n_blocks = _n_blocks(n_samples, chunk_size)
-    sum_part = np.empty((n_blocks, n_features))
-    sq_part = np.empty((n_blocks, n_features))
-    kernel = _kernel("shifted_column_sums", n_blocks)
-    kernel(X, np.zeros(n_features), 0, n_samples, chunk_size, sum_part, sq_part)
-    mean = sum_part.sum(axis=0) / n_samples
-    kernel(X, mean, 0, n_samples, chunk_size, sum_part, sq_part)
-    s1 = sum_part.sum(axis=0)
-    return (sq_part.sum(axis=0) - s1 * s1 / n_samples) / n_samples
+    mean_part = np.empty((n_blocks, n_features))
+    m2_part = np.empty((n_blocks, n_features))
+    _kernel("column_moments", n_blocks)(X, 0, n_samples, chunk_size, mean_part, m2_part)
+    counts = np.full(n_blocks, float(chunk_size))
+    counts[-1] = n_samples - (n_blocks - 1) * chunk_size
+    mean = (counts[:, None] * mean_part).sum(axis=0) / n_samples
+    between = (counts[:, None] * (mean_part - mean) ** 2).sum(axis=0)
+    return (m2_part.sum(axis=0) + between) / n_samples
 
 
 def _tolerance(X, tol, chunk_size):

@@ -141,11 +141,16 @@ def test_seeding_kernels_match_reference(rng, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_feature_variances(rng, dtype):
-    X = (rng.normal(size=(5000, 3)) * [1.0, 10.0, 0.1] + [1e3, 0.0, -5.0]).astype(dtype)
-    np.testing.assert_allclose(_feature_variances(X, 256),
-                               np.var(X.astype(np.float64), axis=0),
-                               rtol=reference.RTOL[np.float64])
+@pytest.mark.parametrize("offset", [1e3, 1e7])
+def test_feature_variances(rng, dtype, offset):
+    # Far from the origin (offset): no cancellation; blocks of unequal size.
+    X = (rng.normal(size=(5000, 3)) * [1.0, 10.0, 0.1] + [offset, 0.0, -5.0]).astype(dtype)
+    # Wide rows too (summed row by row, from ROWWISE_LOAD_MIN_FEATURES on).
+    X = np.hstack([X] + [X * (1 + j) for j in range(3)])
+    for chunk_size in (256, 7, 5000):
+        np.testing.assert_allclose(_feature_variances(X, chunk_size),
+                                   np.var(X.astype(np.float64), axis=0),
+                                   rtol=reference.RTOL[np.float64])
 
 
 def test_tolerance_matches_sklearn(rng):
@@ -482,23 +487,76 @@ def test_n_threads_restored_after_error(rng, restore_threads):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_kmeans_plusplus_draws_from_blocks_of_the_cumulative_sum(dtype):
-    """The k-means++ draw's cumulative sum, taken block by block, lands every
-    value on the index np.searchsorted(np.cumsum(w * d)) gives (the same sums:
-    np.cumsum adds in order), values past the total included."""
+def test_kmeans_plusplus_draws_from_the_cumulative_sum(dtype):
+    """The k-means++ draw's serial sweep lands every value on the index
+    np.searchsorted(np.cumsum(w * d)) gives (the same sums: np.cumsum adds in
+    order), values past the total included, with weights and with unit
+    weights (an empty array)."""
     from fastgmm.kmeans import _searchsorted_cumsum
 
     rng = np.random.default_rng(1)
     for n_samples in (1, 1000, 70_001):
         w = rng.uniform(0, 2, n_samples).astype(dtype)
         d = rng.exponential(size=n_samples) * rng.choice([1e-3, 1.0, 1e3], n_samples)
-        total = np.cumsum(w * d.astype(dtype))
-        values = rng.uniform(size=6) * total[-1]
-        values = np.append(values, [0.0, total[-1], total[-1] * 1.001])
-        expected = np.searchsorted(total, values)
-        for step in (3, 1 << 16):
-            got = _searchsorted_cumsum(w, d, values, np.dtype(dtype), step=step)
+        for weights, products in ((w, w * d.astype(dtype)), (w[:0], d.astype(dtype))):
+            total = np.cumsum(products)
+            values = rng.uniform(size=6) * total[-1]
+            values = np.append(values, [0.0, total[-1], total[-1] * 1.001])
+            expected = np.searchsorted(total, values)
+            got = _searchsorted_cumsum(weights, d, values, np.dtype(dtype))
             np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_features", [1, 2, 5])
+def test_lower_and_search_cumsum(rng, dtype, n_features):
+    """With a new centre, the sweep lowers every distance (also past the last
+    value found) and searches the cumulative sum of the lowered ones."""
+    from fastgmm.kmeans import _searchsorted_cumsum
+
+    X = blobs(rng, n_samples=3001, n_features=n_features).astype(dtype)
+    w = rng.uniform(0.0, 3.0, X.shape[0]).astype(dtype)
+    closest = ref.closest_sq_dist(X, X[[5]].astype(np.float64))
+    center = X[100].astype(np.float64)
+    lowered = ref.closest_sq_dist(X, X[[5, 100]].astype(np.float64))
+    for weights, wd in ((w, w), (w[:0], np.ones_like(w))):
+        total = np.cumsum(wd * lowered.astype(dtype))
+        # Small values: the sum stops early, the rows after it are only lowered.
+        values = np.array([0.3, 0.01, 0.2]) * total[-1]
+        d = closest.copy()
+        got = _searchsorted_cumsum(weights, d, values, X.dtype, X, center)
+        np.testing.assert_allclose(d, lowered, rtol=KERNEL_RTOL, atol=reference.REORDER_ATOL)
+        np.testing.assert_array_equal(got, np.searchsorted(np.cumsum(wd * d.astype(dtype)),
+                                                           values))
+        assert np.all(d <= closest)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_features", [1, 2, 3])
+def test_candidate_potentials_unit_weights_and_narrow_rows(rng, dtype, n_features):
+    """Unit weights given as an empty array equal weights of 1; the one- and
+    two-feature path matches the reference."""
+    X = blobs(rng, n_samples=1001, n_features=n_features).astype(dtype)
+    closest = ref.closest_sq_dist(X, X[[3, 40]].astype(np.float64))
+    candidates = X[[7, 8, 9, 700, 701]].astype(np.float64)
+    n_blocks = -(-X.shape[0] // 100)
+    expected = ref.candidate_potentials(X, np.ones(X.shape[0]), closest, candidates)
+    for w in (np.ones(X.shape[0], dtype=dtype), np.empty(0, dtype=dtype)):
+        pot_part = np.empty((n_blocks, 5))
+        store = np.empty((5, X.shape[0]))
+        kernels.candidate_potentials(X, w, closest, candidates, 0, X.shape[0], 100,
+                                     pot_part, store)
+        np.testing.assert_allclose(pot_part.sum(axis=0), expected, rtol=KERNEL_RTOL)
+        for t in range(5):
+            np.testing.assert_allclose(
+                store[t], np.minimum(closest, ref.closest_sq_dist(X, candidates[t:t + 1])),
+                rtol=KERNEL_RTOL, atol=reference.REORDER_ATOL)
+        if n_features <= 2:
+            for kernel in (kernels.narrow_candidate_potentials,
+                           kernels.narrow_candidate_potentials_serial):
+                kernel(X, w, closest, candidates, 0, X.shape[0], 100, pot_part)
+                np.testing.assert_allclose(pot_part.sum(axis=0), expected,
+                                           rtol=KERNEL_RTOL)
 
 
 # --------------------------------------------------------------------------
@@ -634,3 +692,32 @@ def test_kmeans_start_thread_count_bit_identical(rng, restore_threads):
                                     random_state=np.random.RandomState(0))
         results.append(tuple(np.asarray(p).tobytes() for p in params))
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("n_clusters", [1, 3, 300])
+def test_partition_order_is_stable_argsort(rng, n_clusters):
+    """The counting sort of the labels gives np.argsort(kind='stable') and the
+    groups' bounds, empty groups included."""
+    labels = rng.integers(0, n_clusters, 5001).astype(np.int32)
+    order = np.empty(labels.shape[0], dtype=np.intp)
+    bounds = np.empty(n_clusters + 1, dtype=np.intp)
+    kernels.partition_order(labels, bounds, order)
+    expected = np.argsort(labels, kind="stable")
+    np.testing.assert_array_equal(order, expected)
+    np.testing.assert_array_equal(bounds, np.searchsorted(labels[expected],
+                                                          np.arange(n_clusters + 1)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gather_rows_and_their_weighted_sum(rng, dtype):
+    X = rng.normal(size=(300, 5)).astype(dtype)
+    rows = np.array([4, 7, 7, 100, 299], dtype=np.intp)
+    shift = rng.normal(size=5)
+    w = rng.uniform(0, 2, 300)
+    out = np.empty((8, 5))
+    col_sum = np.empty(5)
+    expected = X[rows].astype(np.float64) - shift
+    for weights, wr in ((w, w[rows]), (w[:0], np.ones(5))):
+        kernels.gather_rows(X, rows, weights, shift, out, col_sum)
+        np.testing.assert_array_equal(out[:5], expected)
+        np.testing.assert_allclose(col_sum, wr @ expected, rtol=KERNEL_RTOL, atol=1e-14)

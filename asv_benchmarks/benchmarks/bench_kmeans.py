@@ -120,6 +120,49 @@ class SeedingPasses(_KMeansBase):
         self.kmeans.kmeans_plusplus(self.X, n_clusters, random_state=0)
 
 
+class SeedingSweep(_KMeansBase):
+    """The k-means++ paths of unit weights (an empty ``sample_weight``, not
+    read): ``candidate_potentials`` (with one or two features,
+    ``narrow_candidate_potentials``: one vectorised loop over the rows per
+    candidate) and the draw's serial sweep
+    ``lower_and_search_cumsum`` (cumulative sum and search, in order), alone
+    and lowering the distances to a new centre in the same sweep."""
+
+    def setup(self, dtype, n_features, n_clusters):
+        super().setup(dtype, n_features, n_clusters)
+        from fastgmm import _config
+        from fastgmm._kernels import kmeans as kernels
+
+        if not hasattr(kernels, "lower_and_search_cumsum"):
+            raise NotImplementedError("fastgmm has no lower_and_search_cumsum")
+        self.chunk_size = int(getattr(_config, "CHUNK_SIZE", 256))
+        n_samples = self.X.shape[0]
+        self.unit = np.empty(0, dtype=self.X.dtype)
+        n_trials = 2 + int(np.log(n_clusters))
+        self.candidates = self.X[:n_trials].astype(np.float64)
+        self.closest = np.full(n_samples, np.inf)
+        self.kmeans._update_closest(self.X, self.unit, self.init[:1], self.closest,
+                                    self.chunk_size)
+        # Draws spread over the whole sum, as k-means++'s uniform ones.
+        self.values = np.linspace(0.2, 0.9, n_trials) * float(self.closest.sum())
+        self.center = self.candidates[0]
+        self.time_candidate_potentials_unit()
+        self.time_sweep()
+
+    def time_candidate_potentials_unit(self, *args):
+        self.kmeans._candidate_potentials(self.X, self.unit, self.closest,
+                                          self.candidates, self.chunk_size)
+
+    def time_sweep(self, *args):
+        self.kmeans._searchsorted_cumsum(self.unit, self.closest, self.values,
+                                         self.X.dtype)
+
+    def time_sweep_lowering(self, *args):
+        closest = self.closest.copy()
+        self.kmeans._searchsorted_cumsum(self.unit, closest, self.values, self.X.dtype,
+                                         self.X, self.center)
+
+
 class GaussianMixtureStart:
     """The default start of ``GaussianMixture`` (``init_params``): k-means++
     seeding, Lloyd to convergence, and the start's statistics (for 'kmeans',

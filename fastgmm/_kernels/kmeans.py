@@ -16,7 +16,14 @@ features; each pass over the block gives the distances to four centres (a
 register tile of four centres by two features: X is loaded once per four
 centres). The k-means++ passes compare only a few centres with every row,
 for which the transposed copy would cost more than the distances: they work
-row by row, four centres at a time, the loop over the features vectorised.
+row by row, four centres at a time, the loop over the features vectorised;
+with one or two features, whose loop is too short to vectorise, one
+candidate at a time, the loop over the rows vectorised (unsigned row
+indices: numba's wraparound of a signed index keeps such a loop scalar).
+They are memory-bound, so unit weights are passed as an empty array and
+not read. The k-means++ draw (``lower_and_search_cumsum``) is serial and
+compiled without fastmath: its cumulative sum adds in order, as
+``np.cumsum``, so that the draws land where scikit-learn's do.
 Squared distances are taken as sum_j (x_j - c_j)^2, never as
 ||x||^2 - 2 x.c + ||c||^2, which cancels for points near a centre; no
 N x K distance matrix is ever built. X is read in its own dtype (float32 or
@@ -416,7 +423,8 @@ def update_closest_sq_dist(X, sample_weight, centers, row_start, row_stop,
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features), float32 or float64, any layout
-    sample_weight : ndarray of shape (n_samples,), same dtype as X
+    sample_weight : ndarray of shape (n_samples,) or (0,), same dtype as X
+        Empty: every weight is 1 (and is not read).
     centers : ndarray of shape (n_centers, n_features), float64, C-contiguous
     row_start, row_stop : int
     chunk_size : int
@@ -435,6 +443,7 @@ def update_closest_sq_dist(X, sample_weight, centers, row_start, row_stop,
     """
     n_blocks = pot_part.shape[0]
     n_centers = centers.shape[0]
+    unit = sample_weight.shape[0] == 0
     for c in prange(n_blocks):
         start = row_start + c * chunk_size
         n_rows = min(chunk_size, row_stop - start)
@@ -451,8 +460,89 @@ def update_closest_sq_dist(X, sample_weight, centers, row_start, row_stop,
                 best = min(best, _row_sq_dist(x, centers[k]))
                 k += 1
             closest_dist_sq[i] = best
-            pot += np.float64(sample_weight[i]) * best
+            pot += best if unit else np.float64(sample_weight[i]) * best
         pot_part[c] = pot
+
+
+@njit(**_JIT)
+def _narrow_potential(X, sample_weight, closest_dist_sq, candidate, start, n_rows):
+    """``sum_b w_b min(closest_dist_sq[b], ||x_b - candidate||^2)`` over the
+    ``n_rows`` rows of X from ``start``, X of one or two features.
+
+    One loop over the rows per case, free of branches and of stores, so that
+    it vectorises (a store to a scratch array of distances made it scalar:
+    2.5x slower).
+    """
+    unit = sample_weight.shape[0] == 0
+    # Unsigned row indices: a signed one from an argument keeps numba's
+    # negative-index wraparound in the loop, which then does not vectorise
+    # (1e6 x 2, four candidates: 11 against 6 ms).
+    first = np.uint64(start)
+    c0 = candidate[0]
+    pot = 0.0
+    if X.shape[1] == 2:
+        c1 = candidate[1]
+        if unit:
+            for b in range(n_rows):
+                i = first + np.uint64(b)
+                u = np.float64(X[i, 0]) - c0
+                v = np.float64(X[i, 1]) - c1
+                d = u * u + v * v
+                closest = closest_dist_sq[i]
+                pot += d if d < closest else closest
+        else:
+            for b in range(n_rows):
+                i = first + np.uint64(b)
+                u = np.float64(X[i, 0]) - c0
+                v = np.float64(X[i, 1]) - c1
+                d = u * u + v * v
+                closest = closest_dist_sq[i]
+                pot += np.float64(sample_weight[i]) * (d if d < closest else closest)
+    elif unit:
+        for b in range(n_rows):
+            i = first + np.uint64(b)
+            u = np.float64(X[i, 0]) - c0
+            d = u * u
+            closest = closest_dist_sq[i]
+            pot += d if d < closest else closest
+    else:
+        for b in range(n_rows):
+            i = first + np.uint64(b)
+            u = np.float64(X[i, 0]) - c0
+            d = u * u
+            closest = closest_dist_sq[i]
+            pot += np.float64(sample_weight[i]) * (d if d < closest else closest)
+    return pot
+
+
+@njit(parallel=True, **_JIT)
+def narrow_candidate_potentials(X, sample_weight, closest_dist_sq, candidates, row_start,
+                                row_stop, chunk_size, pot_part):
+    """:func:`candidate_potentials` (without ``candidate_closest``) for X of
+    one or two features.
+
+    Row by row, four candidates at a time, the loop over one or two
+    features is too short to vectorise; here each candidate is one loop
+    over the block's rows (:func:`_narrow_potential`), which vectorises. A
+    kernel apart, so that only the path a shape takes is compiled.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, 1 or 2), float32 or float64, any layout
+    sample_weight, closest_dist_sq, candidates, row_start, row_stop, chunk_size, pot_part
+        As :func:`candidate_potentials`.
+
+    Notes
+    -----
+    Block c reads rows [row_start + c * chunk_size, ...) of X and writes only
+    row c of ``pot_part``.
+    """
+    for c in prange(pot_part.shape[0]):
+        start = row_start + c * chunk_size
+        n_rows = min(chunk_size, row_stop - start)
+        for t in range(candidates.shape[0]):
+            pot_part[c, t] = _narrow_potential(X, sample_weight, closest_dist_sq,
+                                               candidates[t], start, n_rows)
 
 
 @njit(parallel=True, **_JIT)
@@ -467,7 +557,8 @@ def candidate_potentials(X, sample_weight, closest_dist_sq, candidates, row_star
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features), float32 or float64, any layout
-    sample_weight : ndarray of shape (n_samples,), same dtype as X
+    sample_weight : ndarray of shape (n_samples,) or (0,), same dtype as X
+        Empty: every weight is 1 (and is not read).
     closest_dist_sq : ndarray of shape (n_samples,), float64
         Squared distance of every point to its closest chosen centre.
     candidates : ndarray of shape (n_candidates, n_features), float64, C-contiguous
@@ -484,18 +575,21 @@ def candidate_potentials(X, sample_weight, closest_dist_sq, candidates, row_star
     -----
     Block c reads rows [row_start + c * chunk_size, ...) of X and writes only
     row c of ``pot_part`` and those columns of ``candidate_closest``. Row by
-    row, four candidates at a time, as :func:`update_closest_sq_dist`.
+    row, four candidates at a time, as :func:`update_closest_sq_dist` (with
+    one or two features and no ``candidate_closest``, the driver calls
+    :func:`narrow_candidate_potentials`).
     """
     n_blocks = pot_part.shape[0]
     n_candidates = candidates.shape[0]
     store = candidate_closest.shape[0] > 0
+    unit = sample_weight.shape[0] == 0
     for c in prange(n_blocks):
         start = row_start + c * chunk_size
         n_rows = min(chunk_size, row_stop - start)
         pot = np.zeros(n_candidates)
         for i in range(start, start + n_rows):
             x = X[i]
-            w = np.float64(sample_weight[i])
+            w = 1.0 if unit else np.float64(sample_weight[i])
             closest = closest_dist_sq[i]
             t = 0
             while t + CENTER_TILE <= n_candidates:
@@ -524,46 +618,186 @@ def candidate_potentials(X, sample_weight, closest_dist_sq, candidates, row_star
             pot_part[c, t] = pot[t]
 
 
-@njit(parallel=True, **_JIT)
-def shifted_column_sums(X, shift, row_start, row_stop, chunk_size, sum_part, sq_part):
-    """Per-block sums of ``x - shift`` and ``(x - shift)**2``, column by column.
+@njit(**_JIT)
+def _lower_closest_rows(X, center, closest_dist_sq, start, stop):
+    """``closest_dist_sq[i] = min(closest_dist_sq[i], ||x_i - center||^2)`` for
+    the rows [start, stop) (serial)."""
+    if X.shape[1] <= 2:
+        two = X.shape[1] == 2
+        c0 = center[0]
+        c1 = center[1] if two else 0.0
+        first = np.uint64(start)
+        for b in range(stop - start):
+            # Unsigned, as in _narrow_potential.
+            i = first + np.uint64(b)
+            u = np.float64(X[i, 0]) - c0
+            d = u * u
+            if two:
+                v = np.float64(X[i, 1]) - c1
+                d = d + v * v
+            closest = closest_dist_sq[i]
+            closest_dist_sq[i] = d if d < closest else closest
+        return
+    for i in range(start, stop):
+        d = _row_sq_dist(X[i], center)
+        closest = closest_dist_sq[i]
+        closest_dist_sq[i] = d if d < closest else closest
 
-    Two calls (shift 0, then shift = the mean) give the feature variances by
-    the corrected two-pass formula.
+
+# Rows per block of the k-means++ draw's sweep (``lower_and_search_cumsum``).
+SWEEP_BLOCK = 2048
+
+
+# No fastmath: the cumulative sum must add in order, with every product
+# rounded first, as np.cumsum(sample_weight * closest_dist_sq) does.
+@njit(cache=NUMBA_CACHE, nogil=True)
+def lower_and_search_cumsum(X, sample_weight, center, closest_dist_sq, values, cast,
+                            ids):
+    """Lower ``closest_dist_sq`` to a new centre, and search the values in the
+    cumulative sum of ``w * closest_dist_sq`` (serial, in one sweep).
+
+    ``ids`` receives ``np.searchsorted(np.cumsum(sample_weight *
+    closest_dist_sq.astype(X.dtype)), values)``, the cumulative sum taken
+    after the update: the products and the sum are in the dtype of X, added
+    in order, so every sum is the one ``np.cumsum`` gives, and so is every
+    index. The sweep stops summing once every value is found; the rows after
+    it are only lowered. Rows are lowered ``SWEEP_BLOCK`` at a time, then
+    summed.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features), float32 or float64, any layout
-    shift : ndarray of shape (n_features,), float64
+    sample_weight : ndarray of shape (n_samples,) or (0,), same dtype as X
+        Empty: every weight is 1 (and is not read).
+    center : ndarray of shape (n_features,) or (0,), float64
+        The new centre; empty: ``closest_dist_sq`` is only read.
+    closest_dist_sq : ndarray of shape (n_samples,), float64
+        In/out: lowered to the squared distances to ``center``.
+    values : ndarray of shape (n_values,), float64
+    cast : ndarray of shape (1,), same dtype as X
+        Scratch (its dtype is the dtype of the sums).
+    ids : ndarray of shape (n_values,), intp
+        Out: for each value, the first index whose cumulative sum is >= it;
+        ``n_samples`` if none is.
+    """
+    n_samples = closest_dist_sq.shape[0]
+    unit = sample_weight.shape[0] == 0
+    lower = center.shape[0] > 0
+    n_values = values.shape[0]
+    # The values in increasing order, by insertion (a few values; numba's
+    # np.argsort took seconds to compile).
+    order = np.empty(n_values, dtype=np.intp)
+    for q in range(n_values):
+        p = q
+        while p > 0 and values[order[p - 1]] > values[q]:
+            order[p] = order[p - 1]
+            p -= 1
+        order[p] = q
+    for q in range(n_values):
+        ids[q] = n_samples
+    cast[0] = 0.0
+    total = cast[0]
+    q = 0
+    i = 0
+    while i < n_samples and q < n_values:
+        # The rows are lowered a sweep block at a time (a vectorised loop),
+        # then summed while still in cache.
+        stop = min(n_samples, i + SWEEP_BLOCK)
+        if lower:
+            _lower_closest_rows(X, center, closest_dist_sq, i, stop)
+        for r in range(i, stop):
+            cast[0] = closest_dist_sq[r]
+            total = total + (cast[0] if unit else sample_weight[r] * cast[0])
+            while q < n_values and total >= values[order[q]]:
+                ids[order[q]] = r
+                q += 1
+            if q == n_values:
+                break
+        i = stop
+    if lower:
+        _lower_closest_rows(X, center, closest_dist_sq, i, n_samples)
+
+
+@njit(**_JIT)
+def _rowwise_column_moments(X, start, n_rows, mean, m2):
+    """``column_moments`` of the rows [start, start + n_rows) of X, row by row."""
+    n_features = X.shape[1]
+    for j in range(n_features):
+        mean[j] = 0.0
+        m2[j] = 0.0
+    for i in range(start, start + n_rows):
+        for j in range(n_features):
+            mean[j] += np.float64(X[i, j])
+    for j in range(n_features):
+        mean[j] /= n_rows
+    # The deviations' sum (zero but for the rounding of the mean) corrects
+    # the squares: the corrected two-pass formula.
+    dev = np.zeros(n_features)
+    for i in range(start, start + n_rows):
+        for j in range(n_features):
+            t = np.float64(X[i, j]) - mean[j]
+            dev[j] += t
+            m2[j] += t * t
+    for j in range(n_features):
+        m2[j] -= dev[j] * dev[j] / n_rows
+        # The mean, corrected the same way: far from the origin, the
+        # first sweep's sum rounds at the scale of the data.
+        mean[j] += dev[j] / n_rows
+
+
+@njit(parallel=True, **_JIT)
+def column_moments(X, row_start, row_stop, chunk_size, mean_part, m2_part):
+    """Per-block column means and sums of squared deviations from them.
+
+    Each block is read from X once (into its transposed scratch, or row by
+    row for wide rows), then summed twice in cache: the mean, then the
+    squared deviations from it (the corrected two-pass formula within the
+    block); the driver combines the blocks
+    (``fastgmm.kmeans._feature_variances``), so the variances take one pass
+    over X instead of two.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32 or float64, any layout
     row_start, row_stop : int
     chunk_size : int
-    sum_part, sq_part : ndarray of shape (n_blocks, n_features), float64
-        Out: ``sum_b (x_bj - shift_j)`` and ``sum_b (x_bj - shift_j)^2`` over
-        the rows b of block c.
+    mean_part, m2_part : ndarray of shape (n_blocks, n_features), float64
+        Out: the mean of each column over the rows b of block c, and
+        ``sum_b (x_bj - mean_part[c, j])^2``.
 
     Notes
     -----
     Block c reads rows [row_start + c * chunk_size, ...) of X and writes only
-    row c of ``sum_part`` and ``sq_part``.
+    row c of ``mean_part`` and ``m2_part``.
     """
     n_features = X.shape[1]
-    n_blocks = sum_part.shape[0]
+    n_blocks = mean_part.shape[0]
     for c in prange(n_blocks):
         start = row_start + c * chunk_size
         n_rows = min(chunk_size, row_stop - start)
+        if n_features >= ROWWISE_LOAD_MIN_FEATURES:
+            # Wide rows: both sweeps row by row (the loop over the features
+            # vectorises), the second from cache, with no transposed copy
+            # (1e5 x 64: the copy cost more than the sums).
+            _rowwise_column_moments(X, start, n_rows, mean_part[c], m2_part[c])
+            continue
         xt = np.empty((n_features, chunk_size + ROW_PAD))
         _load_block(X, start, n_rows, xt)
         for j in range(n_features):
-            sj = shift[j]
             row = xt[j]
+            s1 = 0.0
+            for b in range(n_rows):
+                s1 += row[b]
+            mean = s1 / n_rows
             s1 = 0.0
             s2 = 0.0
             for b in range(n_rows):
-                t = row[b] - sj
+                t = row[b] - mean
                 s1 += t
                 s2 += t * t
-            sum_part[c, j] = s1
-            sq_part[c, j] = s2
+            # Corrected two-pass formula and mean, as row by row.
+            mean_part[c, j] = mean + s1 / n_rows
+            m2_part[c, j] = s2 - s1 * s1 / n_rows
 
 
 @njit(parallel=True, **_JIT)
@@ -610,28 +844,70 @@ def partition_sums(X, sample_weight, labels, row_start, row_stop, chunk_size, su
 
 
 @njit(**_JIT)
-def gather_rows(X, rows, shift, out):
-    """``out[i] = X[rows[i]] - shift``, upcast to float64 (serial).
+def partition_order(labels, bounds, order):
+    """The rows grouped by label, each group in increasing row order (a
+    counting sort: ``np.argsort(labels, kind="stable")``), serial.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n_samples,), integer
+        Each in [0, n_clusters).
+    bounds : ndarray of shape (n_clusters + 1,), intp
+        Out: the rows labelled k are ``order[bounds[k]:bounds[k + 1]]``.
+    order : ndarray of shape (n_samples,), intp
+        Out.
+    """
+    n_clusters = bounds.shape[0] - 1
+    for k in range(n_clusters + 1):
+        bounds[k] = 0
+    for i in range(labels.shape[0]):
+        bounds[labels[i] + 1] += 1
+    for k in range(n_clusters):
+        bounds[k + 1] += bounds[k]
+    fill = bounds[:n_clusters].copy()
+    for i in range(labels.shape[0]):
+        k = labels[i]
+        order[fill[k]] = i
+        fill[k] += 1
+
+
+@njit(**_JIT)
+def gather_rows(X, rows, sample_weight, shift, out, col_sum):
+    """``out[i] = X[rows[i]] - shift``, upcast to float64, and their weighted
+    column sums (serial).
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features), float32 or float64, any layout
     rows : ndarray of shape (n_rows,), intp
         Row indices of X, each in [0, n_samples).
+    sample_weight : ndarray of shape (n_samples,) or (0,), float64
+        The weights of the rows of X; empty: every weight is 1.
     shift : ndarray of shape (n_features,), float64
     out : ndarray of shape (>= n_rows, n_features), float64
         Output: its first n_rows rows.
+    col_sum : ndarray of shape (n_features,), float64
+        Out: ``sum_i w_rows[i] * out[i]``, the rows added in order (numpy's
+        column sums of a (n_rows, 2) array took 0.7 ms for 32768 rows, the
+        gather 0.3 ms).
     """
     n_features = X.shape[1]
+    unit = sample_weight.shape[0] == 0
+    for j in range(n_features):
+        col_sum[j] = 0.0
     for i in range(rows.shape[0]):
         r = rows[i]
+        w = 1.0 if unit else sample_weight[r]
         for j in range(n_features):
-            out[i, j] = np.float64(X[r, j]) - shift[j]
+            v = np.float64(X[r, j]) - shift[j]
+            out[i, j] = v
+            col_sum[j] += w * v
 
 
 # Passes over a few blocks skip the thread pool; see ``serial_twin``.
 lloyd_pass_serial = serial_twin(lloyd_pass, **_JIT)
 update_closest_sq_dist_serial = serial_twin(update_closest_sq_dist, **_JIT)
 candidate_potentials_serial = serial_twin(candidate_potentials, **_JIT)
-shifted_column_sums_serial = serial_twin(shifted_column_sums, **_JIT)
+narrow_candidate_potentials_serial = serial_twin(narrow_candidate_potentials, **_JIT)
+column_moments_serial = serial_twin(column_moments, **_JIT)
 partition_sums_serial = serial_twin(partition_sums, **_JIT)
