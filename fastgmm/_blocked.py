@@ -163,6 +163,17 @@ def _component_stats(Xb, mean, r, sxx_k, scratch):
     return nk, sx
 
 
+def _pass_setup(X, chunk_size, default_chunk_size, n_threads, max_threads):
+    """(rows per block, threads, the dtype the products run in) of a BLAS pass:
+    ``chunk_size`` or ``default_chunk_size`` rows; ``n_threads`` or Numba's,
+    from 1 to ``max_threads``; float32 for float32 X, else float64."""
+    chunk_size = int(chunk_size or default_chunk_size)
+    n_threads = numba.get_num_threads() if n_threads is None else int(n_threads)
+    n_threads = max(1, min(n_threads, max_threads))
+    dtype = np.float32 if X.dtype == np.float32 else np.float64
+    return chunk_size, n_threads, dtype
+
+
 def em_pass_full(X, sample_weight, means, prec, const, hard, chunk_size=None,
                  n_threads=None):
     """The fused pass of full covariances by BLAS-3 on blocks of rows.
@@ -197,10 +208,8 @@ def em_pass_full(X, sample_weight, means, prec, const, hard, chunk_size=None,
     """
     n_samples, n_features = X.shape
     n_components = means.shape[0]
-    chunk_size = int(chunk_size or _config.BLAS_PASS_CHUNK_SIZE)
-    n_threads = numba.get_num_threads() if n_threads is None else int(n_threads)
-    n_threads = max(1, min(n_threads, n_components))
-    dtype = np.float32 if X.dtype == np.float32 else np.float64
+    chunk_size, n_threads, dtype = _pass_setup(X, chunk_size, _config.BLAS_PASS_CHUNK_SIZE,
+                                               n_threads, n_components)
     means_x = means.astype(dtype)
     prec = np.ascontiguousarray(prec, dtype=dtype)
     unit_weights = sample_weight.shape[0] == 0
@@ -359,10 +368,8 @@ def em_pass_diag(X, sample_weight, means, prec, const, hard, chunk_size=None,
     """
     n_samples, n_features = X.shape
     n_components = means.shape[0]
-    chunk_size = int(chunk_size or _config.BLAS_PASS_CHUNK_SIZE)
-    n_threads = numba.get_num_threads() if n_threads is None else int(n_threads)
-    n_threads = max(1, n_threads)
-    dtype = np.float32 if X.dtype == np.float32 else np.float64
+    chunk_size, n_threads, dtype = _pass_setup(X, chunk_size, _config.BLAS_PASS_CHUNK_SIZE,
+                                               n_threads, n_samples)
     unit_weights = sample_weight.shape[0] == 0
     # Few K x d temporaries, written in place: a fresh array of megabytes
     # costs more in page faults than its arithmetic (measured 17 ms against
@@ -471,10 +478,8 @@ def em_pass_tied(X, sample_weight, means, means_u, prec, const, shift, hard,
     """
     n_samples, n_features = X.shape
     n_components = means.shape[0]
-    chunk_size = int(chunk_size or _config.BLAS_TIED_CHUNK_SIZE)
-    n_threads = numba.get_num_threads() if n_threads is None else int(n_threads)
-    n_threads = max(1, n_threads)
-    dtype = np.float32 if X.dtype == np.float32 else np.float64
+    chunk_size, n_threads, dtype = _pass_setup(X, chunk_size, _config.BLAS_TIED_CHUNK_SIZE,
+                                               n_threads, n_samples)
     # Each block in flight holds a d x d scatter: at most
     # _config.BLAS_TIED_SCRATCH_BYTES of them (the results do not depend on
     # how many blocks run at once).
