@@ -103,6 +103,18 @@ def map_components(fn, n_components, n_threads=None):
     return list(_pool(n_threads).map(fn, range(n_components)))
 
 
+
+def map_components_one_blas_thread(fn, n_components):
+    """:func:`map_components` with BLAS and LAPACK on one thread
+    (:func:`blas_single_thread`): the M-step's per-component products and
+    factorisations. OpenBLAS's own threads took seconds instead of
+    milliseconds on a loaded 2-core machine (``asv_benchmarks/large_d_profile.py``),
+    and one thread per component keeps the results independent of the thread
+    count."""
+    with blas_single_thread():
+        return map_components(fn, n_components)
+
+
 _POOLS = {}
 
 

@@ -403,9 +403,8 @@ class _MatrixModel(CovarianceModel):
             # (see _blocked.map_components).
             factors = precisions_chol.astype(_lapack_dtype(precisions_chol), copy=False)
             out = np.empty(factors.shape, dtype=factors.dtype)
-            with _blocked.blas_single_thread():
-                _blocked.map_components(
-                    lambda k: np.dot(factors[k], factors[k].T, out=out[k]), factors.shape[0])
+            _blocked.map_components_one_blas_thread(
+                lambda k: np.dot(factors[k], factors[k].T, out=out[k]), factors.shape[0])
             return out
         return precisions_chol @ np.swapaxes(precisions_chol, -1, -2)
 
@@ -438,8 +437,7 @@ class _MatrixModel(CovarianceModel):
             lower = np.tril_indices(work.shape[0], -1)
             work[lower] = work.T[lower]
 
-        with _blocked.blas_single_thread():
-            _blocked.map_components(invert, precisions.shape[0])
+        _blocked.map_components_one_blas_thread(invert, precisions.shape[0])
         return out
 
     def data_covariance(self, covariance, reg_covar):

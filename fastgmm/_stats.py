@@ -27,7 +27,7 @@ import numpy as np
 from scipy.linalg import get_lapack_funcs
 
 from . import _config
-from ._blocked import blas_single_thread, map_components
+from ._blocked import map_components_one_blas_thread
 
 _ILL_DEFINED = (
     "Fitting the mixture model failed because some components have "
@@ -286,12 +286,8 @@ def _precision_cholesky_inplace(batch):
             _, info = trtri(chol, lower=1, overwrite_c=1)
         return info != 0 or not _all_finite(out)
 
-    # LAPACK on one thread, the components spread over the threads of the
-    # fit: OpenBLAS's own threads took seconds instead of milliseconds on a
-    # loaded 2-core machine (asv_benchmarks/large_d_profile.py), and results
-    # then do not depend on the thread count.
-    with blas_single_thread():
-        failed = np.array(map_components(factorise, batch.shape[0]), dtype=bool)
+    # LAPACK on one thread, the components spread over the threads of the fit.
+    failed = np.array(map_components_one_blas_thread(factorise, batch.shape[0]), dtype=bool)
     return prec_chol, failed
 
 
