@@ -68,9 +68,11 @@ def _geometric_mean(values, axis=-1):
 def _converged(previous, current):
     """Whether one sweep of an inner loop moved the parameters ``current``
     (an array) by less than the tolerance, relative to their largest value
-    (a NaN stops the loop too)."""
-    change = np.max(np.abs(current - previous))
-    return not (change > _config.MSTEP_INNER_TOL * np.max(np.abs(current)))
+    (a NaN stops the loop too): ``_kernels.volumes.converged``, the rule
+    the VEI/VEV kernel applies itself."""
+    return _volumes.converged(np.ascontiguousarray(previous, dtype=np.float64),
+                              np.ascontiguousarray(current, dtype=np.float64),
+                              _config.MSTEP_INNER_TOL)
 
 
 def _symmetric(a):

@@ -18,6 +18,26 @@ _JIT = dict(cache=NUMBA_CACHE, nogil=True)
 
 
 @njit(**_JIT)
+def converged(previous, current, tol):
+    """Whether one sweep of an inner loop moved ``current`` (any shape, C
+    order) from ``previous`` by at most ``tol`` times its largest absolute
+    value; a NaN stops the loop too. The stopping rule of every inner loop
+    of the mclust M-steps (``fastgmm._parsimonious``)."""
+    change = 0.0
+    largest = 0.0
+    flat_previous = previous.ravel()
+    flat_current = current.ravel()
+    for i in range(flat_current.shape[0]):
+        c = flat_current[i]
+        d = abs(c - flat_previous[i])
+        if math.isnan(d):
+            return True
+        change = max(change, d)
+        largest = max(largest, abs(c))
+    return not change > tol * largest
+
+
+@njit(**_JIT)
 def _normalise(values):
     """``values / geometric_mean(values)`` in place; NaN when one is not positive."""
     n = values.shape[0]
@@ -76,15 +96,7 @@ def volumes_and_shape(nk, values, tol, max_iter, lam, shape):
                 total += nk[k] / lam[k] * values[k, j]
             shape[j] = total
         _normalise(shape)
-        change = 0.0
-        largest = 0.0
-        stop = False
-        for j in range(n_features):
-            if math.isnan(shape[j]):
-                stop = True
-            change = max(change, abs(shape[j] - previous[j]))
-            largest = max(largest, abs(shape[j]))
-        if stop or not change > tol * largest:
+        if converged(previous, shape, tol):
             break
     for k in range(n_components):
         total = 0.0
