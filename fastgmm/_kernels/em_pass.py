@@ -71,21 +71,22 @@ def _block_weights(sample_weight, start, n_rows, w):
 FLOAT32_TINY = 1.1754943508222875e-38
 
 
+@njit(inline="always", **_JIT)
+def _stored_resp(value, out):
+    """A (float64) responsibility as stored into ``out``: into float32, values
+    below ``FLOAT32_TINY`` become 0 instead of subnormal numbers (the float64
+    terms are flushed below exp(-690) already, see ``exp_nonpositive``)."""
+    if out.itemsize == 4 and not value >= FLOAT32_TINY:
+        return 0.0
+    return value
+
+
 @njit(**_JIT)
 def _block_resp(logp, k, n_rows, w, inv_total, r):
-    """Responsibilities of component k for the block, times the sample weights.
-
-    Into a float32 ``r``, values below ``FLOAT32_TINY`` are flushed to 0
-    instead of becoming subnormal numbers (the float64 terms are flushed
-    below exp(-690) already, see ``exp_nonpositive``).
-    """
-    if r.itemsize == 4:
-        for b in range(n_rows):
-            v = logp[k, b] * inv_total[b] * w[b]
-            r[b] = v if v >= FLOAT32_TINY else 0.0
-    else:
-        for b in range(n_rows):
-            r[b] = logp[k, b] * inv_total[b] * w[b]
+    """Responsibilities of component k for the block, times the sample weights
+    (as ``_stored_resp`` stores them in ``r``'s dtype)."""
+    for b in range(n_rows):
+        r[b] = _stored_resp(logp[k, b] * inv_total[b] * w[b], r)
 
 
 @njit(**_JIT)
@@ -733,13 +734,8 @@ def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row
             nk = 0.0
             for b in range(n_rows):
                 nk += r[b]
-            if rx.itemsize == 4:
-                # As _block_resp: no subnormal float32 responsibilities.
-                for b in range(n_rows):
-                    rx[b] = r[b] if r[b] >= FLOAT32_TINY else 0.0
-            else:
-                for b in range(n_rows):
-                    rx[b] = r[b]
+            for b in range(n_rows):
+                rx[b] = _stored_resp(r[b], rx)
             nk_part[c, k] = nk
             n_kept = 0
             for b in range(n_rows):
