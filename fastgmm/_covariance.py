@@ -12,7 +12,9 @@ A model object knows everything that differs between covariance types:
 - the M-step's covariances from the sufficient statistics of a pass or of
   a start, and the online-EM state of ``partial_fit``;
 - which fused pass and which scoring kernel it runs (``em_kernels``,
-  ``log_prob_kernels``: (parallel, serial) pairs) and the arguments that
+  ``log_prob_kernels``: (parallel, serial) pairs, or others for some
+  numbers of features: :meth:`~CovarianceModel.log_prob_kernel`,
+  :meth:`~CovarianceModel.pass_kernel`) and the arguments that
   carry its parameters to them (:meth:`~CovarianceModel.pass_arguments`,
   :meth:`~CovarianceModel.score_arguments`);
 - drawing samples, whitening a row for the nearest-component fallback,
@@ -241,6 +243,11 @@ class CovarianceModel:
         the arguments it takes between ``hard`` and the parts."""
         return _threads.pick_kernel(self.em_kernels, n_blocks), ()
 
+    def log_prob_kernel(self, n_blocks, n_features):
+        """The scoring kernel to call for ``n_blocks`` blocks of ``n_features``
+        features (its arguments: :meth:`score_arguments`)."""
+        return _threads.pick_kernel(self.log_prob_kernels, n_blocks)
+
     def pass_precisions(self, precisions_chol, n_features):
         """The precision factors as the pass kernel reads them, float64."""
         return np.asarray(precisions_chol, dtype=np.float64)
@@ -458,6 +465,11 @@ class Full(_MatrixModel):
     em_kernels = (_em_kernels.em_pass_full, _em_kernels.em_pass_full_serial)
     log_prob_kernels = (_lp_kernels.weighted_log_prob_full,
                         _lp_kernels.weighted_log_prob_full_serial)
+    # Two features have kernels of their own (one sweep per component, no
+    # triangular tiles): a fit on two features compiles only these.
+    em_kernels_2d = (_em_kernels.em_pass_full_2d, _em_kernels.em_pass_full_2d_serial)
+    log_prob_kernels_2d = (_lp_kernels.weighted_log_prob_full_2d,
+                           _lp_kernels.weighted_log_prob_full_2d_serial)
 
     def pass_flops(self, n_features, n_components):
         """Per component: the deviation ``D = x - mu_k`` (d), the triangular
@@ -505,11 +517,16 @@ class Full(_MatrixModel):
         # With accumulate (see accumulates), every block adds its scatter to
         # the total in block order: the blocks run one after the other, and
         # the components of each in parallel (two features: the serial pass).
+        pair = self.em_kernels_2d if n_features == 2 else self.em_kernels
         if not accumulate:
-            return _threads.pick_kernel(self.em_kernels, n_blocks), (False,)
+            return _threads.pick_kernel(pair, n_blocks), (False,)
         if n_features == 2:
-            return _em_kernels.em_pass_full_serial, (True,)
+            return pair[1], (True,)
         return _threads.thread_safe(_em_kernels.em_pass_full_components), ()
+
+    def log_prob_kernel(self, n_blocks, n_features):
+        pair = self.log_prob_kernels_2d if n_features == 2 else self.log_prob_kernels
+        return _threads.pick_kernel(pair, n_blocks)
 
     def score_arguments(self, params, dtype):
         weights, means, prec = super().score_arguments(params, dtype)

@@ -190,11 +190,11 @@ def _per_point(X, params, covariance_type, chunk_size, normalize):
         rows = segment_rows(X.shape[1], out.dtype, chunk_size)
         for start, stop, seg in iter_segments(X, rows):
             n_blocks = -(-(stop - start) // chunk_size)
-            kernel = _threads.pick_kernel(model.log_prob_kernels, n_blocks)
+            kernel = model.log_prob_kernel(n_blocks, X.shape[1])
             kernel(seg, *args, chunk_size, out[start:stop],
                    log_norm[start:stop] if normalize else log_norm)
         return log_norm, out
-    kernel = _threads.pick_kernel(model.log_prob_kernels, -(-X.shape[0] // chunk_size))
+    kernel = model.log_prob_kernel(-(-X.shape[0] // chunk_size), X.shape[1])
     kernel(X, *args, chunk_size, out, log_norm)
     return log_norm, out
 

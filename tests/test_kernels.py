@@ -221,6 +221,34 @@ def test_tiled_kernels_match_reference_for_every_width(covariance_type, dtype, n
                                    atol=rtol * np.abs(scatter).max())
 
 
+@pytest.mark.parametrize("n_blocks", [1, 64], ids=["serial", "parallel"])
+def test_full_runs_the_two_feature_kernels_for_two_features_only(n_blocks):
+    """Two features have a fused pass and a scoring kernel of their own (so a
+    fit on two features compiles none of the general kernels' tiles, and the
+    general kernels have no two-feature branch): every other width runs the
+    general ones. The numbers of both are checked against the reference by
+    ``test_tiled_kernels_match_reference_for_every_width``."""
+    from fastgmm import _covariance
+    from fastgmm._kernels import em_pass, logprob
+
+    def unwrapped(kernel):
+        # pick_kernel may hand a parallel kernel behind a lock (a partial).
+        return getattr(kernel, "args", (kernel,))[0]
+
+    model = _covariance.get("full")
+    two = {em_pass.em_pass_full_2d, em_pass.em_pass_full_2d_serial,
+           logprob.weighted_log_prob_full_2d, logprob.weighted_log_prob_full_2d_serial}
+    for n_features in (1, 2, 3, 16):
+        picked = {unwrapped(model.pass_kernel(n_blocks, False, n_features)[0]),
+                  unwrapped(model.log_prob_kernel(n_blocks, n_features))}
+        if n_features == 2:
+            assert picked <= two
+        else:
+            assert not picked & two
+    # Accumulating scatters: two features run the serial two-feature pass.
+    assert model.pass_kernel(n_blocks, True, 2)[0] is em_pass.em_pass_full_2d_serial
+
+
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_one_em_step_matches_reference(covariance_type, dtype):

@@ -43,6 +43,7 @@ from . import serial_twin
 from .logprob import (
     block_log_prob_diag,
     block_log_prob_full,
+    block_log_prob_full_2d,
     block_log_prob_full_one,
     block_hard_assign,
     block_log_prob_tied,
@@ -431,14 +432,14 @@ def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row
     -----
     Block c reads rows [row_start + c * chunk_size, ...) and writes only row c
     of each ``*_part`` array (with ``accumulate``, adds to row 0 of
-    ``sxx_part``).
+    ``sxx_part``). Any number of features but two (``em_pass_full_2d``).
     """
     n_features = X.shape[1]
     n_components = means.shape[0]
     n_blocks = loglik_part.shape[0]
     # Scored in X's dtype (see block_log_prob_full); for float32 data the
-    # scatter of a block is summed in float32, nk and sx in float64, and
-    # with two features everything in float64 (the rule: fastgmm._kernels).
+    # scatter of a block is summed in float32, nk and sx in float64 (the
+    # rule: fastgmm._kernels).
     means_x = means.astype(X.dtype)
     for c in prange(n_blocks):
         # The row of sxx_part this block writes; ``c - c`` keeps the type of
@@ -464,15 +465,45 @@ def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row
         loglik_part[c] = _block_posterior(logp, n_rows, hard, w, sample_weight.shape[0] == 0,
                                           lse, inv_total)
         for k in range(n_components):
-            if n_features == 2:
-                nk_part[c, k] = _block_stats_2d(xt, n_rows, means[k], logp[k], w,
-                                                inv_total, sx_part[c, k], sxx_part[c_sxx, k],
-                                                accumulate)
-                continue
             _block_resp(logp, k, n_rows, w, inv_total, r)
             nk_part[c, k] = _block_first_moments(xt, n_rows, means_x[k], r, dev, rdev,
                                                  sx_part[c, k])
             _block_scatter(n_rows, rdev, dev, sxx_part[c_sxx, k], zero, accumulate)
+
+
+@njit(parallel=True, **_JIT)
+def em_pass_full_2d(X, sample_weight, means, precisions_chol, const, row_start, row_stop,
+                    chunk_size, hard, accumulate, loglik_part, nk_part, sx_part, sxx_part):
+    """``em_pass_full`` for two features: parameters and returns as there.
+
+    One sweep over the block per component for the log-densities, one for
+    the statistics, nothing stored per row but the block and its
+    log-densities; everything is summed in float64, for float32 data too
+    (the rule: fastgmm._kernels). A kernel of its own, so that a fit on two
+    features compiles none of the general kernel's tiles, nor they this.
+    """
+    n_components = means.shape[0]
+    n_blocks = loglik_part.shape[0]
+    # Scored in X's dtype, on the means rounded to it (as em_pass_full).
+    means_x = means.astype(X.dtype)
+    for c in prange(n_blocks):
+        # ``c - c``: see em_pass_full.
+        c_sxx = c - c if accumulate else c
+        start = row_start + c * chunk_size
+        n_rows = min(chunk_size, row_stop - start)
+        xt = np.empty((2, chunk_size + ROW_PAD), X.dtype)
+        logp = np.empty((n_components, chunk_size + ROW_PAD))
+        lse = np.empty(chunk_size)
+        w = np.empty(chunk_size)
+        inv_total = np.empty(chunk_size)
+        load_block(X, start, n_rows, xt)
+        _block_weights(sample_weight, start, n_rows, w)
+        block_log_prob_full_2d(xt, n_rows, means_x, precisions_chol, const, logp)
+        loglik_part[c] = _block_posterior(logp, n_rows, hard, w, sample_weight.shape[0] == 0,
+                                          lse, inv_total)
+        for k in range(n_components):
+            nk_part[c, k] = _block_stats_2d(xt, n_rows, means[k], logp[k], w, inv_total,
+                                            sx_part[c, k], sxx_part[c_sxx, k], accumulate)
 
 
 @njit(parallel=True, **_JIT)
@@ -538,7 +569,9 @@ def em_pass_full_components(X, sample_weight, means, precisions_chol, const, row
             _block_resp(logp, k, n_rows, w, inv_total, r)
             nk_part[c, k] = _block_first_moments(xt, n_rows, means_x[k], r, dev, rdev,
                                                  sx_part[c, k])
-            _block_scatter(n_rows, rdev, dev, sxx[0, k], zero, True)
+            # np.bool_: a literal True would compile the scatter tiles again
+            # for Literal[bool] (em_pass_full passes a runtime bool).
+            _block_scatter(n_rows, rdev, dev, sxx[0, k], zero, np.bool_(True))
 
 
 @njit(parallel=True, **_JIT)
@@ -608,7 +641,8 @@ def em_pass_tied(X, sample_weight, means, means_u, precision_chol, const, shift,
             nk_part[c, k] = _block_centred_sums(xt, n_rows, means[k], r, sx_part[c, k])
         # The pooled scatter: sum_k r_bk = w_b, so one scatter of all rows
         # replaces n_components per-component ones.
-        _block_scatter(n_rows, rdev, dev, sxx_part[c], zero, False)
+        # np.bool_: see em_pass_full_components.
+        _block_scatter(n_rows, rdev, dev, sxx_part[c], zero, np.bool_(False))
 
 
 # A component's moments are summed over the rows of nonzero responsibility
@@ -751,5 +785,6 @@ def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row
 
 # Passes of a single block (small data) skip the thread pool; see ``serial_twin``.
 em_pass_full_serial = serial_twin(em_pass_full, **_JIT)
+em_pass_full_2d_serial = serial_twin(em_pass_full_2d, **_JIT)
 em_pass_tied_serial = serial_twin(em_pass_tied, **_JIT)
 em_pass_diag_serial = serial_twin(em_pass_diag, **_JIT)

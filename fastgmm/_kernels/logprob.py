@@ -233,7 +233,8 @@ def block_squared_norm_centred(xt, n_rows, U, mean, y, sq):
     n_features = U.shape[0]
     for b in range(n_rows):
         sq[b] = 0.0
-    j = 0
+    # np.int64(0), not 0: see _tri_columns.
+    j = np.int64(0)
     if n_features >= TRIANGULAR_WIDE_MIN_FEATURES:
         while j + 4 <= n_features:
             _tri_cols4_centred(xt, n_rows, U, mean, j, y, sq)
@@ -255,7 +256,9 @@ def block_squared_norm_centred(xt, n_rows, U, mean, y, sq):
 def _tri_columns(xt, n_rows, U, shift_u, y, sq, squares):
     """The column tiles of ``block_triangular_product`` and ``block_squared_norm``."""
     n_features = U.shape[0]
-    j = 0
+    # A literal 0 would be typed Literal[int](0) at the loop's first call,
+    # and Numba would compile the tile a second time for that type.
+    j = np.int64(0)
     if n_features >= TRIANGULAR_WIDE_MIN_FEATURES:
         while j + 4 <= n_features:
             _tri_cols4(xt, n_rows, U, shift_u, j, y, sq, squares)
@@ -317,7 +320,7 @@ def block_squared_norm(xt, n_rows, U, shift_u, y, sq):
 
 
 @njit(**_JIT)
-def _block_log_prob_full_2d(xt, n_rows, means, precisions_chol, const, logp):
+def block_log_prob_full_2d(xt, n_rows, means, precisions_chol, const, logp):
     """``block_log_prob_full`` for two features: one pass over the block per component."""
     for k in range(means.shape[0]):
         u00 = precisions_chol[k, 0, 0]
@@ -361,12 +364,10 @@ def block_log_prob_full(xt, n_rows, means, precisions_chol, const, logp, mean_u,
         Scratch.
     sq : ndarray of shape (chunk_size,), xt's dtype
         Scratch.
+
+    Any number of features but two (``block_log_prob_full_2d``).
     """
-    n_components, n_features = means.shape
-    if n_features == 2:
-        _block_log_prob_full_2d(xt, n_rows, means, precisions_chol, const, logp)
-        return
-    for k in range(n_components):
+    for k in range(means.shape[0]):
         block_log_prob_full_one(xt, n_rows, means, precisions_chol, const, k, logp, mean_u,
                                 y, sq)
 
@@ -374,7 +375,7 @@ def block_log_prob_full(xt, n_rows, means, precisions_chol, const, logp, mean_u,
 @njit(**_JIT)
 def block_log_prob_full_one(xt, n_rows, means, precisions_chol, const, k, logp, mean_u, y,
                             sq):
-    """Row k of ``block_log_prob_full`` (more than two features): component k only,
+    """Row k of ``block_log_prob_full`` (not two features): component k only,
     writing ``logp[k]``; the scratch arrays as there."""
     n_features = means.shape[1]
     U = precisions_chol[k]
@@ -571,6 +572,17 @@ def _constants(weights, log_det, n_features):
     return const
 
 
+@njit(**_JIT)
+def _full_constants(weights, precisions_chol):
+    """``_constants`` of full covariances, log det(U_k) from U_k's diagonal."""
+    n_components, n_features = precisions_chol.shape[:2]
+    log_det = np.zeros(n_components)
+    for k in range(n_components):
+        for j in range(n_features):
+            log_det[k] += np.log(precisions_chol[k, j, j])
+    return _constants(weights, log_det, n_features)
+
+
 @njit(parallel=True, **_JIT)
 def weighted_log_prob_full(X, weights, means, precisions_chol, means_x, precisions_chol_x,
                            chunk_size, out, log_norm):
@@ -603,11 +615,7 @@ def weighted_log_prob_full(X, weights, means, precisions_chol, means_x, precisio
     """
     n_samples, n_features = X.shape
     n_components = means.shape[0]
-    log_det = np.zeros(n_components)
-    for k in range(n_components):
-        for j in range(n_features):
-            log_det[k] += np.log(precisions_chol[k, j, j])
-    const = _constants(weights, log_det, n_features)
+    const = _full_constants(weights, precisions_chol)
     # The log-densities are computed in X's dtype (see block_log_prob_full):
     # means_x and precisions_chol_x are the parameters in that dtype.
     n_blocks = (n_samples + chunk_size - 1) // chunk_size
@@ -627,6 +635,31 @@ def weighted_log_prob_full(X, weights, means, precisions_chol, means_x, precisio
         load_block(X, start, n_rows, xt)
         block_log_prob_full(xt, n_rows, means_x, precisions_chol_x, const, logp, mean_u, y,
                             sq)
+        _write_rows(logp, n_rows, start, out, log_norm, lse, total)
+
+
+@njit(parallel=True, **_JIT)
+def weighted_log_prob_full_2d(X, weights, means, precisions_chol, means_x, precisions_chol_x,
+                              chunk_size, out, log_norm):
+    """``weighted_log_prob_full`` for two features: parameters as there.
+
+    A kernel of its own, like the fused pass's (``em_pass_full_2d``): a model
+    on two features compiles none of the general product's tiles.
+    """
+    n_samples = X.shape[0]
+    n_components = means.shape[0]
+    const = _full_constants(weights, precisions_chol)
+    n_blocks = (n_samples + chunk_size - 1) // chunk_size
+    width = min(chunk_size, n_samples)
+    for c in prange(n_blocks):
+        start = c * chunk_size
+        n_rows = min(chunk_size, n_samples - start)
+        xt = np.empty((2, width + ROW_PAD), X.dtype)
+        logp = np.empty((n_components, width + ROW_PAD))
+        lse = np.empty(width)
+        total = np.empty(width)
+        load_block(X, start, n_rows, xt)
+        block_log_prob_full_2d(xt, n_rows, means_x, precisions_chol_x, const, logp)
         _write_rows(logp, n_rows, start, out, log_norm, lse, total)
 
 
@@ -758,6 +791,7 @@ def normalize_log_prob(weighted_log_prob, chunk_size, log_prob_norm):
 # Single-block inputs (a few rows, as in a pipeline's predict) skip the
 # thread pool; see ``serial_twin``.
 weighted_log_prob_full_serial = serial_twin(weighted_log_prob_full, **_JIT)
+weighted_log_prob_full_2d_serial = serial_twin(weighted_log_prob_full_2d, **_JIT)
 weighted_log_prob_tied_serial = serial_twin(weighted_log_prob_tied, **_JIT)
 weighted_log_prob_diag_serial = serial_twin(weighted_log_prob_diag, **_JIT)
 normalize_log_prob_serial = serial_twin(normalize_log_prob, **_JIT)
