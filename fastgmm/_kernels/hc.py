@@ -233,8 +233,10 @@ def hc_merge(means, counts, scatters, vvv, alpha, beta, n_merges, merges, merge_
     for i in range(g):
         partner[i], partner_cost[i] = _row_best(i, cost, active, g)
     for m in range(n_merges):
-        a = -1
-        b = -1
+        # np.int64: a literal -1 would be typed Literal[int](-1) at the first
+        # calls below, and Numba would compile them a second time for it.
+        a = np.int64(-1)
+        b = np.int64(-1)
         best = np.inf
         for i in range(g):
             if not active[i]:

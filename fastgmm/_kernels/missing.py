@@ -267,7 +267,10 @@ def missing_pass(X, sample_weight, row_pattern, obs_idx, n_obs, p0, factors, log
             # becomes unnormalised responsibilities, inv_total their inverse sums;
             # a row whose densities all underflow adds -inf, which the
             # driver reports.
-            loglik += _block_posterior(lp, n, False, w, not weighted, lse, inv_total)
+            # np.bool_(False), not False: the fused pass calls the same helper
+            # with a runtime bool, and a literal would compile it a second time.
+            loglik += _block_posterior(lp, n, np.bool_(False), w, not weighted, lse,
+                                       inv_total)
             # Expected statistics, per component.
             for k in range(n_components):
                 F = factors[q, k]
