@@ -131,9 +131,9 @@ def measure(n_samples, n_features, n_components, covariance_type, repeat=7, n_it
     original = model.pass_kernel
     timed = {}
 
-    def pass_kernel(n, accumulate, d):
+    def pass_kernel(n, accumulate, d, dtype):
         # called once per segment of the pass: one timer for all of them
-        kernel, flags = original(n, accumulate, d)
+        kernel, flags = original(n, accumulate, d, dtype)
         timed["kernel"].kernel = kernel
         return timed["kernel"], flags
 

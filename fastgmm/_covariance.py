@@ -238,14 +238,15 @@ class CovarianceModel:
         own methods for the count."""
         raise NotImplementedError
 
-    def pass_kernel(self, n_blocks, accumulate, n_features):
-        """(kernel, flags): the pass kernel to call for ``n_blocks`` blocks and
-        the arguments it takes between ``hard`` and the parts."""
+    def pass_kernel(self, n_blocks, accumulate, n_features, dtype):
+        """(kernel, flags): the pass kernel to call for ``n_blocks`` blocks of
+        ``n_features`` features read as ``dtype``, and the arguments it takes
+        between ``hard`` and the parts."""
         return _threads.pick_kernel(self.em_kernels, n_blocks), ()
 
-    def log_prob_kernel(self, n_blocks, n_features):
+    def log_prob_kernel(self, n_blocks, n_features, dtype):
         """The scoring kernel to call for ``n_blocks`` blocks of ``n_features``
-        features (its arguments: :meth:`score_arguments`)."""
+        features scored in ``dtype`` (its arguments: :meth:`score_arguments`)."""
         return _threads.pick_kernel(self.log_prob_kernels, n_blocks)
 
     def pass_precisions(self, precisions_chol, n_features):
@@ -465,11 +466,17 @@ class Full(_MatrixModel):
     em_kernels = (_em_kernels.em_pass_full, _em_kernels.em_pass_full_serial)
     log_prob_kernels = (_lp_kernels.weighted_log_prob_full,
                         _lp_kernels.weighted_log_prob_full_serial)
-    # Two features have kernels of their own (one sweep per component, no
-    # triangular tiles): a fit on two features compiles only these.
+    # Two features (one sweep per component, no triangular tiles), and
+    # float64 from CENTRED_PRODUCT_MAX_FEATURES features (the uncentred
+    # product), have kernels of their own: a fit compiles only those its
+    # data need (see _kernels.kernel_variant).
     em_kernels_2d = (_em_kernels.em_pass_full_2d, _em_kernels.em_pass_full_2d_serial)
     log_prob_kernels_2d = (_lp_kernels.weighted_log_prob_full_2d,
                            _lp_kernels.weighted_log_prob_full_2d_serial)
+    em_kernels_uncentred = (_em_kernels.em_pass_full_uncentred,
+                            _em_kernels.em_pass_full_uncentred_serial)
+    log_prob_kernels_uncentred = (_lp_kernels.weighted_log_prob_full_uncentred,
+                                  _lp_kernels.weighted_log_prob_full_uncentred_serial)
 
     def pass_flops(self, n_features, n_components):
         """Per component: the deviation ``D = x - mu_k`` (d), the triangular
@@ -513,20 +520,29 @@ class Full(_MatrixModel):
     def run_blas_pass(self, X, sample_weight, args, hard):
         return _blocked.em_pass_full(X, sample_weight, *args, hard)
 
-    def pass_kernel(self, n_blocks, accumulate, n_features):
+    def _kernels(self, n_features, dtype):
+        """(pass pair, scoring pair, accumulating pass) for the data."""
+        if n_features == 2:
+            return self.em_kernels_2d, self.log_prob_kernels_2d, None
+        if _lp_kernels.centred_product(n_features, dtype):
+            return (self.em_kernels, self.log_prob_kernels,
+                    _em_kernels.em_pass_full_components)
+        return (self.em_kernels_uncentred, self.log_prob_kernels_uncentred,
+                _em_kernels.em_pass_full_components_uncentred)
+
+    def pass_kernel(self, n_blocks, accumulate, n_features, dtype):
         # With accumulate (see accumulates), every block adds its scatter to
         # the total in block order: the blocks run one after the other, and
         # the components of each in parallel (two features: the serial pass).
-        pair = self.em_kernels_2d if n_features == 2 else self.em_kernels
+        pair, _, components = self._kernels(n_features, dtype)
         if not accumulate:
             return _threads.pick_kernel(pair, n_blocks), (False,)
-        if n_features == 2:
+        if components is None:
             return pair[1], (True,)
-        return _threads.thread_safe(_em_kernels.em_pass_full_components), ()
+        return _threads.thread_safe(components), ()
 
-    def log_prob_kernel(self, n_blocks, n_features):
-        pair = self.log_prob_kernels_2d if n_features == 2 else self.log_prob_kernels
-        return _threads.pick_kernel(pair, n_blocks)
+    def log_prob_kernel(self, n_blocks, n_features, dtype):
+        return _threads.pick_kernel(self._kernels(n_features, dtype)[1], n_blocks)
 
     def score_arguments(self, params, dtype):
         weights, means, prec = super().score_arguments(params, dtype)

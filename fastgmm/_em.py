@@ -111,7 +111,7 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
         row_stop = min(n_samples, (first + n_seg) * chunk_size)
         parts = (loglik_part[:n_seg], nk_part[:n_seg], sx_part[:n_seg],
                  sxx_part if accumulate else sxx_part[:n_seg])
-        kernel, flags = model.pass_kernel(n_seg, accumulate, n_features)
+        kernel, flags = model.pass_kernel(n_seg, accumulate, n_features, x_dtype)
         if convert:
             # The segment alone, in float64; its blocks are the same rows.
             seg_X = float_rows(X, row_start, row_stop)
@@ -190,11 +190,11 @@ def _per_point(X, params, covariance_type, chunk_size, normalize):
         rows = segment_rows(X.shape[1], out.dtype, chunk_size)
         for start, stop, seg in iter_segments(X, rows):
             n_blocks = -(-(stop - start) // chunk_size)
-            kernel = model.log_prob_kernel(n_blocks, X.shape[1])
+            kernel = model.log_prob_kernel(n_blocks, X.shape[1], out.dtype)
             kernel(seg, *args, chunk_size, out[start:stop],
                    log_norm[start:stop] if normalize else log_norm)
         return log_norm, out
-    kernel = model.log_prob_kernel(-(-X.shape[0] // chunk_size), X.shape[1])
+    kernel = model.log_prob_kernel(-(-X.shape[0] // chunk_size), X.shape[1], out.dtype)
     kernel(X, *args, chunk_size, out, log_norm)
     return log_norm, out
 

@@ -222,12 +222,15 @@ def test_tiled_kernels_match_reference_for_every_width(covariance_type, dtype, n
 
 
 @pytest.mark.parametrize("n_blocks", [1, 64], ids=["serial", "parallel"])
-def test_full_runs_the_two_feature_kernels_for_two_features_only(n_blocks):
-    """Two features have a fused pass and a scoring kernel of their own (so a
-    fit on two features compiles none of the general kernels' tiles, and the
-    general kernels have no two-feature branch): every other width runs the
-    general ones. The numbers of both are checked against the reference by
-    ``test_tiled_kernels_match_reference_for_every_width``."""
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_full_runs_the_kernels_of_its_data_only(n_blocks, dtype):
+    """'full' has three families of kernels, so that a fit compiles only the
+    one its data need: two features (one sweep per component), the centred
+    product (float32; float64 below ``CENTRED_PRODUCT_MAX_FEATURES``
+    features) and the uncentred one (float64 from there). Every width runs
+    exactly its family's kernels; the numbers of each are checked against
+    the reference by ``test_tiled_kernels_match_reference_for_every_width``
+    (d = 1 ... 19) and ``test_float64_log_densities_far_from_origin_lose_no_digits``."""
     from fastgmm import _covariance
     from fastgmm._kernels import em_pass, logprob
 
@@ -236,17 +239,31 @@ def test_full_runs_the_two_feature_kernels_for_two_features_only(n_blocks):
         return getattr(kernel, "args", (kernel,))[0]
 
     model = _covariance.get("full")
-    two = {em_pass.em_pass_full_2d, em_pass.em_pass_full_2d_serial,
-           logprob.weighted_log_prob_full_2d, logprob.weighted_log_prob_full_2d_serial}
-    for n_features in (1, 2, 3, 16):
-        picked = {unwrapped(model.pass_kernel(n_blocks, False, n_features)[0]),
-                  unwrapped(model.log_prob_kernel(n_blocks, n_features))}
+    families = {
+        "2d": {em_pass.em_pass_full_2d, em_pass.em_pass_full_2d_serial,
+               logprob.weighted_log_prob_full_2d, logprob.weighted_log_prob_full_2d_serial},
+        "centred": {em_pass.em_pass_full, em_pass.em_pass_full_serial,
+                    em_pass.em_pass_full_components, logprob.weighted_log_prob_full,
+                    logprob.weighted_log_prob_full_serial},
+        "uncentred": {em_pass.em_pass_full_uncentred, em_pass.em_pass_full_uncentred_serial,
+                      em_pass.em_pass_full_components_uncentred,
+                      logprob.weighted_log_prob_full_uncentred,
+                      logprob.weighted_log_prob_full_uncentred_serial},
+    }
+    wide = logprob.CENTRED_PRODUCT_MAX_FEATURES
+    for n_features in (1, 2, 3, wide - 1, wide, wide + 5):
+        picked = {unwrapped(model.pass_kernel(n_blocks, accumulate, n_features, dtype)[0])
+                  for accumulate in (False, True)}
+        picked.add(unwrapped(model.log_prob_kernel(n_blocks, n_features, dtype)))
         if n_features == 2:
-            assert picked <= two
+            expected = "2d"
+        elif dtype == np.float32 or n_features < wide:
+            expected = "centred"
         else:
-            assert not picked & two
+            expected = "uncentred"
+        assert picked <= families[expected], (n_features, picked)
     # Accumulating scatters: two features run the serial two-feature pass.
-    assert model.pass_kernel(n_blocks, True, 2)[0] is em_pass.em_pass_full_2d_serial
+    assert model.pass_kernel(n_blocks, True, 2, dtype)[0] is em_pass.em_pass_full_2d_serial
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)

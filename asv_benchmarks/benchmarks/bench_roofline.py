@@ -95,7 +95,7 @@ class Overhead:
     def time_pass_driver(self, covariance_type, n_samples):
         # em_pass with a kernel that does nothing: the driver alone
         original = self.model.pass_kernel
-        self.model.pass_kernel = lambda n, a, d: ((lambda *args: None), original(n, a, d)[1])
+        self.model.pass_kernel = lambda n, a, d, t: ((lambda *args: None), original(n, a, d, t)[1])
         try:
             self.em.em_pass(self.X, self.weight, self.params_, covariance_type)
         finally:

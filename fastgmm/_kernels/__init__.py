@@ -53,6 +53,33 @@ import types
 from numba import njit
 
 
+def kernel_variant(kernel, suffix, replace=None, **options):
+    """The kernel's code compiled again under another name, with some of the
+    globals it calls replaced (``replace``: name -> function).
+
+    For kernels that differ only in a helper chosen by the data (e.g. the
+    product of 'full' for float64 from 16 features): each variant compiles
+    only its own helper, where one kernel with a run-time branch would
+    compile both. Numba resolves globals when it compiles, from the
+    function's globals, so the variant gets a copy of its module's globals
+    with the replacements: call this at the end of the module. Returns a
+    separate dispatcher with its own on-disk cache entry (its qualified
+    name gets ``suffix``).
+    """
+    # Without the JIT (NUMBA_DISABLE_JIT=1) njit returns the function itself.
+    func = getattr(kernel, "py_func", kernel)
+    namespace = func.__globals__
+    if replace:
+        namespace = dict(namespace)
+        namespace.update(replace)
+    twin = types.FunctionType(func.__code__, namespace, func.__name__ + suffix,
+                              func.__defaults__, func.__closure__)
+    twin.__qualname__ = func.__qualname__ + suffix
+    twin.__doc__ = func.__doc__
+    twin.__module__ = func.__module__
+    return njit(**options)(twin)
+
+
 def serial_twin(kernel, **options):
     """The same kernel compiled without ``parallel=True`` (``prange`` runs as ``range``).
 
@@ -62,11 +89,4 @@ def serial_twin(kernel, **options):
     Returns a separate dispatcher with its own on-disk cache entry (its
     qualified name gets a ``_serial`` suffix).
     """
-    # Without the JIT (NUMBA_DISABLE_JIT=1) njit returns the function itself.
-    func = getattr(kernel, "py_func", kernel)
-    twin = types.FunctionType(func.__code__, func.__globals__, func.__name__ + "_serial",
-                              func.__defaults__, func.__closure__)
-    twin.__qualname__ = func.__qualname__ + "_serial"
-    twin.__doc__ = func.__doc__
-    twin.__module__ = func.__module__
-    return njit(**options)(twin)
+    return kernel_variant(kernel, "_serial", **options)

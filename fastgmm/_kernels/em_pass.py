@@ -39,12 +39,14 @@ import numpy as np
 from numba import njit, prange
 
 from .._config import FASTMATH, HOST_AVX512, NUMBA_CACHE
-from . import serial_twin
+from . import kernel_variant, serial_twin
 from .logprob import (
     block_log_prob_diag,
     block_log_prob_full,
     block_log_prob_full_2d,
     block_log_prob_full_one,
+    block_log_prob_full_one_uncentred,
+    block_log_prob_full_uncentred,
     block_hard_assign,
     block_log_prob_tied,
     block_normalize,
@@ -788,3 +790,13 @@ em_pass_full_serial = serial_twin(em_pass_full, **_JIT)
 em_pass_full_2d_serial = serial_twin(em_pass_full_2d, **_JIT)
 em_pass_tied_serial = serial_twin(em_pass_tied, **_JIT)
 em_pass_diag_serial = serial_twin(em_pass_diag, **_JIT)
+
+# 'full' with the uncentred product (see logprob.centred_product): the same
+# kernels, calling the uncentred log-densities (see kernel_variant).
+em_pass_full_uncentred = kernel_variant(
+    em_pass_full, "_uncentred", {"block_log_prob_full": block_log_prob_full_uncentred},
+    parallel=True, **_JIT)
+em_pass_full_uncentred_serial = serial_twin(em_pass_full_uncentred, **_JIT)
+em_pass_full_components_uncentred = kernel_variant(
+    em_pass_full_components, "_uncentred",
+    {"block_log_prob_full_one": block_log_prob_full_one_uncentred}, parallel=True, **_JIT)

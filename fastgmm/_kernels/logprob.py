@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._config import FASTMATH, HOST_AVX512, NUMBA_CACHE
-from . import serial_twin
+from . import kernel_variant, serial_twin
 from ._inline import LOG_2PI, exp_nonpositive
 
 _JIT = dict(fastmath=FASTMATH, cache=NUMBA_CACHE, nogil=True)
@@ -346,7 +346,9 @@ def block_log_prob_full(xt, n_rows, means, precisions_chol, const, logp, mean_u,
     as the product loads them (``(x - mu) U``, exact for rows near ``mu``),
     so that data far from the origin lose nothing to cancellation; float64
     from ``CENTRED_PRODUCT_MAX_FEATURES`` features on computes ``x U - mu U``
-    instead, which is faster there (``block_squared_norm_centred``).
+    instead, which is faster there (``block_squared_norm_centred``): that
+    is ``block_log_prob_full_uncentred``, and the kernels ending in
+    ``_uncentred`` call it (the rule: ``centred_product``).
 
     Parameters
     ----------
@@ -376,21 +378,41 @@ def block_log_prob_full(xt, n_rows, means, precisions_chol, const, logp, mean_u,
 def block_log_prob_full_one(xt, n_rows, means, precisions_chol, const, k, logp, mean_u, y,
                             sq):
     """Row k of ``block_log_prob_full`` (not two features): component k only,
-    writing ``logp[k]``; the scratch arrays as there."""
-    n_features = means.shape[1]
-    U = precisions_chol[k]
-    if xt.itemsize == 4 or n_features < CENTRED_PRODUCT_MAX_FEATURES:
-        block_squared_norm_centred(xt, n_rows, U, means[k], y, sq)
-    else:
-        for j in range(n_features):
-            s = 0.0
-            for i in range(j + 1):
-                s += means[k, i] * U[i, j]
-            mean_u[j] = s
-        block_squared_norm(xt, n_rows, U, mean_u, y, sq)
+    writing ``logp[k]``; the scratch arrays as there (``mean_u`` unused).
+
+    The centred product ``(x - mu) U``: float32, and float64 below
+    ``CENTRED_PRODUCT_MAX_FEATURES`` features. The kernels ending in
+    ``_uncentred`` call :func:`block_log_prob_full_one_uncentred` instead.
+    """
+    block_squared_norm_centred(xt, n_rows, precisions_chol[k], means[k], y, sq)
     c = const[k]
     for b in range(n_rows):
         logp[k, b] = c - 0.5 * sq[b]
+
+
+@njit(**_JIT)
+def block_log_prob_full_one_uncentred(xt, n_rows, means, precisions_chol, const, k, logp,
+                                      mean_u, y, sq):
+    """``block_log_prob_full_one`` as ``x U - mu U``: float64 from
+    ``CENTRED_PRODUCT_MAX_FEATURES`` features, where it is faster."""
+    n_features = means.shape[1]
+    U = precisions_chol[k]
+    for j in range(n_features):
+        s = 0.0
+        for i in range(j + 1):
+            s += means[k, i] * U[i, j]
+        mean_u[j] = s
+    block_squared_norm(xt, n_rows, U, mean_u, y, sq)
+    c = const[k]
+    for b in range(n_rows):
+        logp[k, b] = c - 0.5 * sq[b]
+
+
+def centred_product(n_features, dtype):
+    """Whether 'full' scores ``n_features`` features of ``dtype`` by the centred
+    product (``block_log_prob_full_one``) rather than ``x U - mu U`` (the
+    ``_uncentred`` kernels): the rule of ``block_log_prob_full``."""
+    return dtype == np.float32 or n_features < CENTRED_PRODUCT_MAX_FEATURES
 
 
 @njit(**_JIT)
@@ -792,6 +814,18 @@ def normalize_log_prob(weighted_log_prob, chunk_size, log_prob_norm):
 # thread pool; see ``serial_twin``.
 weighted_log_prob_full_serial = serial_twin(weighted_log_prob_full, **_JIT)
 weighted_log_prob_full_2d_serial = serial_twin(weighted_log_prob_full_2d, **_JIT)
+
+# The kernels of 'full' with the uncentred product (float64 from
+# CENTRED_PRODUCT_MAX_FEATURES features): the same code, calling
+# block_log_prob_full_one_uncentred (see kernel_variant).
+block_log_prob_full_uncentred = kernel_variant(
+    block_log_prob_full, "_uncentred",
+    {"block_log_prob_full_one": block_log_prob_full_one_uncentred}, **_JIT)
+weighted_log_prob_full_uncentred = kernel_variant(
+    weighted_log_prob_full, "_uncentred",
+    {"block_log_prob_full": block_log_prob_full_uncentred}, parallel=True, **_JIT)
+weighted_log_prob_full_uncentred_serial = serial_twin(weighted_log_prob_full_uncentred,
+                                                      **_JIT)
 weighted_log_prob_tied_serial = serial_twin(weighted_log_prob_tied, **_JIT)
 weighted_log_prob_diag_serial = serial_twin(weighted_log_prob_diag, **_JIT)
 normalize_log_prob_serial = serial_twin(normalize_log_prob, **_JIT)
