@@ -140,6 +140,69 @@ def _lloyd_pass(X, sample_weight, centers, labels, chunk_size):
     return sums, weights, inertia, n_changed
 
 
+def _center_bounds(centers, centers_prev):
+    """(shift, half_sep) for ``lloyd_pass_bounded``: upper bounds on each
+    centre's distance to its previous value (empty without ``centers_prev``)
+    and lower bounds on half its distance to the nearest other centre.
+
+    The computed distances are widened by ``BOUND_MARGIN`` (far more than
+    their rounding) so that they bound the exact ones.
+    """
+    margin = _kernels.BOUND_MARGIN
+    n_clusters = centers.shape[0]
+    if centers_prev is None:
+        shift = np.empty(0)
+    else:
+        shift = np.sqrt(((centers - centers_prev) ** 2).sum(axis=1)) * (1 + margin)
+    half_sep = np.full(n_clusters, np.inf)
+    for k in range(n_clusters):
+        dist = ((centers - centers[k]) ** 2).sum(axis=1)
+        dist[k] = np.inf
+        half_sep[k] = 0.5 * np.sqrt(dist.min()) * (1 - margin)
+    return shift, half_sep
+
+
+def _lloyd_pass_bounded(X, sample_weight, centers, centers_prev, labels, upper, lower,
+                        chunk_size, exact):
+    """:func:`_lloyd_pass` with Hamerly's bounds (``lloyd_pass_bounded``).
+
+    ``centers_prev``: the centres of the previous pass, or None for the first
+    pass (which fills ``labels``, ``upper`` and ``lower``). Returns (sums,
+    weights, inertia, n_changed), bit for bit those of :func:`_lloyd_pass`
+    (the inertia NaN unless ``exact`` or in the first pass).
+    """
+    n_samples = X.shape[0]
+    n_clusters, n_features = centers.shape
+    centers = np.ascontiguousarray(centers, dtype=np.float64)
+    if centers_prev is not None:
+        centers_prev = np.asarray(centers_prev, dtype=np.float64)
+    shift, half_sep = _center_bounds(centers, centers_prev)
+    n_blocks = _n_blocks(n_samples, chunk_size)
+    block_bytes = 8 * (n_clusters * (n_features + 1) + 2)
+    seg_blocks = max(1, min(n_blocks, _config.PART_BYTES // block_bytes))
+    sums_part = np.empty((seg_blocks, n_clusters, n_features))
+    weight_part = np.empty((seg_blocks, n_clusters))
+    inertia_part = np.empty(seg_blocks)
+    changed_part = np.empty(seg_blocks, dtype=np.int64)
+    sums = np.zeros((n_clusters, n_features))
+    weights = np.zeros(n_clusters)
+    inertia = 0.0
+    n_changed = 0
+    for first in range(0, n_blocks, seg_blocks):
+        n_seg = min(seg_blocks, n_blocks - first)
+        row_start = first * chunk_size
+        row_stop = min(n_samples, (first + n_seg) * chunk_size)
+        _kernel("lloyd_pass_bounded", n_seg)(
+            X, sample_weight, centers, shift, half_sep, row_start, row_stop, chunk_size,
+            bool(exact), labels, upper, lower, sums_part[:n_seg], weight_part[:n_seg],
+            inertia_part[:n_seg], changed_part[:n_seg])
+        sums += sums_part[:n_seg].sum(axis=0)
+        weights += weight_part[:n_seg].sum(axis=0)
+        inertia += float(inertia_part[:n_seg].sum())
+        n_changed += int(changed_part[:n_seg].sum())
+    return sums, weights, inertia, n_changed
+
+
 def _partition_sums(X, sample_weight, labels, n_clusters, chunk_size):
     """(sums, weights): float64 (K, d) sums of ``w_i x_i`` and (K,) sums of
     ``w_i`` over the rows of each label, block partials summed in a fixed
@@ -433,7 +496,7 @@ def _inertia_numpy(X, sample_weight, centers, labels):
 
 
 def _kmeans_single_lloyd(X, sample_weight, centers_init, max_iter, verbose, tol,
-                         chunk_size, weight_exponent=0):
+                         chunk_size, weight_exponent=0, bounded=True):
     """One Lloyd run, scikit-learn's ``_kmeans_single_lloyd``.
 
     ``sample_weight`` are the given weights times ``2**weight_exponent``
@@ -444,12 +507,24 @@ def _kmeans_single_lloyd(X, sample_weight, centers_init, max_iter, verbose, tol,
     """
     centers = np.ascontiguousarray(centers_init, dtype=X.dtype)
     labels = np.full(X.shape[0], -1, dtype=np.int32)
+    # Hamerly's bounds (``lloyd_pass_bounded``): every pass gives the labels
+    # and sums of the full assignment, bit for bit, but the inertia only on
+    # request (verbose) or in the first pass.
+    upper = np.empty(X.shape[0])
+    lower = np.empty(X.shape[0])
+    centers_prev = None
     strict_convergence = False
     pass_inertia = None
     for i in range(max_iter):
         centers_old = centers
-        sums, weights, pass_inertia, n_changed = _lloyd_pass(
-            X, sample_weight, centers_old, labels, chunk_size)
+        if bounded:
+            sums, weights, pass_inertia, n_changed = _lloyd_pass_bounded(
+                X, sample_weight, centers_old, centers_prev, labels, upper, lower,
+                chunk_size, exact=bool(verbose))
+        else:
+            sums, weights, pass_inertia, n_changed = _lloyd_pass(
+                X, sample_weight, centers_old, labels, chunk_size)
+        centers_prev = centers_old
         _relocate_empty_clusters(X, sample_weight, centers_old, sums, weights, labels)
         centers = _average_centers(sums, weights, X.dtype)
         if verbose:
@@ -467,16 +542,22 @@ def _kmeans_single_lloyd(X, sample_weight, centers_init, max_iter, verbose, tol,
                       f"within tolerance {tol}.")
             break
 
-    if strict_convergence:
+    if strict_convergence and not np.array_equal(centers, centers_old):
+        # Only after an empty-cluster relocation.
+        inertia = _inertia_numpy(X, sample_weight, centers, labels)
+    elif strict_convergence and not np.isnan(pass_inertia):
         # Unchanged labels give bit-identical sums, hence the same centres, and
         # the pass's inertia is the inertia at the final centres.
-        if np.array_equal(centers, centers_old):
-            inertia = pass_inertia
-        else:  # only after an empty-cluster relocation
-            inertia = _inertia_numpy(X, sample_weight, centers, labels)
-    else:
-        # Final assignment, so that the labels match the returned centres.
+        inertia = pass_inertia
+    elif not bounded:
         labels, inertia = _labels_inertia(X, sample_weight, centers, chunk_size)
+    else:
+        # Final assignment, so that the labels match the returned centres (or,
+        # after strict convergence, the same labels again), with the inertia:
+        # bit for bit the full pass's (``_labels_inertia``).
+        _, _, inertia, _ = _lloyd_pass_bounded(
+            X, sample_weight, centers, centers_old, labels, upper, lower, chunk_size,
+            exact=True)
     return labels, inertia, centers, i + 1
 
 

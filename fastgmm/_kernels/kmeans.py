@@ -371,6 +371,270 @@ def lloyd_pass(X, sample_weight, centers, row_start, row_stop, chunk_size,
         changed_part[c] = n_changed
 
 
+# Relative safety margin of the distance bounds of ``lloyd_pass_bounded``:
+# every upper bound is inflated, and every lower bound deflated, by this
+# factor at each update, and a row is skipped only if its upper bound,
+# inflated once more, is below its lower bound. It covers, many times over,
+# the rounding of the squared distances (a relative error below
+# (n_features + 3) * 2**-53 for a sum of squares), of their square roots and
+# of the bound updates, so that a skipped row's label is the one the full
+# comparison of rounded distances would give.
+BOUND_MARGIN = 1e-9
+
+
+@njit(**_JIT)
+def _block_sq_dist_assigned(xt, n_rows, centers, lab, dist):
+    """Squared distance of each point of a block to its own centre ``centers[lab[b]]``.
+
+    The arithmetic of every distance is that of :func:`_block_sq_dist_tile`
+    (features two at a time, summed in order), so the result is bit for bit
+    the distance the full assignment computes.
+
+    Parameters
+    ----------
+    xt : ndarray of shape (n_features, >= n_rows), float64
+        The block, transposed; columns [0, n_rows) are used.
+    n_rows : int
+    centers : ndarray of shape (n_clusters, n_features), float64
+    lab : ndarray of shape (>= n_rows,), int32
+        The centre of each column.
+    dist : ndarray of shape (>= n_rows,), float64
+        Output.
+    """
+    n_features = xt.shape[0]
+    row = xt[0]
+    if n_features == 1:
+        for b in range(n_rows):
+            t = row[b] - centers[lab[b], 0]
+            dist[b] = t * t
+        return
+    r1 = xt[1]
+    for b in range(n_rows):
+        k = lab[b]
+        t0 = row[b] - centers[k, 0]
+        u0 = r1[b] - centers[k, 1]
+        dist[b] = t0 * t0 + u0 * u0
+    j = 2
+    while j + 2 <= n_features:
+        r0 = xt[j]
+        r1 = xt[j + 1]
+        for b in range(n_rows):
+            k = lab[b]
+            t0 = r0[b] - centers[k, j]
+            u0 = r1[b] - centers[k, j + 1]
+            s0 = dist[b] + t0 * t0
+            dist[b] = s0 + u0 * u0
+        j += 2
+    if j < n_features:
+        row = xt[j]
+        for b in range(n_rows):
+            t = row[b] - centers[lab[b], j]
+            dist[b] += t * t
+
+
+@njit(**_JIT)
+def _block_nearest_two(xt, n_rows, centers, dist, best, second, lab):
+    """:func:`_block_nearest`, and the squared distance to the second nearest centre.
+
+    ``best`` and ``lab`` are bit for bit those of :func:`_block_nearest`
+    (same distances, same selects in centre order); ``second[b]`` is the
+    smallest squared distance to a centre other than ``lab[b]`` (``inf``
+    with one centre).
+    """
+    n_clusters = centers.shape[0]
+    for b in range(n_rows):
+        best[b] = np.inf
+        second[b] = np.inf
+        lab[b] = 0
+    k = 0
+    while k + CENTER_TILE <= n_clusters:
+        _block_sq_dist_tile(xt, n_rows, centers, k, dist)
+        for q in range(CENTER_TILE):
+            dq = dist[q]
+            kq = np.int32(k + q)
+            for b in range(n_rows):
+                # The old nearest becomes the second when a centre is
+                # strictly nearer (second >= best throughout).
+                v = best[b]
+                x = dq[b]
+                c = x < v
+                second[b] = v if c else min(second[b], x)
+                best[b] = x if c else v
+                lab[b] = kq if c else lab[b]
+        k += CENTER_TILE
+    d0 = dist[0]
+    while k < n_clusters:
+        _block_sq_dist(xt, n_rows, centers[k], d0)
+        kk = np.int32(k)
+        for b in range(n_rows):
+            v = best[b]
+            x = d0[b]
+            c = x < v
+            second[b] = v if c else min(second[b], x)
+            best[b] = x if c else v
+            lab[b] = kk if c else lab[b]
+        k += 1
+
+
+@njit(parallel=True, **_JIT)
+def lloyd_pass_bounded(X, sample_weight, centers, shift, half_sep, row_start, row_stop,
+                       chunk_size, exact, labels, upper, lower, sums_part, weight_part,
+                       inertia_part, changed_part):
+    """:func:`lloyd_pass` with Hamerly's bounds: rows whose nearest centre
+    cannot have changed are not compared with every centre.
+
+    Every row keeps an upper bound ``upper[i]`` on its distance (not
+    squared) to its centre ``labels[i]`` and a lower bound ``lower[i]`` on its
+    distance to every other centre. At the start of a pass they are moved by
+    the centres' shifts since the previous pass (``upper += shift[label]``,
+    ``lower -= the largest shift of another centre``); a row whose upper
+    bound is below ``max(lower, half_sep[label])`` keeps its label. Otherwise
+    its distance to its centre is computed and the bound tightened; if the
+    test still fails, the row is compared with every centre (as
+    :func:`lloyd_pass`, which also gives the second nearest for the lower
+    bound). Bounds are widened by ``BOUND_MARGIN`` at each step, so a
+    skipped row keeps exactly the label the full comparison gives: labels,
+    sums, weights and changes are bit for bit those of :func:`lloyd_pass`.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32 or float64, any layout
+    sample_weight : ndarray of shape (n_samples,), same dtype as X
+    centers : ndarray of shape (n_clusters, n_features), float64, C-contiguous
+        The current centres.
+    shift : ndarray of shape (n_clusters,) or (0,), float64
+        Upper bounds on the distance of each centre to its value in the
+        previous pass. Empty: the first pass, every row is compared with
+        every centre and ``labels``, ``upper`` and ``lower`` are only written.
+    half_sep : ndarray of shape (n_clusters,), float64
+        Lower bounds on half the distance of each centre to the nearest other
+        one (``inf`` with one centre).
+    row_start, row_stop, chunk_size : int
+        As in :func:`lloyd_pass`.
+    exact : bool
+        Whether to compute the inertia (every skipped row's distance to its
+        centre is then computed). Always computed in the first pass.
+    labels : ndarray of shape (n_samples,), int32
+        In/out: the labels of the previous pass (ignored in the first pass).
+    upper, lower : ndarray of shape (n_samples,), float64
+        In/out: the bounds.
+    sums_part, weight_part, changed_part :
+        As in :func:`lloyd_pass`.
+    inertia_part : ndarray of shape (n_blocks,), float64
+        Out: as in :func:`lloyd_pass` (bit for bit) if ``exact`` or in the
+        first pass, else NaN.
+
+    Notes
+    -----
+    Block c reads rows [row_start + c * chunk_size, ...) of X and
+    ``sample_weight``, reads and writes those rows of ``labels``, ``upper``
+    and ``lower``, and writes only row c of ``sums_part``, ``weight_part``,
+    ``inertia_part`` and ``changed_part``.
+    """
+    n_features = X.shape[1]
+    n_clusters = centers.shape[0]
+    n_blocks = inertia_part.shape[0]
+    first = shift.shape[0] == 0
+    with_inertia = first or exact
+    grow = 1.0 + BOUND_MARGIN
+    shrink = 1.0 - BOUND_MARGIN
+    # The largest shift, its centre, and the second largest.
+    max_shift = 0.0
+    max_center = -1
+    max_shift2 = 0.0
+    for k in range(shift.shape[0]):
+        if shift[k] > max_shift:
+            max_shift2 = max_shift
+            max_shift = shift[k]
+            max_center = k
+        elif shift[k] > max_shift2:
+            max_shift2 = shift[k]
+    for c in prange(n_blocks):
+        start = row_start + c * chunk_size
+        n_rows = min(chunk_size, row_stop - start)
+        xt = np.empty((n_features, chunk_size + ROW_PAD))
+        dist = np.empty((CENTER_TILE, chunk_size + ROW_PAD))
+        best = np.empty(chunk_size)
+        lab = np.empty(chunk_size, dtype=np.int32)
+        todo = np.empty(chunk_size, dtype=np.intp)
+        todo_best = np.empty(chunk_size)
+        todo_second = np.empty(chunk_size)
+        todo_lab = np.empty(chunk_size, dtype=np.int32)
+        if first:
+            _load_block(X, start, n_rows, xt)
+            for b in range(n_rows):
+                todo[b] = b
+            n_todo = n_rows
+        else:
+            # Move the bounds; the rows they cannot settle are tightened.
+            n_todo = 0
+            for b in range(n_rows):
+                i = start + b
+                a = labels[i]
+                lab[b] = a
+                u = (upper[i] + shift[a]) * grow
+                low = lower[i] - (max_shift2 if a == max_center else max_shift)
+                low = low * shrink if low > 0.0 else 0.0
+                upper[i] = u
+                lower[i] = low
+                if exact or not u * grow < max(low, half_sep[a]):
+                    todo[n_todo] = b
+                    n_todo += 1
+            for r in range(n_todo):
+                i = start + todo[r]
+                for j in range(n_features):
+                    xt[j, r] = X[i, j]
+                todo_lab[r] = lab[todo[r]]
+            _block_sq_dist_assigned(xt, n_todo, centers, todo_lab, todo_best)
+            # Rows still unsettled go to the full comparison, their columns
+            # of xt moved to the front (r >= n_full: nothing is overwritten
+            # before it is moved).
+            n_full = 0
+            for r in range(n_todo):
+                b = todo[r]
+                i = start + b
+                best[b] = todo_best[r]
+                u = np.sqrt(todo_best[r]) * grow
+                upper[i] = u
+                if not u * grow < max(lower[i], half_sep[lab[b]]):
+                    if n_full != r:
+                        for j in range(n_features):
+                            xt[j, n_full] = xt[j, r]
+                    todo[n_full] = b
+                    n_full += 1
+            n_todo = n_full
+        _block_nearest_two(xt, n_todo, centers, dist, todo_best, todo_second, todo_lab)
+        for r in range(n_todo):
+            b = todo[r]
+            i = start + b
+            lab[b] = todo_lab[r]
+            best[b] = todo_best[r]
+            upper[i] = np.sqrt(todo_best[r]) * grow
+            lower[i] = np.sqrt(todo_second[r]) * shrink
+
+        sums = np.zeros((n_clusters, n_features))
+        weights = np.zeros(n_clusters)
+        inertia = 0.0
+        n_changed = 0
+        for b in range(n_rows):
+            k = lab[b]
+            w = np.float64(sample_weight[start + b])
+            weights[k] += w
+            if with_inertia:
+                inertia += w * best[b]
+            for j in range(n_features):
+                sums[k, j] += w * X[start + b, j]
+            if labels[start + b] != k:
+                n_changed += 1
+                labels[start + b] = k
+        for k in range(n_clusters):
+            weight_part[c, k] = weights[k]
+            for j in range(n_features):
+                sums_part[c, k, j] = sums[k, j]
+        inertia_part[c] = inertia if with_inertia else np.nan
+        changed_part[c] = n_changed
+
+
 @njit(**_JIT)
 def _row_sq_dist_tile(x, centers, k):
     """Squared distances of one row ``x`` to the ``CENTER_TILE`` (4) centres
@@ -906,6 +1170,7 @@ def gather_rows(X, rows, sample_weight, shift, out, col_sum):
 
 # Passes over a few blocks skip the thread pool; see ``serial_twin``.
 lloyd_pass_serial = serial_twin(lloyd_pass, **_JIT)
+lloyd_pass_bounded_serial = serial_twin(lloyd_pass_bounded, **_JIT)
 update_closest_sq_dist_serial = serial_twin(update_closest_sq_dist, **_JIT)
 candidate_potentials_serial = serial_twin(candidate_potentials, **_JIT)
 narrow_candidate_potentials_serial = serial_twin(narrow_candidate_potentials, **_JIT)
