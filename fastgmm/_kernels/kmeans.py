@@ -383,56 +383,6 @@ BOUND_MARGIN = 1e-9
 
 
 @njit(**_JIT)
-def _block_sq_dist_assigned(xt, n_rows, centers, lab, dist):
-    """Squared distance of each point of a block to its own centre ``centers[lab[b]]``.
-
-    The arithmetic of every distance is that of :func:`_block_sq_dist_tile`
-    (features two at a time, summed in order), so the result is bit for bit
-    the distance the full assignment computes.
-
-    Parameters
-    ----------
-    xt : ndarray of shape (n_features, >= n_rows), float64
-        The block, transposed; columns [0, n_rows) are used.
-    n_rows : int
-    centers : ndarray of shape (n_clusters, n_features), float64
-    lab : ndarray of shape (>= n_rows,), int32
-        The centre of each column.
-    dist : ndarray of shape (>= n_rows,), float64
-        Output.
-    """
-    n_features = xt.shape[0]
-    row = xt[0]
-    if n_features == 1:
-        for b in range(n_rows):
-            t = row[b] - centers[lab[b], 0]
-            dist[b] = t * t
-        return
-    r1 = xt[1]
-    for b in range(n_rows):
-        k = lab[b]
-        t0 = row[b] - centers[k, 0]
-        u0 = r1[b] - centers[k, 1]
-        dist[b] = t0 * t0 + u0 * u0
-    j = 2
-    while j + 2 <= n_features:
-        r0 = xt[j]
-        r1 = xt[j + 1]
-        for b in range(n_rows):
-            k = lab[b]
-            t0 = r0[b] - centers[k, j]
-            u0 = r1[b] - centers[k, j + 1]
-            s0 = dist[b] + t0 * t0
-            dist[b] = s0 + u0 * u0
-        j += 2
-    if j < n_features:
-        row = xt[j]
-        for b in range(n_rows):
-            t = row[b] - centers[lab[b], j]
-            dist[b] += t * t
-
-
-@njit(**_JIT)
 def _block_nearest_two(xt, n_rows, centers, dist, best, second, lab):
     """:func:`_block_nearest`, and the squared distance to the second nearest centre.
 
@@ -449,18 +399,43 @@ def _block_nearest_two(xt, n_rows, centers, dist, best, second, lab):
     k = 0
     while k + CENTER_TILE <= n_clusters:
         _block_sq_dist_tile(xt, n_rows, centers, k, dist)
-        for q in range(CENTER_TILE):
-            dq = dist[q]
-            kq = np.int32(k + q)
-            for b in range(n_rows):
-                # The old nearest becomes the second when a centre is
-                # strictly nearer (second >= best throughout).
-                v = best[b]
-                x = dq[b]
-                c = x < v
-                second[b] = v if c else min(second[b], x)
-                best[b] = x if c else v
-                lab[b] = kq if c else lab[b]
+        d0 = dist[0]
+        d1 = dist[1]
+        d2 = dist[2]
+        d3 = dist[3]
+        k0 = np.int32(k)
+        k1 = np.int32(k + 1)
+        k2 = np.int32(k + 2)
+        k3 = np.int32(k + 3)
+        for b in range(n_rows):
+            # As _block_nearest; the old nearest becomes the second when a
+            # centre is strictly nearer (s >= v throughout).
+            v = best[b]
+            s = second[b]
+            lb = lab[b]
+            x = d0[b]
+            c = x < v
+            s = v if c else min(s, x)
+            v = x if c else v
+            lb = k0 if c else lb
+            x = d1[b]
+            c = x < v
+            s = v if c else min(s, x)
+            v = x if c else v
+            lb = k1 if c else lb
+            x = d2[b]
+            c = x < v
+            s = v if c else min(s, x)
+            v = x if c else v
+            lb = k2 if c else lb
+            x = d3[b]
+            c = x < v
+            s = v if c else min(s, x)
+            v = x if c else v
+            lb = k3 if c else lb
+            best[b] = v
+            second[b] = s
+            lab[b] = lb
         k += CENTER_TILE
     d0 = dist[0]
     while k < n_clusters:
@@ -478,8 +453,8 @@ def _block_nearest_two(xt, n_rows, centers, dist, best, second, lab):
 
 @njit(parallel=True, **_JIT)
 def lloyd_pass_bounded(X, sample_weight, centers, shift, half_sep, row_start, row_stop,
-                       chunk_size, exact, labels, upper, lower, sums_part, weight_part,
-                       inertia_part, changed_part):
+                       chunk_size, reuse_sums, with_inertia, labels, upper, lower,
+                       sums_part, weight_part, inertia_part, changed_part):
     """:func:`lloyd_pass` with Hamerly's bounds: rows whose nearest centre
     cannot have changed are not compared with every centre.
 
@@ -489,12 +464,16 @@ def lloyd_pass_bounded(X, sample_weight, centers, shift, half_sep, row_start, ro
     the centres' shifts since the previous pass (``upper += shift[label]``,
     ``lower -= the largest shift of another centre``); a row whose upper
     bound is below ``max(lower, half_sep[label])`` keeps its label. Otherwise
-    its distance to its centre is computed and the bound tightened; if the
-    test still fails, the row is compared with every centre (as
-    :func:`lloyd_pass`, which also gives the second nearest for the lower
-    bound). Bounds are widened by ``BOUND_MARGIN`` at each step, so a
-    skipped row keeps exactly the label the full comparison gives: labels,
+    its distance to its centre is computed and the upper bound tightened; if
+    the test still fails, the row is compared with every centre exactly as
+    in :func:`lloyd_pass` (the comparison also gives the second nearest, for
+    the lower bound). Bounds are widened by ``BOUND_MARGIN`` at each step, so
+    a skipped row keeps exactly the label the full comparison gives: labels,
     sums, weights and changes are bit for bit those of :func:`lloyd_pass`.
+    With ``reuse_sums``, a block none of whose labels changed keeps its rows
+    of ``sums_part`` and ``weight_part`` from the previous pass (the same
+    labels, so the same sums, bit for bit): late passes, where few labels
+    change, then read only the rows their bounds do not settle.
 
     Parameters
     ----------
@@ -511,18 +490,23 @@ def lloyd_pass_bounded(X, sample_weight, centers, shift, half_sep, row_start, ro
         one (``inf`` with one centre).
     row_start, row_stop, chunk_size : int
         As in :func:`lloyd_pass`.
-    exact : bool
-        Whether to compute the inertia (every skipped row's distance to its
-        centre is then computed). Always computed in the first pass.
+    reuse_sums : bool
+        Whether ``sums_part`` and ``weight_part`` hold, for every block, the
+        previous pass's sums over the same rows (ignored in the first pass).
+    with_inertia : bool
+        Whether to compute the inertia (every row of X is then read).
     labels : ndarray of shape (n_samples,), int32
         In/out: the labels of the previous pass (ignored in the first pass).
     upper, lower : ndarray of shape (n_samples,), float64
         In/out: the bounds.
-    sums_part, weight_part, changed_part :
-        As in :func:`lloyd_pass`.
+    sums_part, weight_part : ndarray of shape (n_blocks, n_clusters, n_features) and (n_blocks, n_clusters), float64
+        Out (or left as they are, see ``reuse_sums``): as in :func:`lloyd_pass`.
     inertia_part : ndarray of shape (n_blocks,), float64
-        Out: as in :func:`lloyd_pass` (bit for bit) if ``exact`` or in the
-        first pass, else NaN.
+        Out: with ``with_inertia``, as in :func:`lloyd_pass` but each squared
+        distance summed row by row (its features in any order), so equal to
+        it up to rounding; NaN otherwise.
+    changed_part : ndarray of shape (n_blocks,), int64
+        Out: as in :func:`lloyd_pass`.
 
     Notes
     -----
@@ -535,7 +519,6 @@ def lloyd_pass_bounded(X, sample_weight, centers, shift, half_sep, row_start, ro
     n_clusters = centers.shape[0]
     n_blocks = inertia_part.shape[0]
     first = shift.shape[0] == 0
-    with_inertia = first or exact
     grow = 1.0 + BOUND_MARGIN
     shrink = 1.0 - BOUND_MARGIN
     # The largest shift, its centre, and the second largest.
@@ -554,7 +537,6 @@ def lloyd_pass_bounded(X, sample_weight, centers, shift, half_sep, row_start, ro
         n_rows = min(chunk_size, row_stop - start)
         xt = np.empty((n_features, chunk_size + ROW_PAD))
         dist = np.empty((CENTER_TILE, chunk_size + ROW_PAD))
-        best = np.empty(chunk_size)
         lab = np.empty(chunk_size, dtype=np.int32)
         todo = np.empty(chunk_size, dtype=np.intp)
         todo_best = np.empty(chunk_size)
@@ -566,7 +548,9 @@ def lloyd_pass_bounded(X, sample_weight, centers, shift, half_sep, row_start, ro
                 todo[b] = b
             n_todo = n_rows
         else:
-            # Move the bounds; the rows they cannot settle are tightened.
+            # Move the bounds; a row they cannot settle has its upper bound
+            # tightened, then, if still unsettled, is copied into column
+            # n_todo of xt for the full comparison.
             n_todo = 0
             for b in range(n_rows):
                 i = start + b
@@ -575,64 +559,55 @@ def lloyd_pass_bounded(X, sample_weight, centers, shift, half_sep, row_start, ro
                 u = (upper[i] + shift[a]) * grow
                 low = lower[i] - (max_shift2 if a == max_center else max_shift)
                 low = low * shrink if low > 0.0 else 0.0
-                upper[i] = u
+                bound = max(low, half_sep[a])
                 lower[i] = low
-                if exact or not u * grow < max(low, half_sep[a]):
-                    todo[n_todo] = b
-                    n_todo += 1
-            for r in range(n_todo):
-                i = start + todo[r]
-                for j in range(n_features):
-                    xt[j, r] = X[i, j]
-                todo_lab[r] = lab[todo[r]]
-            _block_sq_dist_assigned(xt, n_todo, centers, todo_lab, todo_best)
-            # Rows still unsettled go to the full comparison, their columns
-            # of xt moved to the front (r >= n_full: nothing is overwritten
-            # before it is moved).
-            n_full = 0
-            for r in range(n_todo):
-                b = todo[r]
-                i = start + b
-                best[b] = todo_best[r]
-                u = np.sqrt(todo_best[r]) * grow
+                if u * grow < bound:
+                    upper[i] = u
+                    continue
+                u = np.sqrt(_row_sq_dist(X[i], centers[a])) * grow
                 upper[i] = u
-                if not u * grow < max(lower[i], half_sep[lab[b]]):
-                    if n_full != r:
-                        for j in range(n_features):
-                            xt[j, n_full] = xt[j, r]
-                    todo[n_full] = b
-                    n_full += 1
-            n_todo = n_full
+                if u * grow < bound:
+                    continue
+                for j in range(n_features):
+                    xt[j, n_todo] = X[i, j]
+                todo[n_todo] = b
+                n_todo += 1
         _block_nearest_two(xt, n_todo, centers, dist, todo_best, todo_second, todo_lab)
         for r in range(n_todo):
             b = todo[r]
             i = start + b
             lab[b] = todo_lab[r]
-            best[b] = todo_best[r]
             upper[i] = np.sqrt(todo_best[r]) * grow
             lower[i] = np.sqrt(todo_second[r]) * shrink
 
-        sums = np.zeros((n_clusters, n_features))
-        weights = np.zeros(n_clusters)
-        inertia = 0.0
         n_changed = 0
         for b in range(n_rows):
-            k = lab[b]
-            w = np.float64(sample_weight[start + b])
-            weights[k] += w
-            if with_inertia:
-                inertia += w * best[b]
-            for j in range(n_features):
-                sums[k, j] += w * X[start + b, j]
-            if labels[start + b] != k:
+            if labels[start + b] != lab[b]:
                 n_changed += 1
-                labels[start + b] = k
-        for k in range(n_clusters):
-            weight_part[c, k] = weights[k]
-            for j in range(n_features):
-                sums_part[c, k, j] = sums[k, j]
-        inertia_part[c] = inertia if with_inertia else np.nan
+                labels[start + b] = lab[b]
         changed_part[c] = n_changed
+        if first or n_changed > 0 or not reuse_sums:
+            # The loop of lloyd_pass, so the same sums bit for bit.
+            sums = np.zeros((n_clusters, n_features))
+            weights = np.zeros(n_clusters)
+            for b in range(n_rows):
+                k = lab[b]
+                w = np.float64(sample_weight[start + b])
+                weights[k] += w
+                for j in range(n_features):
+                    sums[k, j] += w * X[start + b, j]
+            for k in range(n_clusters):
+                weight_part[c, k] = weights[k]
+                for j in range(n_features):
+                    sums_part[c, k, j] = sums[k, j]
+        inertia = np.nan
+        if with_inertia:
+            inertia = 0.0
+            for b in range(n_rows):
+                i = start + b
+                inertia += (np.float64(sample_weight[i])
+                            * _row_sq_dist(X[i], centers[lab[b]]))
+        inertia_part[c] = inertia
 
 
 @njit(**_JIT)
