@@ -655,6 +655,14 @@ class KMeans(_TransformerOutputMixin, _ParamsMixin):
     ``sklearn.cluster.KMeans`` (same initial centres), and the Lloyd
     iterations agree with scikit-learn's to rounding; differences appear
     only for points (nearly) equidistant from two centres.
+
+    From ``n_clusters * n_features >= 1024`` on, the Lloyd passes keep
+    Hamerly's bounds on every point's distances to its centre and to the
+    others, and compare with every centre only the points whose nearest
+    centre may have changed; the bounds carry a safety margin for
+    rounding, so the labels, centres and iterations are exactly those of
+    the full comparison (the inertia is summed in another order: the same
+    to about 1e-15).
     """
 
     _estimator_type = "clusterer"
