@@ -14,7 +14,10 @@ The Lloyd pass copies a block, transposed and upcast, into a
 over the block's points and vectorise, whatever the (often small) number of
 features; each pass over the block gives the distances to four centres (a
 register tile of four centres by two features: X is loaded once per four
-centres). The k-means++ passes compare only a few centres with every row,
+centres). ``lloyd_pass_bounded`` is the same pass with Hamerly's distance
+bounds: only the rows whose nearest centre may have changed are compared
+with every centre, with the same arithmetic, so with the same labels.
+The k-means++ passes compare only a few centres with every row,
 for which the transposed copy would cost more than the distances: they work
 row by row, four centres at a time, the loop over the features vectorised;
 with one or two features, whose loop is too short to vectorise, one
