@@ -454,6 +454,94 @@ def _block_nearest_two(xt, n_rows, centers, dist, best, second, lab):
         k += 1
 
 
+@njit(**_JIT)
+def _lloyd_block_bounded(X, sample_weight, centers, shift, half_sep, start, n_rows,
+                         chunk_size, first, reuse_sums, with_inertia, max_shift,
+                         max_center, max_shift2, labels, upper, lower, sums_out,
+                         weight_out):
+    """One block of :func:`lloyd_pass_bounded` (rows [start, start + n_rows)),
+    a function of its own so that the parallel kernel and its serial twin
+    share its compiled code; writes ``sums_out`` and ``weight_out`` (the
+    block's rows of the parts) unless they are kept, and returns (inertia,
+    n_changed)."""
+    n_features = X.shape[1]
+    n_clusters = centers.shape[0]
+    grow = 1.0 + BOUND_MARGIN
+    shrink = 1.0 - BOUND_MARGIN
+    xt = np.empty((n_features, chunk_size + ROW_PAD))
+    dist = np.empty((CENTER_TILE, chunk_size + ROW_PAD))
+    lab = np.empty(chunk_size, dtype=np.int32)
+    todo = np.empty(chunk_size, dtype=np.intp)
+    todo_best = np.empty(chunk_size)
+    todo_second = np.empty(chunk_size)
+    todo_lab = np.empty(chunk_size, dtype=np.int32)
+    if first:
+        _load_block(X, start, n_rows, xt)
+        for b in range(n_rows):
+            todo[b] = b
+        n_todo = n_rows
+    else:
+        # Move the bounds; a row they cannot settle has its upper bound
+        # tightened, then, if still unsettled, is copied into column
+        # n_todo of xt for the full comparison.
+        n_todo = 0
+        for b in range(n_rows):
+            i = start + b
+            a = labels[i]
+            lab[b] = a
+            u = (upper[i] + shift[a]) * grow
+            low = lower[i] - (max_shift2 if a == max_center else max_shift)
+            low = low * shrink if low > 0.0 else 0.0
+            bound = max(low, half_sep[a])
+            lower[i] = low
+            if u * grow < bound:
+                upper[i] = u
+                continue
+            u = np.sqrt(_row_sq_dist(X[i], centers[a])) * grow
+            upper[i] = u
+            if u * grow < bound:
+                continue
+            for j in range(n_features):
+                xt[j, n_todo] = X[i, j]
+            todo[n_todo] = b
+            n_todo += 1
+    _block_nearest_two(xt, n_todo, centers, dist, todo_best, todo_second, todo_lab)
+    for r in range(n_todo):
+        b = todo[r]
+        i = start + b
+        lab[b] = todo_lab[r]
+        upper[i] = np.sqrt(todo_best[r]) * grow
+        lower[i] = np.sqrt(todo_second[r]) * shrink
+
+    n_changed = 0
+    for b in range(n_rows):
+        if labels[start + b] != lab[b]:
+            n_changed += 1
+            labels[start + b] = lab[b]
+    if first or n_changed > 0 or not reuse_sums:
+        # The loop of lloyd_pass, so the same sums bit for bit.
+        sums = np.zeros((n_clusters, n_features))
+        weights = np.zeros(n_clusters)
+        for b in range(n_rows):
+            k = lab[b]
+            w = np.float64(sample_weight[start + b])
+            weights[k] += w
+            for j in range(n_features):
+                sums[k, j] += w * X[start + b, j]
+        for k in range(n_clusters):
+            weight_out[k] = weights[k]
+            for j in range(n_features):
+                sums_out[k, j] = sums[k, j]
+    inertia = np.nan
+    if with_inertia:
+        inertia = 0.0
+        for b in range(n_rows):
+            i = start + b
+            inertia += (np.float64(sample_weight[i])
+                        * _row_sq_dist(X[i], centers[lab[b]]))
+    return inertia, n_changed
+
+
 @njit(parallel=True, **_JIT)
 def lloyd_pass_bounded(X, sample_weight, centers, shift, half_sep, row_start, row_stop,
                        chunk_size, reuse_sums, with_inertia, labels, upper, lower,
@@ -518,12 +606,8 @@ def lloyd_pass_bounded(X, sample_weight, centers, shift, half_sep, row_start, ro
     and ``lower``, and writes only row c of ``sums_part``, ``weight_part``,
     ``inertia_part`` and ``changed_part``.
     """
-    n_features = X.shape[1]
-    n_clusters = centers.shape[0]
     n_blocks = inertia_part.shape[0]
     first = shift.shape[0] == 0
-    grow = 1.0 + BOUND_MARGIN
-    shrink = 1.0 - BOUND_MARGIN
     # The largest shift, its centre, and the second largest.
     max_shift = 0.0
     max_center = -1
@@ -538,79 +622,12 @@ def lloyd_pass_bounded(X, sample_weight, centers, shift, half_sep, row_start, ro
     for c in prange(n_blocks):
         start = row_start + c * chunk_size
         n_rows = min(chunk_size, row_stop - start)
-        xt = np.empty((n_features, chunk_size + ROW_PAD))
-        dist = np.empty((CENTER_TILE, chunk_size + ROW_PAD))
-        lab = np.empty(chunk_size, dtype=np.int32)
-        todo = np.empty(chunk_size, dtype=np.intp)
-        todo_best = np.empty(chunk_size)
-        todo_second = np.empty(chunk_size)
-        todo_lab = np.empty(chunk_size, dtype=np.int32)
-        if first:
-            _load_block(X, start, n_rows, xt)
-            for b in range(n_rows):
-                todo[b] = b
-            n_todo = n_rows
-        else:
-            # Move the bounds; a row they cannot settle has its upper bound
-            # tightened, then, if still unsettled, is copied into column
-            # n_todo of xt for the full comparison.
-            n_todo = 0
-            for b in range(n_rows):
-                i = start + b
-                a = labels[i]
-                lab[b] = a
-                u = (upper[i] + shift[a]) * grow
-                low = lower[i] - (max_shift2 if a == max_center else max_shift)
-                low = low * shrink if low > 0.0 else 0.0
-                bound = max(low, half_sep[a])
-                lower[i] = low
-                if u * grow < bound:
-                    upper[i] = u
-                    continue
-                u = np.sqrt(_row_sq_dist(X[i], centers[a])) * grow
-                upper[i] = u
-                if u * grow < bound:
-                    continue
-                for j in range(n_features):
-                    xt[j, n_todo] = X[i, j]
-                todo[n_todo] = b
-                n_todo += 1
-        _block_nearest_two(xt, n_todo, centers, dist, todo_best, todo_second, todo_lab)
-        for r in range(n_todo):
-            b = todo[r]
-            i = start + b
-            lab[b] = todo_lab[r]
-            upper[i] = np.sqrt(todo_best[r]) * grow
-            lower[i] = np.sqrt(todo_second[r]) * shrink
-
-        n_changed = 0
-        for b in range(n_rows):
-            if labels[start + b] != lab[b]:
-                n_changed += 1
-                labels[start + b] = lab[b]
-        changed_part[c] = n_changed
-        if first or n_changed > 0 or not reuse_sums:
-            # The loop of lloyd_pass, so the same sums bit for bit.
-            sums = np.zeros((n_clusters, n_features))
-            weights = np.zeros(n_clusters)
-            for b in range(n_rows):
-                k = lab[b]
-                w = np.float64(sample_weight[start + b])
-                weights[k] += w
-                for j in range(n_features):
-                    sums[k, j] += w * X[start + b, j]
-            for k in range(n_clusters):
-                weight_part[c, k] = weights[k]
-                for j in range(n_features):
-                    sums_part[c, k, j] = sums[k, j]
-        inertia = np.nan
-        if with_inertia:
-            inertia = 0.0
-            for b in range(n_rows):
-                i = start + b
-                inertia += (np.float64(sample_weight[i])
-                            * _row_sq_dist(X[i], centers[lab[b]]))
+        inertia, n_changed = _lloyd_block_bounded(
+            X, sample_weight, centers, shift, half_sep, start, n_rows, chunk_size, first,
+            reuse_sums, with_inertia, max_shift, max_center, max_shift2, labels, upper,
+            lower, sums_part[c], weight_part[c])
         inertia_part[c] = inertia
+        changed_part[c] = n_changed
 
 
 @njit(**_JIT)
