@@ -793,10 +793,11 @@ def test_bounded_lloyd_without_kept_sums(rng, monkeypatch):
 
 def test_bounded_kmeans_matches_sklearn(rng):
     """A shape that takes the bounded passes by default (n_clusters *
-    n_features >= BOUNDED_MIN_WORK), against scikit-learn from the same
-    centres."""
-    X = blobs(rng, n_samples=4000, n_features=40, n_centers=30, scale=60.0)
+    n_features >= BOUNDED_MIN_WORK, n_samples >= BOUNDED_MIN_SAMPLES),
+    against scikit-learn from the same centres."""
+    X = blobs(rng, n_samples=4500, n_features=40, n_centers=30, scale=60.0)
     assert 30 * 40 >= kmeans_module.BOUNDED_MIN_WORK
+    assert X.shape[0] >= kmeans_module.BOUNDED_MIN_SAMPLES
     init = X[rng.choice(X.shape[0], 30, replace=False)]
     for tol in (1e-4, 0.0):
         ours = KMeans(30, init=init, tol=tol).fit(X)
@@ -820,7 +821,7 @@ def test_bounded_thread_count_bit_identical(rng, restore_threads):
 
 def test_bounded_verbose_inertia(rng, capsys):
     """verbose asks every bounded pass for its inertia; the fit is unchanged."""
-    X = blobs(rng, n_samples=2000, n_features=40, n_centers=30, scale=60.0)
+    X = blobs(rng, n_samples=4500, n_features=40, n_centers=30, scale=60.0)
     init = X[:30]
     quiet = KMeans(30, init=init).fit(X)
     loud = KMeans(30, init=init, verbose=1).fit(X)
