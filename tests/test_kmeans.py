@@ -16,6 +16,9 @@ Tolerances (relative unless said otherwise):
   (seeded, so the outcome is fixed; the threshold says how surprising a
   failure would be for a correct sampler).
 - Thread count: bit-identical results for 1 and 2 threads.
+- Lloyd with Hamerly's bounds against the full passes: labels, centres and
+  iterations bit for bit; the inertia (each squared distance summed row by
+  row instead of two features at a time) to 1e-12.
 """
 
 import numba
@@ -28,8 +31,10 @@ import reference_kmeans as ref
 from fastgmm import _config
 from fastgmm._kernels import kmeans as kernels
 from fastgmm.exceptions import ConvergenceWarning, NotFittedError
+from fastgmm import kmeans as kmeans_module
 from fastgmm.kmeans import (
     KMeans,
+    _kmeans_single_lloyd,
     _feature_variances,
     _is_same_clustering,
     _lloyd_pass,
@@ -721,3 +726,107 @@ def test_gather_rows_and_their_weighted_sum(rng, dtype):
         kernels.gather_rows(X, rows, weights, shift, out, col_sum)
         np.testing.assert_array_equal(out[:5], expected)
         np.testing.assert_allclose(col_sum, wr @ expected, rtol=KERNEL_RTOL, atol=1e-14)
+
+
+# --------------------------------------------------------------------------
+# Lloyd with Hamerly's bounds (lloyd_pass_bounded)
+
+
+def _both_lloyd_runs(X, w, init, chunk_size, tol=0.0, max_iter=300):
+    """(full, bounded) results of ``_kmeans_single_lloyd``, the same run."""
+    return [_kmeans_single_lloyd(X, w, init, max_iter, 0, tol, chunk_size,
+                                 bounded=bounded) for bounded in (False, True)]
+
+
+def _assert_same_run(full, bounded):
+    labels, inertia, centers, n_iter = full
+    np.testing.assert_array_equal(bounded[0], labels)
+    assert bounded[2].tobytes() == centers.tobytes()
+    assert bounded[3] == n_iter
+    np.testing.assert_allclose(bounded[1], inertia, rtol=KERNEL_RTOL)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_features, n_clusters", [(1, 3), (2, 9), (5, 4), (17, 9),
+                                                    (40, 33)])
+@pytest.mark.parametrize("chunk_size", [7, 256])
+def test_bounded_lloyd_equals_full_passes(rng, dtype, n_features, n_clusters,
+                                          chunk_size):
+    """Skipped rows keep exactly the labels of the full comparison: the same
+    labels, centres (bit for bit) and iterations, with and without
+    weights, tolerance, or convergence within max_iter."""
+    X = blobs(rng, n_samples=1500, n_features=n_features, n_centers=n_clusters,
+              scale=3.0 * n_clusters).astype(dtype)
+    init = X[rng.choice(X.shape[0], n_clusters, replace=False)]
+    for w, tol, max_iter in ((np.ones(X.shape[0], dtype=dtype), 0.0, 300),
+                             (rng.uniform(0.2, 2.0, X.shape[0]).astype(dtype), 1e-4, 300),
+                             (np.ones(X.shape[0], dtype=dtype), 0.0, 2)):
+        tol = _tolerance(X, tol, chunk_size)
+        _assert_same_run(*_both_lloyd_runs(X, w, init, chunk_size, tol, max_iter))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_bounded_lloyd_ties_duplicates_and_empty_clusters(rng, dtype):
+    """Integer data (exact ties between centres, decided by the first
+    index), duplicated centres and empty clusters relocated."""
+    X = rng.integers(-3, 4, size=(2000, 6)).astype(dtype)
+    w = np.ones(X.shape[0], dtype=dtype)
+    for init in (X[:12], np.vstack([X[:10], X[:2]]),
+                 np.vstack([X[:10], np.full((2, 6), 1e3, dtype=dtype)])):
+        _assert_same_run(*_both_lloyd_runs(X, w, init, 64))
+
+
+def test_bounded_lloyd_without_kept_sums(rng, monkeypatch):
+    """Past ``KEPT_PART_BYTES`` every block's sums are recomputed, in
+    segments of blocks: the same run."""
+    X = blobs(rng, n_samples=3000, n_features=40, n_centers=30, scale=60.0)
+    w = rng.uniform(0.5, 2.0, X.shape[0])
+    init = X[:30]
+    monkeypatch.setattr(_config, "PART_BYTES", 5 * 8 * (30 * 41 + 2))  # 5 blocks a call
+    # The full passes sum the same segments.
+    full, kept = _both_lloyd_runs(X, w, init, 64)
+    monkeypatch.setattr(kmeans_module, "KEPT_PART_BYTES", 0)
+    segmented = _kmeans_single_lloyd(X, w, init, 300, 0, 0.0, 64, bounded=True)
+    _assert_same_run(full, segmented)
+    assert full[3] > 2
+
+
+def test_bounded_kmeans_matches_sklearn(rng):
+    """A shape that takes the bounded passes by default (n_clusters *
+    n_features >= BOUNDED_MIN_WORK, n_samples >= BOUNDED_MIN_SAMPLES),
+    against scikit-learn from the same centres."""
+    X = blobs(rng, n_samples=4500, n_features=40, n_centers=30, scale=60.0)
+    assert 30 * 40 >= kmeans_module.BOUNDED_MIN_WORK
+    assert X.shape[0] >= kmeans_module.BOUNDED_MIN_SAMPLES
+    init = X[rng.choice(X.shape[0], 30, replace=False)]
+    for tol in (1e-4, 0.0):
+        ours = KMeans(30, init=init, tol=tol).fit(X)
+        theirs = SKKMeans(30, init=init, n_init=1, tol=tol).fit(X)
+        _compare_with_sklearn(X, ours, theirs, np.float64)
+
+
+def test_bounded_thread_count_bit_identical(rng, restore_threads):
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs 2 numba threads")
+    X = blobs(rng, n_samples=9_001, n_features=40, n_centers=30, scale=60.0)
+    w = rng.uniform(0.5, 2.0, X.shape[0])
+    results = []
+    for n_threads in (1, 2):
+        numba.set_num_threads(n_threads)
+        km = KMeans(30, random_state=0, tol=0).fit(X, sample_weight=w)
+        results.append((km.cluster_centers_.tobytes(), km.inertia_,
+                        km.labels_.tobytes(), km.n_iter_))
+    assert results[0] == results[1]
+
+
+def test_bounded_verbose_inertia(rng, capsys):
+    """verbose asks every bounded pass for its inertia; the fit is unchanged."""
+    X = blobs(rng, n_samples=4500, n_features=40, n_centers=30, scale=60.0)
+    init = X[:30]
+    quiet = KMeans(30, init=init).fit(X)
+    loud = KMeans(30, init=init, verbose=1).fit(X)
+    out = capsys.readouterr().out
+    assert out.count("inertia") == loud.n_iter_
+    assert "nan" not in out
+    assert loud.inertia_ == quiet.inertia_
+    np.testing.assert_array_equal(loud.labels_, quiet.labels_)

@@ -87,6 +87,58 @@ class LloydPass(_KMeansBase):
         self.lloyd_pass(self.X, self.sample_weight, self.init, self.labels, self.chunk_size)
 
 
+class BoundedLloyd(_KMeansBase):
+    """Lloyd with Hamerly's bounds (``lloyd_pass_bounded``): the first pass
+    (every row against every centre, keeping the second nearest), a late
+    pass (centres unchanged: every row settled by its bounds, the blocks'
+    sums kept), and one run of at most ``MAX_ITER`` iterations with and
+    without the bounds (``_kmeans_single_lloyd``, tol=0)."""
+
+    def setup(self, dtype, n_features, n_clusters):
+        super().setup(dtype, n_features, n_clusters)
+        if not hasattr(self.kmeans, "_lloyd_pass_bounded"):
+            raise NotImplementedError("fastgmm.kmeans has no _lloyd_pass_bounded")
+        from fastgmm import _config
+
+        self.chunk_size = int(getattr(_config, "CHUNK_SIZE", 256))
+        n_samples = self.X.shape[0]
+        self.sample_weight = np.ones(n_samples, dtype=self.X.dtype)
+        self.centers = np.ascontiguousarray(self.init, dtype=np.float64)
+        self.labels = np.full(n_samples, -1, dtype=np.int32)
+        self.bounds = self._new_bounds()
+        for _ in range(2):
+            self.kmeans._lloyd_pass_bounded(self.X, self.sample_weight, self.centers,
+                                            self.labels, self.bounds, self.chunk_size,
+                                            False)
+        # Compile (or load) both paths outside the timed region.
+        self.time_run_bounded()
+        self.time_run_full()
+
+    def _new_bounds(self):
+        return self.kmeans._Bounds(self.X.shape[0], self.centers.shape[0],
+                                   self.X.shape[1], self.chunk_size)
+
+    def time_first_pass(self, *args):
+        self.kmeans._lloyd_pass_bounded(self.X, self.sample_weight, self.centers,
+                                        self.labels.copy(), self._new_bounds(),
+                                        self.chunk_size, False)
+
+    def time_late_pass(self, *args):
+        self.kmeans._lloyd_pass_bounded(self.X, self.sample_weight, self.centers,
+                                        self.labels, self.bounds, self.chunk_size,
+                                        False)
+
+    def _run(self, bounded):
+        self.kmeans._kmeans_single_lloyd(self.X, self.sample_weight, self.init, MAX_ITER,
+                                         0, 0.0, self.chunk_size, bounded=bounded)
+
+    def time_run_bounded(self, *args):
+        self._run(True)
+
+    def time_run_full(self, *args):
+        self._run(False)
+
+
 class SeedingPasses(_KMeansBase):
     """The k-means++ passes (row by row, four candidates at a time):
     ``candidate_potentials`` for ``2 + log(n_clusters)`` candidates and

@@ -14,7 +14,10 @@ The Lloyd pass copies a block, transposed and upcast, into a
 over the block's points and vectorise, whatever the (often small) number of
 features; each pass over the block gives the distances to four centres (a
 register tile of four centres by two features: X is loaded once per four
-centres). The k-means++ passes compare only a few centres with every row,
+centres). ``lloyd_pass_bounded`` is the same pass with Hamerly's distance
+bounds: only the rows whose nearest centre may have changed are compared
+with every centre, with the same arithmetic, so with the same labels.
+The k-means++ passes compare only a few centres with every row,
 for which the transposed copy would cost more than the distances: they work
 row by row, four centres at a time, the loop over the features vectorised;
 with one or two features, whose loop is too short to vectorise, one
@@ -367,6 +370,262 @@ def lloyd_pass(X, sample_weight, centers, row_start, row_stop, chunk_size,
             weight_part[c, k] = weights[k]
             for j in range(n_features):
                 sums_part[c, k, j] = sums[k, j]
+        inertia_part[c] = inertia
+        changed_part[c] = n_changed
+
+
+# Relative safety margin of the distance bounds of ``lloyd_pass_bounded``:
+# every upper bound is inflated, and every lower bound deflated, by this
+# factor at each update, and a row is skipped only if its upper bound,
+# inflated once more, is below its lower bound. It covers, many times over,
+# the rounding of the squared distances (a relative error below
+# (n_features + 3) * 2**-53 for a sum of squares), of their square roots and
+# of the bound updates, so that a skipped row's label is the one the full
+# comparison of rounded distances would give.
+BOUND_MARGIN = 1e-9
+
+
+@njit(**_JIT)
+def _block_nearest_two(xt, n_rows, centers, dist, best, second, lab):
+    """:func:`_block_nearest`, and the squared distance to the second nearest centre.
+
+    ``best`` and ``lab`` are bit for bit those of :func:`_block_nearest`
+    (same distances, same selects in centre order); ``second[b]`` is the
+    smallest squared distance to a centre other than ``lab[b]`` (``inf``
+    with one centre).
+    """
+    n_clusters = centers.shape[0]
+    for b in range(n_rows):
+        best[b] = np.inf
+        second[b] = np.inf
+        lab[b] = 0
+    k = 0
+    while k + CENTER_TILE <= n_clusters:
+        _block_sq_dist_tile(xt, n_rows, centers, k, dist)
+        d0 = dist[0]
+        d1 = dist[1]
+        d2 = dist[2]
+        d3 = dist[3]
+        k0 = np.int32(k)
+        k1 = np.int32(k + 1)
+        k2 = np.int32(k + 2)
+        k3 = np.int32(k + 3)
+        for b in range(n_rows):
+            # As _block_nearest; the old nearest becomes the second when a
+            # centre is strictly nearer (s >= v throughout).
+            v = best[b]
+            s = second[b]
+            lb = lab[b]
+            x = d0[b]
+            c = x < v
+            s = v if c else min(s, x)
+            v = x if c else v
+            lb = k0 if c else lb
+            x = d1[b]
+            c = x < v
+            s = v if c else min(s, x)
+            v = x if c else v
+            lb = k1 if c else lb
+            x = d2[b]
+            c = x < v
+            s = v if c else min(s, x)
+            v = x if c else v
+            lb = k2 if c else lb
+            x = d3[b]
+            c = x < v
+            s = v if c else min(s, x)
+            v = x if c else v
+            lb = k3 if c else lb
+            best[b] = v
+            second[b] = s
+            lab[b] = lb
+        k += CENTER_TILE
+    d0 = dist[0]
+    while k < n_clusters:
+        _block_sq_dist(xt, n_rows, centers[k], d0)
+        kk = np.int32(k)
+        for b in range(n_rows):
+            v = best[b]
+            x = d0[b]
+            c = x < v
+            second[b] = v if c else min(second[b], x)
+            best[b] = x if c else v
+            lab[b] = kk if c else lab[b]
+        k += 1
+
+
+@njit(**_JIT)
+def _lloyd_block_bounded(X, sample_weight, centers, shift, half_sep, start, n_rows,
+                         chunk_size, first, reuse_sums, with_inertia, max_shift,
+                         max_center, max_shift2, labels, upper, lower, sums_out,
+                         weight_out):
+    """One block of :func:`lloyd_pass_bounded` (rows [start, start + n_rows)),
+    a function of its own so that the parallel kernel and its serial twin
+    share its compiled code; writes ``sums_out`` and ``weight_out`` (the
+    block's rows of the parts) unless they are kept, and returns (inertia,
+    n_changed)."""
+    n_features = X.shape[1]
+    n_clusters = centers.shape[0]
+    grow = 1.0 + BOUND_MARGIN
+    shrink = 1.0 - BOUND_MARGIN
+    xt = np.empty((n_features, chunk_size + ROW_PAD))
+    dist = np.empty((CENTER_TILE, chunk_size + ROW_PAD))
+    lab = np.empty(chunk_size, dtype=np.int32)
+    todo = np.empty(chunk_size, dtype=np.intp)
+    todo_best = np.empty(chunk_size)
+    todo_second = np.empty(chunk_size)
+    todo_lab = np.empty(chunk_size, dtype=np.int32)
+    if first:
+        _load_block(X, start, n_rows, xt)
+        for b in range(n_rows):
+            todo[b] = b
+        n_todo = n_rows
+    else:
+        # Move the bounds; a row they cannot settle has its upper bound
+        # tightened, then, if still unsettled, is copied into column
+        # n_todo of xt for the full comparison.
+        n_todo = 0
+        for b in range(n_rows):
+            i = start + b
+            a = labels[i]
+            lab[b] = a
+            u = (upper[i] + shift[a]) * grow
+            low = lower[i] - (max_shift2 if a == max_center else max_shift)
+            low = low * shrink if low > 0.0 else 0.0
+            bound = max(low, half_sep[a])
+            lower[i] = low
+            if u * grow < bound:
+                upper[i] = u
+                continue
+            u = np.sqrt(_row_sq_dist(X[i], centers[a])) * grow
+            upper[i] = u
+            if u * grow < bound:
+                continue
+            for j in range(n_features):
+                xt[j, n_todo] = X[i, j]
+            todo[n_todo] = b
+            n_todo += 1
+    _block_nearest_two(xt, n_todo, centers, dist, todo_best, todo_second, todo_lab)
+    for r in range(n_todo):
+        b = todo[r]
+        i = start + b
+        lab[b] = todo_lab[r]
+        upper[i] = np.sqrt(todo_best[r]) * grow
+        lower[i] = np.sqrt(todo_second[r]) * shrink
+
+    n_changed = 0
+    for b in range(n_rows):
+        if labels[start + b] != lab[b]:
+            n_changed += 1
+            labels[start + b] = lab[b]
+    if first or n_changed > 0 or not reuse_sums:
+        # The loop of lloyd_pass, so the same sums bit for bit.
+        sums = np.zeros((n_clusters, n_features))
+        weights = np.zeros(n_clusters)
+        for b in range(n_rows):
+            k = lab[b]
+            w = np.float64(sample_weight[start + b])
+            weights[k] += w
+            for j in range(n_features):
+                sums[k, j] += w * X[start + b, j]
+        for k in range(n_clusters):
+            weight_out[k] = weights[k]
+            for j in range(n_features):
+                sums_out[k, j] = sums[k, j]
+    inertia = np.nan
+    if with_inertia:
+        inertia = 0.0
+        for b in range(n_rows):
+            i = start + b
+            inertia += (np.float64(sample_weight[i])
+                        * _row_sq_dist(X[i], centers[lab[b]]))
+    return inertia, n_changed
+
+
+@njit(parallel=True, **_JIT)
+def lloyd_pass_bounded(X, sample_weight, centers, shift, half_sep, row_start, row_stop,
+                       chunk_size, reuse_sums, with_inertia, labels, upper, lower,
+                       sums_part, weight_part, inertia_part, changed_part):
+    """:func:`lloyd_pass` with Hamerly's bounds: rows whose nearest centre
+    cannot have changed are not compared with every centre.
+
+    Every row keeps an upper bound ``upper[i]`` on its distance (not
+    squared) to its centre ``labels[i]`` and a lower bound ``lower[i]`` on its
+    distance to every other centre. At the start of a pass they are moved by
+    the centres' shifts since the previous pass (``upper += shift[label]``,
+    ``lower -= the largest shift of another centre``); a row whose upper
+    bound is below ``max(lower, half_sep[label])`` keeps its label. Otherwise
+    its distance to its centre is computed and the upper bound tightened; if
+    the test still fails, the row is compared with every centre exactly as
+    in :func:`lloyd_pass` (the comparison also gives the second nearest, for
+    the lower bound). Bounds are widened by ``BOUND_MARGIN`` at each step, so
+    a skipped row keeps exactly the label the full comparison gives: labels,
+    sums, weights and changes are bit for bit those of :func:`lloyd_pass`.
+    With ``reuse_sums``, a block none of whose labels changed keeps its rows
+    of ``sums_part`` and ``weight_part`` from the previous pass (the same
+    labels, so the same sums, bit for bit): late passes, where few labels
+    change, then read only the rows their bounds do not settle.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32 or float64, any layout
+    sample_weight : ndarray of shape (n_samples,), same dtype as X
+    centers : ndarray of shape (n_clusters, n_features), float64, C-contiguous
+        The current centres.
+    shift : ndarray of shape (n_clusters,) or (0,), float64
+        Upper bounds on the distance of each centre to its value in the
+        previous pass. Empty: the first pass, every row is compared with
+        every centre and ``labels``, ``upper`` and ``lower`` are only written.
+    half_sep : ndarray of shape (n_clusters,), float64
+        Lower bounds on half the distance of each centre to the nearest other
+        one (``inf`` with one centre).
+    row_start, row_stop, chunk_size : int
+        As in :func:`lloyd_pass`.
+    reuse_sums : bool
+        Whether ``sums_part`` and ``weight_part`` hold, for every block, the
+        previous pass's sums over the same rows (ignored in the first pass).
+    with_inertia : bool
+        Whether to compute the inertia (every row of X is then read).
+    labels : ndarray of shape (n_samples,), int32
+        In/out: the labels of the previous pass (ignored in the first pass).
+    upper, lower : ndarray of shape (n_samples,), float64
+        In/out: the bounds.
+    sums_part, weight_part : ndarray of shape (n_blocks, n_clusters, n_features) and (n_blocks, n_clusters), float64
+        Out (or left as they are, see ``reuse_sums``): as in :func:`lloyd_pass`.
+    inertia_part : ndarray of shape (n_blocks,), float64
+        Out: with ``with_inertia``, as in :func:`lloyd_pass` but each squared
+        distance summed row by row (its features in any order), so equal to
+        it up to rounding; NaN otherwise.
+    changed_part : ndarray of shape (n_blocks,), int64
+        Out: as in :func:`lloyd_pass`.
+
+    Notes
+    -----
+    Block c reads rows [row_start + c * chunk_size, ...) of X and
+    ``sample_weight``, reads and writes those rows of ``labels``, ``upper``
+    and ``lower``, and writes only row c of ``sums_part``, ``weight_part``,
+    ``inertia_part`` and ``changed_part``.
+    """
+    n_blocks = inertia_part.shape[0]
+    first = shift.shape[0] == 0
+    # The largest shift, its centre, and the second largest.
+    max_shift = 0.0
+    max_center = -1
+    max_shift2 = 0.0
+    for k in range(shift.shape[0]):
+        if shift[k] > max_shift:
+            max_shift2 = max_shift
+            max_shift = shift[k]
+            max_center = k
+        elif shift[k] > max_shift2:
+            max_shift2 = shift[k]
+    for c in prange(n_blocks):
+        start = row_start + c * chunk_size
+        n_rows = min(chunk_size, row_stop - start)
+        inertia, n_changed = _lloyd_block_bounded(
+            X, sample_weight, centers, shift, half_sep, start, n_rows, chunk_size, first,
+            reuse_sums, with_inertia, max_shift, max_center, max_shift2, labels, upper,
+            lower, sums_part[c], weight_part[c])
         inertia_part[c] = inertia
         changed_part[c] = n_changed
 
@@ -906,6 +1165,7 @@ def gather_rows(X, rows, sample_weight, shift, out, col_sum):
 
 # Passes over a few blocks skip the thread pool; see ``serial_twin``.
 lloyd_pass_serial = serial_twin(lloyd_pass, **_JIT)
+lloyd_pass_bounded_serial = serial_twin(lloyd_pass_bounded, **_JIT)
 update_closest_sq_dist_serial = serial_twin(update_closest_sq_dist, **_JIT)
 candidate_potentials_serial = serial_twin(candidate_potentials, **_JIT)
 narrow_candidate_potentials_serial = serial_twin(narrow_candidate_potentials, **_JIT)
