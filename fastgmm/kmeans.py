@@ -554,8 +554,10 @@ def _kmeans_single_lloyd(X, sample_weight, centers_init, max_iter, verbose, tol,
     centers = np.ascontiguousarray(centers_init, dtype=X.dtype)
     labels = np.full(X.shape[0], -1, dtype=np.int32)
     # Hamerly's bounds (``lloyd_pass_bounded``): every pass gives the labels
-    # and sums of the full assignment, bit for bit.
-    bounds = _Bounds(X.shape[0], centers.shape[0], X.shape[1], chunk_size)
+    # and sums of the full assignment, bit for bit. 16 bytes per row: only
+    # where they are used.
+    bounds = (_Bounds(X.shape[0], centers.shape[0], X.shape[1], chunk_size)
+              if bounded else None)
     strict_convergence = False
     pass_inertia = None
     for i in range(max_iter):

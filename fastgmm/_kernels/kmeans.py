@@ -260,7 +260,7 @@ def _block_nearest(xt, n_rows, centers, dist, best, lab):
     for b in range(n_rows):
         best[b] = np.inf
         lab[b] = 0
-    k = 0
+    k = np.int64(0)  # not a literal 0: see logprob._tri_columns
     while k + CENTER_TILE <= n_clusters:
         _block_sq_dist_tile(xt, n_rows, centers, k, dist)
         d0 = dist[0]
@@ -399,7 +399,7 @@ def _block_nearest_two(xt, n_rows, centers, dist, best, second, lab):
         best[b] = np.inf
         second[b] = np.inf
         lab[b] = 0
-    k = 0
+    k = np.int64(0)
     while k + CENTER_TILE <= n_clusters:
         _block_sq_dist_tile(xt, n_rows, centers, k, dist)
         d0 = dist[0]
@@ -710,7 +710,7 @@ def update_closest_sq_dist(X, sample_weight, centers, row_start, row_stop,
         for i in range(start, start + n_rows):
             x = X[i]
             best = closest_dist_sq[i]
-            k = 0
+            k = np.int64(0)
             while k + CENTER_TILE <= n_centers:
                 d0, d1, d2, d3 = _row_sq_dist_tile(x, centers, k)
                 best = min(min(min(min(best, d0), d1), d2), d3)
@@ -850,7 +850,7 @@ def candidate_potentials(X, sample_weight, closest_dist_sq, candidates, row_star
             x = X[i]
             w = 1.0 if unit else np.float64(sample_weight[i])
             closest = closest_dist_sq[i]
-            t = 0
+            t = np.int64(0)
             while t + CENTER_TILE <= n_candidates:
                 d0, d1, d2, d3 = _row_sq_dist_tile(x, candidates, t)
                 d0 = min(closest, d0)
@@ -957,7 +957,7 @@ def lower_and_search_cumsum(X, sample_weight, center, closest_dist_sq, values, c
     cast[0] = 0.0
     total = cast[0]
     q = 0
-    i = 0
+    i = np.int64(0)
     while i < n_samples and q < n_values:
         # The rows are lowered a sweep block at a time (a vectorised loop),
         # then summed while still in cache.
