@@ -27,6 +27,7 @@ import numpy as np
 from scipy.linalg import get_lapack_funcs
 
 from . import _config
+from ._kernels import mstep as _mstep_kernels
 from ._blocked import map_components_one_blas_thread
 
 _ILL_DEFINED = (
@@ -132,6 +133,11 @@ def _full_covariances(sxx, sx, delta, nk_raw, nk, reg_covar):
     n_components, n_features = sx.shape
     sxx = np.ascontiguousarray(sxx)
     out = np.empty((n_components, n_features, n_features))
+    if n_features <= _config.MSTEP_KERNEL_MAX_FEATURES:
+        # The same arithmetic in one kernel call (no temporaries either).
+        _mstep_kernels.full_covariances(sxx, *_contiguous(sx, delta, nk_raw, nk),
+                                        float(reg_covar), out)
+        return out
     cols = np.arange(n_features)
     step = max(1, _config.MSTEP_BLOCK_BYTES // (8 * n_features))
     if step < n_features:
@@ -235,6 +241,11 @@ def _all_finite(a):
     return bool(np.isfinite(a.min()) and np.isfinite(a.max()))
 
 
+def _contiguous(*arrays):
+    """float64 C-contiguous arrays, as the M-step kernels take them."""
+    return tuple(np.ascontiguousarray(a, dtype=np.float64) for a in arrays)
+
+
 def _cholesky_or_none(matrix):
     try:
         chol = np.linalg.cholesky(matrix)
@@ -248,6 +259,11 @@ def _precision_cholesky_batched(batch):
     (within ``_config.MSTEP_BLOCK_BYTES``): numpy's batched factorisation and
     solve, whose temporaries are a few times the batch."""
     n_features = batch.shape[-1]
+    if n_features <= _config.MSTEP_KERNEL_MAX_FEATURES and batch.dtype == np.float64:
+        prec_chol = np.empty(batch.shape)
+        failed = np.empty(batch.shape[0], dtype=bool)
+        _mstep_kernels.precision_cholesky(np.ascontiguousarray(batch), prec_chol, failed)
+        return prec_chol, failed
     cov_chol = _cholesky_or_none(batch)
     failed = np.zeros(batch.shape[0], dtype=bool)
     if cov_chol is None:
