@@ -384,6 +384,36 @@ def reversed_cholesky(precisions, out):
     return factorise
 
 
+def covariances_from_factors(factors, precisions, out):
+    """``out[k] = (U U^T)^-1`` for the upper-triangular factors
+    ``U = factors[k]`` of ``precisions[k]`` (:func:`reversed_cholesky`), one
+    component per call of ``fn(k)`` of the returned function.
+
+    With J the reversal, ``J P J = L L^T`` for the lower-triangular
+    ``L = J U J``, so LAPACK's ``potri`` of L (the inverse from a Cholesky
+    factor, 2 d^3 / 3 flops) gives ``J P^-1 J``: the reversed factor is
+    copied into ``out[k]``, whose Fortran view is the upper triangle
+    ``L^T``; ``potri`` leaves ``J P^-1 J`` in it (the C-order lower
+    triangle), which reversed is the upper triangle of ``P^-1``, mirrored
+    (:func:`fill_lower_from_upper`). Inverting the precisions again would
+    factorise them a second time (d^3 flops in all). A factor ``potri``
+    refuses falls back to numpy's inverse of ``precisions[k]``.
+    """
+    potri, = get_lapack_funcs(("potri",), (out,))
+
+    def invert(k):
+        work = out[k]
+        np.copyto(work, factors[k, ::-1, ::-1])
+        _, info = potri(work.T, lower=0, overwrite_c=1)
+        if info != 0:
+            work[...] = np.linalg.inv(precisions[k])
+            return
+        work[...] = work[::-1, ::-1]
+        fill_lower_from_upper(work)
+
+    return invert
+
+
 def sum_stats(parts):
     """The statistics of the union of disjoint parts of the data, summed in order.
 
