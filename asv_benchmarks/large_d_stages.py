@@ -52,7 +52,7 @@ def _ours(covariance_type):
     stages = [
         (gaussian_mixture, "_check_precisions_init", "check precisions_init"),
         (model, "precision_cholesky_from_precisions", "start: precision factors"),
-        (model, "covariances_from_precisions", "start: covariances"),
+        (model, "start_covariances", "start: covariances"),
         (_em, "em_pass", "pass (E-step + statistics)"),
         (_em, "estimate_parameters", "M-step: statistics -> covariances"),
         (model, "precision_cholesky", "M-step: covariances -> precision factors"),

@@ -322,7 +322,11 @@ def positive_definite(matrix):
     step = max(1, _config.MSTEP_BLOCK_BYTES // (8 * n))
     for start in range(0, n, step):
         stop = min(n, start + step)
-        if not np.allclose(matrix[start:stop], matrix[:, start:stop].T):
+        rows, cols = matrix[start:stop], matrix[:, start:stop].T
+        # Exactly symmetric (the common case) in one comparison; else the
+        # tolerance (np.allclose: several passes and temporaries, as long as
+        # the factorisation at d = 512).
+        if not (np.array_equal(rows, cols) or np.allclose(rows, cols)):
             return False
     work = np.array(matrix, dtype=_lapack_dtype(matrix), order="C")
     if not _all_finite(work):
