@@ -18,7 +18,9 @@ the ratio scikit-learn / fastgmm.
 Numba kernels and by BLAS on blocks (``fastgmm._blocked``) at each d,
 alternating them: the crossing sets ``_config.BLAS_PASS_MIN_FEATURES``.
 ``--blas`` times trmm, syrk and gemm on a block of 512 rows with BLAS on 1
-and 2 threads and checks whether the results have the same bits.
+and 2 threads and checks whether the results have the same bits;
+``--lapack D`` does the same for the M-step's factorisations (potrf, trtri,
+potri, lauum) of a d = D matrix, in float64 and float32.
 """
 
 import argparse
@@ -137,6 +139,37 @@ def blas_threads(repeat):
             print(f"       same bits with 1 and 2 threads (trmm, syrk, gemm): {same}")
 
 
+def lapack_threads(n_features, repeat):
+    """The M-step's factorisations at ``n_features`` (potrf, trtri, potri,
+    lauum; float64 and float32) with BLAS on 1 and 2 threads, and whether the
+    factors have the same bits: what the M-step's one LAPACK thread per
+    component gives up when there are fewer components than threads, and
+    what float32 factorisations would gain."""
+    from scipy.linalg import get_lapack_funcs
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(n_features + 64, n_features))
+    S = A.T @ A / A.shape[0] + 0.01 * np.eye(n_features)
+    print("    d  dtype    threads  potrf ms  trtri ms  potri ms  lauum ms")
+    for dtype in (np.float64, np.float32):
+        M = np.asfortranarray(S.astype(dtype))
+        potrf, trtri, potri, lauum = get_lapack_funcs(("potrf", "trtri", "potri", "lauum"),
+                                                      (M,))
+        L = potrf(M, lower=1, clean=1)[0]
+        calls = (lambda: potrf(M, lower=1, clean=1), lambda: trtri(L, lower=1),
+                 lambda: potri(L, lower=1), lambda: lauum(L, lower=1))
+        results = {}
+        for n_threads in (1, 2, 1, 2):  # alternating
+            with threadpool_limits(n_threads, user_api="blas"):
+                ms = [median_ms(call, repeat) for call in calls]
+                results[n_threads] = [calls[0]()[0], calls[1]()[0]]
+            print(f"{n_features:5d}  {np.dtype(dtype).name:7s}  {n_threads:7d}  "
+                  + "  ".join(f"{t:8.1f}" for t in ms), flush=True)
+        same = [np.array_equal(a, b) for a, b in zip(results[1], results[2])]
+        print(f"       same bits with 1 and 2 threads (potrf, trtri): {same}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--covariance-types", default="full")
@@ -147,12 +180,17 @@ def main():
     parser.add_argument("--threshold", action="store_true")
     parser.add_argument("--dtype", default="float64", help="of the --threshold data")
     parser.add_argument("--blas", action="store_true")
+    parser.add_argument("--lapack", type=int, default=None, metavar="D",
+                        help="time the M-step's factorisations at d = D instead")
     parser.add_argument("--sklearn-blas-threads", type=int, default=None,
                         help="BLAS threads of scikit-learn's fits (default: BLAS's own)")
     args = parser.parse_args()
     n_features_list = [int(d) for d in args.n_features.split(",")]
     if args.blas:
         blas_threads(args.repeat)
+        return
+    if args.lapack:
+        lapack_threads(args.lapack, args.repeat)
         return
     if args.threshold:
         threshold(n_features_list, args.n_components, args.n_samples, args.repeat,

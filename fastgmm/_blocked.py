@@ -171,7 +171,9 @@ def _component_stats(Xb, mean, r, sxx_k, scratch):
         syrk(1.0, D.T, beta=1.0, c=sxx_k.T, trans=0, lower=1, overwrite_c=1)
     else:
         syrk(1.0, D.T, beta=0.0, c=scratch, trans=0, lower=1, overwrite_c=1)
-        sxx_k += scratch.T
+        # Both read in Fortran order: a contiguous add (``sxx_k +=
+        # scratch.T`` walked one of them across rows).
+        np.add(sxx_k.T, scratch, out=sxx_k.T)
     return nk, sx
 
 
@@ -339,7 +341,7 @@ def _posterior(logp, n_rows, hard, w, unit_weights):
 
 
 def em_pass_diag(X, sample_weight, means, prec, const, hard, chunk_size=None,
-                 n_threads=None):
+                 n_threads=None, spherical=False):
     """The fused pass of diagonal (and spherical) covariances by GEMMs on blocks.
 
     With ``c`` a centre near the data (the mean of the means, in X's dtype),
@@ -374,6 +376,12 @@ def em_pass_diag(X, sample_weight, means, prec, const, hard, chunk_size=None,
     statistics), sep>=4 below 1e-15 / 4e-8 (nonzero entries); float64 data:
     below 1.4e-13 everywhere.
 
+    With ``spherical`` (every row of ``prec`` one value, 'spherical'), the
+    log-densities take half the GEMM: ``sum_i P_k (y_i - u_ki)^2 = P_k |y|^2
+    - 2 P_k y.u_k + P_k |u_k|^2``, i.e. ``Y @ (P u)^T`` plus ``-P_k / 2``
+    times each row's ``|y|^2`` (summed in float64), and ``Y^2`` is formed only
+    for the GEMM statistics.
+
     Parameters and returns as :func:`em_pass_full`, with ``prec`` of shape
     (n_components, n_features) (float64, the precision Cholesky factors) and
     ``sxx`` of shape (n_components, n_features): ``sum r (x - mu_k)^2``.
@@ -395,21 +403,43 @@ def em_pass_diag(X, sample_weight, means, prec, const, hard, chunk_size=None,
     const_c = const - 0.5 * np.einsum("kd,kd,kd->k", precisions, offsets, offsets)
     del precisions
     logp_slots = [np.empty((n_components, chunk_size)) for _ in range(n_threads)]
-    totals = {"loglik": 0.0, "nk": np.zeros(n_components),
-              "moments": np.zeros((n_components, 2 * n_features))}
+    # Each slot's centred sums (sx, sxx), made once per pass and zeroed per
+    # block: fresh K x d arrays per block cost page faults (see above); a
+    # slot's are added into the totals before a block of the next window
+    # reuses them (_map_blocks combines a window before the next starts).
+    moment_slots = [None] * n_threads
+    # (totals["moments"], the sums around the centre, made at the first
+    # block that takes its statistics by GEMM.)
+    totals = {"loglik": 0.0, "nk": np.zeros(n_components)}
+
+    if spherical:
+        coef_u = np.ascontiguousarray(coef[:, :n_features])
+        coef_sq = coef[:, n_features].astype(np.float64)  # -P_k / 2
 
     def block(slot, Xb, w, n_rows):
         # [Y | Y^2] in X's dtype, one array (fewer fresh megabyte arrays).
         Z = np.empty((n_rows, 2 * n_features), dtype)
         Y = np.subtract(Xb, centre, out=Z[:, :n_features])
-        np.multiply(Y, Y, out=Z[:, n_features:])
         logp = logp_slots[slot]
-        np.add(coef @ Z.T, const_c[:, None], out=logp[:, :n_rows])
+        if spherical:
+            squares = np.einsum("ij,ij->i", Y, Y, dtype=np.float64)
+            np.add(coef_u @ Y.T, const_c[:, None], out=logp[:, :n_rows])
+            logp[:, :n_rows] += coef_sq[:, None] * squares
+        else:
+            np.multiply(Y, Y, out=Z[:, n_features:])
+            np.add(coef @ Z.T, const_c[:, None], out=logp[:, :n_rows])
         loglik, R = _posterior(logp, n_rows, hard, w, unit_weights)
         nk = R.sum(axis=1)
         comp, rows = np.nonzero(R)
         if _SPARSE_FRACTION * comp.shape[0] <= R.size:
-            return loglik, nk, _centred_moments(Xb, means, R, comp, rows)
+            if moment_slots[slot] is None:
+                moment_slots[slot] = np.zeros((2, n_components, n_features))
+            else:
+                moment_slots[slot].fill(0.0)
+            return loglik, nk, _centred_moments(Xb, means, R, comp, rows,
+                                                *moment_slots[slot])
+        if spherical:
+            np.multiply(Y, Y, out=Z[:, n_features:])
         return loglik, nk, ("shifted", nk, R.astype(dtype) @ Z)
 
     def combine(result):
@@ -417,6 +447,8 @@ def em_pass_diag(X, sample_weight, means, prec, const, hard, chunk_size=None,
         totals["loglik"] += loglik
         totals["nk"] += nk
         if kind == "shifted":
+            if "moments" not in totals:
+                totals["moments"] = np.zeros((n_components, 2 * n_features))
             totals["nk_shifted"] += moments[0]
             totals["moments"] += moments[1]
         else:
@@ -428,12 +460,14 @@ def em_pass_diag(X, sample_weight, means, prec, const, hard, chunk_size=None,
     totals["sxx"] = np.zeros((n_components, n_features))
     _map_blocks(X, sample_weight, chunk_size, n_threads, block, combine)
     nk = totals["nk"]
+    sx, sxx = totals["sx"], totals["sxx"]
+    if "moments" not in totals:  # every block's statistics around the means
+        return float(totals["loglik"]), nk, sx, sxx
     nk_shifted = totals["nk_shifted"][:, None]
     a = totals["moments"][:, :n_features]
     b = totals["moments"][:, n_features:]
     # sx = sx_centred + a - nk u;  sxx = sxx_centred + b - 2 u a + nk u^2
     # (in place: see above).
-    sx, sxx = totals["sx"], totals["sxx"]
     sxx += b
     np.multiply(nk_shifted, offsets, out=b)  # b is free now: nk u, then 2 u (a - nk u / 2)
     sx += a
@@ -454,14 +488,12 @@ def em_pass_diag(X, sample_weight, means, prec, const, hard, chunk_size=None,
 _SPARSE_FRACTION = 16
 
 
-def _centred_moments(Xb, means, R, comp, rows):
+def _centred_moments(Xb, means, R, comp, rows, sx, sxx):
     """("centred", sx, sxx) of a block from the nonzero responsibilities
     ``R[comp, rows]``: ``sum r (x - mu_k)`` and ``sum r (x - mu_k)^2`` per
     component, float64, by the serial Numba kernel
-    (``_kernels.moments.centred_moments``; it releases the GIL)."""
-    n_components, n_features = means.shape
-    sx = np.zeros((n_components, n_features))
-    sxx = np.zeros((n_components, n_features))
+    (``_kernels.moments.centred_moments``; it releases the GIL), added into
+    the zeroed (n_components, n_features) ``sx`` and ``sxx``."""
     centred_moments(Xb, means, np.ascontiguousarray(R[comp, rows]), comp, rows, sx, sxx)
     return ("centred", sx, sxx)
 
@@ -510,9 +542,13 @@ def em_pass_tied(X, sample_weight, means, means_u, prec, const, shift, hard,
     # triangle only (the C-order upper one), the other stays 0.
     scratch = [np.zeros((n_features, n_features), dtype, order="F")
                for _ in range(n_threads)]
+    # The pooled scatter is summed in the scratches' (Fortran) layout, so that
+    # each block's lower triangle adds contiguously (a transposed add of a
+    # d x d block took tens of milliseconds at d = 2048), and returned as its
+    # transpose: the C-order upper triangle, no copy.
     totals = {"loglik": 0.0, "nk": np.zeros(n_components),
               "a": np.zeros((n_components, n_features)),
-              "sxx": np.zeros((n_features, n_features))}
+              "sxx": np.zeros((n_features, n_features), order="F")}
 
     def block(slot, Xb, w, n_rows):
         D = Xb - shift_x
@@ -541,9 +577,9 @@ def em_pass_tied(X, sample_weight, means, means_u, prec, const, shift, hard,
         totals["loglik"] += loglik
         totals["nk"] += nk
         totals["a"] += a
-        totals["sxx"] += part.T
+        totals["sxx"] += part
 
     _map_blocks(X, sample_weight, chunk_size, n_threads, block, combine)
     nk = totals["nk"]
     sx = totals["a"] - nk[:, None] * offsets
-    return float(totals["loglik"]), nk, sx, totals["sxx"]
+    return float(totals["loglik"]), nk, sx, totals["sxx"].T

@@ -238,6 +238,14 @@ MSTEP_BLOCK_BYTES = 2**18
 # 358 vs 71, d=16 K=64 1235 vs 268, d=32 K=32 2089 vs 664.
 MSTEP_KERNEL_MAX_FEATURES = 32
 
+# A matrix precisions_init of at least this many features is checked for
+# positive definiteness by a Cholesky factorisation (``potrf``, d^3 / 3
+# flops) instead of its eigenvalues (scikit-learn's check): at d = 2048 the
+# eigenvalues took 1.1 s on one core against 0.12 s, a quarter of a K = 1
+# fit's time (``asv_benchmarks/large_d_stages.py``). Below it, the
+# eigenvalues, as scikit-learn.
+PRECISION_CHECK_CHOLESKY_MIN_FEATURES = 128
+
 # Upper bound on the bytes of X (in the dtype the passes compute in) that one
 # kernel call of a pass reads. A segment of X this size is converted at once
 # where X is not float (an integer memmap), and the pages of a memory-mapped

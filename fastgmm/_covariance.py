@@ -48,7 +48,12 @@ from ._stats import (
     _precision_cholesky_batched,
     _precision_cholesky_inplace,
     _symmetrize_upper,
+    covariances_from_factors,
+    fill_lower_from_upper,
     ill_defined_message,
+    positive_definite,
+    precisions_from_factors,
+    reversed_cholesky,
 )
 
 
@@ -154,6 +159,11 @@ class CovarianceModel:
     def covariances_from_precisions(self, precisions):
         """Covariances, the inverses of ``precisions``."""
         raise NotImplementedError
+
+    def start_covariances(self, precisions, precisions_chol):
+        """The covariances of a start given by its ``precisions`` and their
+        factors ``precisions_chol`` (:meth:`precision_cholesky_from_precisions`)."""
+        return self.covariances_from_precisions(precisions)
 
     def log_det_cholesky(self, precisions_chol, n_features):
         """log det(U) per component (a scalar when shared)."""
@@ -330,13 +340,20 @@ class _MatrixModel(CovarianceModel):
 
     def check_precisions(self, precisions, n_components, n_features):
         mats = precisions.reshape((-1, n_features, n_features))
-        # LAPACK on one thread (see _blocked.blas_single_thread).
-        with _blocked.blas_single_thread():
-            for mat in mats:
-                if not (np.allclose(mat, mat.T) and np.all(np.linalg.eigvalsh(mat) > 0.0)):
-                    raise ValueError(
-                        f"'{self.name} precision' should be symmetric, positive-definite"
-                    )
+        if n_features >= _config.PRECISION_CHECK_CHOLESKY_MIN_FEATURES:
+            # Cholesky instead of the eigenvalues (_stats.positive_definite),
+            # LAPACK on one thread and the components spread over the threads.
+            valid = _blocked.map_components_one_blas_thread(
+                lambda k: positive_definite(mats[k]), mats.shape[0])
+        else:
+            # LAPACK on one thread (see _blocked.blas_single_thread).
+            with _blocked.blas_single_thread():
+                valid = [np.allclose(mat, mat.T) and np.all(np.linalg.eigvalsh(mat) > 0.0)
+                         for mat in mats]
+        if not all(valid):
+            raise ValueError(
+                f"'{self.name} precision' should be symmetric, positive-definite"
+            )
 
     def check_fitted(self, precisions_chol, precisions, covariances, rtol):
         n_features = precisions_chol.shape[-1]
@@ -397,23 +414,24 @@ class _MatrixModel(CovarianceModel):
             return np.linalg.cholesky(flipped)[..., ::-1, ::-1].copy()
         batch = self._matrices(precisions)
         out = np.empty(batch.shape, dtype=_lapack_dtype(batch))
-        for k in range(batch.shape[0]):
-            out[k] = np.linalg.cholesky(batch[k, ::-1, ::-1])[::-1, ::-1]
+        _blocked.map_components_one_blas_thread(
+            reversed_cholesky(batch, out), batch.shape[0])
         return out.reshape(precisions.shape)
 
     def precisions_from_cholesky(self, precisions_chol):
-        if precisions_chol.ndim == 3 and precisions_chol.nbytes > _config.MSTEP_BLOCK_BYTES:
+        if precisions_chol.nbytes > _config.MSTEP_BLOCK_BYTES:
             # One product per component into the result (as scikit-learn
-            # computes precisions_): no temporary the size of all the factors.
-            # (LAPACK's lauum, a sixth of the flops, and BLAS's syrk, half of
-            # them, measured no faster than OpenBLAS's general product at d=2000.)
-            # BLAS on one thread, the components spread over the threads
-            # (see _blocked.map_components).
-            factors = precisions_chol.astype(_lapack_dtype(precisions_chol), copy=False)
+            # computes precisions_): no temporary the size of all the factors;
+            # by LAPACK's lauum (_stats.precisions_from_factors: a sixth of
+            # the flops of the general product, 2.5x faster on one core at
+            # d = 2048). LAPACK on one thread, the components spread over the
+            # threads (see _blocked.map_components); 'tied': a batch of one.
+            factors = self._matrices(precisions_chol).astype(
+                _lapack_dtype(precisions_chol), copy=False)
             out = np.empty(factors.shape, dtype=factors.dtype)
             _blocked.map_components_one_blas_thread(
-                lambda k: np.dot(factors[k], factors[k].T, out=out[k]), factors.shape[0])
-            return out
+                precisions_from_factors(factors, out), factors.shape[0])
+            return out.reshape(precisions_chol.shape)
         return precisions_chol @ np.swapaxes(precisions_chol, -1, -2)
 
     def covariances_from_precisions(self, precisions):
@@ -421,6 +439,20 @@ class _MatrixModel(CovarianceModel):
             # ('tied': a batch of one matrix.)
             return self._invert_each(self._matrices(precisions)).reshape(precisions.shape)
         return np.linalg.inv(precisions)
+
+    def start_covariances(self, precisions, precisions_chol):
+        if precisions.nbytes <= _config.MSTEP_BLOCK_BYTES:
+            return self.covariances_from_precisions(precisions)
+        # From the factors, one component at a time into the result
+        # (_stats.covariances_from_factors: 2 d^3 / 3 flops where inverting
+        # the precisions takes d^3), LAPACK on one thread and the components
+        # spread over the threads.
+        factors = self._matrices(precisions_chol)
+        out = np.empty(factors.shape, dtype=np.result_type(factors.dtype, np.float32))
+        _blocked.map_components_one_blas_thread(
+            covariances_from_factors(factors, self._matrices(precisions), out),
+            factors.shape[0])
+        return out.reshape(precisions.shape)
 
     def _invert_each(self, precisions):
         """The inverses of a batch of precisions, one per component into the
@@ -442,8 +474,7 @@ class _MatrixModel(CovarianceModel):
             if info != 0:
                 work[...] = np.linalg.inv(precisions[k])
                 return
-            lower = np.tril_indices(work.shape[0], -1)
-            work[lower] = work.T[lower]
+            fill_lower_from_upper(work)
 
         _blocked.map_components_one_blas_thread(invert, precisions.shape[0])
         return out
@@ -616,17 +647,23 @@ class Tied(_MatrixModel):
         # S - sum_k (u_k a_k^T + a_k u_k^T - nk_raw_k u_k u_k^T), and
         # a_k = nk_raw_k u_k + nk_reg delta_k (as nk_k delta_k = sx_k).
         # Only differences of nearby points enter: no |c|^2 term.
+        # The subtracted part is C^T N C + nk_reg (C^T D + D^T C) with C the
+        # centred means, D the deltas and N = diag(nk_raw): one syr2k of C
+        # and H = N C / 2 + nk_reg D (C^T H + H^T C), K d^2 flops, into the
+        # upper triangle of a copy of the scatter (the C-order upper triangle
+        # is the Fortran lower one), which is then scaled and mirrored: one
+        # d x d array and no temporaries of its size (the product, the
+        # symmetrised copy and the transposed subtraction took 0.14-0.2 s
+        # at d = 2048).
         n_features = means.shape[1]
         centred = means - stats.shift
-        between = (stats.nk[:, None] * centred).T @ centred
-        cross = nk_reg * (centred.T @ delta)
-        # In place (the same operations in the same order: the same values),
-        # no temporaries of d x d beyond ``between`` and ``cross``.
-        covariances = _symmetrize_upper(stats.sxx)
-        covariances -= between
-        covariances -= cross
-        covariances -= cross.T
+        half = 0.5 * stats.nk[:, None] * centred + nk_reg * delta
+        covariances = np.array(stats.sxx, dtype=np.float64, order="C", copy=True)
+        syr2k = get_blas_funcs("syr2k", (covariances,))
+        syr2k(-1.0, centred.T, half.T, beta=1.0, c=covariances.T, trans=0, lower=1,
+              overwrite_c=1)
         covariances /= nk.sum()
+        fill_lower_from_upper(covariances)
         covariances.flat[:: n_features + 1] += reg_covar
         return covariances
 
@@ -811,6 +848,10 @@ class Spherical(Diag):
 
     name = "spherical"
     variational = True
+
+    def run_blas_pass(self, X, sample_weight, args, hard):
+        # One precision per component: half the GEMM of 'diag' (see there).
+        return _blocked.em_pass_diag(X, sample_weight, *args, hard, spherical=True)
 
     def shape(self, n_components, n_features):
         return (n_components,)

@@ -583,7 +583,7 @@ class GaussianMixture(BaseMixture):
             precisions = precisions_init.astype(np.float64)
             model = _covariance.get(self.covariance_type)
             precisions_chol = model.precision_cholesky_from_precisions(precisions)
-            covariances = model.covariances_from_precisions(precisions)
+            covariances = model.start_covariances(precisions, precisions_chol)
         return Params(np.asarray(weights), np.asarray(means), covariances,
                       precisions_chol)
 

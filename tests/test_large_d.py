@@ -190,6 +190,12 @@ def test_conversions_one_component_per_thread(dtype, monkeypatch):
     np.testing.assert_allclose(got, expected, rtol=0,
                                atol=reference.INVERSE_RTOL[dtype] * np.abs(expected).max())
     np.testing.assert_array_equal(got[[0, 1, 3]], np.swapaxes(got[[0, 1, 3]], 1, 2))
-    factors = np.linalg.cholesky(precisions[[0, 1, 3]])
-    np.testing.assert_allclose(model.precisions_from_cholesky(factors),
-                               factors @ np.swapaxes(factors, 1, 2), rtol=reference.RTOL[dtype])
+    # Upper-triangular factors, as precisions_cholesky_ (the product reads
+    # their upper triangles only).
+    factors = np.linalg.cholesky(precisions[[0, 1, 3], ::-1, ::-1])[:, ::-1, ::-1]
+    # (LAPACK's lauum sums in another order than the product: entries that
+    # cancel are compared to the largest.)
+    products = factors @ np.swapaxes(factors, 1, 2)
+    np.testing.assert_allclose(model.precisions_from_cholesky(factors), products,
+                               rtol=reference.RTOL[dtype],
+                               atol=reference.RTOL[dtype] * np.abs(products).max())
