@@ -464,7 +464,9 @@ def _feature_variances(X, chunk_size):
     n_blocks = _n_blocks(n_samples, chunk_size)
     mean_part = np.empty((n_blocks, n_features))
     m2_part = np.empty((n_blocks, n_features))
-    _kernel("column_moments", n_blocks)(X, 0, n_samples, chunk_size, mean_part, m2_part)
+    name = ("column_moments_rowwise" if n_features >= _kernels.ROWWISE_LOAD_MIN_FEATURES
+            else "column_moments")
+    _kernel(name, n_blocks)(X, 0, n_samples, chunk_size, mean_part, m2_part)
     counts = np.full(n_blocks, float(chunk_size))
     counts[-1] = n_samples - (n_blocks - 1) * chunk_size
     mean = (counts[:, None] * mean_part).sum(axis=0) / n_samples

@@ -150,12 +150,14 @@ def test_seeding_kernels_match_reference(rng, dtype):
 def test_feature_variances(rng, dtype, offset):
     # Far from the origin (offset): no cancellation; blocks of unequal size.
     X = (rng.normal(size=(5000, 3)) * [1.0, 10.0, 0.1] + [offset, 0.0, -5.0]).astype(dtype)
-    # Wide rows too (summed row by row, from ROWWISE_LOAD_MIN_FEATURES on).
-    X = np.hstack([X] + [X * (1 + j) for j in range(3)])
-    for chunk_size in (256, 7, 5000):
-        np.testing.assert_allclose(_feature_variances(X, chunk_size),
-                                   np.var(X.astype(np.float64), axis=0),
-                                   rtol=reference.RTOL[np.float64])
+    # Narrow rows (a transposed copy per block) and wide ones (summed row by
+    # row, from ROWWISE_LOAD_MIN_FEATURES on: the kernel's _rowwise variant).
+    wide = np.hstack([X] + [X * (1 + j) for j in range(3)])
+    for data in (X, wide):
+        for chunk_size in (256, 7, 5000):
+            np.testing.assert_allclose(_feature_variances(data, chunk_size),
+                                       np.var(data.astype(np.float64), axis=0),
+                                       rtol=reference.RTOL[np.float64])
 
 
 def test_tolerance_matches_sklearn(rng):

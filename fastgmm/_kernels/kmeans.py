@@ -37,7 +37,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._config import FASTMATH, NUMBA_CACHE
-from . import serial_twin
+from . import kernel_variant, serial_twin
 from .logprob import ROW_PAD
 
 # numba wants a set (not a frozenset) of flags.
@@ -1004,16 +1004,43 @@ def _rowwise_column_moments(X, start, n_rows, mean, m2):
         mean[j] += dev[j] / n_rows
 
 
+@njit(**_JIT)
+def _transposed_column_moments(X, start, n_rows, mean, m2):
+    """``column_moments`` of the rows [start, start + n_rows) of X, from
+    their transposed copy (narrow rows)."""
+    n_features = X.shape[1]
+    xt = np.empty((n_features, n_rows + ROW_PAD))
+    _load_block(X, start, n_rows, xt)
+    for j in range(n_features):
+        row = xt[j]
+        s1 = 0.0
+        for b in range(n_rows):
+            s1 += row[b]
+        block_mean = s1 / n_rows
+        s1 = 0.0
+        s2 = 0.0
+        for b in range(n_rows):
+            t = row[b] - block_mean
+            s1 += t
+            s2 += t * t
+        # Corrected two-pass formula and mean, as row by row.
+        mean[j] = block_mean + s1 / n_rows
+        m2[j] = s2 - s1 * s1 / n_rows
+
+
 @njit(parallel=True, **_JIT)
 def column_moments(X, row_start, row_stop, chunk_size, mean_part, m2_part):
     """Per-block column means and sums of squared deviations from them.
 
-    Each block is read from X once (into its transposed scratch, or row by
-    row for wide rows), then summed twice in cache: the mean, then the
-    squared deviations from it (the corrected two-pass formula within the
-    block); the driver combines the blocks
-    (``fastgmm.kmeans._feature_variances``), so the variances take one pass
-    over X instead of two.
+    Each block is read from X once (into its transposed scratch), then
+    summed twice in cache: the mean, then the squared deviations from it
+    (the corrected two-pass formula within the block); the driver combines
+    the blocks (``fastgmm.kmeans._feature_variances``), so the variances
+    take one pass over X instead of two. From ``ROWWISE_LOAD_MIN_FEATURES``
+    features on, ``column_moments_rowwise`` (the same kernel, compiled with
+    ``_rowwise_column_moments``: both sweeps row by row, the loop over the
+    features vectorising, with no transposed copy, which at 1e5 x 64 cost
+    more than the sums).
 
     Parameters
     ----------
@@ -1029,34 +1056,11 @@ def column_moments(X, row_start, row_stop, chunk_size, mean_part, m2_part):
     Block c reads rows [row_start + c * chunk_size, ...) of X and writes only
     row c of ``mean_part`` and ``m2_part``.
     """
-    n_features = X.shape[1]
     n_blocks = mean_part.shape[0]
     for c in prange(n_blocks):
         start = row_start + c * chunk_size
         n_rows = min(chunk_size, row_stop - start)
-        if n_features >= ROWWISE_LOAD_MIN_FEATURES:
-            # Wide rows: both sweeps row by row (the loop over the features
-            # vectorises), the second from cache, with no transposed copy
-            # (1e5 x 64: the copy cost more than the sums).
-            _rowwise_column_moments(X, start, n_rows, mean_part[c], m2_part[c])
-            continue
-        xt = np.empty((n_features, chunk_size + ROW_PAD))
-        _load_block(X, start, n_rows, xt)
-        for j in range(n_features):
-            row = xt[j]
-            s1 = 0.0
-            for b in range(n_rows):
-                s1 += row[b]
-            mean = s1 / n_rows
-            s1 = 0.0
-            s2 = 0.0
-            for b in range(n_rows):
-                t = row[b] - mean
-                s1 += t
-                s2 += t * t
-            # Corrected two-pass formula and mean, as row by row.
-            mean_part[c, j] = mean + s1 / n_rows
-            m2_part[c, j] = s2 - s1 * s1 / n_rows
+        _transposed_column_moments(X, start, n_rows, mean_part[c], m2_part[c])
 
 
 @njit(parallel=True, **_JIT)
@@ -1170,4 +1174,9 @@ update_closest_sq_dist_serial = serial_twin(update_closest_sq_dist, **_JIT)
 candidate_potentials_serial = serial_twin(candidate_potentials, **_JIT)
 narrow_candidate_potentials_serial = serial_twin(narrow_candidate_potentials, **_JIT)
 column_moments_serial = serial_twin(column_moments, **_JIT)
+# Wide rows (see column_moments): a variant, so that a fit compiles one.
+column_moments_rowwise = kernel_variant(
+    column_moments, "_rowwise", {"_transposed_column_moments": _rowwise_column_moments},
+    parallel=True, **_JIT)
+column_moments_rowwise_serial = serial_twin(column_moments_rowwise, **_JIT)
 partition_sums_serial = serial_twin(partition_sums, **_JIT)
