@@ -306,6 +306,13 @@ def test_sklearn_own_test_module_passes(tmp_path):
 
 
 def test_memmap_fit_equals_in_memory_fit(tmp_path):
+    """A memory map is typed read-only, so its passes run another compiled
+    specialisation of the kernels, whose vectorised sums may be associated
+    differently: the fits agree to ``reference.SPECIALISATION_RTOL`` (as
+    GaussianMixture's in test_streaming.py and docs/reliability.rst say),
+    not bit for bit. Asserted bit for bit, it failed intermittently (one
+    unit in the last place of one covariance entry; the same runs of the
+    file passed at other times)."""
     X = blobs(15)
     np.save(tmp_path / "X.npy", X)
     mapped = np.load(tmp_path / "X.npy", mmap_mode="r")
@@ -313,7 +320,9 @@ def test_memmap_fit_equals_in_memory_fit(tmp_path):
     a = fit_quietly(BayesianGaussianMixture(**kw), X)
     b = fit_quietly(BayesianGaussianMixture(**kw), mapped)
     for name in FITTED + ["lower_bounds_"]:
-        np.testing.assert_array_equal(as_array(getattr(a, name)), as_array(getattr(b, name)))
+        np.testing.assert_allclose(as_array(getattr(a, name)), as_array(getattr(b, name)),
+                                   rtol=ref.SPECIALISATION_RTOL[np.float64],
+                                   atol=ref.FIT_ATOL, err_msg=name)
 
 
 def test_dask_rows():
