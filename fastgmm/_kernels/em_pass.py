@@ -399,6 +399,30 @@ def _block_stats_2d(xt, n_rows, mean, e, w, inv_total, sx, sxx, accumulate):
     return nk
 
 
+@njit(**_JIT)
+def _block_full_stats(xt, n_rows, means, means_x, logp, w, inv_total, r, dev, rdev, zero,
+                      nk, sx, sxx, accumulate):
+    """The block's statistics of every component, full covariances: ``nk[k]``,
+    ``sx[k]`` and the scatter into ``sxx[k]`` (added with ``accumulate``),
+    from the unnormalised responsibilities ``logp`` (see
+    ``_block_posterior``); ``r``, ``dev`` and ``rdev`` are scratch."""
+    for k in range(means.shape[0]):
+        _block_resp(logp, k, n_rows, w, inv_total, r)
+        nk[k] = _block_first_moments(xt, n_rows, means_x[k], r, dev, rdev, sx[k])
+        _block_scatter(n_rows, rdev, dev, sxx[k], zero, accumulate)
+
+
+@njit(**_JIT)
+def _block_full_stats_2d(xt, n_rows, means, means_x, logp, w, inv_total, r, dev, rdev, zero,
+                         nk, sx, sxx, accumulate):
+    """``_block_full_stats`` for two features, one sweep per component
+    (``_block_stats_2d``, everything in float64; the scratch is not used).
+    The kernels ending in ``_2d`` call it instead."""
+    for k in range(means.shape[0]):
+        nk[k] = _block_stats_2d(xt, n_rows, means[k], logp[k], w, inv_total, sx[k], sxx[k],
+                                accumulate)
+
+
 @njit(parallel=True, **_JIT)
 def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row_stop,
                  chunk_size, hard, accumulate, loglik_part, nk_part, sx_part, sxx_part):
@@ -434,7 +458,7 @@ def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row
     -----
     Block c reads rows [row_start + c * chunk_size, ...) and writes only row c
     of each ``*_part`` array (with ``accumulate``, adds to row 0 of
-    ``sxx_part``). Any number of features but two (``em_pass_full_2d``).
+    ``sxx_part``). Two features run its ``_2d`` variant (``em_pass_full_2d``).
     """
     n_features = X.shape[1]
     n_components = means.shape[0]
@@ -466,46 +490,8 @@ def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row
         block_log_prob_full(xt, n_rows, means_x, precisions_chol, const, logp, mean_u, y, sq)
         loglik_part[c] = _block_posterior(logp, n_rows, hard, w, sample_weight.shape[0] == 0,
                                           lse, inv_total)
-        for k in range(n_components):
-            _block_resp(logp, k, n_rows, w, inv_total, r)
-            nk_part[c, k] = _block_first_moments(xt, n_rows, means_x[k], r, dev, rdev,
-                                                 sx_part[c, k])
-            _block_scatter(n_rows, rdev, dev, sxx_part[c_sxx, k], zero, accumulate)
-
-
-@njit(parallel=True, **_JIT)
-def em_pass_full_2d(X, sample_weight, means, precisions_chol, const, row_start, row_stop,
-                    chunk_size, hard, accumulate, loglik_part, nk_part, sx_part, sxx_part):
-    """``em_pass_full`` for two features: parameters and returns as there.
-
-    One sweep over the block per component for the log-densities, one for
-    the statistics, nothing stored per row but the block and its
-    log-densities; everything is summed in float64, for float32 data too
-    (the rule: fastgmm._kernels). A kernel of its own, so that a fit on two
-    features compiles none of the general kernel's tiles, nor they this.
-    """
-    n_components = means.shape[0]
-    n_blocks = loglik_part.shape[0]
-    # Scored in X's dtype, on the means rounded to it (as em_pass_full).
-    means_x = means.astype(X.dtype)
-    for c in prange(n_blocks):
-        # ``c - c``: see em_pass_full.
-        c_sxx = c - c if accumulate else c
-        start = row_start + c * chunk_size
-        n_rows = min(chunk_size, row_stop - start)
-        xt = np.empty((2, chunk_size + ROW_PAD), X.dtype)
-        logp = np.empty((n_components, chunk_size + ROW_PAD))
-        lse = np.empty(chunk_size)
-        w = np.empty(chunk_size)
-        inv_total = np.empty(chunk_size)
-        load_block(X, start, n_rows, xt)
-        _block_weights(sample_weight, start, n_rows, w)
-        block_log_prob_full_2d(xt, n_rows, means_x, precisions_chol, const, logp)
-        loglik_part[c] = _block_posterior(logp, n_rows, hard, w, sample_weight.shape[0] == 0,
-                                          lse, inv_total)
-        for k in range(n_components):
-            nk_part[c, k] = _block_stats_2d(xt, n_rows, means[k], logp[k], w, inv_total,
-                                            sx_part[c, k], sxx_part[c_sxx, k], accumulate)
+        _block_full_stats(xt, n_rows, means, means_x, logp, w, inv_total, r, dev, rdev, zero,
+                          nk_part[c], sx_part[c], sxx_part[c_sxx], accumulate)
 
 
 @njit(parallel=True, **_JIT)
@@ -787,7 +773,6 @@ def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row
 
 # Passes of a single block (small data) skip the thread pool; see ``serial_twin``.
 em_pass_full_serial = serial_twin(em_pass_full, **_JIT)
-em_pass_full_2d_serial = serial_twin(em_pass_full_2d, **_JIT)
 em_pass_tied_serial = serial_twin(em_pass_tied, **_JIT)
 em_pass_diag_serial = serial_twin(em_pass_diag, **_JIT)
 
@@ -800,3 +785,10 @@ em_pass_full_uncentred_serial = serial_twin(em_pass_full_uncentred, **_JIT)
 em_pass_full_components_uncentred = kernel_variant(
     em_pass_full_components, "_uncentred",
     {"block_log_prob_full_one": block_log_prob_full_one_uncentred}, parallel=True, **_JIT)
+# Two features: one sweep per component for the log-densities and for the
+# statistics, no triangular tiles (a fit on two features compiles only these).
+em_pass_full_2d = kernel_variant(
+    em_pass_full, "_2d", {"block_log_prob_full": block_log_prob_full_2d,
+                          "_block_full_stats": _block_full_stats_2d},
+    parallel=True, **_JIT)
+em_pass_full_2d_serial = serial_twin(em_pass_full_2d, **_JIT)

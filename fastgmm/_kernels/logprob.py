@@ -320,8 +320,10 @@ def block_squared_norm(xt, n_rows, U, shift_u, y, sq):
 
 
 @njit(**_JIT)
-def block_log_prob_full_2d(xt, n_rows, means, precisions_chol, const, logp):
-    """``block_log_prob_full`` for two features: one pass over the block per component."""
+def block_log_prob_full_2d(xt, n_rows, means, precisions_chol, const, logp, mean_u, y, sq):
+    """``block_log_prob_full`` for two features: one pass over the block per
+    component (the scratch arrays are not used). The kernels ending in
+    ``_2d`` call it instead of ``block_log_prob_full``."""
     for k in range(means.shape[0]):
         u00 = precisions_chol[k, 0, 0]
         u01 = precisions_chol[k, 0, 1]
@@ -661,31 +663,6 @@ def weighted_log_prob_full(X, weights, means, precisions_chol, means_x, precisio
 
 
 @njit(parallel=True, **_JIT)
-def weighted_log_prob_full_2d(X, weights, means, precisions_chol, means_x, precisions_chol_x,
-                              chunk_size, out, log_norm):
-    """``weighted_log_prob_full`` for two features: parameters as there.
-
-    A kernel of its own, like the fused pass's (``em_pass_full_2d``): a model
-    on two features compiles none of the general product's tiles.
-    """
-    n_samples = X.shape[0]
-    n_components = means.shape[0]
-    const = _full_constants(weights, precisions_chol)
-    n_blocks = (n_samples + chunk_size - 1) // chunk_size
-    width = min(chunk_size, n_samples)
-    for c in prange(n_blocks):
-        start = c * chunk_size
-        n_rows = min(chunk_size, n_samples - start)
-        xt = np.empty((2, width + ROW_PAD), X.dtype)
-        logp = np.empty((n_components, width + ROW_PAD))
-        lse = np.empty(width)
-        total = np.empty(width)
-        load_block(X, start, n_rows, xt)
-        block_log_prob_full_2d(xt, n_rows, means_x, precisions_chol_x, const, logp)
-        _write_rows(logp, n_rows, start, out, log_norm, lse, total)
-
-
-@njit(parallel=True, **_JIT)
 def weighted_log_prob_tied(X, weights, means, precision_chol, chunk_size, out,
                            log_norm):
     """Per-point weighted log-densities, tied covariance.
@@ -813,7 +790,6 @@ def normalize_log_prob(weighted_log_prob, chunk_size, log_prob_norm):
 # Single-block inputs (a few rows, as in a pipeline's predict) skip the
 # thread pool; see ``serial_twin``.
 weighted_log_prob_full_serial = serial_twin(weighted_log_prob_full, **_JIT)
-weighted_log_prob_full_2d_serial = serial_twin(weighted_log_prob_full_2d, **_JIT)
 
 # The kernels of 'full' with the uncentred product (float64 from
 # CENTRED_PRODUCT_MAX_FEATURES features): the same code, calling
@@ -826,6 +802,11 @@ weighted_log_prob_full_uncentred = kernel_variant(
     {"block_log_prob_full": block_log_prob_full_uncentred}, parallel=True, **_JIT)
 weighted_log_prob_full_uncentred_serial = serial_twin(weighted_log_prob_full_uncentred,
                                                       **_JIT)
+# ... and those of two features (one sweep per component, no triangular tiles).
+weighted_log_prob_full_2d = kernel_variant(
+    weighted_log_prob_full, "_2d", {"block_log_prob_full": block_log_prob_full_2d},
+    parallel=True, **_JIT)
+weighted_log_prob_full_2d_serial = serial_twin(weighted_log_prob_full_2d, **_JIT)
 weighted_log_prob_tied_serial = serial_twin(weighted_log_prob_tied, **_JIT)
 weighted_log_prob_diag_serial = serial_twin(weighted_log_prob_diag, **_JIT)
 normalize_log_prob_serial = serial_twin(normalize_log_prob, **_JIT)
