@@ -95,11 +95,17 @@ class _TimedKernel:
 
 
 def _reduce(parts):
-    """The driver's fixed-order sums of one segment's partial statistics."""
+    """The driver's fixed-order sums of one segment's partial statistics, as
+    ``_em.em_pass`` makes them."""
+    n = parts[0].shape[0]
     loglik = parts[0].sum()
     nk = parts[1].sum(axis=0)
-    sx = parts[2].sum(axis=0)
-    sxx = parts[3][0] if parts[3].shape[0] == 1 else parts[3].sum(axis=0)
+    sx = np.zeros(parts[2].shape[1:])
+    _em.add_block_sums(parts[2], n, sx)
+    sxx = np.zeros(parts[3].shape[1:])
+    if parts[3].shape[0] == n:
+        # (with one part per segment, the kernel has added into the total)
+        _em.add_block_sums(parts[3], n, sxx)
     return loglik, nk, sx, sxx
 
 

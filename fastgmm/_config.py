@@ -218,6 +218,19 @@ BLAS_DIAG_WIDE_FEATURES = 1024
 # call; the driver splits a pass into segments of blocks to stay below it.
 PART_BYTES = 8 * 2**20
 
+# The sums of a pass's partial statistics (``_em.add_block_sums``) run on
+# the threads from this many values read; below, on the calling thread (a
+# parallel region's start would cost more than the sums). The sums are the
+# same either way.
+REDUCE_PARALLEL_MIN_ENTRIES = 2**16
+
+# From this many values, a float X's validation (all values finite) and its
+# largest magnitude (``_em.check_magnitude``) are read by a threaded kernel
+# (``_kernels.reduce.block_max_abs``, blocks of a sixteenth of this many
+# values) instead of numpy's serial ``sum``, ``max`` and ``min``: the
+# sweeps a fit makes over X before its first pass.
+PARALLEL_SCAN_MIN_VALUES = 2**18
+
 # Budget of the numpy M-step's temporaries for full (and tied) covariances.
 # The covariances are computed a block of rows of this many bytes at a time
 # (temporaries of about four blocks), and their Cholesky factors, beyond

@@ -26,6 +26,8 @@ import mmap
 import numpy as np
 
 from . import _config
+from ._kernels.reduce import block_max_abs
+from ._threads import thread_safe
 
 _FLOATS = (np.float32, np.float64)
 
@@ -147,11 +149,34 @@ def iter_segments(X, rows=None):
 def max_abs(X):
     """``max(X.max(), -X.min())`` as a float, in segments for a large X."""
     if not is_large(X):
+        if X.dtype in _FLOATS and X.size >= _config.PARALLEL_SCAN_MIN_VALUES:
+            # numpy's max and min are two serial sweeps; a fit makes this
+            # check before its first pass (see _kernels.reduce).
+            return _parallel_max_abs(X)
         return max(float(X.max()), -float(X.min()))
     largest = -np.inf
     for _, _, rows in iter_segments(X):
         largest = max(largest, float(rows.max()), -float(rows.min()))
     return largest
+
+
+def _parallel_max_abs(X):
+    """max |x| of a float32/float64 X by ``block_max_abs``, the rows spread over
+    the threads (NaN where X has one)."""
+    rows = max(1, _config.PARALLEL_SCAN_MIN_VALUES // (16 * X.shape[1]))
+    part = np.empty(-(-X.shape[0] // rows))
+    thread_safe(block_max_abs)(X, rows, part)
+    return float(part.max())
+
+
+def all_finite(X):
+    """Whether every value of a float32/float64 X is finite (no NaN, no
+    infinity), by one sweep over it (threaded for a large X)."""
+    if X.size >= _config.PARALLEL_SCAN_MIN_VALUES:
+        return bool(np.isfinite(_parallel_max_abs(X)))
+    # The sum is finite for finite values but for overflow, which takes the
+    # caller's slower path to the same answer.
+    return bool(np.isfinite(X.sum()))
 
 
 def nonfinite_positions(X):

@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from ._outofcore import is_mapped, nonfinite_positions
+from ._outofcore import all_finite, is_mapped, nonfinite_positions
 from .exceptions import InvalidParameterError
 
 
@@ -54,7 +54,7 @@ def check_array(X, *, estimator_name, ensure_min_samples=1, n_features=None,
     if (type(X) is np.ndarray and X.ndim == 2 and X.dtype in _KEPT_DTYPES
             and X.shape[0] >= ensure_min_samples and X.shape[1] >= 1
             and (n_features is None or X.shape[1] == n_features)
-            and not is_mapped(X) and np.isfinite(X.sum())):
+            and not is_mapped(X) and all_finite(X)):
         # The common case, checked in a few microseconds (a pipeline scoring
         # a row at a time pays this per call); anything else takes the full
         # path below, which names the problem.

@@ -1,0 +1,138 @@
+"""The sums of a pass's partial statistics and the sweeps over X before a fit
+(``_kernels/reduce.py``, ``_em.add_block_sums``, ``_em.reused_pass_parts``,
+``_outofcore.max_abs`` / ``all_finite``).
+
+The sums are numpy's ``parts[:n].sum(axis=0)`` bit for bit (the same
+additions in the same order), on one thread or several; the sweeps give
+numpy's ``max(X.max(), -X.min())`` and ``np.isfinite(X).all()`` exactly.
+"""
+
+import numba
+import numpy as np
+import pytest
+
+from fastgmm import _config, _em
+from fastgmm._covariance import compute_precision_cholesky
+from fastgmm._outofcore import all_finite, max_abs
+from fastgmm._stats import Params
+from fastgmm._validation import check_array
+import reference as ref
+
+
+def wide_range_parts(rng, shape):
+    """Values over 40 orders of magnitude, both signs: any change of the
+    order of the additions changes the last bits."""
+    return rng.standard_normal(shape) * np.exp(rng.uniform(-46, 46, shape))
+
+
+@pytest.mark.parametrize("shape", [(1, 5), (3, 7), (300, 700), (977, 8, 2, 2),
+                                   (238, 16, 16, 16), (196, 32, 64)])
+@pytest.mark.parametrize("parallel", [False, True])
+def test_block_sums_equal_numpy_bit_for_bit(shape, parallel, monkeypatch):
+    monkeypatch.setattr(_config, "REDUCE_PARALLEL_MIN_ENTRIES", 0 if parallel else 2**62)
+    rng = np.random.default_rng(sum(shape))
+    parts = wide_range_parts(rng, shape)
+    for n_blocks in sorted({1, shape[0] // 2 + 1, shape[0]}):
+        start = wide_range_parts(rng, shape[1:])
+        got = start.copy()
+        _em.add_block_sums(parts, n_blocks, got)
+        expected = start.copy()
+        expected += parts[:n_blocks].sum(axis=0)
+        assert np.array_equal(got, expected)
+
+
+def test_block_sums_do_not_depend_on_the_thread_count(monkeypatch):
+    monkeypatch.setattr(_config, "REDUCE_PARALLEL_MIN_ENTRIES", 0)
+    parts = wide_range_parts(np.random.default_rng(3), (61, 3, 517))
+    results = []
+    before = numba.get_num_threads()
+    try:
+        for n_threads in sorted({1, min(2, numba.config.NUMBA_NUM_THREADS),
+                                 numba.config.NUMBA_NUM_THREADS}):
+            numba.set_num_threads(n_threads)
+            out = np.zeros((3, 517))
+            _em.add_block_sums(parts, 61, out)
+            results.append(out)
+    finally:
+        numba.set_num_threads(before)
+    assert all(np.array_equal(results[0], r) for r in results[1:])
+
+
+def make_problem(covariance_type, dtype, n_components, seed=0):
+    rng = np.random.default_rng(seed)
+    X, _ = ref.make_blobs(rng, 5000, 6, n_components, dtype=dtype)
+    weights, means, cov = ref.random_parameters(rng, X, n_components, covariance_type)
+    return X, Params(weights, means, cov, compute_precision_cholesky(cov, covariance_type))
+
+
+def numpy_sums(parts, n_blocks, out):
+    out += parts[:n_blocks].sum(axis=0)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_pass_statistics_equal_numpy_sums_of_the_parts(covariance_type, dtype,
+                                                       monkeypatch):
+    # Small segments: several kernel calls per pass, the last one shorter.
+    monkeypatch.setattr(_config, "PART_BYTES", 40_000)
+    monkeypatch.setattr(_config, "REDUCE_PARALLEL_MIN_ENTRIES", 0)
+    X, params = make_problem(covariance_type, dtype, 5)
+    got = _em.em_pass(X, np.empty(0), params, covariance_type, chunk_size=64)
+    monkeypatch.setattr(_em, "add_block_sums", numpy_sums)
+    expected = _em.em_pass(X, np.empty(0), params, covariance_type, chunk_size=64)
+    for name in ("loglik", "nk", "sx", "sxx"):
+        assert np.array_equal(getattr(got, name), getattr(expected, name)), name
+    # The pass computes the statistics it is meant to: the dense reference.
+    log_norm, resp = ref.responsibilities(X, params.weights, params.means,
+                                          params.covariances, covariance_type)
+    np.testing.assert_allclose(got.nk, resp.sum(axis=0), rtol=ref.RTOL[dtype])
+    np.testing.assert_allclose(got.loglik, log_norm.sum(), rtol=ref.RTOL[dtype])
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_reused_parts_give_the_statistics_of_fresh_ones(covariance_type):
+    X, params = make_problem(covariance_type, np.float64, 4, seed=1)
+    X2, params2 = make_problem(covariance_type, np.float64, 7, seed=2)
+    fresh = [_em.em_pass(x, np.empty(0), p, covariance_type)
+             for x, p in ((X, params), (X2, params2), (X, params))]
+    with _em.reused_pass_parts():
+        # A pass, another of a different shape, the first again, and one
+        # in a nested block: each as if its arrays were new.
+        reused = [_em.em_pass(x, np.empty(0), p, covariance_type)
+                  for x, p in ((X, params), (X2, params2), (X, params))]
+        with _em.reused_pass_parts():
+            reused.append(_em.em_pass(X, np.empty(0), params, covariance_type))
+        assert _em._pass_parts.cache, "the outer block keeps its arrays"
+    assert _em._pass_parts.cache is None, "the arrays are freed on leaving"
+    for a, b in zip(fresh + fresh[:1], reused):
+        for name in ("loglik", "nk", "sx", "sxx"):
+            assert np.array_equal(getattr(a, name), getattr(b, name)), name
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+@pytest.mark.parametrize("value", [None, np.nan, np.inf, -np.inf, -1e30])
+def test_max_abs_and_all_finite_match_numpy(dtype, layout, value, monkeypatch):
+    # Small enough for the tests, large enough for the threaded kernel.
+    monkeypatch.setattr(_config, "PARALLEL_SCAN_MIN_VALUES", 2**10)
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((6001, 7)).astype(dtype)
+    if value is not None:
+        X[4321, 6] = value
+    X = {"C": X, "F": np.asfortranarray(X), "strided": X[::3]}[layout]
+    expected = max(float(X.max()), -float(X.min()))
+    got = max_abs(X)
+    assert got == expected or (np.isnan(got) and np.isnan(expected))
+    assert all_finite(X) == bool(np.isfinite(X).all())
+
+
+def test_check_array_names_nan_and_infinity_of_a_large_x(monkeypatch):
+    monkeypatch.setattr(_config, "PARALLEL_SCAN_MIN_VALUES", 2**10)
+    X = np.random.default_rng(5).standard_normal((5000, 3))
+    assert check_array(X, estimator_name="GaussianMixture") is X
+    X[17, 2] = np.nan
+    with pytest.raises(ValueError, match="contains NaN"):
+        check_array(X, estimator_name="GaussianMixture")
+    X[17, 2] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        check_array(X, estimator_name="GaussianMixture")
