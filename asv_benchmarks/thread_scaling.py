@@ -3,12 +3,19 @@
 Run: ``python asv_benchmarks/thread_scaling.py OUT.json [--threads 1,2,4,8,16]``.
 For each shape of ``fastgmm.bench.SHAPES`` and each thread count, fits from
 a fixed start for a fixed number of iterations (median of ``--repeat`` fits)
-and records ms per iteration; scikit-learn is timed once per shape with its
-BLAS limited to the largest thread count (threadpoolctl), as the reference
-line. ``--plot OUT.png`` draws the figure from a results file.
+and records ms per iteration two ways: ``ms_per_iter``, a whole
+``GaussianMixture.fit`` divided by the iterations (validation and the
+fitted attributes included, as ``fastgmm bench`` times it), and
+``ms_per_em_iter``, the EM loop alone (``_em.run_em`` from the same start:
+the fused pass, the sums of its partial statistics, the M-step).
+scikit-learn is timed once per shape with its BLAS limited to the largest
+thread count (threadpoolctl), as the reference line. ``--plot OUT.png``
+draws the figure from a results file (both measures where the file has
+them).
 """
 
 import argparse
+import contextlib
 import json
 import platform
 import time
@@ -17,7 +24,8 @@ import warnings
 import numba
 import numpy as np
 
-from fastgmm import GaussianMixture
+from fastgmm import GaussianMixture, _covariance, _em
+from fastgmm._stats import Params
 from fastgmm.bench import SHAPES, environment, make_data, make_start
 
 
@@ -33,6 +41,35 @@ def time_fit(make_model, X, n_iter, repeat):
     return 1e3 * float(np.median(times)), float(model.lower_bound_)
 
 
+@contextlib.contextmanager
+def numba_threads(n_threads):
+    previous = numba.get_num_threads()
+    numba.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+def time_em(X, start, covariance_type, n_iter, repeat):
+    """Median ms per iteration of ``_em.run_em`` from the start (no fit around it)."""
+    model = _covariance.get(covariance_type)
+    precisions = start["precisions_init"].astype(np.float64)
+    params = Params(start["weights_init"].astype(np.float64),
+                    start["means_init"].astype(np.float64),
+                    model.covariances_from_precisions(precisions),
+                    model.precision_cholesky_from_precisions(precisions))
+    times = []
+    for _ in range(repeat):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t0 = time.perf_counter()
+            _em.run_em(X, np.empty(0), params, covariance_type=covariance_type,
+                       reg_covar=1e-6, tol=0.0, max_iter=n_iter)
+            times.append((time.perf_counter() - t0) / n_iter)
+    return 1e3 * float(np.median(times))
+
+
 def measure(threads, shapes, n_iter, repeat, with_sklearn):
     rows = []
     for key in shapes:
@@ -46,8 +83,10 @@ def measure(threads, shapes, n_iter, repeat, with_sklearn):
         for t in threads:
             ms, lb = time_fit(lambda: GaussianMixture(shape["n_components"], n_threads=t,
                                                       **kw), X, n_iter, repeat)
+            with numba_threads(t):
+                em_ms = time_em(X, start, shape["covariance_type"], n_iter, repeat)
             rows.append(dict(shape=key, library="fastgmm", threads=t, ms_per_iter=ms,
-                             lower_bound=lb))
+                             ms_per_em_iter=em_ms, lower_bound=lb))
             print(rows[-1], flush=True)
         if with_sklearn:
             from sklearn.mixture import GaussianMixture as SkGM
@@ -76,14 +115,18 @@ def plot(results, path):
         s = SHAPES[key]
         line, = ax.plot(threads, ms, marker="o",
                         label=f"{key}: N={s['n_samples']:,} d={s['n_features']} "
-                              f"K={s['n_components']} {s['covariance_type']}")
+                              f"K={s['n_components']} {s['covariance_type']}, fit")
         ax.plot(threads, [ms[0] / t for t in threads], ls=":", color=line.get_color())
+        if all("ms_per_em_iter" in r for r in mine):
+            em = [r["ms_per_em_iter"] for r in mine]
+            ax.plot(threads, em, marker="s", ls="--", color=line.get_color(),
+                    label=f"{key}: EM loop alone")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xticks(threads, [str(t) for t in threads])
     ax.set_xlabel("kernel threads (n_threads)")
     ax.set_ylabel("time per EM iteration (ms)")
-    ax.set_title("fastgmm thread scaling (dotted: perfect scaling)")
+    ax.set_title("fastgmm thread scaling (dotted: perfect scaling from the fit)")
     ax.legend(fontsize=8)
     ax.text(0.01, 0.01, results["environment"], transform=ax.transAxes, fontsize=6)
     fig.tight_layout()
