@@ -114,7 +114,10 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
         row_stop = min(n_samples, (first + n_seg) * chunk_size)
         parts = (loglik_part[:n_seg], nk_part[:n_seg], sx_part[:n_seg],
                  sxx_part if accumulate else sxx_part[:n_seg])
-        kernel, flags = model.pass_kernel(n_seg, accumulate, n_features, x_dtype)
+        # Parallel or serial by the whole pass's blocks: a segment is a bound on
+        # memory, not a measure of the work (segments of a few large-scatter
+        # blocks each ran serially).
+        kernel, flags = model.pass_kernel(n_blocks, accumulate, n_features, x_dtype)
         if convert:
             # The segment alone, in float64; its blocks are the same rows.
             seg_X = float_rows(X, row_start, row_stop)
@@ -249,9 +252,9 @@ def _per_point(X, params, covariance_type, chunk_size, normalize):
         # pages of a mapped X handed back after each): each row's values
         # depend on that row only.
         rows = segment_rows(X.shape[1], out.dtype, chunk_size)
+        # One kernel for every segment, chosen by the whole X (as in memory).
+        kernel = model.log_prob_kernel(-(-X.shape[0] // chunk_size), X.shape[1], out.dtype)
         for start, stop, seg in iter_segments(X, rows):
-            n_blocks = -(-(stop - start) // chunk_size)
-            kernel = model.log_prob_kernel(n_blocks, X.shape[1], out.dtype)
             kernel(seg, *args, chunk_size, out[start:stop],
                    log_norm[start:stop] if normalize else log_norm)
         return log_norm, out

@@ -201,7 +201,7 @@ def test_fit_peak_memory_within_three_model_sizes(init_params, monkeypatch):
 
 
 def test_fit_peak_memory_with_default_part_budget():
-    # With the default PART_BYTES (8 MiB, here more than one block's
+    # With the default PART_BYTES (64 MiB, here more than one block's
     # scatters), the partial scatters add at most that much.
     X, n_components = _moderate_problem()
     _fit(X[:300], n_components, init_params="random_from_data")
