@@ -11,7 +11,7 @@ import numba
 import numpy as np
 import pytest
 
-from fastgmm import _config, _em
+from fastgmm import _config, _em, _threads
 from fastgmm._covariance import compute_precision_cholesky
 from fastgmm._outofcore import all_finite, max_abs
 from fastgmm._stats import Params
@@ -136,3 +136,33 @@ def test_check_array_names_nan_and_infinity_of_a_large_x(monkeypatch):
     X[17, 2] = np.inf
     with pytest.raises(ValueError, match="infinity"):
         check_array(X, estimator_name="GaussianMixture")
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_short_segments_of_a_long_pass_run_the_parallel_kernel(covariance_type,
+                                                                monkeypatch):
+    """Whether a pass runs on the threads depends on its blocks, not on how
+    many fit in a segment: segments of a few large-scatter blocks each ran
+    the serial twin (no scaling at all for N=5e4, d=64, K=32 'full' on 16
+    cores)."""
+    X, params = make_problem(covariance_type, np.float64, 5)
+    n_blocks = -(-X.shape[0] // 64)
+    assert n_blocks >= 2 * _config.PARALLEL_MIN_BLOCKS
+    # Partial statistics of about three blocks a kernel call.
+    model_floats = 1 + 5 * (1 + 6) + 5 * 6 * 6
+    monkeypatch.setattr(_config, "PART_BYTES", 3 * 8 * model_floats)
+    seen = []
+    pick = _threads.pick_kernel
+
+    def spy(kernels, n):
+        seen.append(n)
+        return pick(kernels, n)
+
+    monkeypatch.setattr(_threads, "pick_kernel", spy)
+    got = _em.em_pass(X, np.empty(0), params, covariance_type, chunk_size=64)
+    assert seen and set(seen) == {n_blocks}, seen
+    monkeypatch.setattr(_threads, "pick_kernel", pick)
+    monkeypatch.setattr(_config, "PART_BYTES", 2**30)
+    whole = _em.em_pass(X, np.empty(0), params, covariance_type, chunk_size=64)
+    np.testing.assert_allclose(got.sxx, whole.sxx, rtol=ref.RTOL[np.float64])
+    np.testing.assert_allclose(got.nk, whole.nk, rtol=ref.RTOL[np.float64])
