@@ -188,3 +188,29 @@ class FittedPass:
 
     def time_em_pass(self, *args):
         self.em.em_pass(self.X, self.sample_weight, self.gmm_params, self.covariance_type)
+
+
+class PartialSums:
+    """The sums of a pass's partial statistics (``_em.add_block_sums``) and the
+    sweep over X before a fit (``_outofcore.max_abs``, ``block_max_abs``)."""
+
+    # (blocks, entries per block): shape b's partial scatters (a segment of
+    # 391 blocks of K d^2 = 4096 floats), shape c's (196 x K d = 2048).
+    params = ([(391, 4096), (196, 2048)],)
+    param_names = ["parts"]
+
+    def setup(self, parts):
+        rng = np.random.default_rng(0)
+        self.parts = rng.standard_normal(parts)
+        self.out = np.zeros(parts[1])
+        self.X = rng.standard_normal((200_000, 16))
+
+    def time_add_block_sums(self, parts):
+        from fastgmm import _em
+
+        _em.add_block_sums(self.parts, self.parts.shape[0], self.out)
+
+    def time_max_abs(self, parts):
+        from fastgmm._outofcore import max_abs
+
+        max_abs(self.X)
