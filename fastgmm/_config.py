@@ -226,9 +226,13 @@ BLAS_DIAG_WIDE_FEATURES = 1024
 PART_BYTES = 64 * 2**20
 
 # The sums of a pass's partial statistics (``_em.add_block_sums``) run on
-# the threads from this many values read; below, on the calling thread (a
-# parallel region's start would cost more than the sums). The sums are the
-# same either way.
+# the threads from REDUCE_PARALLEL_MIN_THREADS threads and this many values
+# read; otherwise numpy sums them row after row, which on one or two
+# threads is the faster (391 x 4096 values: 1.1 ms against 2-3 ms for the
+# threaded kernel on one thread of the 2-core machine; on 16 cores the
+# kernel took 0.32 ms for the same sums, ``iteration_overhead.py``). The
+# sums are the same bits either way.
+REDUCE_PARALLEL_MIN_THREADS = 4
 REDUCE_PARALLEL_MIN_ENTRIES = 2**16
 
 # From this many values, a float X's validation (all values finite) and its

@@ -14,6 +14,7 @@ import math
 import threading
 import time
 
+import numba
 import numpy as np
 
 from . import _config
@@ -138,17 +139,19 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
 
 def add_block_sums(parts, n_blocks, out):
     """``out += parts[0] + ... + parts[n_blocks - 1]``, in that order: a pass's
-    partial statistics summed in block order, the sums of numpy's
-    ``parts[:n_blocks].sum(axis=0)`` bit for bit (``_kernels.reduce``). The
-    entries are spread over the threads from
-    ``_config.REDUCE_PARALLEL_MIN_ENTRIES`` values read; the result is the
-    same either way.
+    partial statistics summed in block order. numpy's
+    ``parts[:n_blocks].sum(axis=0)`` makes these additions serially; from
+    ``_config.REDUCE_PARALLEL_MIN_THREADS`` threads and
+    ``_config.REDUCE_PARALLEL_MIN_ENTRIES`` values, ``_kernels.reduce``
+    makes the same ones on the threads. The sums are the same bits either
+    way.
     """
-    parts, out = parts.reshape(parts.shape[0], -1), out.reshape(-1)
-    if n_blocks * out.shape[0] >= _config.REDUCE_PARALLEL_MIN_ENTRIES:
-        _threads.thread_safe(_reduce.add_block_sums)(parts, n_blocks, out)
+    if (n_blocks * out.size >= _config.REDUCE_PARALLEL_MIN_ENTRIES
+            and numba.get_num_threads() >= _config.REDUCE_PARALLEL_MIN_THREADS):
+        _threads.thread_safe(_reduce.add_block_sums)(
+            parts.reshape(parts.shape[0], -1), n_blocks, out.reshape(-1))
     else:
-        _reduce.add_block_sums_serial(parts, n_blocks, out)
+        out += parts[0] if n_blocks == 1 else parts[:n_blocks].sum(axis=0)
 
 
 # The partial-statistics arrays of the passes on this thread, while a

@@ -30,6 +30,7 @@ def wide_range_parts(rng, shape):
 @pytest.mark.parametrize("parallel", [False, True])
 def test_block_sums_equal_numpy_bit_for_bit(shape, parallel, monkeypatch):
     monkeypatch.setattr(_config, "REDUCE_PARALLEL_MIN_ENTRIES", 0 if parallel else 2**62)
+    monkeypatch.setattr(_config, "REDUCE_PARALLEL_MIN_THREADS", 1)
     rng = np.random.default_rng(sum(shape))
     parts = wide_range_parts(rng, shape)
     for n_blocks in sorted({1, shape[0] // 2 + 1, shape[0]}):
@@ -43,6 +44,7 @@ def test_block_sums_equal_numpy_bit_for_bit(shape, parallel, monkeypatch):
 
 def test_block_sums_do_not_depend_on_the_thread_count(monkeypatch):
     monkeypatch.setattr(_config, "REDUCE_PARALLEL_MIN_ENTRIES", 0)
+    monkeypatch.setattr(_config, "REDUCE_PARALLEL_MIN_THREADS", 1)
     parts = wide_range_parts(np.random.default_rng(3), (61, 3, 517))
     results = []
     before = numba.get_num_threads()
@@ -76,6 +78,7 @@ def test_pass_statistics_equal_numpy_sums_of_the_parts(covariance_type, dtype,
     # Small segments: several kernel calls per pass, the last one shorter.
     monkeypatch.setattr(_config, "PART_BYTES", 40_000)
     monkeypatch.setattr(_config, "REDUCE_PARALLEL_MIN_ENTRIES", 0)
+    monkeypatch.setattr(_config, "REDUCE_PARALLEL_MIN_THREADS", 1)
     X, params = make_problem(covariance_type, dtype, 5)
     got = _em.em_pass(X, np.empty(0), params, covariance_type, chunk_size=64)
     monkeypatch.setattr(_em, "add_block_sums", numpy_sums)

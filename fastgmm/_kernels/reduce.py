@@ -8,14 +8,16 @@ partial scatters a pass). ``add_block_sums`` makes the same additions in
 the same order, ``parts[0] + parts[1] + ... + parts[n - 1]``, each entry
 of the sum by one thread and the entries spread over the threads: numpy's
 values bit for bit, whatever the thread count. No fast-math, so that
-nothing is reordered.
+nothing is reordered. On a few threads numpy's sweep, row after row, is
+the faster (a task's tile of each row is a short read, one row's length
+apart); the driver calls this kernel from ``_config.REDUCE_PARALLEL_MIN_THREADS``
+threads on.
 """
 
 import numpy as np
 from numba import njit, prange
 
 from .._config import NUMBA_CACHE
-from . import serial_twin
 
 _JIT = dict(cache=NUMBA_CACHE, nogil=True)
 
@@ -39,19 +41,16 @@ def add_block_sums(parts, n_blocks, out):
     n_tiles = (n_entries + TILE - 1) // TILE
     for t in prange(n_tiles):
         lo = t * TILE
-        n = min(n_entries, lo + TILE) - lo
-        acc = np.empty(TILE)
-        for j in range(n):
-            acc[j] = parts[0, lo + j]
+        hi = min(n_entries, lo + TILE)
+        acc = parts[0, lo:hi].copy()
         for c in range(1, n_blocks):
-            for j in range(n):
-                acc[j] += parts[c, lo + j]
-        for j in range(n):
+            row = parts[c, lo:hi]
+            for j in range(hi - lo):
+                acc[j] += row[j]
+        for j in range(hi - lo):
             out[lo + j] += acc[j]
 
 
-# Small sums (a few blocks, or a few entries) skip the thread pool.
-add_block_sums_serial = serial_twin(add_block_sums, **_JIT)
 
 
 @njit(parallel=True, **_JIT)
