@@ -149,15 +149,21 @@ def iter_segments(X, rows=None):
 def max_abs(X):
     """``max(X.max(), -X.min())`` as a float, in segments for a large X."""
     if not is_large(X):
-        if X.dtype in _FLOATS and X.size >= _config.PARALLEL_SCAN_MIN_VALUES:
-            # numpy's max and min are two serial sweeps; a fit makes this
-            # check before its first pass (see _kernels.reduce).
-            return _parallel_max_abs(X)
-        return max(float(X.max()), -float(X.min()))
+        return _max_abs_rows(X)
     largest = -np.inf
     for _, _, rows in iter_segments(X):
-        largest = max(largest, float(rows.max()), -float(rows.min()))
+        largest = max(largest, _max_abs_rows(rows))
     return largest
+
+
+def _max_abs_rows(X):
+    """``max_abs`` of rows in memory: numpy's ``max`` and ``min`` are two serial
+    sweeps, so a float X of ``_config.PARALLEL_SCAN_MIN_VALUES`` values or
+    more is read once, on the threads (a fit makes this check before its
+    first pass)."""
+    if X.dtype in _FLOATS and X.size >= _config.PARALLEL_SCAN_MIN_VALUES:
+        return _parallel_max_abs(X)
+    return max(float(X.max()), -float(X.min()))
 
 
 def _parallel_max_abs(X):
