@@ -51,6 +51,50 @@ float32 data change only what is read.
 import types
 
 from numba import njit
+from numba.core import codegen as _codegen
+from llvmlite import binding as _llvm
+
+
+_WEAK = (_llvm.Linkage.linkonce_any, _llvm.Linkage.linkonce_odr, _llvm.Linkage.weak_any,
+         _llvm.Linkage.weak_odr)
+
+
+def _private_linked_copies(optimize_final_module):
+    """Numba's ``_optimize_final_module``, that first makes private the
+    functions linked into a library of fastgmm's kernels.
+
+    Numba links every function a kernel calls (its njit helpers, and the
+    body of each ``prange`` loop, compiled as a separate "gufunc") into the
+    kernel's module as ``linkonce_odr`` or ``weak_odr`` (the gufunc's
+    wrapper): a weak symbol, bound by the JIT to
+    the first definition loaded in the process. In the process that
+    compiles the kernel that is the callee's own library, optimised once; in
+    one that loads the kernel from the on-disk cache, the kernel's copy,
+    which went through the module pipeline a second time inside the
+    kernel's module, where the fast-math flags (``reassoc``) let LLVM
+    round differently; or another cached kernel's copy, loaded first. With
+    the copies internal, a kernel runs only its own code: the object code
+    that is cached, wherever it was compiled, whatever was loaded before.
+    Libraries that define no fastgmm function (numba's own, the gufuncs
+    themselves, the user's) are left as numba builds them.
+    """
+    def optimize(self):
+        module = self._final_module
+        if any(fn.linkage == _llvm.Linkage.external and not fn.is_declaration
+               and "7fastgmm" in fn.name for fn in module.functions):
+            for fn in module.functions:
+                if not fn.is_declaration and fn.linkage in _WEAK:
+                    fn.linkage = "internal"
+        optimize_final_module(self)
+
+    optimize.fastgmm_private_copies = True
+    return optimize
+
+
+if not getattr(_codegen.CPUCodeLibrary._optimize_final_module, "fastgmm_private_copies",
+               False):
+    _codegen.CPUCodeLibrary._optimize_final_module = _private_linked_copies(
+        _codegen.CPUCodeLibrary._optimize_final_module)
 
 
 def kernel_variant(kernel, suffix, replace=None, **options):
