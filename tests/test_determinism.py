@@ -2,19 +2,22 @@
 
 A kernel's result must be the same whether Numba compiled it in this process
 or loaded it from the on-disk cache, and whatever was called before it. It
-was not: a helper the kernels called (e.g. ``em_pass._block_first_moments``)
-was linked into each kernel's object as a weak definition, and the JIT binds a
-weak symbol to the first definition loaded in the process: the helper's own
-library (compiled, or called from Python, first) or the kernel's copy (which
-the fast-math flags let LLVM re-optimise inside the kernel's module, with
-another rounding). The helpers are now inlined into the kernels
-(``inline="always"``), so no helper symbol is left to bind.
+was not: the functions a kernel calls (its helpers, e.g.
+``em_pass._block_first_moments``, and the body of each ``prange`` loop, a
+separate "gufunc") were linked into its object as weak definitions, which the
+JIT binds to the first definition loaded in the process: the callee's own
+library (compiled first, or a helper called from Python first) or the
+kernel's copy (re-optimised inside the kernel's module, where the fast-math
+flags let LLVM round differently). They are now private to each kernel
+(``fastgmm._kernels._private_linked_copies``).
 
-The test runs two fresh processes with the cache on: one that first calls the
-helpers from Python (which loads their standalone libraries), one that does
-not, and compares the pass statistics bit for bit. The first process
-compiles the kernels when the cache is cold, so the second one always loads
-them from the cache.
+The first test runs two fresh processes with the cache on: one that first
+calls helpers from Python (which loads their standalone libraries), one that
+does not, and compares the pass statistics bit for bit (the first process
+compiles the kernels when the cache is cold, so the second one loads them).
+The second test checks, in a process that compiles one small kernel, that
+nothing it defines is weak: the case of a process that compiled its kernels,
+without the ~30 s it takes to compile those of a whole pass.
 """
 
 import json
@@ -84,3 +87,39 @@ def test_pass_statistics_do_not_depend_on_what_was_loaded_before():
     helpers_first = _pass_digests("helpers")
     cached = _pass_digests("plain")
     assert cached == helpers_first
+
+
+_LINKAGE_SCRIPT = r"""
+import json, sys
+import numpy as np
+from llvmlite import binding as llvm
+from fastgmm._kernels import reduce as R
+
+R.add_block_sums(np.ones((3, 5)), 3, np.zeros(5))
+library = R.add_block_sums.overloads[R.add_block_sums.signatures[0]].library
+weak = (llvm.Linkage.linkonce_any, llvm.Linkage.linkonce_odr, llvm.Linkage.weak_any,
+        llvm.Linkage.weak_odr)
+names = [fn.name for fn in library._final_module.functions
+         if not fn.is_declaration and fn.linkage in weak]
+gufuncs = [fn.name for fn in library._final_module.functions
+           if not fn.is_declaration and "parfor_gufunc" in fn.name]
+json.dump({"weak": names, "gufuncs": gufuncs}, sys.stdout)
+"""
+
+
+@pytest.mark.skipif(numba.config.DISABLE_JIT, reason="nothing is compiled")
+def test_a_compiled_kernel_defines_no_weak_function():
+    """The body of a ``prange`` loop is compiled as a separate function (a
+    "gufunc") linked into the kernel like a helper, and was a weak symbol as
+    well: the process that compiled a kernel ran the gufunc's own library,
+    one that loaded it from the cache the kernel's re-optimised copy (the
+    'full' pass's ``sx`` differed in the last bits). A kernel compiled in
+    this process (the cache off: a small one, ``reduce.add_block_sums``)
+    defines its gufunc, privately, and no weak function."""
+    env = dict(os.environ, FASTGMM_NUMBA_CACHE="0")
+    run = subprocess.run([sys.executable, "-c", _LINKAGE_SCRIPT], env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    found = json.loads(run.stdout)
+    assert found["gufuncs"]
+    assert found["weak"] == []

@@ -58,7 +58,7 @@ from .logprob import (
 _JIT = dict(fastmath=FASTMATH, cache=NUMBA_CACHE, nogil=True)
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _block_weights(sample_weight, start, n_rows, w):
     """Sample weights of the block's rows into ``w`` (1 when none are given)."""
     if sample_weight.shape[0] == 0:
@@ -84,7 +84,7 @@ def _stored_resp(value, out):
     return value
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _block_resp(logp, k, n_rows, w, inv_total, r):
     """Responsibilities of component k for the block, times the sample weights
     (as ``_stored_resp`` stores them in ``r``'s dtype)."""
@@ -92,7 +92,7 @@ def _block_resp(logp, k, n_rows, w, inv_total, r):
         r[b] = _stored_resp(logp[k, b] * inv_total[b] * w[b], r)
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _block_loglik(n_rows, lse, w, total, unit_weights):
     """Weighted sum of the block's log-likelihoods ``lse + log(total)``; turns
     ``total`` into its inverse.
@@ -123,7 +123,7 @@ def _block_loglik(n_rows, lse, w, total, unit_weights):
     return loglik
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _block_posterior(logp, n_rows, hard, w, unit_weights, lse, inv_total):
     """The block's (weighted) log-likelihood; ``logp`` becomes unnormalised
     responsibilities (0/1 with ``hard``) and ``inv_total`` their inverse sums.
@@ -138,7 +138,7 @@ def _block_posterior(logp, n_rows, hard, w, unit_weights, lse, inv_total):
     return _block_loglik(n_rows, lse, w, inv_total, unit_weights)
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _block_centred_sums(xt, n_rows, mean, r, sx):
     """nk and sx of one component, nothing stored per row (float64 sums)."""
     n_features = xt.shape[0]
@@ -154,7 +154,7 @@ def _block_centred_sums(xt, n_rows, mean, r, sx):
     return nk
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _block_first_moments(xt, n_rows, mean, r, dev, rdev, sx):
     """nk and sx of one component; leaves D and r*D in ``dev``, ``rdev``."""
     n_features = xt.shape[0]
@@ -173,7 +173,7 @@ def _block_first_moments(xt, n_rows, mean, r, dev, rdev, sx):
     return nk
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _scatter_tiles2(n_rows, rdev, dev, out, zero, accumulate):
     """``_block_scatter`` in tiles of two rows by two columns."""
     n_features = dev.shape[0]
@@ -214,7 +214,7 @@ def _scatter_tiles2(n_rows, rdev, dev, out, zero, accumulate):
                         out[i2, j2] = s11
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _store_tile(out, rows, cols, tile, rows_left, cols_left, accumulate):
     """The upper-triangle entries of a register tile into ``out``.
 
@@ -236,7 +236,7 @@ def _store_tile(out, rows, cols, tile, rows_left, cols_left, accumulate):
                     out[rows[p], cols[q]] = tile[p][q]
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _scatter_tiles4(n_rows, rdev, dev, out, zero, accumulate):
     """``_block_scatter`` in tiles of four rows by four columns.
 
@@ -288,7 +288,7 @@ def _scatter_tiles4(n_rows, rdev, dev, out, zero, accumulate):
                         last + 1 - i0, last + 1 - j0, accumulate)
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _scatter_tiles24(n_rows, rdev, dev, out, zero, accumulate):
     """``_block_scatter`` in tiles of two rows by four columns, clamped as
     ``_scatter_tiles4``'s: eight accumulators and six loaded rows, which fit
@@ -331,7 +331,7 @@ def _scatter_tiles24(n_rows, rdev, dev, out, zero, accumulate):
 SCATTER_TILES_4X4 = HOST_AVX512
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _block_scatter(n_rows, rdev, dev, out, zero, accumulate):
     """Upper triangle of ``rdev @ dev.T`` over the block's rows into ``out``
     (added to it with ``accumulate``).
@@ -356,7 +356,7 @@ def _block_scatter(n_rows, rdev, dev, out, zero, accumulate):
         _scatter_tiles2(n_rows, rdev, dev, out, zero, accumulate)
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _block_stats_2d(xt, n_rows, mean, e, w, inv_total, sx, sxx, accumulate):
     """nk, sx and the scatter of one component for two features, in one sweep.
 
@@ -399,7 +399,7 @@ def _block_stats_2d(xt, n_rows, mean, e, w, inv_total, sx, sxx, accumulate):
     return nk
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _block_full_stats(xt, n_rows, means, means_x, logp, w, inv_total, r, dev, rdev, zero,
                       nk, sx, sxx, accumulate):
     """The block's statistics of every component, full covariances: ``nk[k]``,
@@ -412,7 +412,7 @@ def _block_full_stats(xt, n_rows, means, means_x, logp, w, inv_total, r, dev, rd
         _block_scatter(n_rows, rdev, dev, sxx[k], zero, accumulate)
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _block_full_stats_2d(xt, n_rows, means, means_x, logp, w, inv_total, r, dev, rdev, zero,
                          nk, sx, sxx, accumulate):
     """``_block_full_stats`` for two features, one sweep per component
@@ -641,7 +641,7 @@ def em_pass_tied(X, sample_weight, means, means_u, precision_chol, const, shift,
 SPARSE_ROWS_DIVISOR = 4
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _diag_moments_sparse(X, start, xt, n_rows, mean, r, idx, s1, s2, sx, sxx):
     """``_diag_moments`` over the rows of nonzero ``r`` only, row by row.
 
@@ -680,7 +680,7 @@ def _diag_moments_sparse(X, start, xt, n_rows, mean, r, idx, s1, s2, sx, sxx):
         sxx[i] = s2[i]
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _diag_moments(xt, n_rows, mean, r, sx, sxx, zero):
     """``sum_b r_b (x_bi - mean_i)`` and ``sum_b r_b (x_bi - mean_i)^2`` of a
     block's rows into ``sx``, ``sxx``: one sweep per feature, in the type of

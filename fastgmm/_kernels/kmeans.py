@@ -48,7 +48,7 @@ _JIT = dict(fastmath=FASTMATH, cache=NUMBA_CACHE, nogil=True)
 ROWWISE_LOAD_MIN_FEATURES = 8
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _load_block(X, start, n_rows, xt):
     """Copy rows [start, start + n_rows) of X into the columns of ``xt``, upcast.
 
@@ -76,7 +76,7 @@ def _load_block(X, start, n_rows, xt):
 CENTER_TILE = 4
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _block_sq_dist(xt, n_rows, center, dist):
     """Squared distances of the block's points to one centre, into ``dist[:n_rows]``.
 
@@ -126,7 +126,7 @@ def _block_sq_dist(xt, n_rows, center, dist):
             dist[b] += t * t
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _block_sq_dist_tile(xt, n_rows, centers, k, dist):
     """Squared distances of the block's points to ``CENTER_TILE`` (4) centres.
 
@@ -239,7 +239,7 @@ def _block_sq_dist_tile(xt, n_rows, centers, k, dist):
             d3[b] += t3 * t3
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _block_nearest(xt, n_rows, centers, dist, best, lab):
     """Nearest centre of each point of a block (the first one on ties, as argmin).
 
@@ -385,7 +385,7 @@ def lloyd_pass(X, sample_weight, centers, row_start, row_stop, chunk_size,
 BOUND_MARGIN = 1e-9
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _block_nearest_two(xt, n_rows, centers, dist, best, second, lab):
     """:func:`_block_nearest`, and the squared distance to the second nearest centre.
 
@@ -454,7 +454,7 @@ def _block_nearest_two(xt, n_rows, centers, dist, best, second, lab):
         k += 1
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _lloyd_block_bounded(X, sample_weight, centers, shift, half_sep, start, n_rows,
                          chunk_size, first, reuse_sums, with_inertia, max_shift,
                          max_center, max_shift2, labels, upper, lower, sums_out,
@@ -630,7 +630,7 @@ def lloyd_pass_bounded(X, sample_weight, centers, shift, half_sep, row_start, ro
         changed_part[c] = n_changed
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _row_sq_dist_tile(x, centers, k):
     """Squared distances of one row ``x`` to the ``CENTER_TILE`` (4) centres
     ``centers[k:k + 4]``, as a tuple.
@@ -660,7 +660,7 @@ def _row_sq_dist_tile(x, centers, k):
     return a0, a1, a2, a3
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _row_sq_dist(x, center):
     """Squared distance of one row ``x`` to ``center``."""
     a = 0.0
@@ -723,7 +723,7 @@ def update_closest_sq_dist(X, sample_weight, centers, row_start, row_stop,
         pot_part[c] = pot
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _narrow_potential(X, sample_weight, closest_dist_sq, candidate, start, n_rows):
     """``sum_b w_b min(closest_dist_sq[b], ||x_b - candidate||^2)`` over the
     ``n_rows`` rows of X from ``start``, X of one or two features.
@@ -877,7 +877,7 @@ def candidate_potentials(X, sample_weight, closest_dist_sq, candidates, row_star
             pot_part[c, t] = pot[t]
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _lower_closest_rows(X, center, closest_dist_sq, start, stop):
     """``closest_dist_sq[i] = min(closest_dist_sq[i], ||x_i - center||^2)`` for
     the rows [start, stop) (serial)."""
@@ -977,7 +977,7 @@ def lower_and_search_cumsum(X, sample_weight, center, closest_dist_sq, values, c
         _lower_closest_rows(X, center, closest_dist_sq, i, n_samples)
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _rowwise_column_moments(X, start, n_rows, mean, m2):
     """``column_moments`` of the rows [start, start + n_rows) of X, row by row."""
     n_features = X.shape[1]
@@ -1004,7 +1004,7 @@ def _rowwise_column_moments(X, start, n_rows, mean, m2):
         mean[j] += dev[j] / n_rows
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _transposed_column_moments(X, start, n_rows, mean, m2):
     """``column_moments`` of the rows [start, start + n_rows) of X, from
     their transposed copy (narrow rows)."""

@@ -42,7 +42,7 @@ ROW_PAD = 8
 LOAD_FOUR_ROWS_MAX_FEATURES = 16
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def load_block(X, start, n_rows, xt):
     """Copy rows [start, start + n_rows) of X into the columns of ``xt`` (X's dtype).
 
@@ -93,7 +93,7 @@ TRIANGULAR_WIDE_MIN_FEATURES = WIDE_TILE_MIN_FEATURES if HOST_AVX512 else 4
 CENTRED_PRODUCT_MAX_FEATURES = 16
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _tri_cols4(xt, n_rows, U, shift_u, j, y, sq, squares):
     """Columns j..j+3 (j a multiple of 4) of ``block_triangular_product``; rows
     of xt four at a time.
@@ -150,7 +150,7 @@ def _tri_cols4(xt, n_rows, U, shift_u, j, y, sq, squares):
                 y[j + 3, b] += x0 * u03 + x1 * u13 + x2 * u23 + x3 * u33
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _tri_col1(xt, n_rows, U, shift_u, j, y, sq, squares):
     """Column j of ``block_triangular_product`` (its square added to ``sq``
     with ``squares``)."""
@@ -165,7 +165,7 @@ def _tri_col1(xt, n_rows, U, shift_u, j, y, sq, squares):
             sq[b] += y[j, b] * y[j, b]
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _tri_cols4_centred(xt, n_rows, U, mean, j, y, sq):
     """Columns j..j+3 of ``block_squared_norm_centred``: ``_tri_cols4`` with
     ``squares``, on rows centred as they are loaded (``x - mean``)."""
@@ -204,7 +204,7 @@ def _tri_cols4_centred(xt, n_rows, U, mean, j, y, sq):
                 y[j + 3, b] += x0 * u03 + x1 * u13 + x2 * u23 + x3 * u33
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def block_squared_norm_centred(xt, n_rows, U, mean, y, sq):
     """``sq[b] = ||(x_b - mean) U||^2`` for the block's rows, U upper triangular.
 
@@ -252,7 +252,7 @@ def block_squared_norm_centred(xt, n_rows, U, mean, y, sq):
         j += 1
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _tri_columns(xt, n_rows, U, shift_u, y, sq, squares):
     """The column tiles of ``block_triangular_product`` and ``block_squared_norm``."""
     n_features = U.shape[0]
@@ -268,7 +268,7 @@ def _tri_columns(xt, n_rows, U, shift_u, y, sq, squares):
         j += 1
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def block_triangular_product(xt, n_rows, U, shift_u, y):
     """``y[:, b] = x_b U - shift_u`` for the block's rows, U upper triangular.
 
@@ -293,7 +293,7 @@ def block_triangular_product(xt, n_rows, U, shift_u, y):
     _tri_columns(xt, n_rows, U, shift_u, y, y[0], False)
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def block_squared_norm(xt, n_rows, U, shift_u, y, sq):
     """``sq[b] = ||x_b U - shift_u||^2`` for the block's rows, U upper triangular.
 
@@ -319,7 +319,7 @@ def block_squared_norm(xt, n_rows, U, shift_u, y, sq):
     _tri_columns(xt, n_rows, U, shift_u, y, sq, True)
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def block_log_prob_full_2d(xt, n_rows, means, precisions_chol, const, logp, mean_u, y, sq):
     """``block_log_prob_full`` for two features: one pass over the block per
     component (the scratch arrays are not used). The kernels ending in
@@ -339,7 +339,7 @@ def block_log_prob_full_2d(xt, n_rows, means, precisions_chol, const, logp, mean
             logp[k, b] = c - 0.5 * (y0 * y0 + y1 * y1)
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def block_log_prob_full(xt, n_rows, means, precisions_chol, const, logp, mean_u, y, sq):
     """Weighted log-densities of one block, full covariances.
 
@@ -376,7 +376,7 @@ def block_log_prob_full(xt, n_rows, means, precisions_chol, const, logp, mean_u,
                                 y, sq)
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def block_log_prob_full_one(xt, n_rows, means, precisions_chol, const, k, logp, mean_u, y,
                             sq):
     """Row k of ``block_log_prob_full`` (not two features): component k only,
@@ -392,7 +392,7 @@ def block_log_prob_full_one(xt, n_rows, means, precisions_chol, const, k, logp, 
         logp[k, b] = c - 0.5 * sq[b]
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def block_log_prob_full_one_uncentred(xt, n_rows, means, precisions_chol, const, k, logp,
                                       mean_u, y, sq):
     """``block_log_prob_full_one`` as ``x U - mu U``: float64 from
@@ -417,7 +417,7 @@ def centred_product(n_features, dtype):
     return dtype == np.float32 or n_features < CENTRED_PRODUCT_MAX_FEATURES
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def block_log_prob_tied(xc, n_rows, means_u, precision_chol, const, logp, xu, sq):
     """Weighted log-densities of one block, one shared covariance.
 
@@ -458,7 +458,7 @@ def block_log_prob_tied(xc, n_rows, means_u, precision_chol, const, logp, xu, sq
             logp[k, b] = c - 0.5 * sq[b]
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def block_log_prob_diag(xt, n_rows, means, precisions_chol, const, logp, sq):
     """Weighted log-densities of one block, diagonal covariances.
 
@@ -492,7 +492,7 @@ def block_log_prob_diag(xt, n_rows, means, precisions_chol, const, logp, sq):
             logp[k, b] = c - 0.5 * sq[b]
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def block_normalize(logp, n_rows, lse, total):
     """Turn weighted log-densities into unnormalised responsibilities, in place.
 
@@ -529,7 +529,7 @@ def block_normalize(logp, n_rows, lse, total):
             total[b] += e
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def block_hard_assign(logp, n_rows, best, total):
     """Classification step: each row wholly to its most probable component, in place.
 
@@ -559,7 +559,7 @@ def block_hard_assign(logp, n_rows, best, total):
             logp[k, b] = 1.0 if k == arg else 0.0
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _write_rows(logp, n_rows, start, out, log_norm, lse, total):
     """Write a block's rows of the per-point kernels' output.
 
@@ -586,7 +586,7 @@ def _write_rows(logp, n_rows, start, out, log_norm, lse, total):
             out[start + b, k] = logp[k, b] * inv
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _constants(weights, log_det, n_features):
     """``log pi_k + log det(U_k) - n_features / 2 log(2 pi)`` per component."""
     n_components = weights.shape[0]
@@ -596,7 +596,7 @@ def _constants(weights, log_det, n_features):
     return const
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _full_constants(weights, precisions_chol):
     """``_constants`` of full covariances, log det(U_k) from U_k's diagonal."""
     n_components, n_features = precisions_chol.shape[:2]
@@ -796,7 +796,7 @@ weighted_log_prob_full_serial = serial_twin(weighted_log_prob_full, **_JIT)
 # block_log_prob_full_one_uncentred (see kernel_variant).
 block_log_prob_full_uncentred = kernel_variant(
     block_log_prob_full, "_uncentred",
-    {"block_log_prob_full_one": block_log_prob_full_one_uncentred}, inline="always", **_JIT)
+    {"block_log_prob_full_one": block_log_prob_full_one_uncentred}, **_JIT)
 weighted_log_prob_full_uncentred = kernel_variant(
     weighted_log_prob_full, "_uncentred",
     {"block_log_prob_full": block_log_prob_full_uncentred}, parallel=True, **_JIT)

@@ -15,7 +15,7 @@ from .._config import NUMBA_CACHE
 _JIT = dict(cache=NUMBA_CACHE, nogil=True)
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def eigenvalues(nk, orientation, product, equal_volume, eigen):
     """eigen[k, i] = d_i^T S_k d_i (VVE), or EVE's lambda A_k from it."""
     n_components, n_features = eigen.shape

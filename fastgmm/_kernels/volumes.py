@@ -17,7 +17,7 @@ from .._config import NUMBA_CACHE
 _JIT = dict(cache=NUMBA_CACHE, nogil=True)
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def converged(previous, current, tol):
     """Whether one sweep of an inner loop moved ``current`` (any shape, C
     order) from ``previous`` by at most ``tol`` times its largest absolute
@@ -37,7 +37,7 @@ def converged(previous, current, tol):
     return not change > tol * largest
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _normalise(values):
     """``values / geometric_mean(values)`` in place; NaN when one is not positive."""
     n = values.shape[0]
