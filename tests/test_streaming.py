@@ -43,9 +43,8 @@ def assert_same_fit(a, b, rtol=0.0):
     """Equal fits: bit for bit (``rtol=0``), or to ``rtol`` of each attribute's
     largest value where the two ran different compiled specialisations of
     the kernels (a memory map is typed as a read-only array): Numba may
-    generate them with a different order of the vectorised sums, or load one
-    from its on-disk cache and compile the other, which changes the last
-    bits; and the 'kmeans' start sums a memory map's rows in file order,
+    generate them with a different order of the vectorised sums, which
+    changes the last bits; and the 'kmeans' start sums a memory map's rows in file order,
     an array's component by component. An entry near 0 (an off-diagonal
     covariance) carries the rounding of the attribute's scale."""
     for name in FITTED:

@@ -51,6 +51,62 @@ float32 data change only what is read.
 import types
 
 from numba import njit
+from numba.core import codegen as _codegen
+from llvmlite import binding as _llvm
+
+
+_WEAK = (_llvm.Linkage.linkonce_any, _llvm.Linkage.linkonce_odr, _llvm.Linkage.weak_any,
+         _llvm.Linkage.weak_odr)
+
+
+def _private_linked_copies(optimize_final_module):
+    """Numba's ``CPUCodeLibrary._optimize_final_module``, after which the
+    functions linked into a library of fastgmm's kernels become private.
+
+    Numba links every function a kernel calls (its njit helpers, and the body
+    of each ``prange`` loop, compiled as a separate "gufunc", with its
+    wrapper) into the kernel's module as ``linkonce_odr`` or ``weak_odr``:
+    in the object code, weak symbols, which the JIT binds to the first
+    definition loaded in the process. In the process that compiles a kernel,
+    that is the callee's own library, optimised once; in one that loads the
+    kernel from the on-disk cache, the kernel's copy, which went through the
+    module pipeline a second time inside the kernel's module, where the
+    fast-math flags (``reassoc``) let LLVM round differently; or the copy in
+    another cached kernel that was loaded first (a helper called from Python
+    first loads the helper's own library). So a kernel's results depended,
+    in the last bits, on the process's history.
+
+    Made internal once the module is optimised (so the optimisation, and the
+    arithmetic, are exactly numba's), the copies are local symbols of the
+    kernel's object code: a kernel runs its own code, the object code that is
+    cached, whether it was compiled in this process or loaded, whatever was
+    loaded before. Internal before the optimisation, LLVM would inline each
+    gufunc into its wrapper and optimise it again: 15-20 % more compile time.
+    Libraries that define no fastgmm function (numba's own, the gufuncs
+    themselves, the user's) are left as numba builds them. The copies linked
+    in from this library, when another links it (``_get_module_for_linking``
+    makes only external functions ``linkonce_odr``), stay private copies.
+    """
+    def optimize(self):
+        optimize_final_module(self)
+        module = self._final_module
+        if any(fn.linkage == _llvm.Linkage.external and not fn.is_declaration
+               and "7fastgmm" in fn.name for fn in module.functions):
+            for fn in module.functions:
+                if not fn.is_declaration and fn.linkage in _WEAK:
+                    fn.linkage = "internal"
+
+    optimize.fastgmm_private_copies = True
+    return optimize
+
+
+_optimize_final_module = getattr(_codegen.CPUCodeLibrary, "_optimize_final_module", None)
+# Without the method (another numba), numba's own linking stays
+# (tests/test_determinism.py then fails).
+if _optimize_final_module is not None and not getattr(
+        _optimize_final_module, "fastgmm_private_copies", False):
+    _codegen.CPUCodeLibrary._optimize_final_module = _private_linked_copies(
+        _optimize_final_module)
 
 
 def kernel_variant(kernel, suffix, replace=None, **options):

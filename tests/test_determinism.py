@@ -1,0 +1,125 @@
+"""The compiled arithmetic does not depend on the process's history.
+
+A kernel's result must be the same whether Numba compiled it in this process
+or loaded it from the on-disk cache, and whatever was called before it. It
+was not: the functions a kernel calls (its helpers, e.g.
+``em_pass._block_first_moments``, and the body of each ``prange`` loop, a
+separate "gufunc") were linked into its object as weak definitions, which the
+JIT binds to the first definition loaded in the process: the callee's own
+library (compiled first, or a helper called from Python first) or the
+kernel's copy (re-optimised inside the kernel's module, where the fast-math
+flags let LLVM round differently). They are now private to each kernel
+(``fastgmm._kernels._private_linked_copies``).
+
+The first test runs two fresh processes with the cache on: one that first
+calls helpers from Python (which loads their standalone libraries), one that
+does not, and compares the pass statistics bit for bit (the first process
+compiles the kernels when the cache is cold, so the second one loads them).
+The second test checks, in a process that compiles one small kernel, that
+nothing it defines is weak: the case of a process that compiled its kernels,
+without the ~30 s it takes to compile those of a whole pass.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import numba
+import pytest
+
+from fastgmm._config import NUMBA_CACHE
+
+_SCRIPT = r"""
+import hashlib, json, sys
+import numpy as np
+from fastgmm import _em
+from fastgmm._covariance import compute_precision_cholesky
+from fastgmm._kernels import em_pass as E
+from fastgmm._stats import Params
+
+if sys.argv[1] == "helpers":
+    # Load the helpers' standalone libraries before any kernel runs.
+    a2 = np.zeros((8, 520)); a1 = np.zeros(520); m = np.zeros((8, 8))
+    E._block_first_moments(a2, np.int64(10), np.zeros(8), np.zeros(520), a2.copy(),
+                           a2.copy(), np.zeros(8))
+    E._block_scatter(np.int64(10), a2, a2, m, 0.0, False)
+    E._block_posterior(np.zeros((8, 520)), np.int64(10), False, a1, True, np.zeros(520),
+                       np.zeros(520))
+
+def digest(*arrays):
+    h = hashlib.sha1()
+    for a in arrays:
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+rng = np.random.default_rng(1)
+out = {}
+# 8 features: the centred product; 16: the uncentred variant.
+for d, K in [(8, 8), (16, 8)]:
+    X = rng.standard_normal((20000, d)) + rng.integers(0, 4, (20000, 1)) * 3.0
+    means = X[rng.choice(len(X), K, replace=False)]
+    A = rng.normal(size=(K, d, d))
+    cov = A @ np.swapaxes(A, 1, 2) / d + np.eye(d)
+    params = Params(np.full(K, 1 / K), means, cov, compute_precision_cholesky(cov, "full"))
+    st = _em.em_pass(X, np.empty(0), params, "full")
+    out[f"full d={d}"] = {name: digest(getattr(st, name))
+                          for name in ("loglik", "nk", "sx", "sxx")}
+json.dump(out, sys.stdout)
+"""
+
+
+def _pass_digests(mode):
+    env = dict(os.environ, FASTGMM_NUMBA_CACHE="1")
+    run = subprocess.run([sys.executable, "-c", _SCRIPT, mode], env=env,
+                         capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return json.loads(run.stdout)
+
+
+@pytest.mark.skipif(numba.config.DISABLE_JIT, reason="nothing is compiled")
+@pytest.mark.skipif(not NUMBA_CACHE, reason="the kernels' cache is off (FASTGMM_NUMBA_CACHE)")
+def test_pass_statistics_do_not_depend_on_what_was_loaded_before():
+    """A process that called the helpers first, and so bound the kernels'
+    calls to the helpers' own libraries (as a process compiling the kernels
+    did), gets the same statistics bit for bit as one that loaded the
+    kernels from the cache alone."""
+    helpers_first = _pass_digests("helpers")
+    cached = _pass_digests("plain")
+    assert cached == helpers_first
+
+
+_LINKAGE_SCRIPT = r"""
+import json, sys
+import numpy as np
+from llvmlite import binding as llvm
+from fastgmm._kernels import reduce as R
+
+R.add_block_sums(np.ones((3, 5)), 3, np.zeros(5))
+library = R.add_block_sums.overloads[R.add_block_sums.signatures[0]].library
+weak = (llvm.Linkage.linkonce_any, llvm.Linkage.linkonce_odr, llvm.Linkage.weak_any,
+        llvm.Linkage.weak_odr)
+names = [fn.name for fn in library._final_module.functions
+         if not fn.is_declaration and fn.linkage in weak]
+gufuncs = [fn.name for fn in library._final_module.functions
+           if not fn.is_declaration and "parfor_gufunc" in fn.name]
+json.dump({"weak": names, "gufuncs": gufuncs}, sys.stdout)
+"""
+
+
+@pytest.mark.skipif(numba.config.DISABLE_JIT, reason="nothing is compiled")
+def test_a_compiled_kernel_defines_no_weak_function():
+    """The body of a ``prange`` loop is compiled as a separate function (a
+    "gufunc") linked into the kernel like a helper, and was a weak symbol as
+    well: the process that compiled a kernel ran the gufunc's own library,
+    one that loaded it from the cache the kernel's re-optimised copy (the
+    'full' pass's ``sx`` differed in the last bits). A kernel compiled in
+    this process (the cache off: a small one, ``reduce.add_block_sums``)
+    defines its gufunc, privately, and no weak function."""
+    env = dict(os.environ, FASTGMM_NUMBA_CACHE="0")
+    run = subprocess.run([sys.executable, "-c", _LINKAGE_SCRIPT], env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    found = json.loads(run.stdout)
+    assert found["gufuncs"]
+    assert found["weak"] == []
