@@ -81,7 +81,8 @@ def _private_linked_copies(optimize_final_module):
     kernel's object code: a kernel runs its own code, the object code that is
     cached, whether it was compiled in this process or loaded, whatever was
     loaded before. Internal before the optimisation, LLVM would inline each
-    gufunc into its wrapper and optimise it again: 15-20 % more compile time.
+    gufunc into its wrapper and optimise it again (10-20 % more cold compile
+    time, measured with asv_benchmarks/cold_compile.py).
     Libraries that define no fastgmm function (numba's own, the gufuncs
     themselves, the user's) are left as numba builds them. The copies linked
     in from this library, when another links it (``_get_module_for_linking``
