@@ -26,10 +26,9 @@ import time
 import numba
 import numpy as np
 
-from fastgmm import _covariance, _em, _threads
-from fastgmm._stats import Params
+from fastgmm import _em, _threads
 from fastgmm.bench import (SHAPES, _FMA_BUFFER, _FMA_CHAIN, environment, fma_loop,
-                           make_data, make_start, parallel_copy)
+                           make_data, make_start, parallel_copy, start_params)
 
 
 def fma_gflops(n_threads, repeat, n_sweeps=200):
@@ -59,13 +58,7 @@ def pass_problem(key):
     shape = SHAPES[key]
     X = make_data(shape["n_samples"], shape["n_features"], shape["n_components"])
     start = make_start(X, shape["n_components"], shape["covariance_type"])
-    model = _covariance.get(shape["covariance_type"])
-    precisions = start["precisions_init"].astype(np.float64)
-    params = Params(start["weights_init"].astype(np.float64),
-                    start["means_init"].astype(np.float64),
-                    model.covariances_from_precisions(precisions),
-                    model.precision_cholesky_from_precisions(precisions))
-    return X, params, shape["covariance_type"]
+    return X, start_params(start, shape["covariance_type"]), shape["covariance_type"]
 
 
 def pass_ms(problem, repeat):

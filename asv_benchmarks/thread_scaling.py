@@ -24,9 +24,8 @@ import warnings
 import numba
 import numpy as np
 
-from fastgmm import GaussianMixture, _covariance, _em
-from fastgmm._stats import Params
-from fastgmm.bench import SHAPES, environment, make_data, make_start
+from fastgmm import GaussianMixture, _em
+from fastgmm.bench import SHAPES, environment, make_data, make_start, start_params
 
 
 def time_fit(make_model, X, n_iter, repeat):
@@ -53,12 +52,7 @@ def numba_threads(n_threads):
 
 def time_em(X, start, covariance_type, n_iter, repeat):
     """Median ms per iteration of ``_em.run_em`` from the start (no fit around it)."""
-    model = _covariance.get(covariance_type)
-    precisions = start["precisions_init"].astype(np.float64)
-    params = Params(start["weights_init"].astype(np.float64),
-                    start["means_init"].astype(np.float64),
-                    model.covariances_from_precisions(precisions),
-                    model.precision_cholesky_from_precisions(precisions))
+    params = start_params(start, covariance_type)
     times = []
     for _ in range(repeat):
         with warnings.catch_warnings():

@@ -93,6 +93,19 @@ def make_start(X, n_components, covariance_type, seed=0):
                 precisions_init=precisions.astype(X.dtype))
 
 
+def start_params(start, covariance_type):
+    """``make_start``'s start as the EM loop's parameters (``_stats.Params``,
+    float64), for timing ``_em.run_em`` or ``_em.em_pass`` without a fit."""
+    from ._stats import Params
+
+    model = _covariance.get(covariance_type)
+    precisions = start["precisions_init"].astype(np.float64)
+    return Params(start["weights_init"].astype(np.float64),
+                  start["means_init"].astype(np.float64),
+                  model.covariances_from_precisions(precisions),
+                  model.precision_cholesky_from_precisions(precisions))
+
+
 def _time_one(make_model, X, n_iter):
     """(seconds per iteration, lower bound) of one fit of a fresh model."""
     model = make_model(n_iter)
@@ -702,7 +715,6 @@ def run_roofline(shapes, n_iter=5, repeat=3, dtype=np.float64, scale=1.0, peaks=
     peaks : dict
     """
     from . import _em
-    from ._stats import Params
 
     peaks = measure_peaks(clock=clock) if peaks is None else peaks
     timer = CLOCKS[peaks.get("clock", clock)]
@@ -714,13 +726,7 @@ def run_roofline(shapes, n_iter=5, repeat=3, dtype=np.float64, scale=1.0, peaks=
         n, d, k, cov = (shape["n_samples"], shape["n_features"], shape["n_components"],
                         shape["covariance_type"])
         X = make_data(n, d, k).astype(dtype)
-        start = make_start(X, k, cov)
-        model = _covariance.get(cov)
-        precisions = start["precisions_init"].astype(np.float64)
-        params = Params(start["weights_init"].astype(np.float64),
-                        start["means_init"].astype(np.float64),
-                        model.covariances_from_precisions(precisions),
-                        model.precision_cholesky_from_precisions(precisions))
+        params = start_params(make_start(X, k, cov), cov)
 
         def em(max_iter, X=X, params=params, cov=cov):
             with warnings.catch_warnings():
