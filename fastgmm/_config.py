@@ -218,11 +218,11 @@ BLAS_DIAG_WIDE_FEATURES = 1024
 # call; the driver splits a pass into segments of blocks to stay below it.
 # Every block of a segment is a task for the threads, so the budget bounds
 # the parallelism of models with large scatters (K d^2 floats a block): with
-# 8 MiB, N=5e4, d=64, K=32 'full' (1 MiB a block) ran segments of 7 blocks,
-# and on 16 cores its pass took 633 ms at 16 threads against 801 ms at one;
-# with 64 MiB (63 blocks a segment), 72 ms against 727 ms
-# (``.dev``-style scratch script: ``_em.em_pass`` with ``PART_BYTES`` set,
-# medians of 5; the same run gave 1.2 / 0.9 ms less for N=2e5, d=16, K=16).
+# 8 MiB, N=5e4, d=64, K=32 'full' (1 MiB a block) has segments of 7 blocks,
+# and on a 16-core Xeon its pass took 89.2 ms at 8 threads and 109.0 ms at
+# 16 (585 ms at one); with 64 MiB (63 blocks a segment) 92.2 and 67.4 ms
+# (588 ms at one) (``asv_benchmarks/part_budget.py --threads 1,8,16
+# --budgets 8,64``, medians of 5).
 PART_BYTES = 64 * 2**20
 
 # The sums of a pass's partial statistics (``_em.add_block_sums``) run on
