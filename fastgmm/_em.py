@@ -21,6 +21,7 @@ from . import _config
 from . import _covariance, _threads
 from ._outofcore import (
     PageReleaser,
+    block_segments,
     float_dtype,
     float_rows,
     is_mapped,
@@ -109,16 +110,11 @@ def em_pass(X, sample_weight, params, covariance_type, chunk_size=None, hard=Fal
         sxx_part = sxx[None]
     convert = X.dtype not in (np.float32, np.float64)
     pager = PageReleaser(X)
-    for first in range(0, n_blocks, seg_blocks):
-        n_seg = min(seg_blocks, n_blocks - first)
-        row_start = first * chunk_size
-        row_stop = min(n_samples, (first + n_seg) * chunk_size)
+    kernel, flags = model.pass_kernel(n_blocks, accumulate, n_features, x_dtype)
+    for n_seg, row_start, row_stop in block_segments(n_blocks, seg_blocks, chunk_size,
+                                                     n_samples):
         parts = (loglik_part[:n_seg], nk_part[:n_seg], sx_part[:n_seg],
                  sxx_part if accumulate else sxx_part[:n_seg])
-        # Parallel or serial by the whole pass's blocks: a segment is a bound on
-        # memory, not a measure of the work (segments of a few large-scatter
-        # blocks each ran serially).
-        kernel, flags = model.pass_kernel(n_blocks, accumulate, n_features, x_dtype)
         if convert:
             # The segment alone, in float64; its blocks are the same rows.
             seg_X = float_rows(X, row_start, row_stop)

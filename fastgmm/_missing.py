@@ -36,7 +36,7 @@ import numpy as np
 
 from . import _config, _covariance, _em, _threads
 from ._kernels import missing as _kernels
-from ._outofcore import float_dtype
+from ._outofcore import block_segments, float_dtype
 from ._stats import Stats, _symmetrize_upper, ill_defined_message
 
 NAN_POLICIES = ("raise", "marginalize", "omit")
@@ -286,12 +286,10 @@ class MissingData:
             factors, log_const = pats.factors(covariances, log_weights, p0, p1)
             row0, row1 = int(pats.pattern_start[p0]), int(pats.pattern_start[p1])
             n_blocks = -(-(row1 - row0) // chunk_size)
-            for first in range(0, n_blocks, seg_blocks):
-                n_seg = min(seg_blocks, n_blocks - first)
-                start = row0 + first * chunk_size
-                stop = min(row1, start + n_seg * chunk_size)
-                kernel = _threads.pick_kernel(
-                    (_kernels.missing_pass, _kernels.missing_pass_serial), n_seg)
+            kernel = _threads.pick_kernel(
+                (_kernels.missing_pass, _kernels.missing_pass_serial), n_blocks)
+            for n_seg, start, stop in block_segments(n_blocks, seg_blocks, chunk_size,
+                                                     row1, row0):
                 parts = (loglik_part[:n_seg], nk_part[:n_seg], sx_part[:n_seg],
                          sxx_part[:n_seg])
                 kernel(pats.X, self.w_incomplete, pats.row_pattern, pats.obs_idx,

@@ -146,6 +146,23 @@ def iter_segments(X, rows=None):
         pager.release(start, stop)
 
 
+def block_segments(n_blocks, seg_blocks, chunk_size, stop, start=0):
+    """``(n_seg, row_start, row_stop)`` of each segment of a pass of
+    ``n_blocks`` blocks of ``chunk_size`` rows over the rows [start, stop),
+    ``seg_blocks`` blocks at a time.
+
+    A segment bounds the memory of one kernel call (its partial statistics,
+    the rows converted at once); it is not a measure of the work. Which
+    kernel runs, parallel or serial, is chosen once by the pass's
+    ``n_blocks`` (``_threads.pick_kernel``): chosen per segment, segments of
+    a few large-scatter blocks each ran on one thread.
+    """
+    for first in range(0, n_blocks, seg_blocks):
+        n_seg = min(seg_blocks, n_blocks - first)
+        row_start = start + first * chunk_size
+        yield n_seg, row_start, min(stop, row_start + n_seg * chunk_size)
+
+
 def max_abs(X):
     """``max(X.max(), -X.min())`` as a float, in segments for a large X."""
     if not is_large(X):

@@ -21,6 +21,7 @@ import numpy as np
 
 from . import _config
 from ._base import _ParamsMixin, _TransformerOutputMixin
+from ._outofcore import block_segments
 from ._threads import pick_kernel, thread_limit
 from ._validation import (
     check_array,
@@ -125,11 +126,10 @@ def _lloyd_pass(X, sample_weight, centers, labels, chunk_size):
     weights = np.zeros(n_clusters)
     inertia = 0.0
     n_changed = 0
-    for first in range(0, n_blocks, seg_blocks):
-        n_seg = min(seg_blocks, n_blocks - first)
-        row_start = first * chunk_size
-        row_stop = min(n_samples, (first + n_seg) * chunk_size)
-        _kernel("lloyd_pass", n_seg)(
+    kernel = _kernel("lloyd_pass", n_blocks)
+    for n_seg, row_start, row_stop in block_segments(n_blocks, seg_blocks, chunk_size,
+                                                     n_samples):
+        kernel(
             X, sample_weight, centers, row_start, row_stop, chunk_size, labels,
             sums_part[:n_seg], weight_part[:n_seg], inertia_part[:n_seg],
             changed_part[:n_seg])
@@ -224,13 +224,12 @@ def _lloyd_pass_bounded(X, sample_weight, centers, labels, bounds, chunk_size,
     weights = np.zeros(n_clusters)
     inertia = 0.0
     n_changed = 0
-    for first in range(0, n_blocks, seg_blocks):
-        n_seg = min(seg_blocks, n_blocks - first)
-        row_start = first * chunk_size
-        row_stop = min(n_samples, (first + n_seg) * chunk_size)
+    kernel = _kernel("lloyd_pass_bounded", n_blocks)
+    for n_seg, row_start, row_stop in block_segments(n_blocks, seg_blocks, chunk_size,
+                                                     n_samples):
         parts = (bounds.sums_part[:n_seg], bounds.weight_part[:n_seg],
                  bounds.inertia_part[:n_seg], bounds.changed_part[:n_seg])
-        _kernel("lloyd_pass_bounded", n_seg)(
+        kernel(
             X, sample_weight, centers, shift, half_sep, row_start, row_stop, chunk_size,
             reuse, bool(with_inertia), labels, bounds.upper, bounds.lower, *parts)
         sums += parts[0].sum(axis=0)
@@ -252,11 +251,11 @@ def _partition_sums(X, sample_weight, labels, n_clusters, chunk_size):
     weight_part = np.empty((seg_blocks, n_clusters))
     sums = np.zeros((n_clusters, n_features))
     weights = np.zeros(n_clusters)
-    for first in range(0, n_blocks, seg_blocks):
-        n_seg = min(seg_blocks, n_blocks - first)
-        row_stop = min(n_samples, (first + n_seg) * chunk_size)
-        _kernel("partition_sums", n_seg)(
-            X, sample_weight, labels, first * chunk_size, row_stop, chunk_size,
+    kernel = _kernel("partition_sums", n_blocks)
+    for n_seg, row_start, row_stop in block_segments(n_blocks, seg_blocks, chunk_size,
+                                                     n_samples):
+        kernel(
+            X, sample_weight, labels, row_start, row_stop, chunk_size,
             sums_part[:n_seg], weight_part[:n_seg])
         sums += sums_part[:n_seg].sum(axis=0)
         weights += weight_part[:n_seg].sum(axis=0)

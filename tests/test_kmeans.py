@@ -109,6 +109,28 @@ def test_lloyd_pass_segments(rng, monkeypatch):
     assert whole[3] == split[3]
 
 
+def test_short_segments_run_the_pass_kernel_of_the_whole_pass(rng, monkeypatch):
+    """Parallel or serial is chosen by the pass's blocks, not by a segment's
+    (as the EM passes: ``_outofcore.block_segments``)."""
+    X = blobs(rng, n_samples=3000, n_features=4)
+    w = rng.uniform(0.5, 2.0, X.shape[0])
+    centers = X[:7].copy()
+    n_blocks = -(-X.shape[0] // 64)
+    assert n_blocks >= 2 * _config.PARALLEL_MIN_BLOCKS
+    monkeypatch.setattr(_config, "PART_BYTES", 5 * 8 * (7 * 5 + 2))  # 5 blocks a call
+    seen = []
+    pick = kmeans_module.pick_kernel
+
+    def spy(kernels, n):
+        seen.append(n)
+        return pick(kernels, n)
+
+    monkeypatch.setattr(kmeans_module, "pick_kernel", spy)
+    _lloyd_pass(X, w, centers, np.full(X.shape[0], -1, dtype=np.int32), 64)
+    kmeans_module._partition_sums(X, w, np.zeros(X.shape[0], dtype=np.int32), 7, 64)
+    assert len(seen) == 2 and set(seen) == {n_blocks}, seen
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_seeding_kernels_match_reference(rng, dtype):
     X = blobs(rng, n_samples=777, n_features=5).astype(dtype)
