@@ -8,3 +8,17 @@ def fit_quietly(model, X, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return model.fit(X, **kw)
+
+
+def record_kernel_choices(monkeypatch, module):
+    """Wrap ``module.pick_kernel`` (``_threads.pick_kernel`` as that module calls
+    it) so that each call's number of blocks is recorded; returns the list."""
+    seen = []
+    pick = module.pick_kernel
+
+    def recording(kernels, n_blocks):
+        seen.append(n_blocks)
+        return pick(kernels, n_blocks)
+
+    monkeypatch.setattr(module, "pick_kernel", recording)
+    return seen

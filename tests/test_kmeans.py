@@ -28,6 +28,7 @@ from scipy import stats
 
 import reference
 import reference_kmeans as ref
+from helpers import record_kernel_choices
 from fastgmm import _config
 from fastgmm._kernels import kmeans as kernels
 from fastgmm.exceptions import ConvergenceWarning, NotFittedError
@@ -118,14 +119,7 @@ def test_short_segments_run_the_pass_kernel_of_the_whole_pass(rng, monkeypatch):
     n_blocks = -(-X.shape[0] // 64)
     assert n_blocks >= 2 * _config.PARALLEL_MIN_BLOCKS
     monkeypatch.setattr(_config, "PART_BYTES", 5 * 8 * (7 * 5 + 2))  # 5 blocks a call
-    seen = []
-    pick = kmeans_module.pick_kernel
-
-    def spy(kernels, n):
-        seen.append(n)
-        return pick(kernels, n)
-
-    monkeypatch.setattr(kmeans_module, "pick_kernel", spy)
+    seen = record_kernel_choices(monkeypatch, kmeans_module)
     _lloyd_pass(X, w, centers, np.full(X.shape[0], -1, dtype=np.int32), 64)
     kmeans_module._partition_sums(X, w, np.zeros(X.shape[0], dtype=np.int32), 7, 64)
     assert len(seen) == 2 and set(seen) == {n_blocks}, seen

@@ -17,6 +17,7 @@ from fastgmm._outofcore import all_finite, max_abs
 from fastgmm._stats import Params
 from fastgmm._validation import check_array
 import reference as ref
+from helpers import record_kernel_choices
 
 
 def wide_range_parts(rng, shape):
@@ -163,17 +164,10 @@ def test_short_segments_of_a_long_pass_run_the_parallel_kernel(covariance_type,
     # Partial statistics of about three blocks a kernel call.
     model_floats = 1 + 5 * (1 + 6) + 5 * 6 * 6
     monkeypatch.setattr(_config, "PART_BYTES", 3 * 8 * model_floats)
-    seen = []
-    pick = _threads.pick_kernel
-
-    def spy(kernels, n):
-        seen.append(n)
-        return pick(kernels, n)
-
-    monkeypatch.setattr(_threads, "pick_kernel", spy)
+    seen = record_kernel_choices(monkeypatch, _threads)
     got = _em.em_pass(X, np.empty(0), params, covariance_type, chunk_size=64)
     assert seen and set(seen) == {n_blocks}, seen
-    monkeypatch.setattr(_threads, "pick_kernel", pick)
+    monkeypatch.undo()
     monkeypatch.setattr(_config, "PART_BYTES", 2**30)
     whole = _em.em_pass(X, np.empty(0), params, covariance_type, chunk_size=64)
     np.testing.assert_allclose(got.sxx, whole.sxx, rtol=ref.RTOL[np.float64])
