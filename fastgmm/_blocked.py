@@ -28,7 +28,7 @@ and runs, per block of ``_config.BLAS_PASS_CHUNK_SIZE`` rows:
 Blocks are summed into the totals in block order. BLAS runs on one thread
 (:func:`blas_single_thread`), and a pass on ``n_threads`` threads spreads
 the components of a block over a pool of Python threads (BLAS releases the
-GIL; the pool is made once per thread count): every component's arithmetic is the same sequence of single-threaded
+GIL: ``_linalg``; the pool is made once per thread count): every component's arithmetic is the same sequence of single-threaded
 BLAS calls whichever thread runs it, so results are bit-identical for any
 thread count. OpenBLAS's own threads were measured slower than one thread
 on a loaded 2-core machine, and its float32 products differ in the last
@@ -46,9 +46,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
-from scipy.linalg import get_blas_funcs
-
-from . import _config
+from . import _config, _linalg
 from ._kernels.em_pass import _block_posterior
 from ._kernels.moments import centred_moments
 from ._outofcore import PageReleaser, float_rows
@@ -136,9 +134,8 @@ def _log_density(Xb, mean, prec, const, out):
     lower triangle U^T; the rows ``D`` (C order) are D^T in Fortran order,
     so ``trmm`` of U^T from the left overwrites them with (D U)^T.
     """
-    trmm = get_blas_funcs("trmm", (prec,))
-    D = Xb - mean
-    Y = trmm(1.0, prec.T, D.T, side=0, lower=1, trans_a=0, overwrite_b=1).T
+    D = np.subtract(Xb, mean, order="C")  # D^T: Fortran, written in place
+    Y = _linalg.trmm(prec.T, D.T, lower=True).T
     out[:] = np.einsum("ij,ij->i", Y, Y)
     out *= -0.5
     out += const
@@ -166,11 +163,10 @@ def _component_stats(Xb, mean, r, sxx_k, scratch):
     nk = float(r.sum())
     sx = r @ (D if D.dtype == np.float64 else D.astype(np.float64))
     D *= np.sqrt(r).astype(D.dtype)[:, None]
-    syrk = get_blas_funcs("syrk", (D,))
     if D.dtype == np.float64:
-        syrk(1.0, D.T, beta=1.0, c=sxx_k.T, trans=0, lower=1, overwrite_c=1)
+        _linalg.syrk(D.T, sxx_k.T, lower=True, beta=1.0)
     else:
-        syrk(1.0, D.T, beta=0.0, c=scratch, trans=0, lower=1, overwrite_c=1)
+        _linalg.syrk(D.T, scratch, lower=True)
         # Both read in Fortran order: a contiguous add (``sxx_k +=
         # scratch.T`` walked one of them across rows).
         np.add(sxx_k.T, scratch, out=sxx_k.T)
@@ -535,8 +531,6 @@ def em_pass_tied(X, sample_weight, means, means_u, prec, const, shift, hard,
     U = np.ascontiguousarray(prec, dtype=dtype)
     means_u = np.ascontiguousarray(means_u, dtype=np.float64)
     mu_u_sq = np.einsum("kd,kd->k", means_u, means_u)
-    trmm = get_blas_funcs("trmm", (U,))
-    syrk = get_blas_funcs("syrk", (U,))
     logp_slots = [np.empty((n_components, chunk_size)) for _ in range(n_threads)]
     # One zeroed Fortran d x d scratch per slot: syrk writes its lower
     # triangle only (the C-order upper one), the other stays 0.
@@ -552,8 +546,7 @@ def em_pass_tied(X, sample_weight, means, means_u, prec, const, shift, hard,
 
     def block(slot, Xb, w, n_rows):
         D = Xb - shift_x
-        XU = trmm(1.0, U.T, D.T.copy(order="F"), side=0, lower=1, trans_a=0,
-                  overwrite_b=1).T
+        XU = _linalg.trmm(U.T, D.T.copy(order="F"), lower=True).T
         # const - (|xu|^2 - 2 xu.mu_u + |mu_u|^2) / 2, in float64 (for
         # float32 data XU is rounded once, as in the Numba pass; the sum
         # that cancels is not).
@@ -568,8 +561,7 @@ def em_pass_tied(X, sample_weight, means, means_u, prec, const, shift, hard,
         a = R @ (D if dtype == np.float64 else Xb.astype(np.float64) - shift)
         if not unit_weights:
             D *= np.sqrt(w).astype(dtype)[:, None]
-        part = syrk(1.0, D.T, beta=0.0, c=scratch[slot], trans=0, lower=1,
-                    overwrite_c=1)
+        part = _linalg.syrk(D.T, scratch[slot], lower=True)
         return loglik, nk, a, part
 
     def combine(result):

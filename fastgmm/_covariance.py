@@ -37,9 +37,8 @@ they score with to X's dtype themselves, into arrays of their own.
 import math
 
 import numpy as np
-from scipy.linalg import get_blas_funcs, get_lapack_funcs
 
-from . import _blocked, _config, _threads
+from . import _blocked, _config, _linalg, _threads
 from ._kernels import em_pass as _em_kernels
 from ._kernels import logprob as _lp_kernels
 from ._stats import (
@@ -463,16 +462,15 @@ class _MatrixModel(CovarianceModel):
         general inverse takes 2 d^3); a matrix that is not positive definite
         gets numpy's general inverse."""
         out = np.empty(precisions.shape, dtype=np.result_type(precisions.dtype, np.float32))
-        potrf, potri = get_lapack_funcs(("potrf", "potri"), (out,))
 
         def invert(k):
             work = out[k]
             np.copyto(work, precisions[k])
             # The C-order slice read as Fortran is the (symmetric) matrix;
             # potri leaves the inverse in its Fortran lower = C upper triangle.
-            chol, info = potrf(work.T, lower=1, overwrite_a=1, clean=0)
+            info = _linalg.potrf(work.T, lower=True)
             if info == 0:
-                _, info = potri(chol, lower=1, overwrite_c=1)
+                info = _linalg.potri(work.T, lower=True)
             if info != 0:
                 work[...] = np.linalg.inv(precisions[k])
                 return
@@ -537,8 +535,7 @@ class Full(_MatrixModel):
     def start_scatter(self, sxx, D, rD, k):
         # sxx[k] += rD^T D by BLAS in place (sxx[k].T is its Fortran view),
         # with no d x d temporary.
-        gemm = get_blas_funcs("gemm", (sxx,))
-        gemm(1.0, D.T, rD.T, beta=1.0, c=sxx[k].T, trans_b=1, overwrite_c=1)
+        _linalg.gemm(D.T, rD.T, sxx[k].T, beta=1.0, trans_b=True)
 
     def pass_arguments(self, params, means, shift, X_dtype):
         means, prec, const = super().pass_arguments(params, means, shift, X_dtype)
@@ -661,9 +658,7 @@ class Tied(_MatrixModel):
         centred = means - stats.shift
         half = 0.5 * stats.nk[:, None] * centred + nk_reg * delta
         covariances = np.array(stats.sxx, dtype=np.float64, order="C", copy=True)
-        syr2k = get_blas_funcs("syr2k", (covariances,))
-        syr2k(-1.0, centred.T, half.T, beta=1.0, c=covariances.T, trans=0, lower=1,
-              overwrite_c=1)
+        _linalg.syr2k(centred.T, half.T, covariances.T, lower=True, alpha=-1.0, beta=1.0)
         covariances /= nk.sum()
         fill_lower_from_upper(covariances)
         covariances.flat[:: n_features + 1] += reg_covar

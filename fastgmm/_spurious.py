@@ -28,9 +28,8 @@ that chose ``_config.SPURIOUS_FRACTION`` are in the user guide
 """
 
 import numpy as np
-from scipy.linalg.lapack import dpotrf
 
-from . import _config, _covariance
+from . import _config, _covariance, _linalg
 from ._em import EMPTY_FRACTION
 from ._outofcore import PageReleaser
 from .kmeans import _feature_variances as column_variances
@@ -96,7 +95,7 @@ def _smallest(cov, threshold):
     # One d x d temporary: the shifted copy, factorised in place.
     shifted = np.array(cov, dtype=np.float64, order="F", copy=True)
     shifted.flat[:: cov.shape[0] + 1] -= threshold
-    _, info = dpotrf(shifted, lower=1, overwrite_a=1, clean=0)
+    info = _linalg.potrf(shifted, lower=True)
     return None, info != 0
 
 

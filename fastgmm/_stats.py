@@ -24,9 +24,7 @@ invariant to scaling the weights.
 from typing import NamedTuple
 
 import numpy as np
-from scipy.linalg import get_lapack_funcs
-
-from . import _config
+from . import _config, _linalg
 from ._kernels import mstep as _mstep_kernels
 from ._blocked import map_components_one_blas_thread
 
@@ -290,16 +288,15 @@ def _precision_cholesky_inplace(batch):
     each step, where a general solve against the identity costs about 8/3 d^3.
     """
     prec_chol = np.empty(batch.shape, dtype=_lapack_dtype(batch))
-    potrf, trtri = get_lapack_funcs(("potrf", "trtri"), (prec_chol,))
 
     def factorise(k):
         out = prec_chol[k]
         np.copyto(out, batch[k])
         if not _all_finite(out):
             return True
-        chol, info = potrf(out.T, lower=1, clean=1, overwrite_a=1)
+        info = _linalg.potrf(out.T, lower=True, clean=True)
         if info == 0:
-            _, info = trtri(chol, lower=1, overwrite_c=1)
+            info = _linalg.trtri(out.T, lower=True)
         return info != 0 or not _all_finite(out)
 
     # LAPACK on one thread, the components spread over the threads of the fit.
@@ -347,9 +344,8 @@ def positive_definite(matrix):
     work = np.array(matrix, dtype=_lapack_dtype(matrix), order="C")
     if not _all_finite(work):
         return False
-    potrf, = get_lapack_funcs(("potrf",), (work,))
     # Symmetric: the C-order copy read as Fortran is the matrix itself.
-    _, info = potrf(work.T, lower=1, overwrite_a=1, clean=0)
+    info = _linalg.potrf(work.T, lower=True)
     return info == 0 and _all_finite(np.diagonal(work))
 
 
@@ -364,12 +360,11 @@ def precisions_from_factors(factors, out):
     flops where a general product takes 2 d^3 (measured 150-180 ms against
     410-440 ms at d = 2048 on one core).
     """
-    lauum, = get_lapack_funcs(("lauum",), (out,))
 
     def product(k):
         work = out[k]
         np.copyto(work, factors[k])
-        _, info = lauum(work.T, lower=1, overwrite_c=1)
+        info = _linalg.lauum(work.T, lower=True)
         if info != 0:  # pragma: no cover - lauum fails only on bad arguments
             np.dot(factors[k], factors[k].T, out=work)
             return
@@ -391,12 +386,11 @@ def reversed_cholesky(precisions, out):
     matrix, where numpy's ``cholesky`` of the reversed view copied it twice
     (0.45 s against 0.13 s at d = 2048 on one core).
     """
-    potrf, = get_lapack_funcs(("potrf",), (out,))
 
     def factorise(k):
         work = out[k]
         np.copyto(work, precisions[k, ::-1, ::-1])
-        _, info = potrf(work.T, lower=0, overwrite_a=1, clean=1)
+        info = _linalg.potrf(work.T, lower=False, clean=True)
         if info != 0 or not _all_finite(np.diagonal(work)):
             raise np.linalg.LinAlgError("Matrix is not positive definite")
         work[...] = work[::-1, ::-1]
@@ -419,12 +413,11 @@ def covariances_from_factors(factors, precisions, out):
     factorise them a second time (d^3 flops in all). A factor ``potri``
     refuses falls back to numpy's inverse of ``precisions[k]``.
     """
-    potri, = get_lapack_funcs(("potri",), (out,))
 
     def invert(k):
         work = out[k]
         np.copyto(work, factors[k, ::-1, ::-1])
-        _, info = potri(work.T, lower=0, overwrite_c=1)
+        info = _linalg.potri(work.T, lower=False)
         if info != 0:
             work[...] = np.linalg.inv(precisions[k])
             return
