@@ -580,10 +580,15 @@ class GaussianMixture(BaseMixture):
         if precisions_init is None:
             covariances, precisions_chol = params.covariances, params.precisions_chol
         else:
+            # The passes read the precision factors alone, and the first
+            # M-step replaces the covariances: those of the start are
+            # computed only for a fit without iterations (_fitted_arrays),
+            # where they are the fitted ones (an inverse per component: as
+            # long as two M-steps' factorisations at large d).
             precisions = precisions_init.astype(np.float64)
             model = _covariance.get(self.covariance_type)
             precisions_chol = model.precision_cholesky_from_precisions(precisions)
-            covariances = model.start_covariances(precisions, precisions_chol)
+            covariances = None
         return Params(np.asarray(weights), np.asarray(means), covariances,
                       precisions_chol)
 
@@ -616,13 +621,17 @@ class GaussianMixture(BaseMixture):
         ValueError
             When a value does not fit in float32 (float32 data only).
         """
+        model = _covariance.get(self.covariance_type)
+        precisions_chol = np.asarray(params.precisions_chol, dtype=np.float64)
+        precisions = model.precisions_from_cholesky(precisions_chol)
+        covariances = (model.start_covariances(precisions, precisions_chol)
+                       if params.covariances is None else np.asarray(params.covariances))
         fitted = {
             "weights_": params.weights,
             "means_": params.means,
-            "covariances_": np.asarray(params.covariances),
+            "covariances_": covariances,
             "precisions_cholesky_": np.asarray(params.precisions_chol),
-            "precisions_": _covariance.get(self.covariance_type).precisions_from_cholesky(
-                np.asarray(params.precisions_chol, dtype=np.float64)),
+            "precisions_": precisions,
         }
         with np.errstate(over="ignore"):
             fitted = {name: np.asarray(a, dtype=np.float64).astype(  # no copy of K x d x d
@@ -630,7 +639,7 @@ class GaussianMixture(BaseMixture):
                 for name, a in fitted.items()}
         for name, a in fitted.items():
             if not (np.isfinite(a.min()) and np.isfinite(a.max())):  # no K x d x d temporary
-                largest = float(np.max(np.abs(np.asarray(params.covariances))))
+                largest = float(np.max(np.abs(covariances)))
                 raise ValueError(
                     f"The fitted {name.rstrip('_')} do not fit in {np.dtype(dtype).name} "
                     f"(variances reach {largest:.3g}). Pass float64 data "

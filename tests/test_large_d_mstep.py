@@ -146,3 +146,30 @@ def test_fit_from_precisions_init_same_bits_and_sklearn(large, covariance_type, 
     inverse = np.linalg.inv(precisions.astype(dtype).astype(np.float64))
     np.testing.assert_allclose(start.covariances_, inverse, rtol=0,
                                atol=reference.INVERSE_RTOL[dtype] * np.abs(inverse).max())
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_fit_from_precisions_init_does_not_invert_them(monkeypatch, covariance_type):
+    # The first M-step replaces the start's covariances before anything reads
+    # them (the passes read the precision factors): only a fit without
+    # iterations computes them, as its covariances_.
+    model = type(_covariance.get(covariance_type))
+    calls = []
+    for name in ("start_covariances", "covariances_from_precisions"):
+        def spy(self, *args, _original=getattr(model, name), _name=name):
+            calls.append(_name)
+            return _original(self, *args)
+        monkeypatch.setattr(model, name, spy)
+    rng = np.random.default_rng(4)
+    X, _ = reference.make_blobs(rng, 300, 4, 2)
+    precisions = {"full": np.stack([np.eye(4)] * 2), "tied": np.eye(4),
+                  "diag": np.ones((2, 4)), "spherical": np.ones(2)}[covariance_type]
+    kwargs = dict(covariance_type=covariance_type, means_init=X[:2],
+                  weights_init=np.full(2, 0.5), precisions_init=precisions)
+    GaussianMixture(2, max_iter=2, **kwargs).fit(X)
+    assert calls == []
+    start = GaussianMixture(2, max_iter=0, **kwargs).fit(X)
+    assert calls
+    np.testing.assert_allclose(start.covariances_, 1.0 / precisions
+                               if covariance_type in ("diag", "spherical")
+                               else np.linalg.inv(precisions), rtol=1e-12)
