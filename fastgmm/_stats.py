@@ -24,9 +24,10 @@ invariant to scaling the weights.
 from typing import NamedTuple
 
 import numpy as np
+
 from . import _config, _linalg
+from ._blocked import map_components, map_components_one_blas_thread
 from ._kernels import mstep as _mstep_kernels
-from ._blocked import map_components_one_blas_thread
 
 _ILL_DEFINED = (
     "Fitting the mixture model failed because some components have "
@@ -166,10 +167,14 @@ def _full_covariances(sxx, sx, delta, nk_raw, nk, reg_covar):
 def _full_covariances_by_component(out, sxx, sx, delta, nk_raw, nk, step):
     """``_full_covariances`` for matrices of more than a block (``step`` rows):
     a block of rows of one component at a time, its part left of the
-    diagonal read as columns of the upper triangle (no gather)."""
+    diagonal read as columns of the upper triangle (no gather). The
+    components are spread over the threads (numpy's elementwise loops
+    release the GIL; each component's arithmetic is the same on any
+    thread)."""
     n_components, n_features = sx.shape
     cols = np.arange(n_features)
-    for k in range(n_components):
+
+    def component(k):
         for start in range(0, n_features, step):
             stop = min(start + step, n_features)
             rows = cols[start:stop, None]
@@ -184,6 +189,8 @@ def _full_covariances_by_component(out, sxx, sx, delta, nk_raw, nk, step):
             block += (nk_raw[k] * delta[k, start:stop])[:, None] * delta[k]
             block /= nk[k]
             out[k, start:stop] = block
+
+    map_components(component, n_components)
 
 
 def estimate_parameters(stats, model, reg_covar, nk_reg):

@@ -214,3 +214,46 @@ class PartialSums:
         from fastgmm._outofcore import max_abs
 
         max_abs(self.X)
+
+
+class LargeDMStep:
+    """The M-step of full covariances at large d, on 1 and 2 threads: the
+    covariances from the scatters (``_stats._full_covariances``, numpy per
+    component) and their precision factors (``Full.precision_cholesky``:
+    potrf and trtri per component through ``fastgmm._linalg``). The
+    components are spread over the threads; before ``_linalg`` the LAPACK
+    calls held the GIL and two threads ran as one."""
+
+    params = ([512], [8, 64], [1, 2])
+    param_names = ["n_features", "n_components", "n_threads"]
+    timeout = 300
+
+    def setup(self, n_features, n_components, n_threads):
+        from fastgmm import _covariance
+
+        common.check_budget(3 * 8 * n_components * n_features**2,
+                            f"d={n_features} K={n_components} full M-step")
+        rng = np.random.default_rng(0)
+        A = rng.standard_normal((n_features, 2 * n_features))
+        scatter = A @ A.T
+        self.sxx = np.repeat(scatter[None], n_components, axis=0)
+        self.sx = rng.standard_normal((n_components, n_features))
+        self.delta = 1e-3 * rng.standard_normal((n_components, n_features))
+        self.nk = np.full(n_components, 2.0 * n_features)
+        self.covariances = self.sxx / self.nk[:, None, None]
+        self.model = _covariance.get("full")
+
+    def _threads(self, n_threads):
+        from fastgmm._threads import thread_limit
+
+        return thread_limit(n_threads)
+
+    def time_covariances(self, n_features, n_components, n_threads):
+        from fastgmm import _stats
+
+        with self._threads(n_threads):
+            _stats._full_covariances(self.sxx, self.sx, self.delta, self.nk, self.nk, 1e-6)
+
+    def time_precision_cholesky(self, n_features, n_components, n_threads):
+        with self._threads(n_threads):
+            self.model.precision_cholesky(self.covariances)
