@@ -164,6 +164,18 @@ class CovarianceModel:
         factors ``precisions_chol`` (:meth:`precision_cholesky_from_precisions`)."""
         return self.covariances_from_precisions(precisions)
 
+    def covariances_of(self, params, precisions=None):
+        """The covariances of ``params``, float64: its own, or, where it holds
+        none (a start from ``precisions_init``, whose covariances the first
+        M-step would replace unread), from its precision factors
+        (:meth:`start_covariances`; ``precisions``, when given, are theirs)."""
+        if params.covariances is not None:
+            return np.asarray(params.covariances, dtype=np.float64)
+        precisions_chol = np.asarray(params.precisions_chol, dtype=np.float64)
+        if precisions is None:
+            precisions = self.precisions_from_cholesky(precisions_chol)
+        return self.start_covariances(precisions, precisions_chol)
+
     def log_det_cholesky(self, precisions_chol, n_features):
         """log det(U) per component (a scalar when shared)."""
         raise NotImplementedError

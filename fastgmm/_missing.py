@@ -154,13 +154,8 @@ def check_rows(mask):
 def full_covariances(model, params, n_features):
     """Each component's covariance as a (n_features, n_features) float64 matrix."""
     n_components = params.means.shape[0]
-    covariances = params.covariances
-    if covariances is None:
-        prec_chol = np.asarray(params.precisions_chol, dtype=np.float64)
-        covariances = model.covariances_from_precisions(
-            model.precisions_from_cholesky(prec_chol))
-    full = model.component_covariances(np.asarray(covariances, dtype=np.float64),
-                                       n_components, n_features)
+    full = model.component_covariances(model.covariances_of(params), n_components,
+                                       n_features)
     return np.ascontiguousarray(np.broadcast_to(full, (n_components, n_features,
                                                        n_features)), dtype=np.float64)
 

@@ -58,8 +58,8 @@ def state_from_params(params, covariance_type):
     """The state whose M-step (without ``reg_covar``) gives ``params``."""
     weights = np.asarray(params.weights, dtype=np.float64)
     means = np.asarray(params.means, dtype=np.float64)
-    cov = np.asarray(params.covariances, dtype=np.float64)
-    scatter = _covariance.get(covariance_type).state_scatter(weights, cov, means.shape[1])
+    model = _covariance.get(covariance_type)
+    scatter = model.state_scatter(weights, model.covariances_of(params), means.shape[1])
     return OnlineState(weights.copy(), means.copy(), scatter)
 
 

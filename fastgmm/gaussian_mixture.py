@@ -582,9 +582,10 @@ class GaussianMixture(BaseMixture):
         else:
             # The passes read the precision factors alone, and the first
             # M-step replaces the covariances: those of the start are
-            # computed only for a fit without iterations (_fitted_arrays),
-            # where they are the fitted ones (an inverse per component: as
-            # long as two M-steps' factorisations at large d).
+            # computed only where they are read (CovarianceModel.covariances_of:
+            # the fitted arrays of a fit without iterations, partial_fit's
+            # online state), not for every fit (an inverse per component:
+            # as long as two M-steps' factorisations at large d).
             precisions = precisions_init.astype(np.float64)
             model = _covariance.get(self.covariance_type)
             precisions_chol = model.precision_cholesky_from_precisions(precisions)
@@ -624,8 +625,7 @@ class GaussianMixture(BaseMixture):
         model = _covariance.get(self.covariance_type)
         precisions_chol = np.asarray(params.precisions_chol, dtype=np.float64)
         precisions = model.precisions_from_cholesky(precisions_chol)
-        covariances = (model.start_covariances(precisions, precisions_chol)
-                       if params.covariances is None else np.asarray(params.covariances))
+        covariances = model.covariances_of(params, precisions)
         fitted = {
             "weights_": params.weights,
             "means_": params.means,
