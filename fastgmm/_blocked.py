@@ -27,8 +27,9 @@ and runs, per block of ``_config.BLAS_PASS_CHUNK_SIZE`` rows:
 
 Blocks are summed into the totals in block order. BLAS runs on one thread
 (:func:`blas_single_thread`), and a pass on ``n_threads`` threads spreads
-the components of a block over a pool of Python threads (BLAS releases the
-GIL: ``_linalg``; the pool is made once per thread count): every component's arithmetic is the same sequence of single-threaded
+the components of a block over a pool of Python threads (the BLAS calls,
+through ``_linalg``, release the GIL; the pool is made once per thread
+count): every component's arithmetic is the same sequence of single-threaded
 BLAS calls whichever thread runs it, so results are bit-identical for any
 thread count. OpenBLAS's own threads were measured slower than one thread
 on a loaded 2-core machine, and its float32 products differ in the last
@@ -46,6 +47,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
+
 from . import _config, _linalg
 from ._kernels.em_pass import _block_posterior
 from ._kernels.moments import centred_moments
@@ -90,9 +92,11 @@ def map_components(fn, n_components, n_threads=None):
     """``[fn(k) for k in range(n_components)]``, spread over ``n_threads``
     Python threads (default Numba's current thread count).
 
-    For work whose time goes to BLAS or LAPACK on one thread (which release
-    the GIL) and where each ``fn(k)`` writes only component k's arrays: the
-    results do not depend on the thread count.
+    For work whose time goes to code that releases the GIL -- BLAS or
+    LAPACK on one thread through :mod:`fastgmm._linalg` (scipy's own
+    wrappers hold it), numpy's array loops -- and where each ``fn(k)``
+    writes only component k's arrays: the results do not depend on the
+    thread count.
     """
     n_threads = numba.get_num_threads() if n_threads is None else int(n_threads)
     n_threads = max(1, min(n_threads, n_components))
