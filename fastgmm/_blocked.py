@@ -160,7 +160,8 @@ def _component_stats(Xb, mean, r, sxx_k, scratch):
     if rows.shape[0] == 0:
         return 0.0, np.zeros(n_features)
     if rows.shape[0] < r.shape[0]:
-        D = Xb[rows] - mean
+        D = Xb[rows]  # a copy: centred in place (one block, not two, per thread)
+        D -= mean
         r = r[rows]
     else:
         D = Xb - mean
