@@ -22,6 +22,7 @@ import reference
 from fastgmm import (GaussianMixture, _config, _covariance, _em, _memory, _stats, _threads,
                      model_selection, select_model)
 from fastgmm._kernels.logprob import ROW_PAD
+from helpers import traced_peak
 
 # Precision factors from LAPACK's triangular inverse against a triangular
 # solve of scipy: both backward stable, on covariances of condition number
@@ -46,19 +47,6 @@ def _spd(rng, n_components, n_features):
 def _model_bytes(n_components, n_features):
     return 8 * (n_components + n_components * n_features
                 + n_components * n_features * n_features)
-
-
-def _traced_peak(func):
-    gc.collect()
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        result = func()
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    return result, peak - base
 
 
 @pytest.mark.parametrize("covariance_type", ["full", "tied"])
@@ -119,7 +107,7 @@ def test_precision_cholesky_allocates_only_its_result():
     # Cholesky factors, the identity and the solution (about 3 times the
     # result); one component at a time in place, only the result remains.
     cov = _spd(np.random.default_rng(3), 4, 200)
-    _, peak = _traced_peak(lambda: _covariance.get("full").precision_cholesky(cov))
+    _, peak = traced_peak(lambda: _covariance.get("full").precision_cholesky(cov))
     assert peak < 1.2 * cov.nbytes
 
 
@@ -189,7 +177,7 @@ def test_fit_peak_memory_within_three_model_sizes(init_params, monkeypatch):
     X, n_components = _moderate_problem()
     monkeypatch.setattr(_config, "PART_BYTES", 2**20)
     _fit(X[:300], n_components, init_params=init_params)  # compile outside the trace
-    model, peak = _traced_peak(lambda: _fit(X, n_components, init_params=init_params))
+    model, peak = traced_peak(lambda: _fit(X, n_components, init_params=init_params))
     size = _model_bytes(n_components, X.shape[1])
     scratch = _pass_scratch_bytes(*X.shape, n_components)
     assert model.n_iter_ == 2
@@ -205,7 +193,7 @@ def test_fit_peak_memory_with_default_part_budget():
     # scatters), the partial scatters add at most that much.
     X, n_components = _moderate_problem()
     _fit(X[:300], n_components, init_params="random_from_data")
-    _, peak = _traced_peak(lambda: _fit(X, n_components, init_params="random_from_data"))
+    _, peak = traced_peak(lambda: _fit(X, n_components, init_params="random_from_data"))
     size = _model_bytes(n_components, X.shape[1])
     assert peak <= 3.1 * size + _config.PART_BYTES, peak / size
 
