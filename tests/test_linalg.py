@@ -131,8 +131,9 @@ def test_bad_arguments_are_refused():
         _linalg.gemm(a, a, np.zeros((8, 8))[::2, ::2], trans_b=True)
 
 
-def _pauses(call, seconds=0.6):
-    """Run ``call`` repeatedly on a second thread for about ``seconds`` while
+def _pauses(call, seconds=0.6, min_calls=4):
+    """Run ``call`` repeatedly on a second thread for about ``seconds`` (and
+    at least ``min_calls`` times: a loaded machine runs fewer) while
     this thread counts; (this thread's pauses longer than half a call, the
     number of calls). A call that holds the GIL stops this thread for as
     long as it computes: about one such pause per call."""
@@ -150,7 +151,7 @@ def _pauses(call, seconds=0.6):
         def worker():
             nonlocal n_calls
             end = time.perf_counter() + seconds
-            while time.perf_counter() < end:
+            while n_calls < min_calls or time.perf_counter() < end:
                 call()
                 n_calls += 1
             done.set()
