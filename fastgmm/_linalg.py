@@ -104,12 +104,14 @@ def _square(a, name):
     return a
 
 
-def _factorisation(name, a, lower):
+def _factorisation(name, a, lower, *flags):
+    """LAPACK's ``name`` on the square ``a`` in place, ``flags`` (pointers)
+    after its triangle's; returns info."""
     a = _square(a, "a")
     dtype = _dtype(a)
     info = ctypes.c_int(0)
     _function(cython_lapack, name, dtype)(
-        _uplo(lower), _int(a.shape[0]), _data(a), _ld(a), ctypes.byref(info))
+        _uplo(lower), *flags, _int(a.shape[0]), _data(a), _ld(a), ctypes.byref(info))
     return info.value
 
 
@@ -138,12 +140,7 @@ def lauum(a, lower):
 def trtri(a, lower):
     """The inverse of the triangular matrix in ``a``'s ``lower`` (or upper)
     triangle, in place. Returns info (> 0: singular)."""
-    a = _square(a, "a")
-    dtype = _dtype(a)
-    info = ctypes.c_int(0)
-    _function(cython_lapack, "trtri", dtype)(
-        _uplo(lower), _char(b"N"), _int(a.shape[0]), _data(a), _ld(a), ctypes.byref(info))
-    return info.value
+    return _factorisation("trtri", a, lower, _char(b"N"))  # (non-unit diagonal)
 
 
 def zero_strict_triangle(a, upper):

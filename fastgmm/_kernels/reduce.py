@@ -51,8 +51,6 @@ def add_block_sums(parts, n_blocks, out):
             out[lo + j] += acc[j]
 
 
-
-
 @njit(parallel=True, **_JIT)
 def block_max_abs(X, chunk_size, out_part):
     """The largest ``|x|`` of each block of rows of X; NaN where the block has one.
