@@ -95,14 +95,15 @@ def make_start(X, n_components, covariance_type, seed=0):
 
 def start_params(start, covariance_type):
     """``make_start``'s start as the EM loop's parameters (``_stats.Params``,
-    float64), for timing ``_em.run_em`` or ``_em.em_pass`` without a fit."""
+    float64), for timing ``_em.run_em`` or ``_em.em_pass`` without a fit.
+    As the estimator's start from ``precisions_init``, it holds the precision
+    factors alone (covariances None): the passes read nothing else."""
     from ._stats import Params
 
     model = _covariance.get(covariance_type)
     precisions = start["precisions_init"].astype(np.float64)
     return Params(start["weights_init"].astype(np.float64),
-                  start["means_init"].astype(np.float64),
-                  model.covariances_from_precisions(precisions),
+                  start["means_init"].astype(np.float64), None,
                   model.precision_cholesky_from_precisions(precisions))
 
 

@@ -630,7 +630,7 @@ class GaussianMixture(BaseMixture):
             "weights_": params.weights,
             "means_": params.means,
             "covariances_": covariances,
-            "precisions_cholesky_": np.asarray(params.precisions_chol),
+            "precisions_cholesky_": precisions_chol,
             "precisions_": precisions,
         }
         with np.errstate(over="ignore"):
