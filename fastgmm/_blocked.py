@@ -50,6 +50,7 @@ import numpy as np
 
 from . import _config, _linalg
 from ._kernels.em_pass import _block_posterior
+from ._kernels.diag import centred_from_shifted, gemm_coefficients
 from ._kernels.moments import centred_moments
 from ._outofcore import PageReleaser, float_rows
 
@@ -394,15 +395,15 @@ def em_pass_diag(X, sample_weight, means, prec, const, hard, chunk_size=None,
     unit_weights = sample_weight.shape[0] == 0
     # Few K x d temporaries, written in place: a fresh array of megabytes
     # costs more in page faults than its arithmetic (measured 17 ms against
-    # 1 ms for a 256 x 2048 subtraction on the 2-core machine).
+    # 1 ms for a 256 x 2048 subtraction on the 2-core machine). The
+    # coefficients are made in one sweep (_kernels.diag).
     centre = means.mean(axis=0).astype(dtype)
-    offsets = np.subtract(means, centre, dtype=np.float64)
-    precisions = np.square(np.asarray(prec, dtype=np.float64))
+    offsets = np.empty((n_components, n_features))
     coef = np.empty((n_components, 2 * n_features), dtype)
-    np.multiply(precisions, offsets, out=coef[:, :n_features], casting="same_kind")
-    np.multiply(precisions, -0.5, out=coef[:, n_features:], casting="same_kind")
-    const_c = const - 0.5 * np.einsum("kd,kd,kd->k", precisions, offsets, offsets)
-    del precisions
+    const_c = np.empty(n_components)
+    gemm_coefficients(*(np.ascontiguousarray(a, dtype=np.float64) for a in (means, prec)),
+                      centre, np.ascontiguousarray(const, dtype=np.float64), offsets, coef,
+                      const_c)
     logp_slots = [np.empty((n_components, chunk_size)) for _ in range(n_threads)]
     # Each slot's centred sums (sx, sxx), made once per pass and zeroed per
     # block: fresh K x d arrays per block cost page faults (see above); a
@@ -464,20 +465,9 @@ def em_pass_diag(X, sample_weight, means, prec, const, hard, chunk_size=None,
     sx, sxx = totals["sx"], totals["sxx"]
     if "moments" not in totals:  # every block's statistics around the means
         return float(totals["loglik"]), nk, sx, sxx
-    nk_shifted = totals["nk_shifted"][:, None]
-    a = totals["moments"][:, :n_features]
-    b = totals["moments"][:, n_features:]
-    # sx = sx_centred + a - nk u;  sxx = sxx_centred + b - 2 u a + nk u^2
-    # (in place: see above).
-    sxx += b
-    np.multiply(nk_shifted, offsets, out=b)  # b is free now: nk u, then 2 u (a - nk u / 2)
-    sx += a
-    sx -= b
-    b *= 0.5
-    np.subtract(a, b, out=b)
-    b *= offsets
-    b *= 2.0
-    sxx -= b
+    # sx = sx_centred + a - nk u;  sxx = sxx_centred + b - 2 u (a - nk u / 2),
+    # with [a | b] the sums around the centre (in place, one sweep).
+    centred_from_shifted(totals["moments"], totals["nk_shifted"], offsets, sx, sxx)
     return float(totals["loglik"]), nk, sx, sxx
 
 

@@ -39,6 +39,7 @@ import math
 import numpy as np
 
 from . import _blocked, _config, _linalg, _threads
+from ._kernels import diag as _diag_kernels
 from ._kernels import em_pass as _em_kernels
 from ._kernels import logprob as _lp_kernels
 from ._stats import (
@@ -772,16 +773,14 @@ class Diag(CovarianceModel):
         if np.any(covariances <= 0) or np.any(np.abs(covariances * precisions - 1) > rtol):
             raise ValueError("entry 'covariances_' is not the inverse of 'precisions_'")
 
-    def _failed(self, ok):
-        return ~ok.all(axis=1)
-
     def precision_cholesky(self, covariances):
-        cov = covariances.reshape(covariances.shape[0], -1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ok = (cov > 0.0) & np.isfinite(cov)
-            failed = self._failed(ok)
-            prec_chol = 1.0 / np.sqrt(np.where(ok.reshape(covariances.shape), covariances,
-                                               np.nan))
+        # One sweep (_kernels.diag): 1 / sqrt(var), NaN where var is not
+        # positive and finite; 'spherical''s (K,) as a column.
+        cov = np.ascontiguousarray(covariances, dtype=np.float64)
+        prec_chol = np.empty(cov.shape)
+        failed = np.empty(cov.shape[0], dtype=bool)
+        _diag_kernels.precision_cholesky(cov.reshape(cov.shape[0], -1),
+                                         prec_chol.reshape(cov.shape[0], -1), failed)
         return prec_chol, failed
 
     def precision_cholesky_from_precisions(self, precisions):
@@ -794,14 +793,23 @@ class Diag(CovarianceModel):
         return 1.0 / precisions
 
     def log_det_cholesky(self, precisions_chol, n_features):
-        return np.log(precisions_chol).sum(axis=1)
+        # Sums of logarithms in d / 64 calls of log per row (_kernels.diag).
+        chol = np.ascontiguousarray(precisions_chol, dtype=np.float64)
+        log_det = np.empty(chol.shape[0])
+        _diag_kernels.log_sums(chol, log_det)
+        return log_det
 
     def component_covariances(self, covariances, n_components, n_features):
         return np.stack([np.diag(c) for c in covariances])
 
     def covariances_from_stats(self, stats, means, delta, nk, reg_covar, nk_reg):
-        var = (stats.sxx - 2 * stats.sx * delta + stats.nk[:, None] * delta**2)
-        return var / nk[:, None] + reg_covar
+        # (sxx - 2 sx delta + nk_raw delta^2) / nk + reg_covar in one sweep
+        # (_kernels.diag), numpy's arithmetic.
+        sxx, sx, delta, nk_raw, nk = (np.ascontiguousarray(a, dtype=np.float64)
+                                      for a in (stats.sxx, stats.sx, delta, stats.nk, nk))
+        out = np.empty(sx.shape)
+        _diag_kernels.covariances(sxx, sx, delta, nk_raw, nk, float(reg_covar), out)
+        return out
 
     def start_scatter(self, sxx, D, rD, k):
         sxx[k] += (rD * D).sum(axis=0)
@@ -870,9 +878,6 @@ class Spherical(Diag):
 
     def n_covariance_parameters(self, n_components, n_features):
         return n_components
-
-    def _failed(self, ok):
-        return ~ok[:, 0]
 
     def log_det_cholesky(self, precisions_chol, n_features):
         return n_features * np.log(precisions_chol)

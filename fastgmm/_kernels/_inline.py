@@ -34,11 +34,26 @@ def _bits_to_float64(typingctx, bits):
     return sig, codegen
 
 
+@intrinsic
+def float64_bits(typingctx, x):
+    """The bits of a float64 as an int64 (no conversion): the inverse of
+    ``_bits_to_float64``."""
+    sig = types.int64(types.float64)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return sig, codegen
+
+
 if config.DISABLE_JIT:
     # NUMBA_DISABLE_JIT=1 runs the kernels as Python (for coverage and
     # debugging), where an intrinsic cannot run.
     def _bits_to_float64(bits):  # noqa: F811
         return struct.unpack("<d", struct.pack("<q", int(bits)))[0]
+
+    def float64_bits(x):  # noqa: F811
+        return struct.unpack("<q", struct.pack("<d", float(x)))[0]
 
 
 @njit(inline="always", fastmath=FASTMATH, cache=NUMBA_CACHE)

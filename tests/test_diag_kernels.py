@@ -1,0 +1,132 @@
+"""The 'diag' / 'spherical' kernels on K x d arrays (``_kernels/diag.py``)
+against the numpy expressions they replace: the same bits where the
+kernel's docstring says so, else a stated tolerance."""
+
+import numpy as np
+import pytest
+
+from fastgmm import _covariance
+from fastgmm._kernels import diag as kernels
+
+
+def _positive(rng, shape, spread=3.0):
+    return np.exp(rng.normal(scale=spread, size=shape))
+
+
+@pytest.mark.parametrize("n_values", [1, 7, 63, 64, 65, 200, 2048])
+def test_log_sums_is_as_accurate_as_numpy(n_values):
+    """Against long double sums of float64 logs: no worse than numpy's own
+    float64 sum plus a few units in the last place of the result."""
+    rng = np.random.default_rng(n_values)
+    a = _positive(rng, (40, n_values))
+    out = np.empty(40)
+    kernels.log_sums(a, out)
+    exact = np.log(a.astype(np.longdouble)).sum(axis=1)
+    numpy_error = np.abs(np.log(a).sum(axis=1) - exact)
+    scale = np.maximum(np.abs(exact), 1.0)
+    ours = np.abs(out - exact)
+    assert np.all(ours <= numpy_error + 8 * np.finfo(float).eps * scale)
+
+
+def test_log_sums_of_unusual_values_are_numpys():
+    """Rows holding 0, -0, a subnormal, a negative value, inf or NaN give
+    np.log's sums; the other rows are unaffected."""
+    rng = np.random.default_rng(0)
+    a = _positive(rng, (8, 130))
+    for row, value in enumerate([0.0, -0.0, 5e-320, -2.0, np.inf, np.nan]):
+        a[row, 77] = value
+    out = np.empty(8)
+    kernels.log_sums(a, out)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = np.log(a).sum(axis=1)
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(expected))
+    finite = np.isfinite(expected)
+    np.testing.assert_array_equal(out[~finite & ~np.isnan(expected)],
+                                  expected[~finite & ~np.isnan(expected)])
+    np.testing.assert_allclose(out[finite], expected[finite], rtol=1e-13)
+    assert finite[2] and finite[6] and finite[7]
+
+
+def test_diag_log_det_is_the_sum_of_logs():
+    rng = np.random.default_rng(1)
+    chol = _positive(rng, (5, 300), spread=1.0)
+    got = _covariance.get("diag").log_det_cholesky(chol, 300)
+    np.testing.assert_allclose(got, np.log(chol).sum(axis=1), rtol=1e-13)
+
+
+def test_covariances_are_numpys_bit_for_bit():
+    rng = np.random.default_rng(2)
+    n_components, n_features = 6, 33
+    sxx = _positive(rng, (n_components, n_features))
+    sx = rng.normal(size=(n_components, n_features))
+    nk_raw = rng.uniform(0.5, 50.0, n_components)
+    nk_raw[3] = 0.0  # an empty component: numpy's inf / NaN, no exception
+    nk = nk_raw + np.where(np.arange(n_components) == 4, 1e-10, 0.0)
+    delta = sx / np.where(nk > 0, nk, 1.0)[:, None]
+    out = np.empty((n_components, n_features))
+    kernels.covariances(sxx, sx, delta, nk_raw, nk, 1e-6, out)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = (sxx - 2 * sx * delta + nk_raw[:, None] * delta**2) / nk[:, None] + 1e-6
+    np.testing.assert_array_equal(out, expected)
+
+
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+def test_precision_cholesky_is_numpys_bit_for_bit(covariance_type):
+    rng = np.random.default_rng(3)
+    shape = (7, 19) if covariance_type == "diag" else (7,)
+    cov = _positive(rng, shape, spread=2.0)
+    flat = cov.reshape(7, -1)
+    flat[2, -1] = 0.0
+    flat[4, 0] = -1.0
+    flat[5, 0] = np.inf
+    flat[6, 0] = np.nan
+    prec_chol, failed = _covariance.get(covariance_type).precision_cholesky(cov)
+    ok = (cov > 0) & np.isfinite(cov)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = 1.0 / np.sqrt(np.where(ok, cov, np.nan))
+    np.testing.assert_array_equal(prec_chol, expected)
+    assert prec_chol.shape == shape
+    np.testing.assert_array_equal(failed, ~ok.reshape(7, -1).all(axis=1))
+    assert failed.tolist() == [False, False, True, False, True, True, True]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_coefficients_match_the_numpy_expressions(dtype):
+    rng = np.random.default_rng(4)
+    n_components, n_features = 5, 21
+    means = rng.normal(size=(n_components, n_features)) * 10
+    prec = _positive(rng, (n_components, n_features), spread=1.0)
+    const = rng.normal(size=n_components)
+    centre = means.mean(axis=0).astype(dtype)
+    offsets = np.empty((n_components, n_features))
+    coef = np.empty((n_components, 2 * n_features), dtype)
+    const_c = np.empty(n_components)
+    kernels.gemm_coefficients(means, prec, centre, const, offsets, coef, const_c)
+    u = np.subtract(means, centre, dtype=np.float64)
+    precisions = prec**2
+    np.testing.assert_array_equal(offsets, u)
+    np.testing.assert_array_equal(coef[:, :n_features], (precisions * u).astype(dtype))
+    np.testing.assert_array_equal(coef[:, n_features:], (-0.5 * precisions).astype(dtype))
+    np.testing.assert_allclose(
+        const_c, const - 0.5 * np.einsum("kd,kd,kd->k", precisions, u, u), rtol=1e-13)
+
+
+def test_centred_from_shifted_is_the_numpy_sequence_bit_for_bit():
+    rng = np.random.default_rng(5)
+    n_components, n_features = 4, 17
+    moments = rng.normal(size=(n_components, 2 * n_features))
+    nk = rng.uniform(1.0, 9.0, n_components)
+    offsets = rng.normal(size=(n_components, n_features))
+    sx0 = rng.normal(size=(n_components, n_features))
+    sxx0 = _positive(rng, (n_components, n_features))
+    sx, sxx = sx0.copy(), sxx0.copy()
+    kernels.centred_from_shifted(moments, nk, offsets, sx, sxx)
+    a, b = moments[:, :n_features].copy(), moments[:, n_features:].copy()
+    esx, esxx = sx0.copy(), sxx0.copy()
+    esxx += b
+    nu = nk[:, None] * offsets
+    esx += a
+    esx -= nu
+    esxx -= ((a - nu * 0.5) * offsets) * 2.0
+    np.testing.assert_array_equal(sx, esx)
+    np.testing.assert_array_equal(sxx, esxx)
