@@ -257,3 +257,57 @@ class LargeDMStep:
     def time_precision_cholesky(self, n_features, n_components, n_threads):
         with self._threads(n_threads):
             self.model.precision_cholesky(self.covariances)
+
+
+class DiagMStep:
+    """The per-component arithmetic of 'diag' on K x d values, each in one
+    Numba sweep (``_kernels.diag``): the M-step's covariances and precision
+    factors, the log-determinants of the pass's constants, and the large-d
+    pass's GEMM coefficients and conclusion (sums around the centre into
+    sums around the means)."""
+
+    params = ([64, 2048], [32, 256])
+    param_names = ["n_features", "n_components"]
+
+    def setup(self, n_features, n_components):
+        from fastgmm import _covariance
+        from fastgmm._kernels import diag
+
+        rng = np.random.default_rng(0)
+        shape = (n_components, n_features)
+        self.kernels = diag
+        self.model = _covariance.get("diag")
+        self.means = rng.standard_normal(shape)
+        self.sx = rng.standard_normal(shape)
+        self.sxx = 1.0 + rng.random(shape) * n_features
+        self.nk = np.full(n_components, float(n_features))
+        self.delta = self.sx / self.nk[:, None]
+        self.covariances = self.sxx / self.nk[:, None]
+        self.prec = 1.0 / np.sqrt(self.covariances)
+        self.const = rng.standard_normal(n_components)
+        self.centre = self.means.mean(axis=0)
+        self.moments = rng.standard_normal((n_components, 2 * n_features))
+        self.offsets = np.empty(shape)
+        self.coef = np.empty((n_components, 2 * n_features))
+        self.const_c = np.empty(n_components)
+        self.out = np.empty(shape)
+        self.out2 = np.empty(shape)
+
+    def time_covariances(self, n_features, n_components):
+        self.kernels.covariances(self.sxx, self.sx, self.delta, self.nk, self.nk, 1e-6,
+                                 self.out)
+
+    def time_precision_cholesky(self, n_features, n_components):
+        self.model.precision_cholesky(self.covariances)
+
+    def time_log_det(self, n_features, n_components):
+        self.model.log_det_cholesky(self.prec, n_features)
+
+    def time_gemm_coefficients(self, n_features, n_components):
+        self.kernels.gemm_coefficients(self.means, self.prec, self.centre, self.const,
+                                       self.offsets, self.coef, self.const_c)
+
+    def time_centred_from_shifted(self, n_features, n_components):
+        self.kernels.centred_from_shifted(self.moments, self.nk, self.offsets, self.out,
+                                          self.out2)
+
