@@ -3,8 +3,9 @@
 Run: ``python asv_benchmarks/diag_kernels.py`` (median of 40 calls, ms,
 side by side in one process). The numpy lines are the expressions of
 ``_covariance.Diag`` and ``_blocked.em_pass_diag`` before
-``fastgmm/_kernels/diag.py``; asv's ``bench_kernels.DiagMStep`` times the
-kernels alone.
+``fastgmm/_kernels/diag.py`` (the "block" lines: before its block kernels,
+on 512 float32 rows); asv's ``bench_kernels.DiagMStep`` and
+``DiagPassBlock`` time the kernels alone.
 """
 
 import numpy as np
@@ -83,12 +84,42 @@ def compare(n_features, n_components, rng):
     ]
 
 
+def compare_blocks(n_features, rng):
+    """A block of 512 float32 rows made ready for the large-d pass's GEMMs:
+    the numpy of ``_blocked.em_pass_diag`` before the block kernels."""
+    Xb = rng.standard_normal((512, n_features)).astype(np.float32)
+    centre = Xb.mean(axis=0).astype(np.float32)
+    d = n_features
+    Z = np.empty((512, 2 * d), np.float32)
+    Y = np.empty((512, d), np.float32)
+    squares = np.empty(512)
+
+    def numpy_diag():
+        out = np.empty((512, 2 * d), np.float32)
+        y = np.subtract(Xb, centre, out=out[:, :d])
+        np.multiply(y, y, out=out[:, d:])
+
+    def numpy_spherical():
+        out = np.empty((512, 2 * d), np.float32)
+        y = np.subtract(Xb, centre, out=out[:, :d])
+        np.einsum("ij,ij->i", y, y, dtype=np.float64)
+
+    return [
+        ("block [Y | Y^2] ('diag')", numpy_diag, lambda: kernels.shifted_rows(Xb, centre, Z)),
+        ("block Y, |y|^2 ('spherical')", numpy_spherical,
+         lambda: kernels.shifted_rows_norms(Xb, centre, Y, squares)),
+    ]
+
+
 def main():
     rng = np.random.default_rng(0)
     print("| d | K | step | numpy ms | kernel ms | ratio |")
     print("| --- | --- | --- | --- | --- | --- |")
     for n_features, n_components in ((64, 32), (512, 64), (2048, 256)):
-        for name, before, after in compare(n_features, n_components, rng):
+        steps = compare(n_features, n_components, rng) + [
+            (name + ", 512 rows", before, after)
+            for name, before, after in compare_blocks(n_features, rng)]
+        for name, before, after in steps:
             before(), after()  # compiled, and their pages touched, outside the timing
             a, b = median_ms(before, REPEAT), median_ms(after, REPEAT)
             print(f"| {n_features} | {n_components} | {name} | {a:.3f} | {b:.3f} | {a / b:.1f}x |")

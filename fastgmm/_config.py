@@ -213,6 +213,16 @@ BLAS_TIED_SCRATCH_BYTES = 2**26
 BLAS_DIAG_MIN_FEATURES = 256
 BLAS_DIAG_MIN_COMPONENTS = 128
 BLAS_DIAG_WIDE_FEATURES = 1024
+# 'spherical' from BLAS_SPHERICAL_MIN_FEATURES features and
+# n_components * n_features >= BLAS_SPHERICAL_MIN_WORK: its BLAS pass has
+# one GEMM for the log-densities and one for the statistics (where 'diag'
+# has two of each), so it pays from fewer components. Pass time Numba /
+# BLAS, separate processes alternating, medians of 3, 2 threads, float32
+# unless said: d=512 K=16 0.72 (N=15258), 0.95 (N=3814); K=32 1.03; K=64
+# float64 1.42; d=1024 K=16 1.64 (N=7000); d=2048 K=8 1.29 (N=3814);
+# d=256 K=32 0.59.
+BLAS_SPHERICAL_MIN_FEATURES = 512
+BLAS_SPHERICAL_MIN_WORK = 512 * 64
 
 # Upper bound on the memory of the per-block partial statistics of one kernel
 # call; the driver splits a pass into segments of blocks to stay below it.

@@ -860,14 +860,21 @@ class Spherical(Diag):
 
     Its statistics, passes and online state are those of 'diag' (one
     variance per feature); its M-step averages them, and its factors are
-    spread over the features for the kernels.
+    spread over the features for the kernels. Every use of its second
+    moments (the M-step, the variational bound, 'EII') reads only their sum
+    over the features: its BLAS pass, which gets those sums alone, returns
+    them pooled (the sum divided by ``n_features``, in every feature).
     """
 
     name = "spherical"
     variational = True
 
+    def blas_pass(self, n_features, n_components=1):
+        return (n_features >= _config.BLAS_SPHERICAL_MIN_FEATURES
+                and n_components * n_features >= _config.BLAS_SPHERICAL_MIN_WORK)
+
     def run_blas_pass(self, X, sample_weight, args, hard):
-        # One precision per component: half the GEMM of 'diag' (see there).
+        # One precision per component: half the GEMMs of 'diag' (see there).
         return _blocked.em_pass_diag(X, sample_weight, *args, hard, spherical=True)
 
     def shape(self, n_components, n_features):

@@ -3,7 +3,9 @@ rows, ``fastgmm._blocked.em_pass_tied`` / ``em_pass_diag``).
 
 They run from ``_config.BLAS_TIED_MIN_FEATURES`` features ('tied') and from
 ``_config.BLAS_DIAG_MIN_FEATURES`` features and
-``_config.BLAS_DIAG_MIN_COMPONENTS`` components ('diag', 'spherical'); the
+``_config.BLAS_DIAG_MIN_COMPONENTS`` components ('diag'; 'spherical' from
+``BLAS_SPHERICAL_MIN_FEATURES`` features and ``BLAS_SPHERICAL_MIN_WORK``
+components times features); the
 tests lower those
 thresholds and the block sizes so that they stay small and fast, and check
 the passes against the dense reference (the statistics the Numba passes
@@ -26,7 +28,8 @@ TYPES = ("tied", "diag", "spherical")
 
 def _set_paths(monkeypatch, on):
     value = 1 if on else 10**9
-    for name in ("BLAS_TIED_MIN_FEATURES", "BLAS_DIAG_MIN_FEATURES", "BLAS_DIAG_MIN_COMPONENTS"):
+    for name in ("BLAS_TIED_MIN_FEATURES", "BLAS_DIAG_MIN_FEATURES", "BLAS_DIAG_MIN_COMPONENTS",
+                 "BLAS_SPHERICAL_MIN_FEATURES", "BLAS_SPHERICAL_MIN_WORK"):
         monkeypatch.setattr(_config, name, value)
 
 
@@ -102,9 +105,20 @@ def test_blas_pass_matches_reference(blas_pass, covariance_type, stats_path, dty
     # The sums around a common centre, turned into sums around the means,
     # cancel (see em_pass_diag): within RTOL of the terms' magnitude.
     assert np.all(np.abs(stats.sx - sx) <= rtol * terms + 1e-300)
-    np.testing.assert_allclose(stats.sxx, sxx, rtol=rtol, atol=rtol * np.abs(sxx).max())
     assert stats.sxx.dtype == np.float64
     assert stats.sxx.shape == sxx.shape
+    if covariance_type == "spherical":
+        sxx = _pooled(sxx)
+        # Pooled: the same value in every feature of a component.
+        np.testing.assert_array_equal(stats.sxx, stats.sxx[:, :1] + 0 * stats.sxx)
+    np.testing.assert_allclose(stats.sxx, sxx, rtol=rtol, atol=rtol * np.abs(sxx).max())
+
+
+def _pooled(sxx):
+    """'spherical''s per-feature scatters as its BLAS pass returns them:
+    each component's sum over the features, divided by their number, in
+    every feature (its M-step reads only the sums)."""
+    return np.repeat(sxx.mean(axis=1, keepdims=True), sxx.shape[1], axis=1)
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)
@@ -121,8 +135,8 @@ def test_blas_pass_matches_numba_pass(covariance_type, dtype, monkeypatch):
     np.testing.assert_allclose(blas.nk, numba_pass.nk, rtol=rtol)
     np.testing.assert_array_equal(blas.ref, numba_pass.ref)
     np.testing.assert_array_equal(blas.shift, numba_pass.shift)
-    np.testing.assert_allclose(blas.sxx, numba_pass.sxx, rtol=rtol,
-                               atol=rtol * np.abs(numba_pass.sxx).max())
+    expected = _pooled(numba_pass.sxx) if covariance_type == "spherical" else numba_pass.sxx
+    np.testing.assert_allclose(blas.sxx, expected, rtol=rtol, atol=rtol * np.abs(expected).max())
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)
@@ -138,16 +152,17 @@ def test_dispatch_picks_both_paths(covariance_type, monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(_blocked, name, spy)
-    min_features = ("BLAS_TIED_MIN_FEATURES" if covariance_type == "tied"
-                    else "BLAS_DIAG_MIN_FEATURES")
+    min_features = {"tied": "BLAS_TIED_MIN_FEATURES", "diag": "BLAS_DIAG_MIN_FEATURES",
+                    "spherical": "BLAS_SPHERICAL_MIN_FEATURES"}[covariance_type]
     monkeypatch.setattr(_config, "BLAS_DIAG_MIN_COMPONENTS", N_COMPONENTS)
+    monkeypatch.setattr(_config, "BLAS_SPHERICAL_MIN_WORK", N_COMPONENTS * N_FEATURES)
     for threshold, expected in ((N_FEATURES + 1, 0), (N_FEATURES, 1)):
         monkeypatch.setattr(_config, min_features, threshold)
         _em.em_pass(X, np.empty(0), params, covariance_type)
         assert len(calls) == expected
     model = _covariance.get(covariance_type)
-    if covariance_type != "tied":
-        # diag and spherical need enough components too.
+    if covariance_type == "diag":
+        # diag needs enough components too.
         monkeypatch.setattr(_config, "BLAS_DIAG_MIN_COMPONENTS", N_COMPONENTS + 1)
         assert not model.blas_pass(N_FEATURES, N_COMPONENTS)
         assert model.blas_pass(N_FEATURES, N_COMPONENTS + 1)
@@ -156,6 +171,15 @@ def test_dispatch_picks_both_paths(covariance_type, monkeypatch):
         monkeypatch.setattr(_config, "BLAS_DIAG_WIDE_FEATURES", N_FEATURES + 1)
         assert not model.blas_pass(N_FEATURES, N_COMPONENTS)
         assert model.blas_pass(N_FEATURES + 1, N_COMPONENTS)
+    if covariance_type == "spherical":
+        # spherical needs enough components times features too.
+        monkeypatch.setattr(_config, "BLAS_SPHERICAL_MIN_WORK", N_COMPONENTS * N_FEATURES + 1)
+        assert not model.blas_pass(N_FEATURES, N_COMPONENTS)
+        assert model.blas_pass(N_FEATURES, N_COMPONENTS + 1)
+        assert model.blas_pass(N_FEATURES + 1, N_COMPONENTS)
+        # 'EII' (one variance for all) runs the same pass.
+        assert _covariance.get("EII").blas_pass(N_FEATURES + 1, N_COMPONENTS)
+        assert not _covariance.get("EII").blas_pass(N_FEATURES, N_COMPONENTS)
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)
@@ -212,3 +236,42 @@ def test_blas_pass_of_integer_and_strided_data(blas_pass):
             assert got.loglik == expected.loglik
             np.testing.assert_array_equal(got.sx, expected.sx)
             np.testing.assert_array_equal(got.sxx, expected.sxx)
+
+
+@pytest.mark.parametrize("estimator", ["EII", "bayesian"])
+@pytest.mark.parametrize("stats_path", list(STATS_PATHS))
+def test_pooled_spherical_scatters_serve_every_reader(estimator, stats_path, monkeypatch):
+    """'spherical''s BLAS pass returns its scatters pooled over the features
+    (em_pass_diag): 'EII' (one variance for all) and the variational fit read
+    them too, and agree with the Numba pass's per-feature scatters."""
+    from fastgmm import BayesianGaussianMixture
+
+    monkeypatch.setattr(_config, "BLAS_PASS_CHUNK_SIZE", 128)
+    monkeypatch.setattr(_blocked, "_SPARSE_FRACTION", STATS_PATHS[stats_path])
+    X, _, _ = _problem("spherical", np.float64, seed=5)
+    calls = []
+    real = _blocked.em_pass_diag
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("spherical"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_blocked, "em_pass_diag", spy)
+    fits = []
+    for on in (False, True):
+        _set_paths(monkeypatch, on)
+        if estimator == "EII":
+            model = GaussianMixture(N_COMPONENTS, covariance_type="EII", max_iter=3, tol=0.0,
+                                    random_state=0)
+        else:
+            model = BayesianGaussianMixture(n_components=N_COMPONENTS,
+                                            covariance_type="spherical", max_iter=3, tol=0.0,
+                                            random_state=0)
+        fits.append(model.fit(X))
+        # Only the second fit runs the BLAS pass, for 'spherical'.
+        assert bool(calls) == on and all(calls)
+    rtol = reference.SKLEARN_RTOL[np.float64]
+    for name in ("weights_", "means_", "covariances_"):
+        a, b = getattr(fits[1], name), getattr(fits[0], name)
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max())
+    np.testing.assert_allclose(fits[1].lower_bound_, fits[0].lower_bound_, rtol=rtol)

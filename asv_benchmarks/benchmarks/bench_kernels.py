@@ -114,7 +114,7 @@ class LargeDBlockPass:
     timeout = 600
     n_samples = {"small": 1_000, "large": 4_000}
     names = ("BLAS_TIED_MIN_FEATURES", "BLAS_DIAG_MIN_FEATURES", "BLAS_DIAG_MIN_COMPONENTS",
-             "BLAS_DIAG_WIDE_FEATURES")
+             "BLAS_DIAG_WIDE_FEATURES", "BLAS_SPHERICAL_MIN_FEATURES", "BLAS_SPHERICAL_MIN_WORK")
 
     def setup(self, path, covariance_type, dtype, n_features, n_components):
         from fastgmm import _config, _em
@@ -311,3 +311,33 @@ class DiagMStep:
         self.kernels.centred_from_shifted(self.moments, self.nk, self.offsets, self.out,
                                           self.out2)
 
+
+class DiagPassBlock:
+    """A block of the large-d 'diag' / 'spherical' pass made ready for its
+    GEMMs in one Numba sweep (``_kernels.diag``): ``[Y | Y^2]`` with
+    ``Y = X_b - c`` ('diag'), ``Y`` and the rows' ``|y|^2`` ('spherical').
+    Commits without these kernels skip."""
+
+    params = (DTYPES, [64, 2048])
+    param_names = ["dtype", "n_features"]
+
+    def setup(self, dtype, n_features):
+        from fastgmm._kernels import diag
+
+        if not hasattr(diag, "shifted_rows_norms"):
+            raise NotImplementedError("no block kernels at this commit")
+        self.kernels = diag
+        rng = np.random.default_rng(0)
+        self.Xb = rng.standard_normal((512, n_features)).astype(dtype)
+        self.centre = self.Xb.mean(axis=0).astype(dtype)
+        self.Z = np.empty((512, 2 * n_features), dtype)
+        self.Y = np.empty((512, n_features), dtype)
+        self.squares = np.empty(512)
+        diag.shifted_rows(self.Xb, self.centre, self.Z)
+        diag.shifted_rows_norms(self.Xb, self.centre, self.Y, self.squares)
+
+    def time_shifted_rows(self, dtype, n_features):
+        self.kernels.shifted_rows(self.Xb, self.centre, self.Z)
+
+    def time_shifted_rows_norms(self, dtype, n_features):
+        self.kernels.shifted_rows_norms(self.Xb, self.centre, self.Y, self.squares)
