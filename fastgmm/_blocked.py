@@ -53,7 +53,7 @@ from . import _config, _linalg
 from ._kernels.em_pass import _block_posterior
 from ._kernels.diag import (centred_from_shifted, gemm_coefficients, shifted_rows,
                              shifted_rows_norms)
-from ._kernels.moments import centred_moments
+from ._kernels.moments import centred_moments, centred_moments_pooled
 from ._outofcore import PageReleaser, float_rows
 
 _CONTROLLER = None
@@ -424,9 +424,11 @@ def em_pass_diag(X, sample_weight, means, prec, const, hard, chunk_size=None,
     if spherical:
         coef_u = np.ascontiguousarray(coef[:, :n_features])
         coef_sq = coef[:, n_features].astype(np.float64)  # -P_k / 2
-        # Each component's sum of r |y|^2 around the centre (the GEMV of the
-        # rows' norms): all of b that the M-step of 'spherical' reads.
-        totals["b_total"] = np.zeros(n_components)
+        # Per component, the second moments summed over the features that
+        # the (K, d) sums do not hold: r |y|^2 around the centre (the GEMV
+        # of the rows' norms: all of b that the M-step of 'spherical'
+        # reads) and r |x - mu_k|^2 of the sparse blocks.
+        totals["pooled"] = np.zeros(n_components)
 
     def block(slot, Xb, w, n_rows):
         logp = logp_slots[slot]
@@ -452,9 +454,12 @@ def em_pass_diag(X, sample_weight, means, prec, const, hard, chunk_size=None,
         if _SPARSE_FRACTION * np.count_nonzero(R) <= R.size:
             comp, rows = np.nonzero(R)
             if moment_slots[slot] is None:
-                moment_slots[slot] = np.zeros((2, n_components, n_features))
+                moment_slots[slot] = (np.zeros((n_components, n_features)),
+                                      np.zeros(n_components if spherical
+                                               else (n_components, n_features)))
             else:
-                moment_slots[slot].fill(0.0)
+                for part in moment_slots[slot]:
+                    part.fill(0.0)
             return loglik, nk, _centred_moments(Xb, means, R, comp, rows,
                                                 *moment_slots[slot])
         if spherical:
@@ -469,13 +474,13 @@ def em_pass_diag(X, sample_weight, means, prec, const, hard, chunk_size=None,
             if "moments" not in totals:
                 totals["moments"] = np.zeros((n_components, 2 * n_features))
             totals["nk_shifted"] += moments[0]
-            # 'spherical': a alone (its b stays 0; b_total takes its sums).
+            # 'spherical': a alone (its b stays 0; "pooled" takes its sums).
             totals["moments"][:, :moments[1].shape[1]] += moments[1]
             if spherical:
-                totals["b_total"] += moments[2]
+                totals["pooled"] += moments[2]
         else:
             totals["sx"] += moments[0]
-            totals["sxx"] += moments[1]
+            totals["pooled" if spherical else "sxx"] += moments[1]
 
     totals["nk_shifted"] = np.zeros(n_components)
     totals["sx"] = np.zeros((n_components, n_features))
@@ -490,7 +495,7 @@ def em_pass_diag(X, sample_weight, means, prec, const, hard, chunk_size=None,
     if spherical:
         # Each component's sum over the features, in every feature (see above).
         pooled = sxx.sum(axis=1)
-        pooled += totals["b_total"]
+        pooled += totals["pooled"]
         pooled /= n_features
         sxx[:] = pooled[:, None]
     return float(totals["loglik"]), nk, sx, sxx
@@ -507,10 +512,13 @@ _SPARSE_FRACTION = 16
 def _centred_moments(Xb, means, R, comp, rows, sx, sxx):
     """("centred", sx, sxx) of a block from the nonzero responsibilities
     ``R[comp, rows]``: ``sum r (x - mu_k)`` and ``sum r (x - mu_k)^2`` per
-    component, float64, by the serial Numba kernel
+    component, float64, by a serial Numba kernel
     (``_kernels.moments.centred_moments``; it releases the GIL), added into
-    the zeroed (n_components, n_features) ``sx`` and ``sxx``."""
-    centred_moments(Xb, means, np.ascontiguousarray(R[comp, rows]), comp, rows, sx, sxx)
+    the zeroed (n_components, n_features) ``sx`` and ``sxx``; with ``sxx``
+    of shape (n_components,) ('spherical'), the second moments summed over
+    the features (``centred_moments_pooled``)."""
+    kernel = centred_moments_pooled if sxx.ndim == 1 else centred_moments
+    kernel(Xb, means, np.ascontiguousarray(R[comp, rows]), comp, rows, sx, sxx)
     return ("centred", sx, sxx)
 
 

@@ -275,3 +275,31 @@ def test_pooled_spherical_scatters_serve_every_reader(estimator, stats_path, mon
         a, b = getattr(fits[1], name), getattr(fits[0], name)
         np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max())
     np.testing.assert_allclose(fits[1].lower_bound_, fits[0].lower_bound_, rtol=rtol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sparse_moment_kernels_against_numpy(dtype):
+    """The statistics of a sparse block from its nonzero entries, per feature
+    ('diag') and summed over the features ('spherical'), against dense numpy
+    sums (float64 deviations of the rows from the float64 means)."""
+    from fastgmm._kernels.moments import centred_moments, centred_moments_pooled
+
+    rng = np.random.default_rng(6)
+    n_rows, n_features, n_components = 40, 21, 5
+    X = (rng.normal(size=(n_rows, n_features)) * 3 + 50).astype(dtype)
+    means = rng.normal(size=(n_components, n_features)) + 50
+    R = np.where(rng.random((n_components, n_rows)) < 0.3, rng.random((n_components, n_rows)),
+                 0.0)
+    comp, rows = np.nonzero(R)
+    r = np.ascontiguousarray(R[comp, rows])
+    D = X.astype(np.float64)[None] - means[:, None]  # (K, n, d)
+    sx_ref = np.einsum("kb,kbi->ki", R, D)
+    sxx_ref = np.einsum("kb,kbi->ki", R, D * D)
+    sx, sxx = np.zeros((n_components, n_features)), np.zeros((n_components, n_features))
+    centred_moments(X, means, r, comp, rows, sx, sxx)
+    np.testing.assert_allclose(sx, sx_ref, rtol=1e-12, atol=1e-12 * np.abs(sx_ref).max())
+    np.testing.assert_allclose(sxx, sxx_ref, rtol=1e-12)
+    sx2, total = np.zeros((n_components, n_features)), np.zeros(n_components)
+    centred_moments_pooled(X, means, r, comp, rows, sx2, total)
+    np.testing.assert_allclose(sx2, sx_ref, rtol=1e-12, atol=1e-12 * np.abs(sx_ref).max())
+    np.testing.assert_allclose(total, sxx_ref.sum(axis=1), rtol=1e-12)

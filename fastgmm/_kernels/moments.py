@@ -39,3 +39,31 @@ def centred_moments(X, means, r, comp, rows, sx, sxx):
             rt = rj * t
             sx[k, i] += rt
             sxx[k, i] += rt * t
+
+
+@njit(fastmath=FASTMATH, cache=NUMBA_CACHE, nogil=True)
+def centred_moments_pooled(X, means, r, comp, rows, sx, sxx_total):
+    """``centred_moments`` for 'spherical', whose M-step reads only each
+    component's second moments summed over the features: ``sx`` as there,
+    and ``r_j |x_b - mu_k|^2`` added into ``sxx_total[k]``. One array of
+    n_components x n_features is read and written per entry instead of
+    two.
+
+    Parameters
+    ----------
+    X, means, r, comp, rows, sx
+        As ``centred_moments``.
+    sxx_total : ndarray of shape (n_components,), float64
+        Added into, in the order of the entries.
+    """
+    n_features = X.shape[1]
+    for j in range(comp.shape[0]):
+        k = comp[j]
+        b = rows[j]
+        rj = r[j]
+        squares = 0.0
+        for i in range(n_features):
+            t = X[b, i] - means[k, i]
+            sx[k, i] += rj * t
+            squares += t * t
+        sxx_total[k] += rj * squares
