@@ -223,6 +223,16 @@ BLAS_DIAG_WIDE_FEATURES = 1024
 # d=256 K=32 0.59.
 BLAS_SPHERICAL_MIN_FEATURES = 512
 BLAS_SPHERICAL_MIN_WORK = 512 * 64
+# The large-d 'diag' / 'spherical' pass computes a block's log-density GEMM
+# as (rows @ coef.T).T up to this many components, coef @ rows.T above.
+# OpenBLAS, one thread, 512 rows x 2048 features, float32: K=64 90 against
+# 71 GFLOP/s, K=256 96 against 93; float64 within 5 % either way. Passes,
+# this orientation against the other (in-process alternating, medians of 6,
+# float32): spherical d=2048 K=64 17.8 against 21.6 ms (15.0 against 16.3
+# in a second run), diag d=2048 K=64 24.3 against 27.5; at K=256 the
+# transposed sum into the log-densities made it up to 4 % slower
+# (spherical d=512 17.7 against 17.0 ms; 16.8 against 16.9 in a second run).
+BLAS_SCORES_ROWS_FIRST_MAX_COMPONENTS = 64
 
 # Upper bound on the memory of the per-block partial statistics of one kernel
 # call; the driver splits a pass into segments of blocks to stay below it.

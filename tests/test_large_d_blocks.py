@@ -123,7 +123,11 @@ def _pooled(sxx):
 
 @pytest.mark.parametrize("covariance_type", TYPES)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_blas_pass_matches_numba_pass(covariance_type, dtype, monkeypatch):
+@pytest.mark.parametrize("rows_first", [True, False])
+def test_blas_pass_matches_numba_pass(covariance_type, dtype, rows_first, monkeypatch):
+    # Both orientations of the log-densities' GEMM (_blocked._scores).
+    monkeypatch.setattr(_config, "BLAS_SCORES_ROWS_FIRST_MAX_COMPONENTS",
+                        N_COMPONENTS if rows_first else 0)
     X, params, sample_weight = _problem(covariance_type, dtype, seed=1)
     runs = []
     for on in (False, True):
