@@ -7,7 +7,8 @@ block over threads; 'tied' (:func:`em_pass_tied`) and 'diag' / 'spherical'
 ``CovarianceModel.blas_pass(n_features, n_components)``, with thresholds in
 ``_config`` (``BLAS_PASS_MIN_FEATURES``, ``BLAS_TIED_MIN_FEATURES``,
 ``BLAS_DIAG_MIN_FEATURES``, ``BLAS_DIAG_MIN_COMPONENTS``,
-``BLAS_SPHERICAL_MIN_FEATURES`` and ``BLAS_SPHERICAL_MIN_WORK``).
+``BLAS_SPHERICAL_MIN_FEATURES``, ``BLAS_SPHERICAL_MIN_WORK`` and
+``BLAS_SPHERICAL_WIDE_FEATURES``).
 
 At many features the per-point tiled loops of ``_kernels/em_pass.py`` lose
 to BLAS: the work per row and component is two products with a d x d

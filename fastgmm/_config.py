@@ -214,15 +214,19 @@ BLAS_DIAG_MIN_FEATURES = 256
 BLAS_DIAG_MIN_COMPONENTS = 128
 BLAS_DIAG_WIDE_FEATURES = 1024
 # 'spherical' from BLAS_SPHERICAL_MIN_FEATURES features and
-# n_components * n_features >= BLAS_SPHERICAL_MIN_WORK: its BLAS pass has
-# one GEMM for the log-densities and one for the statistics (where 'diag'
-# has two of each), so it pays from fewer components. Pass time Numba /
-# BLAS, separate processes alternating, medians of 3, 2 threads, float32
-# unless said: d=512 K=16 0.72 (N=15258), 0.95 (N=3814); K=32 1.03; K=64
-# float64 1.42; d=1024 K=16 1.64 (N=7000); d=2048 K=8 1.29 (N=3814);
-# d=256 K=32 0.59.
+# n_components * n_features >= BLAS_SPHERICAL_MIN_WORK, and for any number
+# of components from BLAS_SPHERICAL_WIDE_FEATURES features: its BLAS pass
+# has one GEMM for the log-densities and one for the statistics (where
+# 'diag' has two of each), so it pays from fewer components. Pass time
+# Numba / BLAS (``python asv_benchmarks/blas_threshold.py CELL ...``:
+# separate processes alternating, medians of 3, 2 threads; the grid's
+# rows), float32 / float64: d=256 K=32 0.59 / -, K=128 0.75 / -; d=512
+# K=16 0.83 and 0.84 / -, K=32 1.18 / 1.17, K=64 1.14 / 1.35; d=1024 K=1 0.96 /
+# 1.28, K=2 1.47 / -, K=8 1.60 / -, K=16 1.63 / 1.86; d=2048 K=1 1.10 /
+# 1.33, K=4 1.56 / -, K=8 1.73 / 2.08.
 BLAS_SPHERICAL_MIN_FEATURES = 512
-BLAS_SPHERICAL_MIN_WORK = 512 * 64
+BLAS_SPHERICAL_MIN_WORK = 512 * 32
+BLAS_SPHERICAL_WIDE_FEATURES = 1024
 # The large-d 'diag' / 'spherical' pass computes a block's log-density GEMM
 # as (rows @ coef.T).T up to this many components, coef @ rows.T above.
 # OpenBLAS, one thread, 512 rows x 2048 features, float32: K=64 90 against

@@ -871,7 +871,8 @@ class Spherical(Diag):
 
     def blas_pass(self, n_features, n_components=1):
         return (n_features >= _config.BLAS_SPHERICAL_MIN_FEATURES
-                and n_components * n_features >= _config.BLAS_SPHERICAL_MIN_WORK)
+                and (n_components * n_features >= _config.BLAS_SPHERICAL_MIN_WORK
+                     or n_features >= _config.BLAS_SPHERICAL_WIDE_FEATURES))
 
     def run_blas_pass(self, X, sample_weight, args, hard):
         # One precision per component: half the GEMMs of 'diag' (see there).

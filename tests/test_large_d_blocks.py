@@ -29,7 +29,8 @@ TYPES = ("tied", "diag", "spherical")
 def _set_paths(monkeypatch, on):
     value = 1 if on else 10**9
     for name in ("BLAS_TIED_MIN_FEATURES", "BLAS_DIAG_MIN_FEATURES", "BLAS_DIAG_MIN_COMPONENTS",
-                 "BLAS_SPHERICAL_MIN_FEATURES", "BLAS_SPHERICAL_MIN_WORK"):
+                 "BLAS_SPHERICAL_MIN_FEATURES", "BLAS_SPHERICAL_MIN_WORK",
+                 "BLAS_SPHERICAL_WIDE_FEATURES"):
         monkeypatch.setattr(_config, name, value)
 
 
@@ -176,14 +177,19 @@ def test_dispatch_picks_both_paths(covariance_type, monkeypatch):
         assert not model.blas_pass(N_FEATURES, N_COMPONENTS)
         assert model.blas_pass(N_FEATURES + 1, N_COMPONENTS)
     if covariance_type == "spherical":
-        # spherical needs enough components times features too.
+        # spherical needs enough components times features too, below
+        # BLAS_SPHERICAL_WIDE_FEATURES features.
         monkeypatch.setattr(_config, "BLAS_SPHERICAL_MIN_WORK", N_COMPONENTS * N_FEATURES + 1)
+        monkeypatch.setattr(_config, "BLAS_SPHERICAL_WIDE_FEATURES", 10 * N_FEATURES)
         assert not model.blas_pass(N_FEATURES, N_COMPONENTS)
         assert model.blas_pass(N_FEATURES, N_COMPONENTS + 1)
         assert model.blas_pass(N_FEATURES + 1, N_COMPONENTS)
         # 'EII' (one variance for all) runs the same pass.
         assert _covariance.get("EII").blas_pass(N_FEATURES + 1, N_COMPONENTS)
         assert not _covariance.get("EII").blas_pass(N_FEATURES, N_COMPONENTS)
+        monkeypatch.setattr(_config, "BLAS_SPHERICAL_WIDE_FEATURES", N_FEATURES)
+        assert model.blas_pass(N_FEATURES, 1)
+        assert not model.blas_pass(N_FEATURES - 1, 1)
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)
