@@ -81,13 +81,19 @@ def _theirs():
     return [label for _, _, label in stages]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_cell_arguments(parser):
+    """A grid cell's positional arguments, as ``vs_sklearn_grid.py`` prints
+    its rows: covariance_type n_features n_components n_samples dtype."""
     parser.add_argument("covariance_type")
     parser.add_argument("n_features", type=int)
     parser.add_argument("n_components", type=int)
     parser.add_argument("n_samples", type=int)
     parser.add_argument("dtype", choices=("float32", "float64"))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_cell_arguments(parser)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--n-iter", type=int, default=2)
     args = parser.parse_args()

@@ -20,6 +20,7 @@ import time
 import warnings
 
 import numpy as np
+from large_d_stages import add_cell_arguments  # the script beside this one
 
 from fastgmm import GaussianMixture, _em, _stats
 from fastgmm.bench import make_data, make_start
@@ -27,11 +28,7 @@ from fastgmm.bench import make_data, make_start
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("covariance_type")
-    parser.add_argument("n_features", type=int)
-    parser.add_argument("n_components", type=int)
-    parser.add_argument("n_samples", type=int)
-    parser.add_argument("dtype")
+    add_cell_arguments(parser)
     parser.add_argument("--fits", type=int, default=3)
     args = parser.parse_args()
     X = make_data(args.n_samples, args.n_features, args.n_components).astype(args.dtype)
