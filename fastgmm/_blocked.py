@@ -504,7 +504,7 @@ def em_pass_diag(X, sample_weight, means, prec, const, hard, chunk_size=None,
 
 def _scores(rows, coef):
     """``coef @ rows.T`` (n_components x n_rows), the log-densities' GEMM of
-    a block: computed as ``(rows @ coef.T).T`` below
+    a block: computed as ``(rows @ coef.T).T`` up to
     ``_config.BLAS_SCORES_ROWS_FIRST_MAX_COMPONENTS`` components, where
     OpenBLAS runs that orientation faster (see there)."""
     if coef.shape[0] <= _config.BLAS_SCORES_ROWS_FIRST_MAX_COMPONENTS:

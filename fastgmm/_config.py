@@ -199,9 +199,10 @@ BLAS_TIED_CHUNK_SIZE = 256
 # so that many threads do not multiply the model's memory.
 BLAS_TIED_SCRATCH_BYTES = 2**26
 
-# 'diag' and 'spherical' covariances of at least BLAS_DIAG_MIN_FEATURES
-# features and BLAS_DIAG_MIN_COMPONENTS components (half as many from
-# BLAS_DIAG_WIDE_FEATURES features on) run their pass by GEMMs on blocks
+# 'diag' covariances of at least BLAS_DIAG_MIN_FEATURES features and
+# BLAS_DIAG_MIN_COMPONENTS components (half as many from
+# BLAS_DIAG_WIDE_FEATURES features on; 'spherical': BLAS_SPHERICAL_*
+# below) run their pass by GEMMs on blocks
 # (``fastgmm._blocked.em_pass_diag``). The GEMMs' inner dimension is K:
 # with few components they run near memory speed and lose to the fused
 # loop. Measured on 2 loaded cores, N=953 (two blocks), pass time Numba /
@@ -223,7 +224,8 @@ BLAS_DIAG_WIDE_FEATURES = 1024
 # rows), float32 / float64: d=256 K=32 0.59 / -, K=128 0.75 / -; d=512
 # K=16 0.83 and 0.84 / -, K=32 1.18 / 1.17, K=64 1.14 / 1.35; d=1024 K=1 0.96 /
 # 1.28, K=2 1.47 / -, K=8 1.60 / -, K=16 1.63 / 1.86; d=2048 K=1 1.10 /
-# 1.33, K=4 1.56 / -, K=8 1.73 / 2.08.
+# 1.33, K=4 1.56 / -, K=8 1.73 / 2.08 (the rule takes d=1024 K=1 float32,
+# 0.96, within the noise, for the simpler rule).
 BLAS_SPHERICAL_MIN_FEATURES = 512
 BLAS_SPHERICAL_MIN_WORK = 512 * 32
 BLAS_SPHERICAL_WIDE_FEATURES = 1024

@@ -818,8 +818,8 @@ class Diag(CovarianceModel):
         return variances + reg_covar
 
     def blas_pass(self, n_features, n_components=1):
-        # GEMMs over the components pay from many of them ('spherical'
-        # runs this pass).
+        # GEMMs over the components pay from many of them ('spherical' runs
+        # the same pass from thresholds of its own).
         min_components = _config.BLAS_DIAG_MIN_COMPONENTS
         if n_features >= _config.BLAS_DIAG_WIDE_FEATURES:
             min_components //= 2

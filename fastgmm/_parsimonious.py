@@ -278,7 +278,8 @@ class EII(_Parsimonious, Spherical):
     mstep = staticmethod(mstep_eii)
 
     def covariances_from_stats(self, stats, means, delta, nk, reg_covar, nk_reg):
-        # From the per-feature variances of 'diag', not their means per component.
+        # From 'diag''s variances (per feature from the Numba pass, pooled
+        # from the BLAS pass: only their means over the features are used).
         variances = Diag.covariances_from_stats(self, stats, means, delta, nk,
                                                 reg_covar, nk_reg)
         return mstep_eii(nk, variances)

@@ -49,7 +49,11 @@ class Stats(NamedTuple):
     (x_i - shift)^T`` of the rows the responsibilities share out (all rows
     in a pass, where every row's responsibilities sum to its weight), plus
     the uncentred ``sum_i w_i x_i x_i^T`` of any row a start gives to no
-    component (which scikit-learn's tied formula counts).
+    component (which scikit-learn's tied formula counts). For 'spherical'
+    (and models built on it), whose M-step reads only each component's
+    second moments summed over the features, the large-d BLAS pass returns
+    ``sxx`` pooled: that sum divided by ``n_features``, in every feature
+    (``_blocked.em_pass_diag``); the Numba pass returns them per feature.
     """
 
     loglik: float

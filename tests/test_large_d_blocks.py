@@ -196,12 +196,29 @@ def test_dispatch_picks_both_paths(covariance_type, monkeypatch):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_fit_same_bits_on_one_and_two_threads(blas_pass, covariance_type, dtype,
                                               monkeypatch):
-    # 'diag': blocks of both kinds of statistics (see STATS_PATHS) in one pass.
-    monkeypatch.setattr(_blocked, "_SPARSE_FRACTION", 2)
+    # Blocks of both kinds of statistics (see STATS_PATHS) in one pass: at
+    # most 8/9 of their responsibilities nonzero takes the sparse path,
+    # which about a third of this data's blocks do (counted below).
+    monkeypatch.setattr(_blocked, "_SPARSE_FRACTION", 1.125)
+    kinds = []
+    real_scores, real_sparse = _blocked._scores, _blocked._centred_moments
+
+    def scores(*args):
+        kinds.append("block")
+        return real_scores(*args)
+
+    def sparse(*args):
+        kinds.append("sparse")
+        return real_sparse(*args)
+
+    monkeypatch.setattr(_blocked, "_scores", scores)
+    monkeypatch.setattr(_blocked, "_centred_moments", sparse)
     X, _, sample_weight = _problem(covariance_type, dtype, seed=2)
     fits = [GaussianMixture(N_COMPONENTS, covariance_type=covariance_type, max_iter=4,
                             tol=0.0, random_state=0, n_threads=n_threads)
             .fit(X, sample_weight=sample_weight) for n_threads in (1, 2)]
+    if covariance_type != "tied":
+        assert 0 < kinds.count("sparse") < kinds.count("block")
     for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
         np.testing.assert_array_equal(getattr(fits[0], name), getattr(fits[1], name))
         assert getattr(fits[0], name).dtype == dtype

@@ -250,8 +250,9 @@ def shifted_rows_norms(Xb, centre, Y, squares):
     'spherical' pass (``_blocked.em_pass_diag``) in one sweep.
 
     The squares are summed in eight interleaved float64 sums (features
-    i = j mod 8), added pairwise at the end, so that the loop vectorises
-    without fast-math and the order is fixed: the relative error of a sum
+    i = j mod 8), added pairwise at the end, in a fixed order (the
+    compiled loop is scalar; it wins over numpy by making one sweep where
+    numpy makes two and a casting ``einsum``): the relative error of a sum
     is below 2e-15 at d = 2048 (float64 products of float32 or float64
     values; ``tests/test_diag_kernels.py``). 512 x 2048 float32 values:
     0.59 ms against 1.10 for numpy's subtraction and ``einsum``
