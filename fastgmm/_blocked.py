@@ -473,10 +473,10 @@ def em_pass_diag(X, sample_weight, means, prec, const, hard, chunk_size=None,
         totals["nk"] += nk
         if kind == "shifted":
             if "moments" not in totals:
-                totals["moments"] = np.zeros((n_components, 2 * n_features))
+                # 'spherical': a alone ("pooled" takes its sums of r |y|^2).
+                totals["moments"] = np.zeros(moments[1].shape)
             totals["nk_shifted"] += moments[0]
-            # 'spherical': a alone (its b stays 0; "pooled" takes its sums).
-            totals["moments"][:, :moments[1].shape[1]] += moments[1]
+            totals["moments"] += moments[1]
             if spherical:
                 totals["pooled"] += moments[2]
         else:

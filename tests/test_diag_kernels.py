@@ -142,6 +142,14 @@ def test_centred_from_shifted_is_the_numpy_sequence_bit_for_bit():
     esxx -= ((a - nu * 0.5) * offsets) * 2.0
     np.testing.assert_array_equal(sx, esx)
     np.testing.assert_array_equal(sxx, esxx)
+    # The sums around the centre of a alone stand for b = 0 ('spherical').
+    sx_a, sxx_a = sx0.copy(), sxx0.copy()
+    kernels.centred_from_shifted(np.ascontiguousarray(a), nk, offsets, sx_a, sxx_a)
+    zero_b = np.concatenate([a, np.zeros_like(b)], axis=1)
+    sx_z, sxx_z = sx0.copy(), sxx0.copy()
+    kernels.centred_from_shifted(zero_b, nk, offsets, sx_z, sxx_z)
+    np.testing.assert_array_equal(sx_a, sx_z)
+    np.testing.assert_array_equal(sxx_a, sxx_z)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

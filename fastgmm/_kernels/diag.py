@@ -200,24 +200,28 @@ def centred_from_shifted(moments, nk_shifted, offsets, sx, sxx):
     and ``n = nk_shifted``: ``sx += a - n u`` and
     ``sxx += b - 2 u (a - n u / 2)``, in the order of the numpy steps
     ``sxx += b; sx += a; sx -= n u; sxx -= ((a - (n u) * 0.5) * u) * 2``.
+    ``moments`` of ``a`` alone stands for ``b = 0`` ('spherical', whose
+    pass sums ``r |y|^2`` per component instead).
 
     Parameters
     ----------
-    moments : ndarray of shape (n_components, 2 * n_features), float64
+    moments : ndarray of shape (n_components, 2 * n_features) or (n_components, n_features), float64
     nk_shifted : ndarray of shape (n_components,), float64
     offsets : ndarray of shape (n_components, n_features), float64
     sx, sxx : ndarray of shape (n_components, n_features), float64
         Added into.
     """
     n_components, n_features = offsets.shape
+    with_b = moments.shape[1] > n_features
     for k in range(n_components):
         n = nk_shifted[k]
         for i in range(n_features):
             a = moments[k, i]
             u = offsets[k, i]
             nu = n * u
+            b = moments[k, n_features + i] if with_b else 0.0
             sx[k, i] = (sx[k, i] + a) - nu
-            sxx[k, i] = (sxx[k, i] + moments[k, n_features + i]) - ((a - nu * 0.5) * u) * 2.0
+            sxx[k, i] = (sxx[k, i] + b) - ((a - nu * 0.5) * u) * 2.0
 
 
 @njit(**_JIT)
