@@ -423,7 +423,8 @@ def em_pass_diag(X, sample_weight, means, prec, const, hard, chunk_size=None,
     totals = {"loglik": 0.0, "nk": np.zeros(n_components)}
 
     if spherical:
-        coef_u = np.ascontiguousarray(coef[:, :n_features])
+        # A view: BLAS reads its rows with coef's stride (same bits as a copy).
+        coef_u = coef[:, :n_features]
         coef_sq = coef[:, n_features].astype(np.float64)  # -P_k / 2
         # Per component, the second moments summed over the features that
         # the (K, d) sums do not hold: r |y|^2 around the centre (the GEMV
