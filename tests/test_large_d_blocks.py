@@ -244,11 +244,16 @@ def test_fit_matches_numba_fit(covariance_type, dtype, monkeypatch):
         _set_paths(monkeypatch, on)
         fits.append(GaussianMixture(N_COMPONENTS, covariance_type=covariance_type,
                                     max_iter=3, tol=0.0, reg_covar=1e-3, **start).fit(X))
-    rtol = reference.SKLEARN_RTOL[dtype]
+    _assert_fits_agree(*fits, reference.SKLEARN_RTOL[dtype])
+
+
+def _assert_fits_agree(numba_fit, blas_fit, rtol):
+    """Fits by the Numba and the BLAS passes agree within ``rtol`` (of the
+    largest entry, for the arrays)."""
     for name in ("weights_", "means_", "covariances_"):
-        a, b = getattr(fits[1], name), getattr(fits[0], name)
+        a, b = getattr(blas_fit, name), getattr(numba_fit, name)
         np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max())
-    np.testing.assert_allclose(fits[1].lower_bound_, fits[0].lower_bound_, rtol=rtol)
+    np.testing.assert_allclose(blas_fit.lower_bound_, numba_fit.lower_bound_, rtol=rtol)
 
 
 def test_blas_pass_of_integer_and_strided_data(blas_pass):
@@ -297,11 +302,7 @@ def test_pooled_spherical_scatters_serve_every_reader(estimator, stats_path, mon
         fits.append(model.fit(X))
         # Only the second fit runs the BLAS pass, for 'spherical'.
         assert bool(calls) == on and all(calls)
-    rtol = reference.SKLEARN_RTOL[np.float64]
-    for name in ("weights_", "means_", "covariances_"):
-        a, b = getattr(fits[1], name), getattr(fits[0], name)
-        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max())
-    np.testing.assert_allclose(fits[1].lower_bound_, fits[0].lower_bound_, rtol=rtol)
+    _assert_fits_agree(*fits, reference.SKLEARN_RTOL[np.float64])
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
