@@ -251,14 +251,16 @@ class BaseMixture(_ParamsMixin):
         a row cannot be omitted from them)."""
         return self._nan_policy() == "marginalize"
 
-    def _check_X(self, X, *, reset, allow_nan=None):
+    def _check_X(self, X, *, reset, allow_nan=None, return_largest=False):
         # NaN: fit takes them under 'marginalize' and 'omit', the per-row
-        # outputs as _accepts_nan says.
+        # outputs as _accepts_nan says. With return_largest (fit), also
+        # max|X| where the check read it (see check_array).
         if allow_nan is None:
             allow_nan = self._accepts_nan() or (reset and self._nan_policy() == "omit")
         if reset:
             return check_array(X, estimator_name=type(self).__name__, ensure_min_samples=2,
-                               keep_mapped_dtype=True, allow_nan=allow_nan)
+                               keep_mapped_dtype=True, allow_nan=allow_nan,
+                               return_largest=return_largest)
         self._check_is_fitted("precisions_cholesky_")
         check_feature_names(X, getattr(self, "feature_names_in_", None),
                             type(self).__name__)
@@ -455,7 +457,7 @@ class BaseMixture(_ParamsMixin):
                 ) from exc
             X = dask_data.X
         else:
-            X = self._check_X(X, reset=True)
+            X, largest = self._check_X(X, reset=True, return_largest=True)
         n_samples, n_features = X.shape
         if warm:
             if n_features != self.n_features_in_:
@@ -479,7 +481,9 @@ class BaseMixture(_ParamsMixin):
                 n_samples, incomplete, omitted = X.shape[0], False, True
             elif incomplete:
                 self._check_incomplete_fit()
-            largest = max(float(np.nanmax(X)), -float(np.nanmin(X))) if incomplete else None
+            if incomplete:
+                largest = max(float(np.nanmax(X)), -float(np.nanmin(X)))
+            # Otherwise max|X| as the finiteness check read it (None: read here).
             X = _em.pass_data(X, _em.check_magnitude(X, largest))
             sample_weight = check_sample_weight(sample_weight, n_samples,
                                                 rescale=self._rescale_sample_weight)

@@ -192,14 +192,27 @@ def _parallel_max_abs(X):
     return float(part.max())
 
 
+def finite_largest(X):
+    """(whether every value of a float32/float64 X is finite, ``max|X|`` or
+    None), by one sweep over it.
+
+    A large X (``_config.PARALLEL_SCAN_MIN_VALUES`` values or more) is read
+    by the threaded ``max_abs`` kernel, whose result is returned, so that a
+    fit does not read X again for ``_em.check_magnitude``; a smaller one is
+    summed (None: its largest value costs a sweep of its own, a short one).
+    """
+    if X.size >= _config.PARALLEL_SCAN_MIN_VALUES:
+        largest = _parallel_max_abs(X)
+        return bool(np.isfinite(largest)), largest
+    # The sum is finite for finite values but for overflow, which takes the
+    # caller's slower path to the same answer.
+    return bool(np.isfinite(X.sum())), None
+
+
 def all_finite(X):
     """Whether every value of a float32/float64 X is finite (no NaN, no
     infinity), by one sweep over it (threaded for a large X)."""
-    if X.size >= _config.PARALLEL_SCAN_MIN_VALUES:
-        return bool(np.isfinite(_parallel_max_abs(X)))
-    # The sum is finite for finite values but for overflow, which takes the
-    # caller's slower path to the same answer.
-    return bool(np.isfinite(X.sum()))
+    return finite_largest(X)[0]
 
 
 def nonfinite_positions(X):

@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from ._outofcore import all_finite, is_mapped, nonfinite_positions
+from ._outofcore import finite_largest, is_mapped, nonfinite_positions
 from .exceptions import InvalidParameterError
 
 
@@ -28,7 +28,7 @@ _KEPT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def check_array(X, *, estimator_name, ensure_min_samples=1, n_features=None,
-                name="X", keep_mapped_dtype=False, allow_nan=False):
+                name="X", keep_mapped_dtype=False, allow_nan=False, return_largest=False):
     """Validate a data matrix: 2-D, finite, real; float32 kept, anything else float64.
 
     A float32/float64 array in native byte order is returned as it is,
@@ -41,7 +41,9 @@ def check_array(X, *, estimator_name, ensure_min_samples=1, n_features=None,
     memory-mapped X of another real dtype (integers, say) is returned
     unconverted, for the passes to convert one segment at a time. With
     ``allow_nan`` NaN values are let through (``nan_policy`` other than
-    'raise'); infinity never is.
+    'raise'); infinity never is. With ``return_largest``, returns ``(X,
+    largest)``: ``max|X|`` where the finiteness check read it (a large
+    in-memory float32/float64 X), else None.
 
     Raises
     ------
@@ -54,11 +56,21 @@ def check_array(X, *, estimator_name, ensure_min_samples=1, n_features=None,
     if (type(X) is np.ndarray and X.ndim == 2 and X.dtype in _KEPT_DTYPES
             and X.shape[0] >= ensure_min_samples and X.shape[1] >= 1
             and (n_features is None or X.shape[1] == n_features)
-            and not is_mapped(X) and all_finite(X)):
+            and not is_mapped(X)):
         # The common case, checked in a few microseconds (a pipeline scoring
         # a row at a time pays this per call); anything else takes the full
         # path below, which names the problem.
-        return X
+        finite, largest = finite_largest(X)
+        if finite:
+            return (X, largest) if return_largest else X
+    X = _check_array(X, estimator_name, ensure_min_samples, n_features, name,
+                     keep_mapped_dtype, allow_nan)
+    return (X, None) if return_largest else X
+
+
+def _check_array(X, estimator_name, ensure_min_samples, n_features, name, keep_mapped_dtype,
+                 allow_nan):
+    """:func:`check_array`'s full path, which names what is wrong."""
     if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
         raise TypeError(
             f"{estimator_name} does not accept sparse input: a sparse {name} was "

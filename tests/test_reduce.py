@@ -11,7 +11,7 @@ import numba
 import numpy as np
 import pytest
 
-from fastgmm import _config, _em, _threads
+from fastgmm import GaussianMixture, _config, _em, _threads
 from fastgmm._covariance import compute_precision_cholesky
 from fastgmm._outofcore import all_finite, max_abs
 from fastgmm._stats import Params
@@ -149,6 +149,46 @@ def test_check_array_names_nan_and_infinity_of_a_large_x(monkeypatch):
     X[17, 2] = np.inf
     with pytest.raises(ValueError, match="infinity"):
         check_array(X, estimator_name="GaussianMixture")
+
+
+def test_check_array_returns_the_largest_value_it_read(monkeypatch):
+    monkeypatch.setattr(_config, "PARALLEL_SCAN_MIN_VALUES", 2**10)
+    X = np.random.default_rng(6).standard_normal((5000, 3))
+    X[11, 1] = -7.5
+    # Read by the threaded kernel: max|X| comes back with X.
+    got, largest = check_array(X, estimator_name="GaussianMixture", return_largest=True)
+    assert got is X and largest == 7.5
+    # Summed (small X), or converted on the full path: not read, None.
+    got, largest = check_array(X[:10], estimator_name="GaussianMixture",
+                               return_largest=True)
+    assert largest is None
+    got, largest = check_array(X.astype(np.int64), estimator_name="GaussianMixture",
+                               return_largest=True)
+    assert largest is None and got.dtype == np.float64
+
+
+def test_fit_reads_x_once_for_finiteness_and_magnitude(monkeypatch):
+    """The fit's finiteness check reads max|X| of a large X; the magnitude
+    check (sums of squared deviations must not overflow) takes it instead of
+    reading X again, and still refuses an X that would overflow."""
+    import fastgmm._outofcore as outofcore
+
+    monkeypatch.setattr(_config, "PARALLEL_SCAN_MIN_VALUES", 2**10)
+    calls = []
+    scan = outofcore._parallel_max_abs
+
+    def counted(X):
+        calls.append(X.shape)
+        return scan(X)
+
+    monkeypatch.setattr(outofcore, "_parallel_max_abs", counted)
+    X = np.random.default_rng(7).standard_normal((3000, 2))
+    GaussianMixture(2, max_iter=2, random_state=0, init_params="random").fit(X)
+    assert calls == [X.shape]
+    calls.clear()
+    with pytest.raises(ValueError, match="would overflow float64"):
+        GaussianMixture(2, max_iter=2, random_state=0).fit(X * 1e160)
+    assert calls == [X.shape]
 
 
 @pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
