@@ -22,6 +22,15 @@ libraries and taking the median of ``R`` repeats (default 5):
   both with ``np.random.RandomState(0)``.
 
 The last column is scikit-learn's time over fastgmm's.
+
+Each timed call starts after a pause of ``--settle`` seconds (default 0.5).
+OpenBLAS's worker threads keep spinning for a while after a threaded product
+(``OPENBLAS_THREAD_TIMEOUT``), and a pass started in that time shares the
+cores with them: shape c, ``kmeans_plusplus`` timed right after
+scikit-learn's (whose distances are threaded GEMMs) took 131-140 ms, after a
+pause of 0.5 s 87-90 ms, and with ``OPENBLAS_THREAD_TIMEOUT=4`` (the workers
+sleep at once) 82-89 ms with no pause; scikit-learn's own times did not move
+(234-244 ms). ``--settle 0`` times the calls back to back.
 """
 
 import argparse
@@ -31,10 +40,11 @@ import warnings
 import numpy as np
 
 
-def _median_pair(run_a, run_b, repeat):
+def _median_pair(run_a, run_b, repeat, settle):
     times_a, times_b = [], []
     for _ in range(repeat):
         for run, times in ((run_a, times_a), (run_b, times_b)):
+            time.sleep(settle)
             t0 = time.perf_counter()
             run()
             times.append(time.perf_counter() - t0)
@@ -46,6 +56,8 @@ def main(argv=None):
     parser.add_argument("shapes", nargs="?", default="abc")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
+    parser.add_argument("--settle", type=float, default=0.5,
+                        help="seconds of pause before each timed call (see above)")
     parser.add_argument("--only", default="seed,fit,start",
                         help="comma-separated parts to time among seed, fit, start")
     args = parser.parse_args(argv)
@@ -81,7 +93,8 @@ def main(argv=None):
             same = "same seeds" if np.array_equal(ours, theirs) else "SEEDS DIFFER"
             t_f, t_s = _median_pair(
                 lambda: kmeans_plusplus(X, n_components, random_state=0),
-                lambda: sk_kmeans_plusplus(X, n_components, random_state=0), args.repeat)
+                lambda: sk_kmeans_plusplus(X, n_components, random_state=0), args.repeat,
+                                  args.settle)
             rows.append((label, "kmeans++", t_f, t_s, same))
 
         # Lloyd from the same centres.
@@ -93,7 +106,8 @@ def main(argv=None):
                     f"labels differ {int(np.count_nonzero(ours.labels_ != theirs.labels_))}")
             t_f, t_s = _median_pair(
                 lambda: KMeans(n_components, init=init, n_init=1).fit(X),
-                lambda: SKKMeans(n_components, init=init, n_init=1).fit(X), args.repeat)
+                lambda: SKKMeans(n_components, init=init, n_init=1).fit(X), args.repeat,
+                                  args.settle)
             rows.append((label, "KMeans fit", t_f, t_s, note))
 
         # The default GaussianMixture start.
@@ -113,10 +127,11 @@ def main(argv=None):
         sk_start()
         params = ours_start()
         err = float(np.max(np.abs(np.asarray(params[1]) - sk_model.means_)))
-        t_f, t_s = _median_pair(ours_start, sk_start, args.repeat)
+        t_f, t_s = _median_pair(ours_start, sk_start, args.repeat, args.settle)
         rows.append((label, "GM start", t_f, t_s, f"max |means diff| {err:.1e}"))
 
-    print(f"dtype {args.dtype}, median of {args.repeat}, alternating")
+    print(f"dtype {args.dtype}, median of {args.repeat}, alternating, "
+          f"{args.settle} s pause before each call")
     print("| shape | what | fastgmm ms | scikit-learn ms | ratio | check |")
     print("| --- | --- | --- | --- | --- | --- |")
     for label, what, t_f, t_s, note in rows:
