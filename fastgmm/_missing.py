@@ -151,6 +151,20 @@ def check_rows(mask):
     return n_missing > 0
 
 
+def check_columns(mask):
+    """Refuse a fit of columns with no observed value: nothing estimates their
+    means and variances (a fitted model scores such columns: see
+    :func:`check_rows`)."""
+    empty = np.flatnonzero(mask.all(axis=0))
+    if empty.size:
+        shown = ", ".join(map(str, empty[:5])) + (", ..." if empty.size > 5 else "")
+        raise ValueError(
+            f"X has {empty.size} column(s) with no observed value (all NaN): "
+            f"column(s) {shown}. nan_policy='marginalize' cannot estimate their "
+            "means and variances; drop them (X[:, ~np.isnan(X).all(axis=0)])."
+        )
+
+
 def full_covariances(model, params, n_features):
     """Each component's covariance as a (n_features, n_features) float64 matrix."""
     n_components = params.means.shape[0]
@@ -209,6 +223,7 @@ class MissingData:
 
     def __init__(self, X, sample_weight):
         mask = np.isnan(X)
+        check_columns(mask)
         incomplete = check_rows(mask)
         complete = np.flatnonzero(~incomplete)
         self.n_samples = X.shape[0]

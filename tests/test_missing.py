@@ -192,6 +192,14 @@ def test_bad_input_messages():
     empty[[3, 7]] = np.nan
     with pytest.raises(ValueError, match=r"2 row\(s\) with no observed value.*3, 7"):
         GaussianMixture(2, nan_policy="marginalize").fit(empty)
+    # A column with no observed value: named, not left to the start's k-means
+    # (whose message named KMeans and came after numpy's warnings).
+    no_column = Xm.copy()
+    no_column[:, 1] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"1 column\(s\) with no observed value.*1\."):
+            GaussianMixture(2, nan_policy="marginalize").fit(no_column)
     inf = Xm.copy()
     inf[0, 0] = np.inf
     with pytest.raises(ValueError, match="infinity"):
