@@ -244,6 +244,24 @@ def _partition_stats(X, sample_weight, labels, n_components, covariance_type,
     return Stats(0.0, sum_weights, nk, sx, sxx, ref, shift)
 
 
+def kmeans_start(X, sample_weight, n_components, random_state):
+    """The k-means fit of the 'kmeans' start (scikit-learn's: one k-means++
+    seeding, ``tol=1e-4``), of the X a mixture's fit has checked.
+
+    A float32/float64 array is not checked again (the check reads all of X;
+    the start's rows are X's, its complete rows, or its rows with NaN
+    imputed, all finite by then); anything else (a memory-mapped X, say)
+    takes ``KMeans.fit``'s own checks.
+    """
+    from .kmeans import KMeans
+
+    kmeans = KMeans(n_components, n_init=1, random_state=random_state)
+    weight = sample_weight if sample_weight.shape[0] else None
+    if type(X) is np.ndarray and X.dtype in (np.float32, np.float64):
+        return kmeans._fit_checked(X, weight)
+    return kmeans.fit(X, sample_weight=weight)
+
+
 def _kmeans_start_stats(X, sample_weight, n_components, covariance_type, random_state,
                         kmeans=None):
     """Statistics of the k-means partition: scikit-learn's 'kmeans' start.
@@ -257,11 +275,8 @@ def _kmeans_start_stats(X, sample_weight, n_components, covariance_type, random_
     identity matrices of d x d and cost O(N K d^2)). ``kmeans``, when
     given, is that k-means fit, made beforehand.
     """
-    from .kmeans import KMeans
-
     if kmeans is None:
-        kmeans = KMeans(n_components, n_init=1, random_state=random_state).fit(
-            X, sample_weight=sample_weight if sample_weight.shape[0] else None)
+        kmeans = kmeans_start(X, sample_weight, n_components, random_state)
     n_samples, n_features = X.shape
     if isinstance(X, np.memmap):
         # Rows read in order, their pages handed back chunk by chunk.

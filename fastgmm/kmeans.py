@@ -800,7 +800,13 @@ class KMeans(_TransformerOutputMixin, _ParamsMixin):
             The fitted estimator.
         """
         names = feature_names(X)
-        X = _check_X(X, type(self).__name__)
+        return self._fit_checked(_check_X(X, type(self).__name__), sample_weight, names)
+
+    def _fit_checked(self, X, sample_weight=None, names=None):
+        """:meth:`fit` of an X ``check_array`` has passed (a finite float32 or
+        float64 array), which is not read again for that: the mixtures'
+        'kmeans' start (``fastgmm._init.kmeans_start``) calls it on the X
+        their fit checked."""
         n_init = self._check_params(X)
         random_state = check_random_state(self.random_state, "KMeans")
         sample_weight, weight_exp = _weights_like(sample_weight, X)

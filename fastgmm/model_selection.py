@@ -42,8 +42,7 @@ import numpy as np
 from . import _config, _em, _threads
 from ._kernels import score as _score
 from ._hc import check_max_samples, draw_rows, hierarchical_tree
-from ._init import initial_resp_chunks
-from .kmeans import KMeans
+from ._init import initial_resp_chunks, kmeans_start
 from . import _covariance
 from ._covariance import COVARIANCE_TYPES, SKLEARN_NAMES
 from ._validation import check_array, check_sample_weight
@@ -116,9 +115,8 @@ class _SharedStarts:
             return self._trees[key]
         if self._init_params == "kmeans":
             # The k-means fit a GaussianMixture start makes from this state.
-            weight = self._sample_weight if self._sample_weight.shape[0] else None
-            return KMeans(self._n_components, n_init=1,
-                          random_state=self._random_state).fit(self._X, sample_weight=weight)
+            return kmeans_start(self._X, self._sample_weight, self._n_components,
+                                self._random_state)
         return initial_resp_chunks(self._X, self._sample_weight, self._n_components,
                                    self._init_params, self._random_state)
 

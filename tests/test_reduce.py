@@ -167,10 +167,12 @@ def test_check_array_returns_the_largest_value_it_read(monkeypatch):
     assert largest is None and got.dtype == np.float64
 
 
+@pytest.mark.filterwarnings("ignore:Best performing initialization did not converge")
 def test_fit_reads_x_once_for_finiteness_and_magnitude(monkeypatch):
     """The fit's finiteness check reads max|X| of a large X; the magnitude
     check (sums of squared deviations must not overflow) takes it instead of
-    reading X again, and still refuses an X that would overflow."""
+    reading X again, and still refuses an X that would overflow; the
+    'kmeans' start does not check X again."""
     import fastgmm._outofcore as outofcore
 
     monkeypatch.setattr(_config, "PARALLEL_SCAN_MIN_VALUES", 2**10)
@@ -183,9 +185,11 @@ def test_fit_reads_x_once_for_finiteness_and_magnitude(monkeypatch):
 
     monkeypatch.setattr(outofcore, "_parallel_max_abs", counted)
     X = np.random.default_rng(7).standard_normal((3000, 2))
-    GaussianMixture(2, max_iter=2, random_state=0, init_params="random").fit(X)
-    assert calls == [X.shape]
-    calls.clear()
+    for init_params in ("random", "kmeans"):
+        # The 'kmeans' start's k-means takes the checked X without a check.
+        GaussianMixture(2, max_iter=2, random_state=0, init_params=init_params).fit(X)
+        assert calls == [X.shape], init_params
+        calls.clear()
     with pytest.raises(ValueError, match="would overflow float64"):
         GaussianMixture(2, max_iter=2, random_state=0).fit(X * 1e160)
     assert calls == [X.shape]
