@@ -27,6 +27,17 @@ def _describe_positions(mask=None, rows=None, cols=None):
 _KEPT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+def is_plain_array(X, ensure_min_samples=1, n_features=None):
+    """Whether X is what :func:`check_array` returns as it is once its values
+    are known to be finite: an in-memory 2-D float32/float64 ndarray with
+    the rows and features asked for (the check of its values, a read of all
+    of X, is the caller's, which may make it with other work)."""
+    return (type(X) is np.ndarray and X.ndim == 2 and X.dtype in _KEPT_DTYPES
+            and X.shape[0] >= ensure_min_samples and X.shape[1] >= 1
+            and (n_features is None or X.shape[1] == n_features)
+            and not is_mapped(X))
+
+
 def check_array(X, *, estimator_name, ensure_min_samples=1, n_features=None,
                 name="X", keep_mapped_dtype=False, allow_nan=False, return_largest=False):
     """Validate a data matrix: 2-D, finite, real; float32 kept, anything else float64.
@@ -53,10 +64,7 @@ def check_array(X, *, estimator_name, ensure_min_samples=1, n_features=None,
         Wrong dimensions, complex values, NaN or infinity, too few rows, or
         a number of features other than ``n_features``.
     """
-    if (type(X) is np.ndarray and X.ndim == 2 and X.dtype in _KEPT_DTYPES
-            and X.shape[0] >= ensure_min_samples and X.shape[1] >= 1
-            and (n_features is None or X.shape[1] == n_features)
-            and not is_mapped(X)):
+    if is_plain_array(X, ensure_min_samples, n_features):
         # The common case, checked in a few microseconds (a pipeline scoring
         # a row at a time pays this per call); anything else takes the full
         # path below, which names the problem.

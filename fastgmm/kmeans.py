@@ -29,6 +29,7 @@ from ._validation import (
     check_random_state,
     check_sample_weight,
     feature_names,
+    is_plain_array,
     rescale_sample_weight,
 )
 from ._kernels import kmeans as _kernels
@@ -473,12 +474,15 @@ def _feature_variances(X, chunk_size):
     return (m2_part.sum(axis=0) + between) / n_samples
 
 
-def _tolerance(X, tol, chunk_size):
+def _tolerance(X, tol, chunk_size, variances=None):
     """scikit-learn's absolute tolerance: tol times the mean (unweighted)
-    feature variance of X, computed here in float64 whatever the dtype of X."""
+    feature variance of X, computed here in float64 whatever the dtype of X
+    (``variances``: those of X, where known)."""
     if tol == 0:
         return 0
-    return float(np.mean(_feature_variances(X, chunk_size))) * tol
+    if variances is None:
+        variances = _feature_variances(X, chunk_size)
+    return float(np.mean(variances)) * tol
 
 
 def _is_same_clustering(labels1, labels2):
@@ -800,13 +804,25 @@ class KMeans(_TransformerOutputMixin, _ParamsMixin):
             The fitted estimator.
         """
         names = feature_names(X)
-        return self._fit_checked(_check_X(X, type(self).__name__), sample_weight, names)
+        variances = None
+        if is_plain_array(X) and self.tol > 0:
+            # The tolerance's feature variances are finite only for finite
+            # values (a NaN or an infinity makes its column's NaN): one read
+            # of X checks it and gives them. Otherwise (or where squares
+            # overflow) the check names the problem, or passes X.
+            variances = _feature_variances(X, _config.CHUNK_SIZE)
+            if not np.all(np.isfinite(variances)):
+                X, variances = _check_X(X, type(self).__name__), None
+        else:
+            X = _check_X(X, type(self).__name__)
+        return self._fit_checked(X, sample_weight, names, variances)
 
-    def _fit_checked(self, X, sample_weight=None, names=None):
+    def _fit_checked(self, X, sample_weight=None, names=None, variances=None):
         """:meth:`fit` of an X ``check_array`` has passed (a finite float32 or
         float64 array), which is not read again for that: the mixtures'
         'kmeans' start (``fastgmm._init.kmeans_start``) calls it on the X
-        their fit checked."""
+        their fit checked. ``variances``: X's feature variances, where known
+        (the tolerance's)."""
         n_init = self._check_params(X)
         random_state = check_random_state(self.random_state, "KMeans")
         sample_weight, weight_exp = _weights_like(sample_weight, X)
@@ -814,7 +830,7 @@ class KMeans(_TransformerOutputMixin, _ParamsMixin):
         if not isinstance(init, str) and not callable(init):
             init = self._validate_centers(X, init)
         chunk_size = int(_config.CHUNK_SIZE)
-        tol = _tolerance(X, self.tol, chunk_size)
+        tol = _tolerance(X, self.tol, chunk_size, variances)
 
         best_inertia = best_labels = best_centers = best_n_iter = None
         with thread_limit(self.n_threads):

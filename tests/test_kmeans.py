@@ -21,6 +21,8 @@ Tolerances (relative unless said otherwise):
   row instead of two features at a time) to 1e-12.
 """
 
+import warnings
+
 import numba
 import numpy as np
 import pytest
@@ -443,6 +445,43 @@ def test_non_finite_X(bad):
         KMeans(2).fit(X)
     with pytest.raises(ValueError, match=match):
         kmeans_plusplus(X, 2)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, 1e200])
+def test_one_read_checks_values_and_gives_the_tolerance(monkeypatch, dtype, bad):
+    """KMeans.fit reads a plain X once for the check of its values and the
+    tolerance's variances (NaN or infinity make a column's variance NaN); a
+    non-finite X still gets the validator's message, and a finite X whose
+    squares overflow (the variance infinite) is checked and fitted as before."""
+    import fastgmm._outofcore as outofcore
+
+    scans = []
+    scan = outofcore._parallel_max_abs
+    monkeypatch.setattr(outofcore, "_parallel_max_abs",
+                        lambda X: scans.append(X.shape) or scan(X))
+    monkeypatch.setattr(_config, "PARALLEL_SCAN_MIN_VALUES", 2**10)
+    variances = []
+    feature_variances = kmeans_module._feature_variances
+    monkeypatch.setattr(kmeans_module, "_feature_variances",
+                        lambda X, c: variances.append(X.shape) or feature_variances(X, c))
+    X = np.random.default_rng(3).normal(size=(3000, 3))
+    KMeans(2, n_init=1, random_state=0).fit(X.astype(dtype))
+    assert scans == [] and variances == [X.shape]
+    scans.clear()
+    variances.clear()
+    X[1234, 2] = bad
+    if bad == 1e200:
+        if dtype == np.float32:
+            return  # not a float32 value
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # overflow, as before
+            KMeans(2, n_init=1, random_state=0).fit(X)
+        assert scans == [X.shape]
+        return
+    match = r"contains NaN: .*rows 1234" if np.isnan(bad) else r"contains infinity.*rows 1234"
+    with pytest.raises(ValueError, match=match):
+        KMeans(2, n_init=1, random_state=0).fit(X.astype(dtype))
 
 
 def test_validation_errors(rng):
