@@ -244,21 +244,23 @@ def _partition_stats(X, sample_weight, labels, n_components, covariance_type,
     return Stats(0.0, sum_weights, nk, sx, sxx, ref, shift)
 
 
-def kmeans_start(X, sample_weight, n_components, random_state):
+def kmeans_start(X, sample_weight, n_components, random_state, variances=None):
     """The k-means fit of the 'kmeans' start (scikit-learn's: one k-means++
     seeding, ``tol=1e-4``), of the X a mixture's fit has checked.
 
     A float32/float64 array is not checked again (the check reads all of X;
     the start's rows are X's, its complete rows, or its rows with NaN
     imputed, all finite by then); anything else (a memory-mapped X, say)
-    takes ``KMeans.fit``'s own checks.
+    takes ``KMeans.fit``'s own checks. ``variances``, where the caller has
+    them: X's unweighted feature variances (``kmeans._feature_variances``),
+    which the k-means tolerance then takes instead of reading X for them.
     """
     from .kmeans import KMeans
 
     kmeans = KMeans(n_components, n_init=1, random_state=random_state)
     weight = sample_weight if sample_weight.shape[0] else None
     if type(X) is np.ndarray and X.dtype in (np.float32, np.float64):
-        return kmeans._fit_checked(X, weight)
+        return kmeans._fit_checked(X, weight, variances=variances)
     return kmeans.fit(X, sample_weight=weight)
 
 

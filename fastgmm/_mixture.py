@@ -50,6 +50,7 @@ from ._base import _ParamsMixin
 from ._blocked import blas_single_thread
 from ._outofcore import float_dtype, is_dask_array
 from ._covariance import COVARIANCE_TYPES
+from ._init import kmeans_start
 from ._memory import check_fit_memory
 from ._spurious import feature_variances
 from ._stats import Params
@@ -521,6 +522,13 @@ class BaseMixture(_ParamsMixin):
             variances = sweep_cache["feature_variances"]
         else:
             variances = feature_variances(start_X, start_weight)
+        if (next_start is None and do_init and self.init_params == "kmeans"
+                and variances is not None and start_weight.shape[0] == 0):
+            # Unweighted, these are the variances the start's k-means takes
+            # its tolerance from: it does not read the rows again for them.
+            def next_start():
+                return kmeans_start(start_X, start_weight, self.n_components, random_state,
+                                    variances=variances)
 
         # Nothing is set on self until every start has run: a fit that raises
         # (or is interrupted) leaves the estimator as it was. The best start

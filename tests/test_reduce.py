@@ -195,6 +195,39 @@ def test_fit_reads_x_once_for_finiteness_and_magnitude(monkeypatch):
     assert calls == [X.shape]
 
 
+@pytest.mark.filterwarnings("ignore:Best performing initialization did not converge")
+@pytest.mark.parametrize("weighted", [False, True])
+def test_feature_variances_read_once_per_fit(monkeypatch, weighted):
+    """The spurious test's feature variances of an unweighted X are the ones
+    each 'kmeans' start's k-means takes its tolerance from: one sweep of
+    column moments per fit, not one more per start. With sample weights
+    (weighted variances for the test, unweighted for k-means, as
+    scikit-learn's) each start computes its own."""
+    import fastgmm.kmeans as kmeans_module
+
+    sweeps = []
+    pick = kmeans_module._kernel
+
+    def counted(name, n_blocks):
+        if name.startswith("column_moments"):
+            sweeps.append(name)
+        return pick(name, n_blocks)
+
+    monkeypatch.setattr(kmeans_module, "_kernel", counted)
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((2000, 3))
+    w = rng.uniform(0.5, 2.0, X.shape[0]) if weighted else None
+    fitted = GaussianMixture(2, n_init=3, max_iter=3, random_state=0).fit(X, sample_weight=w)
+    assert len(sweeps) == (3 if weighted else 1)
+    # The same fit as with the starts' own sweeps (no variances for the test).
+    monkeypatch.undo()
+    reference = GaussianMixture(2, n_init=3, max_iter=3, random_state=0)
+    reference._finds_spurious = False
+    reference.fit(X, sample_weight=w)
+    assert fitted.lower_bound_ == reference.lower_bound_
+    np.testing.assert_array_equal(fitted.means_, reference.means_)
+
+
 @pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
 def test_short_segments_of_a_long_pass_run_the_parallel_kernel(covariance_type,
                                                                 monkeypatch):
