@@ -136,15 +136,19 @@ class Patterns:
         return factors, log_const
 
 
+def _first_indices(indices):
+    """The first five of ``indices`` as text, for a message."""
+    return ", ".join(map(str, indices[:5])) + (", ..." if indices.size > 5 else "")
+
+
 def check_rows(mask):
     """Refuse rows with no observed value; returns which rows are incomplete."""
     n_missing = mask.sum(axis=1)
     empty = np.flatnonzero(n_missing == mask.shape[1])
     if empty.size:
-        shown = ", ".join(map(str, empty[:5])) + (", ..." if empty.size > 5 else "")
         raise ValueError(
             f"X has {empty.size} row(s) with no observed value (all NaN), for instance "
-            f"row(s) {shown}: their likelihood under nan_policy='marginalize' is 1 "
+            f"row(s) {_first_indices(empty)}: their likelihood under nan_policy='marginalize' is 1 "
             "whatever the parameters, and they say nothing about the clusters. Drop "
             "them (X[~np.isnan(X).all(axis=1)])."
         )
@@ -157,10 +161,9 @@ def check_columns(mask):
     :func:`check_rows`)."""
     empty = np.flatnonzero(mask.all(axis=0))
     if empty.size:
-        shown = ", ".join(map(str, empty[:5])) + (", ..." if empty.size > 5 else "")
         raise ValueError(
             f"X has {empty.size} column(s) with no observed value (all NaN): "
-            f"column(s) {shown}. nan_policy='marginalize' cannot estimate their "
+            f"column(s) {_first_indices(empty)}. nan_policy='marginalize' cannot estimate their "
             "means and variances; drop them (X[:, ~np.isnan(X).all(axis=0)])."
         )
 
