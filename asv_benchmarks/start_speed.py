@@ -93,8 +93,8 @@ def main(argv=None):
             same = "same seeds" if np.array_equal(ours, theirs) else "SEEDS DIFFER"
             t_f, t_s = _median_pair(
                 lambda: kmeans_plusplus(X, n_components, random_state=0),
-                lambda: sk_kmeans_plusplus(X, n_components, random_state=0), args.repeat,
-                                  args.settle)
+                lambda: sk_kmeans_plusplus(X, n_components, random_state=0),
+                args.repeat, args.settle)
             rows.append((label, "kmeans++", t_f, t_s, same))
 
         # Lloyd from the same centres.
@@ -106,8 +106,8 @@ def main(argv=None):
                     f"labels differ {int(np.count_nonzero(ours.labels_ != theirs.labels_))}")
             t_f, t_s = _median_pair(
                 lambda: KMeans(n_components, init=init, n_init=1).fit(X),
-                lambda: SKKMeans(n_components, init=init, n_init=1).fit(X), args.repeat,
-                                  args.settle)
+                lambda: SKKMeans(n_components, init=init, n_init=1).fit(X),
+                args.repeat, args.settle)
             rows.append((label, "KMeans fit", t_f, t_s, note))
 
         # The default GaussianMixture start.

@@ -15,7 +15,8 @@ from ._em import m_step
 from ._outofcore import PageReleaser, float_dtype
 from ._kernels.kmeans import gather_rows, partition_order
 from ._stats import Stats, nk_regularization
-from .kmeans import _partition_sums
+from ._validation import is_plain_array
+from .kmeans import KMeans, _partition_sums
 
 _INIT_CHUNK = 1 << 15
 
@@ -248,24 +249,22 @@ def kmeans_start(X, sample_weight, n_components, random_state, variances=None):
     """The k-means fit of the 'kmeans' start (scikit-learn's: one k-means++
     seeding, ``tol=1e-4``), of the X a mixture's fit has checked.
 
-    A float32/float64 array is not checked again (the check reads all of X;
-    the start's rows are X's, its complete rows, or its rows with NaN
-    imputed, all finite by then); anything else (a memory-mapped X, say)
-    takes ``KMeans.fit``'s own checks. ``variances``, where the caller has
-    them: X's unweighted feature variances (``kmeans._feature_variances``),
-    which the k-means tolerance then takes instead of reading X for them.
+    An in-memory float32/float64 array (``is_plain_array``) is not checked
+    again (the check reads all of X; the start's rows are X's, its complete
+    rows, or its rows with NaN imputed, all finite by then); anything else
+    (a memory-mapped X, say) takes ``KMeans.fit``'s own checks.
+    ``variances``, where the caller has them: X's unweighted feature
+    variances (``kmeans._feature_variances``), which the k-means tolerance
+    then takes instead of reading X for them.
     """
-    from .kmeans import KMeans
-
     kmeans = KMeans(n_components, n_init=1, random_state=random_state)
     weight = sample_weight if sample_weight.shape[0] else None
-    if type(X) is np.ndarray and X.dtype in (np.float32, np.float64):
+    if is_plain_array(X):
         return kmeans._fit_checked(X, weight, variances=variances)
     return kmeans.fit(X, sample_weight=weight)
 
 
-def _kmeans_start_stats(X, sample_weight, n_components, covariance_type, random_state,
-                        kmeans=None):
+def _kmeans_start_stats(X, sample_weight, n_components, covariance_type, kmeans):
     """Statistics of the k-means partition: scikit-learn's 'kmeans' start.
 
     scikit-learn gives every row wholly to its k-means label (``labels_``,
@@ -274,11 +273,9 @@ def _kmeans_start_stats(X, sample_weight, n_components, covariance_type, random_
     through the one-hot responsibilities of the labels, chunk by chunk, so
     that X is read in order). Nothing of the size of the model is allocated
     beyond the statistics themselves (a classification pass would need K
-    identity matrices of d x d and cost O(N K d^2)). ``kmeans``, when
-    given, is that k-means fit, made beforehand.
+    identity matrices of d x d and cost O(N K d^2)). ``kmeans`` is that
+    k-means fit (:func:`kmeans_start`, or a partition standing for it).
     """
-    if kmeans is None:
-        kmeans = kmeans_start(X, sample_weight, n_components, random_state)
     n_samples, n_features = X.shape
     if isinstance(X, np.memmap):
         # Rows read in order, their pages handed back chunk by chunk.
@@ -292,7 +289,7 @@ def _kmeans_start_stats(X, sample_weight, n_components, covariance_type, random_
 
 
 def start_statistics(X, sample_weight, *, n_components, covariance_type, init_params,
-                     random_state, next_start=None):
+                     random_state, next_start=None, variances=None):
     """``(stats, X_start, weight_start)``: the statistics of a start's
     responsibilities (``init_params``) and the rows they come from.
 
@@ -304,6 +301,9 @@ def start_statistics(X, sample_weight, *, n_components, covariance_type, init_pa
     types this way): the fitted ``KMeans`` for 'kmeans', the
     :class:`~fastgmm._hc.HierarchicalTree` for 'hc', else the callable
     :func:`initial_resp_chunks` returns; ``random_state`` is then unused.
+    ``variances``, where the caller has them: X's unweighted feature
+    variances, from which the 'kmeans' start's k-means takes its tolerance
+    (see :func:`kmeans_start`).
     """
     if init_params == "hc":
         from ._hc import hierarchical_tree
@@ -319,9 +319,9 @@ def start_statistics(X, sample_weight, *, n_components, covariance_type, init_pa
         return (_stats_from_resp(X_sub, w_sub, chunks, n_components, covariance_type),
                 X_sub, w_sub)
     if init_params == "kmeans":
-        stats = _kmeans_start_stats(X, sample_weight, n_components, covariance_type,
-                                    random_state,
-                                    kmeans=None if next_start is None else next_start())
+        kmeans = (next_start() if next_start is not None else
+                  kmeans_start(X, sample_weight, n_components, random_state, variances))
+        stats = _kmeans_start_stats(X, sample_weight, n_components, covariance_type, kmeans)
     elif next_start is not None:
         stats = _stats_from_resp(X, sample_weight, next_start(), n_components,
                                  covariance_type)
@@ -334,7 +334,7 @@ def start_statistics(X, sample_weight, *, n_components, covariance_type, init_pa
 
 def initial_parameters(X, sample_weight, *, n_components, covariance_type, init_params,
                        reg_covar, random_state, on_degenerate="raise", events=None,
-                       next_start=None):
+                       next_start=None, variances=None):
     """Parameters of a start: one M-step from the start's responsibilities
     (:func:`start_statistics`, whose arguments these are).
 
@@ -343,7 +343,8 @@ def initial_parameters(X, sample_weight, *, n_components, covariance_type, init_
     """
     stats, X, sample_weight = start_statistics(
         X, sample_weight, n_components=n_components, covariance_type=covariance_type,
-        init_params=init_params, random_state=random_state, next_start=next_start)
+        init_params=init_params, random_state=random_state, next_start=next_start,
+        variances=variances)
     return m_step(stats, covariance_type, reg_covar,
                   nk_regularization(stats.sum_weights, X.shape[0]),
                   float_dtype(X) == np.float32, normalize="n_samples",

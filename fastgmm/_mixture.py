@@ -13,8 +13,9 @@ A subclass supplies small hooks:
     Checks its own hyper-parameters (those of ``__init__`` beyond the base's).
 ``_check_initial_parameters(n_features)``
     Validated ``*_init`` arrays, passed on to ``_initial_parameters``.
-``_initial_parameters(X, sample_weight, random_state, init_arrays, *, events, next_start)``
-    One start, as :class:`~fastgmm._stats.Params` in float64.
+``_initial_parameters(X, sample_weight, random_state, init_arrays, *, events, next_start, variances)``
+    One start, as :class:`~fastgmm._stats.Params` in float64 (``variances``:
+    X's unweighted feature variances where the fit has them, or None).
 ``_iterate(X, sample_weight, params, *, lower_bound, events, stats_pass)``
     Its iterations from a start: ``(params, lower_bounds, n_iter, converged)``.
 ``_check_fitted_parameters(continuing=False)``
@@ -50,7 +51,6 @@ from ._base import _ParamsMixin
 from ._blocked import blas_single_thread
 from ._outofcore import float_dtype, is_dask_array
 from ._covariance import COVARIANCE_TYPES
-from ._init import kmeans_start
 from ._memory import check_fit_memory
 from ._spurious import feature_variances
 from ._stats import Params
@@ -155,7 +155,7 @@ class BaseMixture(_ParamsMixin):
         raise NotImplementedError
 
     def _initial_parameters(self, X, sample_weight, random_state, init_arrays, *,
-                            events=None, next_start=None):
+                            events=None, next_start=None, variances=None):
         raise NotImplementedError
 
     def _prepare_fit(self, X, sample_weight, dask_data):
@@ -522,13 +522,9 @@ class BaseMixture(_ParamsMixin):
             variances = sweep_cache["feature_variances"]
         else:
             variances = feature_variances(start_X, start_weight)
-        if (next_start is None and do_init and self.init_params == "kmeans"
-                and variances is not None and start_weight.shape[0] == 0):
-            # Unweighted, these are the variances the start's k-means takes
-            # its tolerance from: it does not read the rows again for them.
-            def next_start():
-                return kmeans_start(start_X, start_weight, self.n_components, random_state,
-                                    variances=variances)
+        # Unweighted, they are also the variances the 'kmeans' start's k-means
+        # takes its tolerance from, which then does not read the rows again.
+        start_variances = variances if start_weight.shape[0] == 0 else None
 
         # Nothing is set on self until every start has run: a fit that raises
         # (or is interrupted) leaves the estimator as it was. The best start
@@ -547,7 +543,8 @@ class BaseMixture(_ParamsMixin):
                 if do_init:
                     params = self._initial_parameters(start_X, start_weight, random_state,
                                                       init_arrays, events=events,
-                                                      next_start=next_start)
+                                                      next_start=next_start,
+                                                      variances=start_variances)
                     lower_bound = -np.inf
                 else:
                     params = self._current_parameters()

@@ -209,12 +209,6 @@ def finite_largest(X):
     return bool(np.isfinite(X.sum())), None
 
 
-def all_finite(X):
-    """Whether every value of a float32/float64 X is finite (no NaN, no
-    infinity), by one sweep over it (threaded for a large X)."""
-    return finite_largest(X)[0]
-
-
 def nonfinite_positions(X):
     """(rows, columns) of the NaN values of X and (rows, columns) of the infinite
     ones, read in segments; None when every value is finite."""

@@ -335,14 +335,14 @@ default='dirichlet_process'
         self._fit_priors = self._priors(X, sample_weight, dask_data)
 
     def _initial_parameters(self, X, sample_weight, random_state, init_arrays, *,
-                            events=None, next_start=None):
+                            events=None, next_start=None, variances=None):
         priors = getattr(self, "_fit_priors", None)
         if priors is None:  # outside fit (scikit-learn's _initialize_parameters)
             priors = self._priors(X, sample_weight)
         stats, X_start, _ = start_statistics(
             X, sample_weight, n_components=self.n_components,
             covariance_type=self.covariance_type, init_params=self.init_params,
-            random_state=random_state, next_start=next_start)
+            random_state=random_state, next_start=next_start, variances=variances)
         return variational_parameters(stats, X_start.shape[0],
                                       covariance_type=self.covariance_type,
                                       reg_covar=self.reg_covar, priors=priors,

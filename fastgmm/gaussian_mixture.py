@@ -556,7 +556,7 @@ class GaussianMixture(BaseMixture):
             return _rows.impute(X, self._current_parameters(), self.covariance_type)
 
     def _initial_parameters(self, X, sample_weight, random_state, init_arrays, *,
-                            events=None, next_start=None):
+                            events=None, next_start=None, variances=None):
         weights_init, means_init, precisions_init = init_arrays
         if weights_init is None or means_init is None or precisions_init is None:
             params = initial_parameters(
@@ -564,6 +564,7 @@ class GaussianMixture(BaseMixture):
                 covariance_type=self.covariance_type, init_params=self.init_params,
                 reg_covar=self.reg_covar, random_state=random_state,
                 on_degenerate=self.on_degenerate, events=events, next_start=next_start,
+                variances=variances,
             )
             if params.means.shape[0] < self.n_components and any(
                     a is not None for a in init_arrays):

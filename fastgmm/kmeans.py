@@ -805,14 +805,17 @@ class KMeans(_TransformerOutputMixin, _ParamsMixin):
         """
         names = feature_names(X)
         variances = None
-        if is_plain_array(X) and self.tol > 0:
+        tol = self.tol  # validated with the other parameters, after X
+        if (is_plain_array(X) and isinstance(tol, numbers.Real)
+                and not isinstance(tol, bool) and tol > 0):
             # The tolerance's feature variances are finite only for finite
             # values (a NaN or an infinity makes its column's NaN): one read
-            # of X checks it and gives them. Otherwise (or where squares
-            # overflow) the check names the problem, or passes X.
+            # of X checks it and gives them. Otherwise the check names the
+            # problem, or passes X (finite values whose squares overflow),
+            # whose variances these are.
             variances = _feature_variances(X, _config.CHUNK_SIZE)
             if not np.all(np.isfinite(variances)):
-                X, variances = _check_X(X, type(self).__name__), None
+                X = _check_X(X, type(self).__name__)
         else:
             X = _check_X(X, type(self).__name__)
         return self._fit_checked(X, sample_weight, names, variances)

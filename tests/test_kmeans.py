@@ -447,8 +447,9 @@ def test_non_finite_X(bad):
         kmeans_plusplus(X, 2)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, 1e200])
+@pytest.mark.parametrize("dtype, bad", [
+    (dtype, bad) for dtype in (np.float32, np.float64) for bad in (np.nan, np.inf, -np.inf)
+] + [(np.float64, 1e200)])  # 1e200: not a float32 value
 def test_one_read_checks_values_and_gives_the_tolerance(monkeypatch, dtype, bad):
     """KMeans.fit reads a plain X once for the check of its values and the
     tolerance's variances (NaN or infinity make a column's variance NaN); a
@@ -472,12 +473,11 @@ def test_one_read_checks_values_and_gives_the_tolerance(monkeypatch, dtype, bad)
     variances.clear()
     X[1234, 2] = bad
     if bad == 1e200:
-        if dtype == np.float32:
-            return  # not a float32 value
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # overflow, as before
             KMeans(2, n_init=1, random_state=0).fit(X)
-        assert scans == [X.shape]
+        # Checked (and passed), its variances kept for the tolerance.
+        assert scans == [X.shape] and variances == [X.shape]
         return
     match = r"contains NaN: .*rows 1234" if np.isnan(bad) else r"contains infinity.*rows 1234"
     with pytest.raises(ValueError, match=match):
@@ -498,6 +498,8 @@ def test_validation_errors(rng):
         KMeans(2).fit(X.astype("m8[s]"))
     for bad_params in (dict(n_clusters=0), dict(init="kmeans"), dict(n_init=0),
                        dict(max_iter=0), dict(tol=-1.0), dict(algorithm="elkan"),
+                       dict(tol="1e-4"), dict(tol=None), dict(tol=[1e-4]),
+                       dict(tol=np.array([1e-4, 1e-4])), dict(tol=True),
                        dict(n_threads=0),
                        dict(n_threads=numba.config.NUMBA_NUM_THREADS + 1)):
         with pytest.raises(ValueError):

@@ -196,10 +196,13 @@ def test_bad_input_messages():
     # (whose message named KMeans and came after numpy's warnings).
     no_column = Xm.copy()
     no_column[:, 1] = np.nan
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        with pytest.raises(ValueError, match=r"1 column\(s\) with no observed value.*1\."):
-            GaussianMixture(2, nan_policy="marginalize").fit(no_column)
+    for init_params in ("kmeans", "k-means++", "random", "random_from_data", "hc"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(ValueError,
+                               match=r"1 column\(s\) with no observed value.*1\."):
+                GaussianMixture(2, nan_policy="marginalize",
+                                init_params=init_params).fit(no_column)
     inf = Xm.copy()
     inf[0, 0] = np.inf
     with pytest.raises(ValueError, match="infinity"):

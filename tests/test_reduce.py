@@ -1,6 +1,6 @@
 """The sums of a pass's partial statistics and the sweeps over X before a fit
 (``_kernels/reduce.py``, ``_em.add_block_sums``, ``_em.reused_pass_parts``,
-``_outofcore.max_abs`` / ``all_finite``).
+``_outofcore.max_abs`` / ``finite_largest``).
 
 The sums are numpy's ``parts[:n].sum(axis=0)`` bit for bit (the same
 additions in the same order), on one thread or several; the sweeps give
@@ -13,7 +13,7 @@ import pytest
 
 from fastgmm import GaussianMixture, _config, _em, _threads
 from fastgmm._covariance import compute_precision_cholesky
-from fastgmm._outofcore import all_finite, max_abs
+from fastgmm._outofcore import finite_largest, max_abs
 from fastgmm._stats import Params
 from fastgmm._validation import check_array
 import reference as ref
@@ -117,7 +117,7 @@ def test_reused_parts_give_the_statistics_of_fresh_ones(covariance_type):
 @pytest.mark.parametrize("layout", ["C", "F", "strided"])
 @pytest.mark.parametrize("value", [None, np.nan, np.inf, -np.inf, -1e30])
 @pytest.mark.parametrize("segmented", [False, True])
-def test_max_abs_and_all_finite_match_numpy(dtype, layout, value, segmented, monkeypatch):
+def test_max_abs_and_finite_largest_match_numpy(dtype, layout, value, segmented, monkeypatch):
     # Small enough for the tests, large enough for the threaded kernel; with
     # ``segmented``, X is read in segments of rows (as a large X is).
     monkeypatch.setattr(_config, "PARALLEL_SCAN_MIN_VALUES", 2**10)
@@ -136,7 +136,10 @@ def test_max_abs_and_all_finite_match_numpy(dtype, layout, value, segmented, mon
         assert got == np.nanmax(np.abs(X)) or np.isnan(got)
     else:
         assert got == expected or (np.isnan(got) and np.isnan(expected))
-    assert all_finite(X) == bool(np.isfinite(X).all())
+    finite, largest = finite_largest(X)
+    assert finite == bool(np.isfinite(X).all())
+    # The threaded scan's max|X| (these X are all large enough for it).
+    assert largest == expected or (np.isnan(largest) and np.isnan(expected))
 
 
 def test_check_array_names_nan_and_infinity_of_a_large_x(monkeypatch):
@@ -214,11 +217,28 @@ def test_feature_variances_read_once_per_fit(monkeypatch, weighted):
         return pick(name, n_blocks)
 
     monkeypatch.setattr(kmeans_module, "_kernel", counted)
+    # The variances each start's k-means is handed.
+    handed = []
+    fit_checked = kmeans_module.KMeans._fit_checked
+
+    def recorded(self, X, sample_weight=None, names=None, variances=None):
+        handed.append(variances)
+        return fit_checked(self, X, sample_weight, names, variances)
+
+    monkeypatch.setattr(kmeans_module.KMeans, "_fit_checked", recorded)
     rng = np.random.default_rng(8)
     X = rng.standard_normal((2000, 3))
+    X[:, 1] *= 3.0
     w = rng.uniform(0.5, 2.0, X.shape[0]) if weighted else None
     fitted = GaussianMixture(2, n_init=3, max_iter=3, random_state=0).fit(X, sample_weight=w)
     assert len(sweeps) == (3 if weighted else 1)
+    assert len(handed) == 3
+    for variances in handed:
+        if weighted:
+            assert variances is None
+        else:
+            np.testing.assert_array_equal(variances, kmeans_module._feature_variances(
+                X, _config.CHUNK_SIZE))
     # The same fit as with the starts' own sweeps (no variances for the test).
     monkeypatch.undo()
     reference = GaussianMixture(2, n_init=3, max_iter=3, random_state=0)
