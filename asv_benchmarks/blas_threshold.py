@@ -34,7 +34,7 @@ covariance_type, n_features, n_components, n_samples, dtype, path = sys.argv[1:7
 n_features, n_components, n_samples = int(n_features), int(n_components), int(n_samples)
 for name in ("BLAS_DIAG_MIN_FEATURES", "BLAS_SPHERICAL_MIN_FEATURES"):
     setattr(_config, name, 10**12 if path == "numba" else 1)
-for name in ("BLAS_DIAG_MIN_COMPONENTS", "BLAS_SPHERICAL_MIN_WORK"):
+for name in ("BLAS_DIAG_MIN_COMPONENTS", "BLAS_DIAG_MIN_WORK", "BLAS_SPHERICAL_MIN_WORK"):
     setattr(_config, name, 1)
 X = make_data(n_samples, n_features, n_components).astype(dtype)
 start = make_start(X, n_components, covariance_type)

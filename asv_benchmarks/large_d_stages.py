@@ -14,6 +14,11 @@ printed side by side, with the whole fit last. The grid's time per
 iteration is the whole fit divided by ``--n-iter``, so the stages of the
 start and of the end (validation of ``precisions_init``, the start's
 factors, the fitted arrays) weigh in it as much as the iterations.
+
+Each fit starts after a pause of ``--settle`` seconds (default 0.5): the
+libraries alternate in one process, and OpenBLAS's worker threads keep
+spinning for a while after scikit-learn's threaded products, sharing the
+cores with a fit started at once (see ``start_speed.py``).
 """
 
 import argparse
@@ -96,6 +101,8 @@ def main():
     add_cell_arguments(parser)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--n-iter", type=int, default=2)
+    parser.add_argument("--settle", type=float, default=0.5,
+                        help="seconds of pause before each timed fit (see above)")
     args = parser.parse_args()
 
     from sklearn.mixture import GaussianMixture as SKGaussianMixture
@@ -119,6 +126,7 @@ def main():
     for _ in range(args.repeat):
         for cls in labels:  # alternating
             _TIMES.clear()
+            time.sleep(args.settle)
             tick = time.perf_counter()
             fit(cls, args.n_iter)
             _TIMES["whole fit"] = time.perf_counter() - tick

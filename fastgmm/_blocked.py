@@ -6,7 +6,7 @@ block over threads; 'tied' (:func:`em_pass_tied`) and 'diag' / 'spherical'
 :func:`_map_blocks`). Which pass a model runs is its
 ``CovarianceModel.blas_pass(n_features, n_components)``, with thresholds in
 ``_config`` (``BLAS_PASS_MIN_FEATURES``, ``BLAS_TIED_MIN_FEATURES``,
-``BLAS_DIAG_MIN_FEATURES``, ``BLAS_DIAG_MIN_COMPONENTS``,
+``BLAS_DIAG_MIN_FEATURES``, ``BLAS_DIAG_MIN_COMPONENTS``, ``BLAS_DIAG_MIN_WORK``,
 ``BLAS_SPHERICAL_MIN_FEATURES``, ``BLAS_SPHERICAL_MIN_WORK`` and
 ``BLAS_SPHERICAL_WIDE_FEATURES``).
 

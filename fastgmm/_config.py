@@ -214,6 +214,17 @@ BLAS_TIED_SCRATCH_BYTES = 2**26
 BLAS_DIAG_MIN_FEATURES = 256
 BLAS_DIAG_MIN_COMPONENTS = 128
 BLAS_DIAG_WIDE_FEATURES = 1024
+# With AVX-512 the Numba pass runs eight float64 lanes to AVX2's four and
+# the crossing moves up: 'diag' also needs n_components * n_features >=
+# BLAS_DIAG_MIN_WORK there. Pass time Numba / BLAS on an AMD EPYC with
+# AVX-512 (``python asv_benchmarks/blas_threshold.py CELL ...``, the grid's
+# rows, medians of 3 alternating processes), float64 / float32: d=256
+# K=128 0.77 / 0.58, K=192 0.79 / -, K=256 1.44 / 1.02; d=384 K=128 0.79 /
+# -; d=512 K=32 0.72 / -, K=64 0.74 / 0.86, K=128 1.17 / 1.03, K=256 1.79
+# / 1.47; d=1024 K=32 0.76 / 0.83, K=64 1.49 / 1.47, K=128 1.63 / -;
+# d=2048 K=64 1.91 / 1.91, K=256 2.26 / 1.88. The AVX2 host's crossing
+# (above) was at K d = 32768 (d=256 K=128 1.42 / 1.47).
+BLAS_DIAG_MIN_WORK = 256 * 256 if HOST_AVX512 else 0
 # 'spherical' from BLAS_SPHERICAL_MIN_FEATURES features and
 # n_components * n_features >= BLAS_SPHERICAL_MIN_WORK, and for any number
 # of components from BLAS_SPHERICAL_WIDE_FEATURES features: its BLAS pass

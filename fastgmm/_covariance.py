@@ -824,7 +824,8 @@ class Diag(CovarianceModel):
         if n_features >= _config.BLAS_DIAG_WIDE_FEATURES:
             min_components //= 2
         return (n_features >= _config.BLAS_DIAG_MIN_FEATURES
-                and n_components >= min_components)
+                and n_components >= min_components
+                and n_components * n_features >= _config.BLAS_DIAG_MIN_WORK)
 
     def run_blas_pass(self, X, sample_weight, args, hard):
         return _blocked.em_pass_diag(X, sample_weight, *args, hard)

@@ -3,7 +3,8 @@ rows, ``fastgmm._blocked.em_pass_tied`` / ``em_pass_diag``).
 
 They run from ``_config.BLAS_TIED_MIN_FEATURES`` features ('tied') and from
 ``_config.BLAS_DIAG_MIN_FEATURES`` features and
-``_config.BLAS_DIAG_MIN_COMPONENTS`` components ('diag'; 'spherical' from
+``_config.BLAS_DIAG_MIN_COMPONENTS`` components (and, on AVX-512 hosts,
+``BLAS_DIAG_MIN_WORK`` components times features: 'diag'; 'spherical' from
 ``BLAS_SPHERICAL_MIN_FEATURES`` features and ``BLAS_SPHERICAL_MIN_WORK``
 components times features); the
 tests lower those
@@ -29,7 +30,7 @@ TYPES = ("tied", "diag", "spherical")
 def _set_paths(monkeypatch, on):
     value = 1 if on else 10**9
     for name in ("BLAS_TIED_MIN_FEATURES", "BLAS_DIAG_MIN_FEATURES", "BLAS_DIAG_MIN_COMPONENTS",
-                 "BLAS_SPHERICAL_MIN_FEATURES", "BLAS_SPHERICAL_MIN_WORK",
+                 "BLAS_DIAG_MIN_WORK", "BLAS_SPHERICAL_MIN_FEATURES", "BLAS_SPHERICAL_MIN_WORK",
                  "BLAS_SPHERICAL_WIDE_FEATURES"):
         monkeypatch.setattr(_config, name, value)
 
@@ -160,6 +161,7 @@ def test_dispatch_picks_both_paths(covariance_type, monkeypatch):
     min_features = {"tied": "BLAS_TIED_MIN_FEATURES", "diag": "BLAS_DIAG_MIN_FEATURES",
                     "spherical": "BLAS_SPHERICAL_MIN_FEATURES"}[covariance_type]
     monkeypatch.setattr(_config, "BLAS_DIAG_MIN_COMPONENTS", N_COMPONENTS)
+    monkeypatch.setattr(_config, "BLAS_DIAG_MIN_WORK", N_COMPONENTS * N_FEATURES)
     monkeypatch.setattr(_config, "BLAS_SPHERICAL_MIN_WORK", N_COMPONENTS * N_FEATURES)
     for threshold, expected in ((N_FEATURES + 1, 0), (N_FEATURES, 1)):
         monkeypatch.setattr(_config, min_features, threshold)
@@ -176,6 +178,10 @@ def test_dispatch_picks_both_paths(covariance_type, monkeypatch):
         monkeypatch.setattr(_config, "BLAS_DIAG_WIDE_FEATURES", N_FEATURES + 1)
         assert not model.blas_pass(N_FEATURES, N_COMPONENTS)
         assert model.blas_pass(N_FEATURES + 1, N_COMPONENTS)
+        # And (AVX-512 hosts) enough components times features.
+        monkeypatch.setattr(_config, "BLAS_DIAG_MIN_WORK", N_COMPONENTS * (N_FEATURES + 1) + 1)
+        assert not model.blas_pass(N_FEATURES + 1, N_COMPONENTS)
+        assert model.blas_pass(N_FEATURES + 1, N_COMPONENTS + 1)
     if covariance_type == "spherical":
         # spherical needs enough components times features too, below
         # BLAS_SPHERICAL_WIDE_FEATURES features.

@@ -114,8 +114,8 @@ class LargeDBlockPass:
     timeout = 600
     n_samples = {"small": 1_000, "large": 4_000}
     names = ("BLAS_TIED_MIN_FEATURES", "BLAS_DIAG_MIN_FEATURES", "BLAS_DIAG_MIN_COMPONENTS",
-             "BLAS_DIAG_WIDE_FEATURES", "BLAS_SPHERICAL_MIN_FEATURES", "BLAS_SPHERICAL_MIN_WORK",
-             "BLAS_SPHERICAL_WIDE_FEATURES")
+             "BLAS_DIAG_MIN_WORK", "BLAS_DIAG_WIDE_FEATURES", "BLAS_SPHERICAL_MIN_FEATURES",
+             "BLAS_SPHERICAL_MIN_WORK", "BLAS_SPHERICAL_WIDE_FEATURES")
 
     def setup(self, path, covariance_type, dtype, n_features, n_components):
         from fastgmm import _config, _em
