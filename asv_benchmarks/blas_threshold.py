@@ -1,5 +1,5 @@
-"""The fused pass of 'diag' / 'spherical' by the Numba kernels and by BLAS on
-blocks (``fastgmm._blocked.em_pass_diag``), in separate processes alternating.
+"""The fused pass by the Numba kernels and by BLAS on blocks
+(``fastgmm._blocked``), in separate processes alternating.
 
 Run (unset ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` where they are
 forced)::
@@ -15,7 +15,9 @@ takes it; a process times the pass (median of 7, after one untimed). In
 separate processes because a Numba parallel region's threads keep
 spinning for a while after it, which slowed the BLAS threads that
 followed it in the same process. The crossing sets
-``_config.BLAS_DIAG_*`` and ``BLAS_SPHERICAL_*``.
+``_config.BLAS_DIAG_*`` and ``BLAS_SPHERICAL_*`` ('diag', 'spherical'),
+``BLAS_PASS_MIN_FEATURES`` ('full') and ``BLAS_TIED_MIN_FEATURES``
+('tied').
 """
 
 import argparse
@@ -32,7 +34,8 @@ from fastgmm import GaussianMixture, _config, _em, _stats
 from fastgmm.bench import make_data, make_start
 covariance_type, n_features, n_components, n_samples, dtype, path = sys.argv[1:7]
 n_features, n_components, n_samples = int(n_features), int(n_components), int(n_samples)
-for name in ("BLAS_DIAG_MIN_FEATURES", "BLAS_SPHERICAL_MIN_FEATURES"):
+for name in ("BLAS_PASS_MIN_FEATURES", "BLAS_TIED_MIN_FEATURES", "BLAS_DIAG_MIN_FEATURES",
+             "BLAS_SPHERICAL_MIN_FEATURES"):
     setattr(_config, name, 10**12 if path == "numba" else 1)
 for name in ("BLAS_DIAG_MIN_COMPONENTS", "BLAS_DIAG_MIN_WORK", "BLAS_SPHERICAL_MIN_WORK"):
     setattr(_config, name, 1)

@@ -180,7 +180,14 @@ PARALLEL_MIN_BLOCKS = 16
 # K=4, N=2000: d=128 0.54 (float32) 0.66 (float64), d=256 1.01 / 1.54,
 # d=512 1.86 / 2.57; K=8, N=4000: d=160 1.46 / 1.22, d=192 1.03 / 1.31,
 # d=224 1.22 / 1.43; K=10, N=4000, float64: d=128 1.22, d=192 1.40.
-BLAS_PASS_MIN_FEATURES = 192
+# With AVX-512 (AMD EPYC; ``python asv_benchmarks/blas_threshold.py
+# full:D:K:N:DTYPE ...``, separate processes alternating, medians of 3, the
+# grid's rows), float64 / float32: d=64 K=8 0.42 / -, K=32 0.43 / -, K=64
+# 0.50 / -; d=96 K=8 0.83 / -; d=128 K=8 1.31 / 0.88 (and 0.86 on 1525
+# rows), K=16 1.43 / -, K=64 1.40 / 1.01; d=160 K=8 1.66 / 1.08; d=192 K=8
+# 1.97 / 1.56; d=256 K=8 2.72 / 1.86, K=64 2.86 / -; d=384 K=8 3.25 / -.
+# From 160 features both dtypes gain (at 128 float64 would, float32 not).
+BLAS_PASS_MIN_FEATURES = 160 if HOST_AVX512 else 192
 BLAS_PASS_CHUNK_SIZE = 512
 
 # 'tied' covariances of at least this many features run their pass by BLAS-3
