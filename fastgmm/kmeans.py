@@ -78,6 +78,12 @@ def _check_n_clusters(n_clusters, n_samples):
         raise ValueError(f"n_samples={n_samples} should be >= n_clusters={n_clusters}.")
 
 
+def _valid_tol(tol):
+    """Whether ``tol`` is a valid ``KMeans`` tolerance: a finite real >= 0."""
+    return (isinstance(tol, numbers.Real) and not isinstance(tol, bool)
+            and bool(np.isfinite(tol)) and tol >= 0)
+
+
 def _check_n_threads(n_threads):
     if n_threads is None:
         return
@@ -713,8 +719,7 @@ class KMeans(_TransformerOutputMixin, _ParamsMixin):
                 or isinstance(self.max_iter, bool) or self.max_iter < 1):
             raise InvalidParameterError(f"max_iter must be an int >= 1, got "
                                         f"{self.max_iter!r}.")
-        if (not isinstance(self.tol, numbers.Real) or isinstance(self.tol, bool)
-                or not np.isfinite(self.tol) or self.tol < 0):
+        if not _valid_tol(self.tol):
             raise InvalidParameterError(f"tol must be a finite float >= 0, got "
                                         f"{self.tol!r}.")
         if self.algorithm != "lloyd":
@@ -805,9 +810,8 @@ class KMeans(_TransformerOutputMixin, _ParamsMixin):
         """
         names = feature_names(X)
         variances = None
-        tol = self.tol  # validated with the other parameters, after X
-        if (is_plain_array(X) and isinstance(tol, numbers.Real)
-                and not isinstance(tol, bool) and tol > 0):
+        # self.tol is validated with the other parameters, after X.
+        if is_plain_array(X) and _valid_tol(self.tol) and self.tol > 0:
             # The tolerance's feature variances are finite only for finite
             # values (a NaN or an infinity makes its column's NaN): one read
             # of X checks it and gives them. Otherwise the check names the
