@@ -26,6 +26,23 @@ def record_kernel_choices(monkeypatch, module):
     return seen
 
 
+def record_max_abs_scans(monkeypatch):
+    """Wrap ``_outofcore._parallel_max_abs`` (the threaded scan of a large X
+    that the finiteness check makes) so that each scan's X shape is
+    recorded; returns the list."""
+    from fastgmm import _outofcore
+
+    seen = []
+    scan = _outofcore._parallel_max_abs
+
+    def recording(X):
+        seen.append(X.shape)
+        return scan(X)
+
+    monkeypatch.setattr(_outofcore, "_parallel_max_abs", recording)
+    return seen
+
+
 def traced_peak(func, repeat=2):
     """(``func()``'s last result, the least of ``repeat`` traced peaks): the
     most memory ``func`` held beyond what was held before it, in bytes.

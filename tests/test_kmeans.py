@@ -30,7 +30,7 @@ from scipy import stats
 
 import reference
 import reference_kmeans as ref
-from helpers import record_kernel_choices
+from helpers import record_kernel_choices, record_max_abs_scans
 from fastgmm import _config
 from fastgmm._kernels import kmeans as kernels
 from fastgmm.exceptions import ConvergenceWarning, NotFittedError
@@ -455,12 +455,7 @@ def test_one_read_checks_values_and_gives_the_tolerance(monkeypatch, dtype, bad)
     tolerance's variances (NaN or infinity make a column's variance NaN); a
     non-finite X still gets the validator's message, and a finite X whose
     squares overflow (the variance infinite) is checked and fitted as before."""
-    import fastgmm._outofcore as outofcore
-
-    scans = []
-    scan = outofcore._parallel_max_abs
-    monkeypatch.setattr(outofcore, "_parallel_max_abs",
-                        lambda X: scans.append(X.shape) or scan(X))
+    scans = record_max_abs_scans(monkeypatch)
     monkeypatch.setattr(_config, "PARALLEL_SCAN_MIN_VALUES", 2**10)
     variances = []
     feature_variances = kmeans_module._feature_variances

@@ -17,7 +17,7 @@ from fastgmm._outofcore import finite_largest, max_abs
 from fastgmm._stats import Params
 from fastgmm._validation import check_array
 import reference as ref
-from helpers import record_kernel_choices
+from helpers import record_kernel_choices, record_max_abs_scans
 
 
 def wide_range_parts(rng, shape):
@@ -176,17 +176,8 @@ def test_fit_reads_x_once_for_finiteness_and_magnitude(monkeypatch):
     check (sums of squared deviations must not overflow) takes it instead of
     reading X again, and still refuses an X that would overflow; the
     'kmeans' start does not check X again."""
-    import fastgmm._outofcore as outofcore
-
     monkeypatch.setattr(_config, "PARALLEL_SCAN_MIN_VALUES", 2**10)
-    calls = []
-    scan = outofcore._parallel_max_abs
-
-    def counted(X):
-        calls.append(X.shape)
-        return scan(X)
-
-    monkeypatch.setattr(outofcore, "_parallel_max_abs", counted)
+    calls = record_max_abs_scans(monkeypatch)
     X = np.random.default_rng(7).standard_normal((3000, 2))
     for init_params in ("random", "kmeans"):
         # The 'kmeans' start's k-means takes the checked X without a check.
