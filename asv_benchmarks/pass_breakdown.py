@@ -1,9 +1,11 @@
 """Where a full-covariance pass spends its time: CPU time per stage, one thread.
 
-Run: ``python asv_benchmarks/pass_breakdown.py [N:d:K] [float32]`` (default
-``200000:16:16``, shape b of ``fastgmm.bench``; float64 unless ``float32`` is
-given, which runs the stages as the fused pass runs them for float32 data:
-scored and scattered in float32, responsibilities in float64). A serial loop over
+Run: ``python asv_benchmarks/pass_breakdown.py [N:d:K] [float32] [tiles]``
+(default ``200000:16:16``, shape b of ``fastgmm.bench``; float64 unless
+``float32`` is given, which runs the stages as the fused pass runs them for
+float32 data: scored and scattered in float32, responsibilities in float64;
+the log-densities by the product the pass uses for these data, or by the
+column tiles with ``tiles``). A serial loop over
 256-row blocks calls the block helpers of the fused pass
 (``fastgmm._kernels``) stage by stage: loading the block, the log-densities
 (triangular products), the log-sum-exp, the responsibilities and first
@@ -28,7 +30,8 @@ from fastgmm._kernels.em_pass import (
 )
 from fastgmm._kernels import kernel_variant
 from fastgmm._kernels.logprob import (ROW_PAD, block_log_prob_full, block_log_prob_full_uncentred,
-                                      block_normalize, centred_product, load_block)
+                                      block_normalize, centred_product, load_block,
+                                      unrolled_log_prob_kernels, unrolled_product)
 
 CHUNK = 256
 STAGES = ["load", "log-densities", "log-sum-exp", "responsibilities + moments", "scatter"]
@@ -82,11 +85,18 @@ def main():
     precisions_chol = np.triu(0.1 * rng.normal(size=(n_components, n_features, n_features))
                               + np.eye(n_features)).astype(dtype)
     const = rng.normal(size=n_components)
-    # The product the fused pass runs for these data (logprob.centred_product).
-    run = (_run if centred_product(n_features, dtype) else
-           kernel_variant(_run, "_uncentred",
-                          {"block_log_prob_full": block_log_prob_full_uncentred},
-                          fastmath=FASTMATH, nogil=True))
+    # The product the fused pass runs for these data (logprob.unrolled_product,
+    # then logprob.centred_product), or the tiles with ``tiles``.
+    if unrolled_product(n_features, dtype) and "tiles" not in sys.argv[2:]:
+        run = kernel_variant(_run, f"_unrolled{n_features}",
+                             {"block_log_prob_full": unrolled_log_prob_kernels(n_features)[1]},
+                             fastmath=FASTMATH, nogil=True)
+    elif centred_product(n_features, dtype):
+        run = _run
+    else:
+        run = kernel_variant(_run, "_uncentred",
+                             {"block_log_prob_full": block_log_prob_full_uncentred},
+                             fastmath=FASTMATH, nogil=True)
     best = []
     for last_stage in range(len(STAGES)):
         run(X, means, precisions_chol, const, last_stage)  # compile

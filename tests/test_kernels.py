@@ -7,7 +7,7 @@ dense reference, for float32 data the precision rule of ``fastgmm._kernels``).
 import numpy as np
 import pytest
 
-from fastgmm import _em, _threads
+from fastgmm import _config, _em, _threads
 from fastgmm._kernels._inline import EXP_CUTOFF
 from fastgmm._covariance import compute_precision_cholesky
 from fastgmm._stats import Params
@@ -184,7 +184,13 @@ def test_tiled_kernels_match_reference_for_every_width(covariance_type, dtype, n
     block adding its scatter into the total (``em_pass_full_components``, and
     the serial kernel's two-feature path; with one feature, the accumulating
     pass of 42ed10d called em_pass_full_components with em_pass_full's
-    arguments and raised TypeError)."""
+    arguments and raised TypeError). 'full' runs its column tiles here at
+    every width, as it does above ``UNROLLED_MAX_FEATURES`` and on hosts
+    without AVX-512 (the unrolled product:
+    ``test_unrolled_kernels_match_reference``)."""
+    from fastgmm._kernels import logprob
+
+    monkeypatch.setattr(logprob, "unrolled_product", lambda n_features, dtype: False)
     X, params = make_problem(5, covariance_type, dtype, n_samples=300,
                              n_features=n_features, n_components=3)
     rtol = ref.RTOL[dtype]
@@ -224,19 +230,27 @@ def test_tiled_kernels_match_reference_for_every_width(covariance_type, dtype, n
 @pytest.mark.parametrize("n_blocks", [1, 64], ids=["serial", "parallel"])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_full_runs_the_kernels_of_its_data_only(n_blocks, dtype):
-    """'full' has three families of kernels, so that a fit compiles only the
-    one its data need: two features (one sweep per component), the centred
-    product (float32; float64 below ``CENTRED_PRODUCT_MAX_FEATURES``
-    features) and the uncentred one (float64 from there). Every width runs
+    """'full' has four families of kernels, so that a fit compiles only the
+    one its data need: two features (one sweep per component), the
+    straight-line product of each number of features up to
+    ``UNROLLED_MAX_FEATURES`` (kernels of their own per width), and above
+    it the column tiles: the centred product (float32; float64 below
+    ``CENTRED_PRODUCT_MAX_FEATURES`` features, which hosts without AVX-512
+    reach) and the uncentred one (float64 from there). Every width runs
     exactly its family's kernels; the numbers of each are checked against
     the reference by ``test_tiled_kernels_match_reference_for_every_width``
-    (d = 1 ... 19) and ``test_float64_log_densities_far_from_origin_lose_no_digits``."""
+    (d = 1 ... 19), ``test_unrolled_kernels_match_reference`` and
+    ``test_float64_log_densities_far_from_origin_lose_no_digits``."""
     from fastgmm import _covariance
     from fastgmm._kernels import em_pass, logprob
 
     def unwrapped(kernel):
         # pick_kernel may hand a parallel kernel behind a lock (a partial).
         return getattr(kernel, "args", (kernel,))[0]
+
+    def unrolled(n_features):
+        (em, em_serial), components = em_pass.unrolled_full_kernels(n_features)
+        return {em, em_serial, components, *logprob.unrolled_log_prob_kernels(n_features)[2]}
 
     model = _covariance.get("full")
     families = {
@@ -251,19 +265,85 @@ def test_full_runs_the_kernels_of_its_data_only(n_blocks, dtype):
                       logprob.weighted_log_prob_full_uncentred_serial},
     }
     wide = logprob.CENTRED_PRODUCT_MAX_FEATURES
-    for n_features in (1, 2, 3, wide - 1, wide, wide + 5):
+    top = logprob.UNROLLED_MAX_FEATURES[np.dtype(dtype)]
+    for n_features in sorted({1, 2, 3, top, top + 1, wide - 1, wide, wide + 5, top + 5}):
         picked = {unwrapped(model.pass_kernel(n_blocks, accumulate, n_features, dtype)[0])
                   for accumulate in (False, True)}
         picked.add(unwrapped(model.log_prob_kernel(n_blocks, n_features, dtype)))
         if n_features == 2:
-            expected = "2d"
+            expected = families["2d"]
+        elif n_features <= top:
+            expected = unrolled(n_features)
         elif dtype == np.float32 or n_features < wide:
-            expected = "centred"
+            expected = families["centred"]
         else:
-            expected = "uncentred"
-        assert picked <= families[expected], (n_features, picked)
+            expected = families["uncentred"]
+        assert picked <= expected, (n_features, picked)
+    # Each width has kernels of its own.
+    assert not unrolled(3) & unrolled(4)
     # Accumulating scatters: two features run the serial two-feature pass.
     assert model.pass_kernel(n_blocks, True, 2, dtype)[0] is em_pass.em_pass_full_2d_serial
+
+
+# Widths of the unrolled product tested: the smallest, a few in between and
+# the largest of each dtype on AVX-512 hosts (each compiles a helper).
+UNROLLED_FEATURE_COUNTS = [1, 3, 4, 7, 8, 9, 16, 23, 28]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_unrolled_squared_norm_matches_numpy(dtype):
+    """The generated straight-line product, ``||(x - mean) U||^2`` of each
+    row, against numpy in float64 for widths up to the largest the rule
+    uses; 37 rows (a vectorised loop and a rest) of a wider block, whose
+    other entries of ``sq`` stay as they were."""
+    from fastgmm._kernels import logprob
+
+    rng = np.random.default_rng(11)
+    n_rows = 37
+    for n_features in UNROLLED_FEATURE_COUNTS:
+        xt = rng.normal(size=(n_features, 64)).astype(dtype)
+        U = np.triu(rng.normal(size=(n_features, n_features))).astype(dtype)
+        mean = rng.normal(size=n_features).astype(dtype)
+        sq = np.full(64, -1.0, dtype)
+        logprob.unrolled_squared_norm(n_features)(xt, n_rows, U, mean, xt, sq)
+        D = xt[:, :n_rows].T.astype(np.float64) - mean
+        expected = ((D @ U.astype(np.float64)) ** 2).sum(axis=1)
+        np.testing.assert_allclose(sq[:n_rows], expected, rtol=50 * ref.RTOL[dtype],
+                                   err_msg=str(n_features))
+        assert np.all(sq[n_rows:] == -1.0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_features", [3, 9])
+def test_unrolled_kernels_match_reference(dtype, n_features, monkeypatch):
+    """The kernels of the unrolled product (scoring, the pass, the
+    accumulating pass) against the reference, on 300 rows in blocks of 128
+    and a rest: the same checks as the tiles'."""
+    from fastgmm._kernels import em_pass, logprob
+
+    assert logprob.unrolled_product(n_features, dtype) or not _config.HOST_AVX512
+    monkeypatch.setattr(logprob, "unrolled_product", lambda d, dt: True)
+    X, params = make_problem(6, "full", dtype, n_samples=300, n_features=n_features,
+                             n_components=3)
+    rtol = ref.RTOL[dtype]
+    np.testing.assert_allclose(
+        _em.weighted_log_prob(X, params, "full"),
+        ref.weighted_log_prob(X, params.weights, params.means, params.covariances, "full"),
+        rtol=rtol)
+    norm, resp = ref.responsibilities(X, params.weights, params.means, params.covariances,
+                                      "full")
+    for part_bytes in (None, 1):
+        if part_bytes:
+            monkeypatch.setattr(_em._config, "PART_BYTES", part_bytes)
+        stats = _em.em_pass(X, np.empty(0), params, "full", chunk_size=128)
+        np.testing.assert_allclose(stats.loglik, norm.sum(), rtol=rtol)
+        np.testing.assert_allclose(stats.nk, resp.sum(axis=0), rtol=rtol)
+        for k in range(3):
+            D = X.astype(np.float64) - stats.ref[k]
+            scatter = np.triu((resp[:, k, None] * D).T @ D)
+            np.testing.assert_allclose(np.triu(stats.sxx[k]), scatter, rtol=rtol,
+                                       atol=rtol * np.abs(scatter).max())
+    assert em_pass.unrolled_full_kernels.cache_info().currsize >= 1
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)

@@ -33,6 +33,7 @@ Which of these sums are float32 for float32 data (within a block) and which
 float64 is the rule in the docstring of ``fastgmm._kernels``.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -53,6 +54,7 @@ from .logprob import (
     ROW_PAD,
     WIDE_TILE_MIN_FEATURES,
     load_block,
+    unrolled_log_prob_kernels,
 )
 
 _JIT = dict(fastmath=FASTMATH, cache=NUMBA_CACHE, nogil=True)
@@ -792,3 +794,17 @@ em_pass_full_2d = kernel_variant(
                           "_block_full_stats": _block_full_stats_2d},
     parallel=True, **_JIT)
 em_pass_full_2d_serial = serial_twin(em_pass_full_2d, **_JIT)
+
+
+@functools.lru_cache(maxsize=None)
+def unrolled_full_kernels(n_features):
+    """``((em_pass_full, its serial twin), em_pass_full_components)`` with the
+    straight-line product of ``n_features`` features
+    (``logprob.unrolled_squared_norm``; the rule: ``logprob.unrolled_product``)."""
+    suffix = f"_unrolled{n_features}"
+    one, block, _ = unrolled_log_prob_kernels(n_features)
+    em = kernel_variant(em_pass_full, suffix, {"block_log_prob_full": block}, parallel=True,
+                        **_JIT)
+    components = kernel_variant(em_pass_full_components, suffix,
+                                {"block_log_prob_full_one": one}, parallel=True, **_JIT)
+    return (em, serial_twin(em, **_JIT)), components
