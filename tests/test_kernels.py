@@ -249,7 +249,8 @@ def test_full_runs_the_kernels_of_its_data_only(n_blocks, dtype):
         return getattr(kernel, "args", (kernel,))[0]
 
     def unrolled(n_features):
-        (em, em_serial), components = em_pass.unrolled_full_kernels(n_features)
+        sweep = em_pass.one_sweep_stats(n_features, dtype)
+        (em, em_serial), components = em_pass.unrolled_full_kernels(n_features, sweep)
         return {em, em_serial, components, *logprob.unrolled_log_prob_kernels(n_features)[2]}
 
     model = _covariance.get("full")
@@ -279,8 +280,11 @@ def test_full_runs_the_kernels_of_its_data_only(n_blocks, dtype):
         else:
             expected = families["uncentred"]
         assert picked <= expected, (n_features, picked)
-    # Each width has kernels of its own.
+    # Each width has kernels of its own; the pass with its statistics in one
+    # sweep is another kernel than the one with tiles.
     assert not unrolled(3) & unrolled(4)
+    assert not set(em_pass.unrolled_full_kernels(3, True)[0]) & set(
+        em_pass.unrolled_full_kernels(3, False)[0])
     # Accumulating scatters: two features run the serial two-feature pass.
     assert model.pass_kernel(n_blocks, True, 2, dtype)[0] is em_pass.em_pass_full_2d_serial
 
@@ -313,16 +317,52 @@ def test_unrolled_squared_norm_matches_numpy(dtype):
         assert np.all(sq[n_rows:] == -1.0)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("n_features", [3, 9])
-def test_unrolled_kernels_match_reference(dtype, n_features, monkeypatch):
+@pytest.mark.parametrize("accumulate", [False, True])
+@pytest.mark.parametrize("n_features", [1, 3, 6, 10])
+def test_unrolled_block_stats_match_numpy(n_features, accumulate):
+    """The generated one-sweep statistics of a component: nk, sx and the
+    scatter's upper triangle of 37 rows of a wider block, against numpy
+    (written, or added to what ``sxx`` held, with ``accumulate``); the lower
+    triangle is left as it was."""
+    from fastgmm._kernels import em_pass
+
+    rng = np.random.default_rng(12)
+    n_rows = 37
+    xt = rng.normal(size=(n_features, 64))
+    mean = rng.normal(size=n_features)
+    e, w, inv_total = rng.uniform(size=(3, 64))
+    sx = np.zeros(n_features)
+    before = rng.normal(size=(n_features, n_features))
+    sxx = before.copy()
+    nk = em_pass.unrolled_block_stats(n_features)(xt, n_rows, mean, e, w, inv_total, sx, sxx,
+                                                  accumulate)
+    r = (e * w * inv_total)[:n_rows]
+    D = xt[:, :n_rows].T - mean
+    np.testing.assert_allclose(nk, r.sum(), rtol=1e-13)
+    np.testing.assert_allclose(sx, r @ D, rtol=1e-12, atol=1e-13)
+    upper = np.triu_indices(n_features)
+    expected = ((r[:, None] * D).T @ D)[upper] + (before[upper] if accumulate else 0.0)
+    np.testing.assert_allclose(sxx[upper], expected, rtol=1e-12, atol=1e-13)
+    lower = np.tril_indices(n_features, -1)
+    np.testing.assert_array_equal(sxx[lower], before[lower])
+
+
+@pytest.mark.parametrize("dtype, n_features, sweep",
+                         [(np.float64, 3, None), (np.float64, 9, None),
+                          (np.float32, 3, None), (np.float32, 9, None),
+                          (np.float64, 5, False), (np.float32, 5, True)])
+def test_unrolled_kernels_match_reference(dtype, n_features, sweep, monkeypatch):
     """The kernels of the unrolled product (scoring, the pass, the
     accumulating pass) against the reference, on 300 rows in blocks of 128
-    and a rest: the same checks as the tiles'."""
+    and a rest: the same checks as the tiles'. The pass takes its statistics
+    in one sweep or by tiles as ``one_sweep_stats`` says (``sweep`` None),
+    or as ``sweep`` forces."""
     from fastgmm._kernels import em_pass, logprob
 
     assert logprob.unrolled_product(n_features, dtype) or not _config.HOST_AVX512
     monkeypatch.setattr(logprob, "unrolled_product", lambda d, dt: True)
+    if sweep is not None:
+        monkeypatch.setattr(em_pass, "one_sweep_stats", lambda d, dt: sweep)
     X, params = make_problem(6, "full", dtype, n_samples=300, n_features=n_features,
                              n_components=3)
     rtol = ref.RTOL[dtype]

@@ -137,6 +137,28 @@ def kernel_variant(kernel, suffix, replace=None, **options):
     return njit(**options)(twin)
 
 
+def generated_function(source, name, module, doc, **options):
+    """The njit function ``name`` defined by ``source`` (generated Python
+    code), as if written in ``module`` (a module's ``__name__``).
+
+    For helpers written out per number of features (straight-line code whose
+    values live in registers). The code is compiled under the module's file
+    name and the function's module and qualified name are set, so that
+    Numba caches it on disk beside that module's other functions (its
+    entries are keyed by the qualified name, which must be unique, and by
+    the bytecode).
+    """
+    import sys
+
+    namespace = {"__name__": module}
+    exec(compile(source, sys.modules[module].__file__, "exec"), namespace)
+    func = namespace[name]
+    func.__module__ = module
+    func.__qualname__ = name
+    func.__doc__ = doc
+    return njit(**options)(func)
+
+
 def serial_twin(kernel, **options):
     """The same kernel compiled without ``parallel=True`` (``prange`` runs as ``range``).
 

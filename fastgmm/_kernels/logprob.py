@@ -26,7 +26,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._config import FASTMATH, HOST_AVX512, NUMBA_CACHE
-from . import kernel_variant, serial_twin
+from . import generated_function, kernel_variant, serial_twin
 from ._inline import LOG_2PI, exp_nonpositive
 
 _JIT = dict(fastmath=FASTMATH, cache=NUMBA_CACHE, nogil=True)
@@ -470,13 +470,9 @@ def unrolled_squared_norm(n_features):
     Numba caches it like the helpers written here.
     """
     name, source = _unrolled_source(n_features)
-    namespace = {"__name__": __name__}
-    exec(compile(source, __file__, "exec"), namespace)
-    func = namespace[name]
-    func.__module__ = __name__
-    func.__qualname__ = name
-    func.__doc__ = f"``block_squared_norm_centred`` for {n_features} features (generated)."
-    return njit(**_JIT)(func)
+    return generated_function(
+        source, name, __name__,
+        f"``block_squared_norm_centred`` for {n_features} features (generated).", **_JIT)
 
 
 @functools.lru_cache(maxsize=None)
