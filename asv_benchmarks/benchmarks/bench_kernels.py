@@ -49,6 +49,57 @@ class Kernels:
         self.em.weighted_log_prob(self.X, self.gmm_params, self.covariance_type)
 
 
+class FullProductPaths:
+    """The fused pass and scoring of full covariances at small and middle d by
+    each path: the column tiles, the straight-line product
+    (``logprob.unrolled_product``) with tiled statistics, and with the
+    statistics in one sweep (``em_pass.one_sweep_stats``), whatever the
+    rules would choose for the shape. Commits without the unrolled product
+    skip its paths.
+    """
+
+    params = (["tiles", "unrolled", "unrolled_sweep"], DTYPES, [4, 8, 16])
+    param_names = ["path", "dtype", "n_features"]
+    timeout = 300
+    n_components = 16
+
+    def setup(self, path, dtype, n_features):
+        from fastgmm import _em
+        from fastgmm._kernels import em_pass, logprob
+
+        self.rules = [(logprob, "unrolled_product"), (em_pass, "one_sweep_stats")]
+        if path != "tiles" and not all(hasattr(m, name) for m, name in self.rules):
+            raise NotImplementedError("no unrolled product at this commit")
+        self.saved = [(m, name, getattr(m, name)) for m, name in self.rules if hasattr(m, name)]
+        chosen = {"tiles": (False, False), "unrolled": (True, False),
+                  "unrolled_sweep": (True, True)}[path]
+        for (m, name), value in zip(self.rules, chosen):
+            if hasattr(m, name):
+                setattr(m, name, lambda d, dt, value=value: value)
+        # The rows of the d = 16 kernel benchmarks, for every d here.
+        n_samples = common.n_samples_for(16)
+        self.em = _em
+        self.X = datasets.blobs(n_samples, n_features, self.n_components, dtype)
+        self.gmm_params = datasets.kernel_params(n_samples, n_features, self.n_components,
+                                                 "full", dtype)
+        self.sample_weight = np.empty(0)
+        # Compile (or load from Numba's cache) outside the timed region, the
+        # serial kernels and the parallel ones (several blocks).
+        for rows in (512, 4096):
+            _em.em_pass(self.X[:rows], self.sample_weight, self.gmm_params, "full")
+            _em.weighted_log_prob(self.X[:rows], self.gmm_params, "full")
+
+    def teardown(self, *args):
+        for m, name, value in self.saved:
+            setattr(m, name, value)
+
+    def time_em_pass(self, *args):
+        self.em.em_pass(self.X, self.sample_weight, self.gmm_params, "full")
+
+    def time_weighted_log_prob(self, *args):
+        self.em.weighted_log_prob(self.X, self.gmm_params, "full")
+
+
 class LargeDPass:
     """The fused pass of full covariances at large d: the BLAS pass on blocks
     of rows (``fastgmm._blocked``, from ``_config.BLAS_PASS_MIN_FEATURES`` on)
