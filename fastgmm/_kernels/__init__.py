@@ -35,8 +35,10 @@ data everything below is float64. For float32 data:
    of 'diag' and 'spherical'. ``nk``, and ``sx`` of 'full' and 'tied', are
    float64 sums (of float32 products for 'full'). Where a responsibility
    times a sample weight multiplies float32 deviations it is rounded to
-   float32 first. 'full' with two features sums everything in float64 (one
-   sweep per component, nothing stored per row).
+   float32 first. 'full' with two features, and up to
+   ``em_pass.ONE_SWEEP_STATS_MAX_FEATURES`` features (see
+   ``em_pass.one_sweep_stats``), sums everything in float64 (one sweep per
+   component, nothing stored per row).
 4. Across blocks. Each block writes its sums into float64 ``*_part`` rows,
    and the driver adds them in float64, in a fixed order.
 5. Range. A float32 block sum of squared deviations stays finite for data
