@@ -188,6 +188,41 @@ PARALLEL_MIN_BLOCKS = 16
 # 1.97 / 1.56; d=256 K=8 2.72 / 1.86, K=64 2.86 / -; d=384 K=8 3.25 / -.
 # From 160 features both dtypes gain (at 128 float64 would, float32 not).
 BLAS_PASS_MIN_FEATURES = 160 if HOST_AVX512 else 192
+
+# Up to this many features (but two, which have kernels of their own) the
+# product of 'full' is one straight-line loop per number of features
+# (``_kernels.logprob.unrolled_squared_norm``), by dtype; above, the column tiles. With AVX-512
+# (32 vector registers), whole fits from the same start (N=1e5, K=16, 5
+# iterations, tiles -> unrolled, medians of 5 alternating rounds in one
+# process, ms per iteration): float64 d=1 1.21 -> 1.08, d=3 3.51 -> 2.77,
+# d=18 23.66 -> 21.03, d=20 27.85 -> 23.37, d=22 35.39 -> 29.14, d=23 37.22
+# -> 30.39, d=24 32.11 -> 31.98, d=28 45.55 -> 47.09; float32 d=15 12.29 ->
+# 11.06, d=16 11.96 -> 11.31, d=20 16.94 -> 15.82, d=24 21.43 -> 18.40, d=28
+# 27.46 -> 24.76, d=32 37.85 -> 42.83 (shape b, N=2e5: 38.63 -> 33.46).
+# Without AVX-512 (16 registers; compiled with NUMBA_CPU_NAME=haswell on the
+# same host, one 256-row block, one thread) d=4 and d=8 gained in both
+# dtypes, d=12 tied in float64 and lost in float32.
+UNROLLED_MAX_FEATURES = ({"float64": 23, "float32": 28} if HOST_AVX512
+                         else {"float64": 8, "float32": 8})
+
+# Up to this many features (with the unrolled product: UNROLLED_MAX_FEATURES), 'full' takes each component's statistics
+# of a block in one sweep over its rows (``_kernels.em_pass.one_sweep_stats``: nothing stored
+# per row, every sum in float64, as for two features) instead of storing the
+# responsibilities, D and r D and then summing the scatter in tiles. With
+# AVX-512, one serial pass over 2e5 rows (512-row blocks, CPU time, minimum
+# of 5, tiles -> one sweep, ms): float64 d=3 K=9 6.25 -> 4.34, d=4 7.57 ->
+# 5.29, d=5 9.62 -> 6.33, d=6 10.93 -> 7.87, d=7 13.49 -> 10.25, d=8 K=16
+# 24.8 -> 19.5, d=10 34.4 -> 30.8, d=12 40.2 -> 40.9, d=14 60.6 -> 67.6;
+# float32 (float64 sums against float32 tiles) d=3 K=9 4.57 -> 3.90, d=4
+# 5.05 -> 4.49, d=6 6.92 -> 6.27, d=8 K=16 17.4 -> 20.5. Compiled for AVX2
+# (NUMBA_CPU_NAME=haswell, same host): float64 d=3 6.38 -> 3.98, d=5 9.45
+# -> 6.03, d=6 10.8 -> 7.7, d=8 23.8 -> 19.1; float32 d=3 4.41 -> 3.53, d=5
+# 6.17 -> 4.89.
+ONE_SWEEP_STATS_MAX_FEATURES = ({"float64": 10, "float32": 6} if HOST_AVX512
+                                else {"float64": 8, "float32": 5})
+# The one sweep is a variant of the unrolled kernels: never wider than them.
+assert all(ONE_SWEEP_STATS_MAX_FEATURES[t] <= UNROLLED_MAX_FEATURES[t]
+           for t in UNROLLED_MAX_FEATURES)
 BLAS_PASS_CHUNK_SIZE = 512
 
 # 'tied' covariances of at least this many features run their pass by BLAS-3

@@ -510,10 +510,12 @@ class Full(_MatrixModel):
     em_kernels = (_em_kernels.em_pass_full, _em_kernels.em_pass_full_serial)
     log_prob_kernels = (_lp_kernels.weighted_log_prob_full,
                         _lp_kernels.weighted_log_prob_full_serial)
-    # Two features (one sweep per component, no triangular tiles), and
-    # float64 from CENTRED_PRODUCT_MAX_FEATURES features (the uncentred
-    # product), have kernels of their own: a fit compiles only those its
-    # data need (see _kernels.kernel_variant).
+    # Two features (one sweep per component, no triangular tiles), each
+    # number of features up to _config.UNROLLED_MAX_FEATURES (the written-out
+    # product, and statistics, of _kernels.em_pass.unrolled_full_kernels),
+    # and above it float64 from CENTRED_PRODUCT_MAX_FEATURES features (the
+    # uncentred product), have kernels of their own: a fit compiles only
+    # those its data need (see _kernels.kernel_variant).
     em_kernels_2d = (_em_kernels.em_pass_full_2d, _em_kernels.em_pass_full_2d_serial)
     log_prob_kernels_2d = (_lp_kernels.weighted_log_prob_full_2d,
                            _lp_kernels.weighted_log_prob_full_2d_serial)

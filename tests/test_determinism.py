@@ -36,6 +36,7 @@ import numpy as np
 from fastgmm import _em
 from fastgmm._covariance import compute_precision_cholesky
 from fastgmm._kernels import em_pass as E
+from fastgmm._kernels import logprob as L
 from fastgmm._stats import Params
 
 if sys.argv[1] == "helpers":
@@ -46,6 +47,10 @@ if sys.argv[1] == "helpers":
     E._block_scatter(np.int64(10), a2, a2, m, 0.0, False)
     E._block_posterior(np.zeros((8, 520)), np.int64(10), False, a1, True, np.zeros(520),
                        np.zeros(520))
+    # ... and the generated helpers of the written-out kernels.
+    L.unrolled_squared_norm(8)(a2, np.int64(10), m, np.zeros(8), a2, a1)
+    E.unrolled_block_stats(8)(a2, np.int64(10), np.zeros(8), a1, a1, a1, np.zeros(8), m,
+                              False)
 
 def digest(*arrays):
     h = hashlib.sha1()
@@ -55,8 +60,11 @@ def digest(*arrays):
 
 rng = np.random.default_rng(1)
 out = {}
-# 8 features: the centred product; 16: the uncentred variant.
-for d, K in [(8, 8), (16, 8)]:
+# Widths up to _config.UNROLLED_MAX_FEATURES run written-out kernels (8: with
+# the one-sweep statistics on every host; 16: without them where AVX-512
+# allows the product); 30 the column tiles, uncentred (float64 from
+# CENTRED_PRODUCT_MAX_FEATURES).
+for d, K in [(8, 8), (16, 8), (30, 4)]:
     X = rng.standard_normal((20000, d)) + rng.integers(0, 4, (20000, 1)) * 3.0
     means = X[rng.choice(len(X), K, replace=False)]
     A = rng.normal(size=(K, d, d))

@@ -307,18 +307,27 @@ def test_kmeans_float32_weights_of_any_scale(weight):
                                weight * unit.score(X), rtol=ref.RTOL[np.float32])
 
 
-@pytest.mark.parametrize("n_features", [3, 4, 7])
-def test_float64_log_densities_far_from_origin_lose_no_digits(n_features):
-    """Below CENTRED_PRODUCT_MAX_FEATURES features, full covariances score
-    rows centred on each mean, ``(x - mu) U``: at an offset of 1e6 the
+@pytest.mark.parametrize("n_features, tiles", [(3, False), (4, False), (7, False),
+                                                (20, False), (12, True)])
+def test_float64_log_densities_far_from_origin_lose_no_digits(n_features, tiles,
+                                                              monkeypatch):
+    """Full covariances score rows centred on each mean, ``(x - mu) U``, by
+    the written-out product (up to ``_config.UNROLLED_MAX_FEATURES``, which
+    on AVX-512 hosts includes widths from CENTRED_PRODUCT_MAX_FEATURES that
+    the tiles score uncentred) and by the centred tiles below
+    CENTRED_PRODUCT_MAX_FEATURES (``tiles``): at an offset of 1e6 the
     log-densities match the reference computed on the translated data to
     1e-13 relative (``x U - mu U`` is off by 4e-11 there, in numpy)."""
     from fastgmm import _em
-    from fastgmm._kernels.logprob import CENTRED_PRODUCT_MAX_FEATURES
+    from fastgmm._kernels import logprob
     from fastgmm._stats import Params
     from fastgmm._covariance import compute_precision_cholesky
 
-    assert n_features < CENTRED_PRODUCT_MAX_FEATURES
+    if tiles:
+        assert n_features < logprob.CENTRED_PRODUCT_MAX_FEATURES
+        monkeypatch.setattr(logprob, "unrolled_product", lambda d, dtype: False)
+    elif not logprob.unrolled_product(n_features, np.float64):
+        pytest.skip("written out up to 8 features only on this host (no AVX-512)")
     rng = np.random.default_rng(11)
     offset = 1e6
     X_ref = rng.normal(size=(500, n_features))

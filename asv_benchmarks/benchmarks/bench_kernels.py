@@ -68,8 +68,9 @@ class FullProductPaths:
         from fastgmm._kernels import em_pass, logprob
 
         self.rules = [(logprob, "unrolled_product"), (em_pass, "one_sweep_stats")]
-        if path != "tiles" and not all(hasattr(m, name) for m, name in self.rules):
-            raise NotImplementedError("no unrolled product at this commit")
+        needed = {"tiles": 0, "unrolled": 1, "unrolled_sweep": 2}[path]
+        if not all(hasattr(m, name) for m, name in self.rules[:needed]):
+            raise NotImplementedError(f"no {path} path at this commit")
         self.saved = [(m, name, getattr(m, name)) for m, name in self.rules if hasattr(m, name)]
         chosen = {"tiles": (False, False), "unrolled": (True, False),
                   "unrolled_sweep": (True, True)}[path]
@@ -78,6 +79,9 @@ class FullProductPaths:
                 setattr(m, name, lambda d, dt, value=value: value)
         # The rows of the d = 16 kernel benchmarks, for every d here.
         n_samples = common.n_samples_for(16)
+        common.check_budget(
+            common.kernel_bytes(n_samples, n_features, self.n_components, "full", dtype),
+            f"N={n_samples} d={n_features} K={self.n_components} full {dtype}")
         self.em = _em
         self.X = datasets.blobs(n_samples, n_features, self.n_components, dtype)
         self.gmm_params = datasets.kernel_params(n_samples, n_features, self.n_components,

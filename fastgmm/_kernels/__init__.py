@@ -35,10 +35,12 @@ data everything below is float64. For float32 data:
    of 'diag' and 'spherical'. ``nk``, and ``sx`` of 'full' and 'tied', are
    float64 sums (of float32 products for 'full'). Where a responsibility
    times a sample weight multiplies float32 deviations it is rounded to
-   float32 first. 'full' with two features, and up to
-   ``em_pass.ONE_SWEEP_STATS_MAX_FEATURES`` features (see
-   ``em_pass.one_sweep_stats``), sums everything in float64 (one sweep per
-   component, nothing stored per row).
+   float32 first. 'full' with two features, and float32 data of at most
+   ``_config.ONE_SWEEP_STATS_MAX_FEATURES["float32"]`` features (6 with
+   AVX-512, 5 without; ``em_pass.one_sweep_stats``), forms the deviations
+   from the (float32-valued) means, the responsibilities and their products
+   in float64 and sums nk, sx and the scatter in float64: one sweep per
+   component, nothing stored per row, in the accumulating pass too.
 4. Across blocks. Each block writes its sums into float64 ``*_part`` rows,
    and the driver adds them in float64, in a fixed order.
 5. Range. A float32 block sum of squared deviations stays finite for data
@@ -50,6 +52,9 @@ The k-means kernels (``kmeans.py``) upcast each block to float64: for them
 float32 data change only what is read.
 """
 
+import functools
+import sys
+import threading
 import types
 
 from numba import njit
@@ -139,6 +144,27 @@ def kernel_variant(kernel, suffix, replace=None, **options):
     return njit(**options)(twin)
 
 
+def cached_factory(factory):
+    """``factory`` (a function of hashable arguments that builds kernels)
+    called once per arguments: later calls return the first call's result.
+
+    For kernels made on demand (per number of features, say): each is built,
+    and compiled or loaded from Numba's cache, once per process, even when two
+    threads first ask for it at once (the factory runs under a lock; it only
+    creates dispatchers, which compile when first called).
+    """
+    lock = threading.Lock()
+    cached = functools.lru_cache(maxsize=None)(factory)
+
+    @functools.wraps(factory)
+    def get(*args):
+        with lock:
+            return cached(*args)
+
+    get.cache_info = cached.cache_info
+    return get
+
+
 def generated_function(source, name, module, doc, **options):
     """The njit function ``name`` defined by ``source`` (generated Python
     code), as if written in ``module`` (a module's ``__name__``).
@@ -148,16 +174,17 @@ def generated_function(source, name, module, doc, **options):
     name and the function's module and qualified name are set, so that
     Numba caches it on disk beside that module's other functions (its
     entries are keyed by the qualified name, which must be unique, and by
-    the bytecode).
+    the bytecode). Its line numbers are those of ``source``, not of the
+    module's file: the source is kept as the function's ``source``
+    attribute (for error messages and reading).
     """
-    import sys
-
     namespace = {"__name__": module}
     exec(compile(source, sys.modules[module].__file__, "exec"), namespace)
     func = namespace[name]
     func.__module__ = module
     func.__qualname__ = name
     func.__doc__ = doc
+    func.source = source
     return njit(**options)(func)
 
 

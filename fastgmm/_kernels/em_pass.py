@@ -33,14 +33,13 @@ Which of these sums are float32 for float32 data (within a block) and which
 float64 is the rule in the docstring of ``fastgmm._kernels``.
 """
 
-import functools
 import math
 
 import numpy as np
 from numba import njit, prange
 
-from .._config import FASTMATH, HOST_AVX512, NUMBA_CACHE
-from . import generated_function, kernel_variant, serial_twin
+from .._config import FASTMATH, HOST_AVX512, NUMBA_CACHE, ONE_SWEEP_STATS_MAX_FEATURES
+from . import cached_factory, generated_function, kernel_variant, serial_twin
 from .logprob import (
     block_log_prob_diag,
     block_log_prob_full,
@@ -402,27 +401,39 @@ def _block_stats_2d(xt, n_rows, mean, e, w, inv_total, sx, sxx, accumulate):
 
 
 @njit(**_JIT)
-def _block_full_stats(xt, n_rows, means, means_x, logp, w, inv_total, r, dev, rdev, zero,
-                      nk, sx, sxx, accumulate):
-    """The block's statistics of every component, full covariances: ``nk[k]``,
-    ``sx[k]`` and the scatter into ``sxx[k]`` (added with ``accumulate``),
-    from the unnormalised responsibilities ``logp`` (see
-    ``_block_posterior``); ``r``, ``dev`` and ``rdev`` are scratch."""
-    for k in range(means.shape[0]):
-        _block_resp(logp, k, n_rows, w, inv_total, r)
-        nk[k] = _block_first_moments(xt, n_rows, means_x[k], r, dev, rdev, sx[k])
-        _block_scatter(n_rows, rdev, dev, sxx[k], zero, accumulate)
+def _component_stats(xt, n_rows, means, means_x, logp, k, w, inv_total, r, dev, rdev, zero,
+                     sx, sxx, accumulate):
+    """Component k's statistics of the block, full covariances: returns nk,
+    writes sx and the scatter into ``sxx`` (added with ``accumulate``), from
+    the unnormalised responsibilities ``logp`` (see ``_block_posterior``).
+    The responsibilities, D and r D are stored per row (``r``, ``dev``,
+    ``rdev``: scratch) and the scatter summed in tiles, in the dtype of
+    ``dev``. The kernels of ``unrolled_full_kernels`` with ``sweep`` call
+    ``_component_stats_sweep`` instead."""
+    _block_resp(logp, k, n_rows, w, inv_total, r)
+    nk = _block_first_moments(xt, n_rows, means_x[k], r, dev, rdev, sx)
+    _block_scatter(n_rows, rdev, dev, sxx, zero, accumulate)
+    return nk
 
 
 @njit(**_JIT)
-def _block_full_stats_2d(xt, n_rows, means, means_x, logp, w, inv_total, r, dev, rdev, zero,
-                         nk, sx, sxx, accumulate):
-    """``_block_full_stats`` for two features, one sweep per component
-    (``_block_stats_2d``, everything in float64; the scratch is not used).
-    The kernels ending in ``_2d`` call it instead."""
+def _component_stats_sweep(xt, n_rows, means, means_x, logp, k, w, inv_total, r, dev, rdev,
+                           zero, sx, sxx, accumulate):
+    """``_component_stats`` in one sweep over the block's rows, everything in
+    float64 and nothing stored per row (the scratch is not used): the
+    statistics of two features (``_block_stats_2d``), which the kernels of
+    ``unrolled_full_kernels`` replace by ``unrolled_block_stats``."""
+    return _block_stats_2d(xt, n_rows, means[k], logp[k], w, inv_total, sx, sxx, accumulate)
+
+
+@njit(**_JIT)
+def _block_full_stats(xt, n_rows, means, means_x, logp, w, inv_total, r, dev, rdev, zero,
+                      nk, sx, sxx, accumulate):
+    """The block's statistics of every component, full covariances: ``nk[k]``,
+    ``sx[k]`` and the scatter into ``sxx[k]`` (``_component_stats``)."""
     for k in range(means.shape[0]):
-        nk[k] = _block_stats_2d(xt, n_rows, means[k], logp[k], w, inv_total, sx[k], sxx[k],
-                                accumulate)
+        nk[k] = _component_stats(xt, n_rows, means, means_x, logp, k, w, inv_total, r, dev,
+                                 rdev, zero, sx[k], sxx[k], accumulate)
 
 
 @njit(parallel=True, **_JIT)
@@ -466,8 +477,9 @@ def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row
     n_components = means.shape[0]
     n_blocks = loglik_part.shape[0]
     # Scored in X's dtype (see block_log_prob_full); for float32 data the
-    # scatter of a block is summed in float32, nk and sx in float64 (the
-    # rule: fastgmm._kernels).
+    # scatter of a block is summed in float32, nk and sx in float64, but
+    # where _component_stats is the one sweep (the _2d and _sweep variants:
+    # all float64; the rule: fastgmm._kernels).
     means_x = means.astype(X.dtype)
     for c in prange(n_blocks):
         # The row of sxx_part this block writes; ``c - c`` keeps the type of
@@ -556,12 +568,11 @@ def em_pass_full_components(X, sample_weight, means, precisions_chol, const, row
             dev = np.empty((n_features, width), X.dtype)
             rdev = np.empty((n_features, width), X.dtype)
             r = np.empty(chunk_size, X.dtype)
-            _block_resp(logp, k, n_rows, w, inv_total, r)
-            nk_part[c, k] = _block_first_moments(xt, n_rows, means_x[k], r, dev, rdev,
-                                                 sx_part[c, k])
             # np.bool_: a literal True would compile the scatter tiles again
             # for Literal[bool] (em_pass_full passes a runtime bool).
-            _block_scatter(n_rows, rdev, dev, sxx[0, k], zero, np.bool_(True))
+            nk_part[c, k] = _component_stats(xt, n_rows, means, means_x, logp, k, w,
+                                             inv_total, r, dev, rdev, zero, sx_part[c, k],
+                                             sxx[0, k], np.bool_(True))
 
 
 @njit(parallel=True, **_JIT)
@@ -789,6 +800,8 @@ em_pass_full_components_uncentred = kernel_variant(
     {"block_log_prob_full_one": block_log_prob_full_one_uncentred}, parallel=True, **_JIT)
 # Two features: one sweep per component for the log-densities and for the
 # statistics, no triangular tiles (a fit on two features compiles only these).
+_block_full_stats_2d = kernel_variant(_block_full_stats, "_2d",
+                                      {"_component_stats": _component_stats_sweep}, **_JIT)
 em_pass_full_2d = kernel_variant(
     em_pass_full, "_2d", {"block_log_prob_full": block_log_prob_full_2d,
                           "_block_full_stats": _block_full_stats_2d},
@@ -796,29 +809,10 @@ em_pass_full_2d = kernel_variant(
 em_pass_full_2d_serial = serial_twin(em_pass_full_2d, **_JIT)
 
 
-# Up to this many features (with the unrolled product, see
-# logprob.UNROLLED_MAX_FEATURES), 'full' takes each component's statistics
-# of a block in one sweep over its rows (``one_sweep_stats``: nothing stored
-# per row, every sum in float64, as for two features) instead of storing the
-# responsibilities, D and r D and then summing the scatter in tiles. With
-# AVX-512, one serial pass over 2e5 rows (512-row blocks, CPU time, minimum
-# of 5, tiles -> one sweep, ms): float64 d=3 K=9 6.25 -> 4.34, d=4 7.57 ->
-# 5.29, d=5 9.62 -> 6.33, d=6 10.93 -> 7.87, d=7 13.49 -> 10.25, d=8 K=16
-# 24.8 -> 19.5, d=10 34.4 -> 30.8, d=12 40.2 -> 40.9, d=14 60.6 -> 67.6;
-# float32 (float64 sums against float32 tiles) d=3 K=9 4.57 -> 3.90, d=4
-# 5.05 -> 4.49, d=6 6.92 -> 6.27, d=8 K=16 17.4 -> 20.5. Compiled for AVX2
-# (NUMBA_CPU_NAME=haswell, same host): float64 d=3 6.38 -> 3.98, d=5 9.45
-# -> 6.03, d=6 10.8 -> 7.7, d=8 23.8 -> 19.1; float32 d=3 4.41 -> 3.53, d=5
-# 6.17 -> 4.89.
-ONE_SWEEP_STATS_MAX_FEATURES = ({np.dtype(np.float64): 10, np.dtype(np.float32): 6}
-                                if HOST_AVX512 else
-                                {np.dtype(np.float64): 8, np.dtype(np.float32): 5})
-
-
 def one_sweep_stats(n_features, dtype):
     """Whether the unrolled kernels of ``n_features`` features of ``dtype``
     take the statistics in one sweep (``unrolled_block_stats``)."""
-    return n_features <= ONE_SWEEP_STATS_MAX_FEATURES[np.dtype(dtype)]
+    return n_features <= ONE_SWEEP_STATS_MAX_FEATURES[np.dtype(dtype).name]
 
 
 def _one_sweep_source(n_features):
@@ -848,7 +842,7 @@ def _one_sweep_source(n_features):
     return name, "\n".join(lines) + "\n"
 
 
-@functools.lru_cache(maxsize=None)
+@cached_factory
 def unrolled_block_stats(n_features):
     """``_block_stats_2d`` for ``n_features`` features, written out.
 
@@ -864,23 +858,27 @@ def unrolled_block_stats(n_features):
         f"``_block_stats_2d`` for {n_features} features (generated).", **_JIT)
 
 
-@functools.lru_cache(maxsize=None)
-def unrolled_full_kernels(n_features, sweep=False):
+@cached_factory
+def unrolled_full_kernels(n_features, sweep):
     """``((em_pass_full, its serial twin), em_pass_full_components)`` with the
     straight-line product of ``n_features`` features
     (``logprob.unrolled_squared_norm``; the rule: ``logprob.unrolled_product``)
-    and, with ``sweep``, the pass's statistics in one sweep per component
-    (``unrolled_block_stats``; the rule: ``one_sweep_stats``; the
-    accumulating pass keeps its per-component tiles)."""
+    and, with ``sweep``, every component's statistics in one sweep
+    (``unrolled_block_stats``; the rule: ``one_sweep_stats``), in the
+    accumulating pass as in the others."""
     suffix = f"_unrolled{n_features}"
     one, block, _ = unrolled_log_prob_kernels(n_features)
-    replace = {"block_log_prob_full": block}
+    em_replace = {"block_log_prob_full": block}
+    components_replace = {"block_log_prob_full_one": one}
     if sweep:
-        replace["_block_full_stats"] = kernel_variant(
-            _block_full_stats_2d, suffix, {"_block_stats_2d": unrolled_block_stats(n_features)},
-            **_JIT)
-    em = kernel_variant(em_pass_full, suffix + ("_sweep" if sweep else ""), replace,
-                        parallel=True, **_JIT)
-    components = kernel_variant(em_pass_full_components, suffix,
-                                {"block_log_prob_full_one": one}, parallel=True, **_JIT)
+        suffix_sweep = suffix + "_sweep"
+        component = kernel_variant(_component_stats_sweep, suffix,
+                                   {"_block_stats_2d": unrolled_block_stats(n_features)}, **_JIT)
+        em_replace["_block_full_stats"] = kernel_variant(
+            _block_full_stats, suffix_sweep, {"_component_stats": component}, **_JIT)
+        components_replace["_component_stats"] = component
+        suffix = suffix_sweep
+    em = kernel_variant(em_pass_full, suffix, em_replace, parallel=True, **_JIT)
+    components = kernel_variant(em_pass_full_components, suffix, components_replace,
+                                parallel=True, **_JIT)
     return (em, serial_twin(em, **_JIT)), components

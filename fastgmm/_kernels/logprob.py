@@ -19,14 +19,13 @@ Conventions shared by all kernels (scikit-learn's):
 - ``const[k] = log pi_k + log det(U_k) - n_features / 2 * log(2 pi)``.
 """
 
-import functools
 import math
 
 import numpy as np
 from numba import njit, prange
 
-from .._config import FASTMATH, HOST_AVX512, NUMBA_CACHE
-from . import generated_function, kernel_variant, serial_twin
+from .._config import FASTMATH, HOST_AVX512, NUMBA_CACHE, UNROLLED_MAX_FEATURES
+from . import cached_factory, generated_function, kernel_variant, serial_twin
 from ._inline import LOG_2PI, exp_nonpositive
 
 _JIT = dict(fastmath=FASTMATH, cache=NUMBA_CACHE, nogil=True)
@@ -324,7 +323,8 @@ def block_squared_norm(xt, n_rows, U, shift_u, y, sq):
 def block_log_prob_full_2d(xt, n_rows, means, precisions_chol, const, logp, mean_u, y, sq):
     """``block_log_prob_full`` for two features: one pass over the block per
     component (the scratch arrays are not used). The kernels ending in
-    ``_2d`` call it instead of ``block_log_prob_full``."""
+    ``_2d`` call it instead of ``block_log_prob_full`` (two features never
+    run the written-out kernels of ``unrolled_log_prob_kernels``)."""
     for k in range(means.shape[0]):
         u00 = precisions_chol[k, 0, 0]
         u01 = precisions_chol[k, 0, 1]
@@ -347,11 +347,16 @@ def block_log_prob_full(xt, n_rows, means, precisions_chol, const, logp, mean_u,
     Computed in the dtype of ``xt`` (X's): float32 data take sixteen lanes
     per vector instead of eight. Rows are centred on each component's mean
     as the product loads them (``(x - mu) U``, exact for rows near ``mu``),
-    so that data far from the origin lose nothing to cancellation; float64
-    from ``CENTRED_PRODUCT_MAX_FEATURES`` features on computes ``x U - mu U``
-    instead, which is faster there (``block_squared_norm_centred``): that
-    is ``block_log_prob_full_uncentred``, and the kernels ending in
-    ``_uncentred`` call it (the rule: ``centred_product``).
+    so that data far from the origin lose nothing to cancellation. Which
+    product a kernel runs is chosen per kernel (``kernel_variant``): up to
+    ``_config.UNROLLED_MAX_FEATURES`` features the written-out one
+    (``unrolled_squared_norm``, the kernels of
+    ``unrolled_log_prob_kernels``; the rule: ``unrolled_product``); above
+    it the column tiles, centred (``block_squared_norm_centred``), or, in
+    float64 from ``CENTRED_PRODUCT_MAX_FEATURES`` features, ``x U - mu U``,
+    which is faster there: that is ``block_log_prob_full_uncentred``, and
+    the kernels ending in ``_uncentred`` call it (the rule:
+    ``centred_product``).
 
     Parameters
     ----------
@@ -383,9 +388,12 @@ def block_log_prob_full_one(xt, n_rows, means, precisions_chol, const, k, logp, 
     """Row k of ``block_log_prob_full`` (not two features): component k only,
     writing ``logp[k]``; the scratch arrays as there (``mean_u`` unused).
 
-    The centred product ``(x - mu) U``: float32, and float64 below
-    ``CENTRED_PRODUCT_MAX_FEATURES`` features. The kernels ending in
-    ``_uncentred`` call :func:`block_log_prob_full_one_uncentred` instead.
+    The centred product ``(x - mu) U`` by column tiles (float32, and float64
+    below ``CENTRED_PRODUCT_MAX_FEATURES`` features, above
+    ``_config.UNROLLED_MAX_FEATURES``). The kernels ending in
+    ``_uncentred`` call :func:`block_log_prob_full_one_uncentred` instead,
+    those of ``unrolled_log_prob_kernels`` a variant calling
+    ``unrolled_squared_norm``.
     """
     block_squared_norm_centred(xt, n_rows, precisions_chol[k], means[k], y, sq)
     c = const[k]
@@ -397,7 +405,9 @@ def block_log_prob_full_one(xt, n_rows, means, precisions_chol, const, k, logp, 
 def block_log_prob_full_one_uncentred(xt, n_rows, means, precisions_chol, const, k, logp,
                                       mean_u, y, sq):
     """``block_log_prob_full_one`` as ``x U - mu U``: float64 from
-    ``CENTRED_PRODUCT_MAX_FEATURES`` features, where it is faster."""
+    ``CENTRED_PRODUCT_MAX_FEATURES`` features, where it is faster than the
+    centred tiles (from above ``_config.UNROLLED_MAX_FEATURES`` with
+    AVX-512)."""
     n_features = means.shape[1]
     U = precisions_chol[k]
     for j in range(n_features):
@@ -411,28 +421,11 @@ def block_log_prob_full_one_uncentred(xt, n_rows, means, precisions_chol, const,
         logp[k, b] = c - 0.5 * sq[b]
 
 
-# Up to this many features (but two, which have kernels of their own) the
-# product of 'full' is one straight-line loop per number of features
-# (``unrolled_squared_norm``), by dtype; above, the column tiles. With AVX-512
-# (32 vector registers), whole fits from the same start (N=1e5, K=16, 5
-# iterations, tiles -> unrolled, medians of 5 alternating rounds in one
-# process, ms per iteration): float64 d=1 1.21 -> 1.08, d=3 3.51 -> 2.77,
-# d=18 23.66 -> 21.03, d=20 27.85 -> 23.37, d=22 35.39 -> 29.14, d=23 37.22
-# -> 30.39, d=24 32.11 -> 31.98, d=28 45.55 -> 47.09; float32 d=15 12.29 ->
-# 11.06, d=16 11.96 -> 11.31, d=20 16.94 -> 15.82, d=24 21.43 -> 18.40, d=28
-# 27.46 -> 24.76, d=32 37.85 -> 42.83 (shape b, N=2e5: 38.63 -> 33.46).
-# Without AVX-512 (16 registers; compiled with NUMBA_CPU_NAME=haswell on the
-# same host, one 256-row block, one thread) d=4 and d=8 gained in both
-# dtypes, d=12 tied in float64 and lost in float32.
-UNROLLED_MAX_FEATURES = ({np.dtype(np.float64): 23, np.dtype(np.float32): 28} if HOST_AVX512
-                         else {np.dtype(np.float64): 8, np.dtype(np.float32): 8})
-
-
 def unrolled_product(n_features, dtype):
     """Whether 'full' scores ``n_features`` features of ``dtype`` by
     :func:`unrolled_squared_norm` (the kernels of :func:`unrolled_log_prob_kernels`
     and ``em_pass.unrolled_full_kernels``)."""
-    return n_features != 2 and n_features <= UNROLLED_MAX_FEATURES[np.dtype(dtype)]
+    return n_features != 2 and n_features <= UNROLLED_MAX_FEATURES[np.dtype(dtype).name]
 
 
 def _unrolled_source(n_features):
@@ -455,7 +448,7 @@ def _unrolled_source(n_features):
     return name, "\n".join(lines) + "\n"
 
 
-@functools.lru_cache(maxsize=None)
+@cached_factory
 def unrolled_squared_norm(n_features):
     """``block_squared_norm_centred`` for ``n_features`` features, written out.
 
@@ -475,7 +468,7 @@ def unrolled_squared_norm(n_features):
         f"``block_squared_norm_centred`` for {n_features} features (generated).", **_JIT)
 
 
-@functools.lru_cache(maxsize=None)
+@cached_factory
 def unrolled_log_prob_kernels(n_features):
     """``(block_log_prob_full_one, block_log_prob_full, (weighted_log_prob_full,
     its serial twin))`` calling :func:`unrolled_squared_norm` for
@@ -494,8 +487,8 @@ def unrolled_log_prob_kernels(n_features):
 
 def centred_product(n_features, dtype):
     """Whether 'full' scores ``n_features`` features of ``dtype`` by the centred
-    product (``block_log_prob_full_one``) rather than ``x U - mu U`` (the
-    ``_uncentred`` kernels): the rule of ``block_log_prob_full``."""
+    tiles (``block_log_prob_full_one``) rather than ``x U - mu U`` (the
+    ``_uncentred`` kernels), where ``unrolled_product`` is false."""
     return dtype == np.float32 or n_features < CENTRED_PRODUCT_MAX_FEATURES
 
 
@@ -874,7 +867,7 @@ def normalize_log_prob(weighted_log_prob, chunk_size, log_prob_norm):
 weighted_log_prob_full_serial = serial_twin(weighted_log_prob_full, **_JIT)
 
 # The kernels of 'full' with the uncentred product (float64 from
-# CENTRED_PRODUCT_MAX_FEATURES features): the same code, calling
+# CENTRED_PRODUCT_MAX_FEATURES features, above UNROLLED_MAX_FEATURES): the same code, calling
 # block_log_prob_full_one_uncentred (see kernel_variant).
 block_log_prob_full_uncentred = kernel_variant(
     block_log_prob_full, "_uncentred",
