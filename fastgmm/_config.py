@@ -205,10 +205,14 @@ BLAS_PASS_MIN_FEATURES = 160 if HOST_AVX512 else 192
 UNROLLED_MAX_FEATURES = ({"float64": 23, "float32": 28} if HOST_AVX512
                          else {"float64": 8, "float32": 8})
 
-# Up to this many features (with the unrolled product: UNROLLED_MAX_FEATURES), 'full' takes each component's statistics
-# of a block in one sweep over its rows (``_kernels.em_pass.one_sweep_stats``: nothing stored
-# per row, every sum in float64, as for two features) instead of storing the
-# responsibilities, D and r D and then summing the scatter in tiles. With
+# Up to this many features (with the unrolled product: UNROLLED_MAX_FEATURES),
+# 'full' takes each component's statistics of a block in one sweep over its
+# rows (``_kernels.em_pass.one_sweep_stats``: nothing stored per row, every
+# sum in float64, as for two features) instead of storing the
+# responsibilities, D and r D and then summing the scatter in tiles; above
+# ONE_SWEEP_SINGLE_MAX_FEATURES the sums no longer fit the registers, and it
+# sweeps once per tile of ONE_SWEEP_TILE x ONE_SWEEP_TILE entries of the
+# triangle. With
 # AVX-512, one serial pass over 2e5 rows (512-row blocks, CPU time, minimum
 # of 5, tiles -> one sweep, ms): float64 d=3 K=9 6.25 -> 4.34, d=4 7.57 ->
 # 5.29, d=5 9.62 -> 6.33, d=6 10.93 -> 7.87, d=7 13.49 -> 10.25, d=8 K=16
@@ -217,9 +221,16 @@ UNROLLED_MAX_FEATURES = ({"float64": 23, "float32": 28} if HOST_AVX512
 # 5.05 -> 4.49, d=6 6.92 -> 6.27, d=8 K=16 17.4 -> 20.5. Compiled for AVX2
 # (NUMBA_CPU_NAME=haswell, same host): float64 d=3 6.38 -> 3.98, d=5 9.45
 # -> 6.03, d=6 10.8 -> 7.7, d=8 23.8 -> 19.1; float32 d=3 4.41 -> 3.53, d=5
-# 6.17 -> 4.89.
-ONE_SWEEP_STATS_MAX_FEATURES = ({"float64": 10, "float32": 6} if HOST_AVX512
+# 6.17 -> 4.89. One sweep per 4 x 4 tile against the stored rows and tiles
+# (AVX-512, same pass, ratio of the medians of three alternating rounds):
+# float64 d=12 K=16 0.81, d=14 0.80, d=16 0.87 and 0.88, d=20 1.05, d=23
+# 1.07; tiles of 5 at d=16 1.09, of 6 0.945, of 8 1.22; float32 d=12 1.12,
+# d=16 1.21. Without AVX-512 a 4 x 4 tile's sums and rows do not fit the
+# 16 registers: no tiled sweep there.
+ONE_SWEEP_STATS_MAX_FEATURES = ({"float64": 16, "float32": 6} if HOST_AVX512
                                 else {"float64": 8, "float32": 5})
+ONE_SWEEP_SINGLE_MAX_FEATURES = 10 if HOST_AVX512 else 8
+ONE_SWEEP_TILE = 4
 # The one sweep is a variant of the unrolled kernels: never wider than them.
 assert all(ONE_SWEEP_STATS_MAX_FEATURES[t] <= UNROLLED_MAX_FEATURES[t]
            for t in UNROLLED_MAX_FEATURES)

@@ -327,10 +327,12 @@ def test_unrolled_squared_norm_matches_numpy(dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("accumulate", [False, True])
-@pytest.mark.parametrize("n_features", [1, 3, 6, 10])
+@pytest.mark.parametrize("n_features", [1, 3, 6, 10, 11, 16])
 def test_unrolled_block_stats_match_numpy(n_features, accumulate, dtype):
-    """The generated one-sweep statistics of a component: nk, sx and the
-    scatter's upper triangle of 37 rows of a wider block, against numpy in
+    """The generated one-sweep statistics of a component (from 11 features
+    with AVX-512, one sweep per tile of the triangle, the last tiles
+    partial): nk, sx and the scatter's upper triangle of 37 rows of a wider
+    block, against numpy in
     float64 (written, or added to what ``sxx`` held, with ``accumulate``);
     the lower triangle is left as it was. float32 rows, with float32-valued
     means as the pass gives them, are summed in float64: the tolerance is

@@ -38,7 +38,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .._config import FASTMATH, HOST_AVX512, NUMBA_CACHE, ONE_SWEEP_STATS_MAX_FEATURES
+from .._config import (FASTMATH, HOST_AVX512, NUMBA_CACHE, ONE_SWEEP_SINGLE_MAX_FEATURES,
+                       ONE_SWEEP_STATS_MAX_FEATURES, ONE_SWEEP_TILE)
 from . import cached_factory, generated_function, kernel_variant, serial_twin
 from .logprob import (
     block_log_prob_diag,
@@ -816,28 +817,41 @@ def one_sweep_stats(n_features, dtype):
 
 
 def _one_sweep_source(n_features):
-    """The source of ``unrolled_block_stats(n_features)``."""
+    """The source of ``unrolled_block_stats(n_features)``: one loop over the
+    block's rows for the whole triangle up to ``ONE_SWEEP_SINGLE_MAX_FEATURES``
+    features, else one per tile of ``ONE_SWEEP_TILE`` by ``ONE_SWEEP_TILE``
+    entries of it (the tiles on the diagonal also sum nk and sx)."""
     d = n_features
-    pairs = [(i, j) for i in range(d) for j in range(i, d)]
+    tile = d if d <= ONE_SWEEP_SINGLE_MAX_FEATURES else ONE_SWEEP_TILE
+    groups = [list(range(start, min(start + tile, d))) for start in range(0, d, tile)]
     name = f"unrolled_block_stats_{d}"
     lines = [f"def {name}(xt, n_rows, mean, e, w, inv_total, sx, sxx, accumulate):"]
     lines += [f"    m{i} = mean[{i}]" for i in range(d)]
     lines.append("    nk = 0.0")
-    lines += [f"    s{i} = 0.0" for i in range(d)]
-    lines += [f"    s{i}_{j} = 0.0" for i, j in pairs]
-    lines.append("    for b in range(n_rows):")
-    lines.append("        r = e[b] * inv_total[b] * w[b]")
-    lines.append("        nk += r")
-    for i in range(d):
-        lines.append(f"        t{i} = xt[{i}, b] - m{i}")
-        lines.append(f"        rt{i} = r * t{i}")
-        lines.append(f"        s{i} += rt{i}")
-    lines += [f"        s{i}_{j} += rt{i} * t{j}" for i, j in pairs]
-    lines += [f"    sx[{i}] = s{i}" for i in range(d)]
-    lines.append("    if accumulate:")
-    lines += [f"        sxx[{i}, {j}] += s{i}_{j}" for i, j in pairs]
-    lines.append("    else:")
-    lines += [f"        sxx[{i}, {j}] = s{i}_{j}" for i, j in pairs]
+    for g, rows in enumerate(groups):
+        for h in range(g, len(groups)):
+            cols = groups[h]
+            diagonal = g == h
+            pairs = [(i, j) for i in rows for j in cols if j >= i]
+            if diagonal:
+                lines += [f"    s{i} = 0.0" for i in rows]
+            lines += [f"    s{i}_{j} = 0.0" for i, j in pairs]
+            lines.append("    for b in range(n_rows):")
+            lines.append("        r = e[b] * inv_total[b] * w[b]")
+            if diagonal and g == 0:
+                lines.append("        nk += r")
+            lines += [f"        t{i} = xt[{i}, b] - m{i}" for i in sorted(set(rows) | set(cols))]
+            for i in rows:
+                lines.append(f"        rt{i} = r * t{i}")
+                if diagonal:
+                    lines.append(f"        s{i} += rt{i}")
+            lines += [f"        s{i}_{j} += rt{i} * t{j}" for i, j in pairs]
+            if diagonal:
+                lines += [f"    sx[{i}] = s{i}" for i in rows]
+            lines.append("    if accumulate:")
+            lines += [f"        sxx[{i}, {j}] += s{i}_{j}" for i, j in pairs]
+            lines.append("    else:")
+            lines += [f"        sxx[{i}, {j}] = s{i}_{j}" for i, j in pairs]
     lines.append("    return nk")
     return name, "\n".join(lines) + "\n"
 
@@ -847,9 +861,11 @@ def unrolled_block_stats(n_features):
     """``_block_stats_2d`` for ``n_features`` features, written out.
 
     nk, sx and the scatter's upper triangle of one component in one sweep
-    over the block's rows: the responsibility, the deviations and their
-    products are formed in registers and every sum is a float64 register,
-    so nothing is stored per row. Same arguments as ``_block_stats_2d``;
+    over the block's rows (one per tile of the triangle above
+    ``_config.ONE_SWEEP_SINGLE_MAX_FEATURES`` features, so that a sweep's
+    sums fit the vector registers): the responsibility, the deviations and
+    their products are formed in registers and every sum is a float64
+    register, so nothing is stored per row. Same arguments as ``_block_stats_2d``;
     generated per number of features (see ``generated_function``).
     """
     name, source = _one_sweep_source(n_features)
