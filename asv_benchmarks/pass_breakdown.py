@@ -68,7 +68,7 @@ def _run(X, means, precisions_chol, const, last_stage):
             check += _block_loglik(CHUNK, lse, w, total, True)
         if last_stage >= 3:
             for k in range(n_components):
-                _block_resp(logp, k, CHUNK, w, total, r)
+                _block_resp(logp, k, CHUNK, total, r)
                 check += _block_first_moments(xt, CHUNK, means[k], r, dev, rdev, sx[k])
                 if last_stage >= 4:
                     _block_scatter(CHUNK, rdev, dev, sxx[k], zero, False)

@@ -252,9 +252,8 @@ def em_pass_full(X, sample_weight, means, prec, const, hard, chunk_size=None,
     scratch = {}
 
     def statistics(k, Xb, n_rows):
+        # inv_total holds each row's weight over its total (_block_loglik).
         r = logp[k, :n_rows] * inv_total[:n_rows]
-        if not unit_weights:
-            r *= w[:n_rows]
         block = None
         if dtype == np.float32:
             block = scratch.get(threading.get_ident())
@@ -339,9 +338,8 @@ def _posterior(logp, n_rows, hard, w, unit_weights):
     w_full[:n_rows] = w
     loglik = _block_posterior(logp, n_rows, hard, w_full, unit_weights, lse, inv_total)
     R = logp[:, :n_rows]
+    # inv_total holds each row's weight over its total (_block_loglik).
     R *= inv_total
-    if not unit_weights:
-        R *= w
     return loglik, R
 
 

@@ -49,8 +49,7 @@ if sys.argv[1] == "helpers":
                        np.zeros(520))
     # ... and the generated helpers of the written-out kernels.
     L.unrolled_squared_norm(8)(a2, np.int64(10), m, np.zeros(8), a2, a1)
-    E.unrolled_block_stats(8)(a2, np.int64(10), np.zeros(8), a1, a1, a1, np.zeros(8), m,
-                              False)
+    E.unrolled_block_stats(8)(a2, np.int64(10), np.zeros(8), a1, a1, np.zeros(8), m, False)
 
 def digest(*arrays):
     h = hashlib.sha1()

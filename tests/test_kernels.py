@@ -343,13 +343,13 @@ def test_unrolled_block_stats_match_numpy(n_features, accumulate, dtype):
     n_rows = 37
     xt = rng.normal(size=(n_features, 64)).astype(dtype)
     mean = rng.normal(size=n_features).astype(dtype).astype(np.float64)
-    e, w, inv_total = rng.uniform(size=(3, 64))
+    e, inv_total = rng.uniform(size=(2, 64))
     sx = np.zeros(n_features)
     before = rng.normal(size=(n_features, n_features))
     sxx = before.copy()
-    nk = em_pass.unrolled_block_stats(n_features)(xt, n_rows, mean, e, w, inv_total, sx, sxx,
+    nk = em_pass.unrolled_block_stats(n_features)(xt, n_rows, mean, e, inv_total, sx, sxx,
                                                   accumulate)
-    r = (e * w * inv_total)[:n_rows]
+    r = (e * inv_total)[:n_rows]
     D = xt[:, :n_rows].T.astype(np.float64) - mean
     np.testing.assert_allclose(nk, r.sum(), rtol=1e-13)
     np.testing.assert_allclose(sx, r @ D, rtol=1e-12, atol=1e-13)
@@ -561,14 +561,14 @@ def test_float32_responsibilities_never_subnormal():
 
     assert np.float32(FLOAT32_TINY) == np.finfo(np.float32).tiny
     terms = np.array([[1.0, 1e-40, 3e-38, 0.5, 2e-39]])
-    inv_total = np.ones(5)
-    w = np.array([1.0, 1.0, 0.25, 2.0, 1.0])
-    expected = terms[0] * w
+    # Each row's weight over a total of 1 (see _block_loglik).
+    inv_total = np.array([1.0, 1.0, 0.25, 2.0, 1.0])
+    expected = terms[0] * inv_total
     r64 = np.empty(5)
-    _block_resp(terms, 0, 5, w, inv_total, r64)
+    _block_resp(terms, 0, 5, inv_total, r64)
     np.testing.assert_array_equal(r64, expected)
     r32 = np.empty(5, np.float32)
-    _block_resp(terms, 0, 5, w, inv_total, r32)
+    _block_resp(terms, 0, 5, inv_total, r32)
     flushed = np.where(expected >= np.finfo(np.float32).tiny, expected, 0.0).astype(np.float32)
     np.testing.assert_array_equal(r32, flushed)
     assert not np.any((r32 != 0) & (np.abs(r32) < np.finfo(np.float32).tiny))

@@ -87,17 +87,20 @@ def _stored_resp(value, out):
 
 
 @njit(**_JIT)
-def _block_resp(logp, k, n_rows, w, inv_total, r):
+def _block_resp(logp, k, n_rows, inv_total, r):
     """Responsibilities of component k for the block, times the sample weights
-    (as ``_stored_resp`` stores them in ``r``'s dtype)."""
+    (``inv_total`` holds each row's weight over its total, see
+    ``_block_loglik``; as ``_stored_resp`` stores them in ``r``'s dtype)."""
     for b in range(n_rows):
-        r[b] = _stored_resp(logp[k, b] * inv_total[b] * w[b], r)
+        r[b] = _stored_resp(logp[k, b] * inv_total[b], r)
 
 
 @njit(**_JIT)
 def _block_loglik(n_rows, lse, w, total, unit_weights):
     """Weighted sum of the block's log-likelihoods ``lse + log(total)``; turns
-    ``total`` into its inverse.
+    ``total`` into the row's weight over it (its inverse without weights), so
+    that a responsibility times the row's weight is one product, ``e *
+    total``, in every statistics loop.
 
     Without sample weights the logarithms are taken of products of eight
     totals (each in [1, n_components], so a product cannot overflow for any
@@ -120,15 +123,20 @@ def _block_loglik(n_rows, lse, w, total, unit_weights):
             # A row of weight 0 adds nothing, even where its density is 0.
             if w[b] != 0.0:
                 loglik += w[b] * (lse[b] + math.log(total[b]))
-    for b in range(n_rows):
-        total[b] = 1.0 / total[b] if total[b] > 0.0 else 0.0
+    if unit_weights:
+        for b in range(n_rows):
+            total[b] = 1.0 / total[b] if total[b] > 0.0 else 0.0
+    else:
+        for b in range(n_rows):
+            total[b] = w[b] / total[b] if total[b] > 0.0 else 0.0
     return loglik
 
 
 @njit(**_JIT)
 def _block_posterior(logp, n_rows, hard, w, unit_weights, lse, inv_total):
     """The block's (weighted) log-likelihood; ``logp`` becomes unnormalised
-    responsibilities (0/1 with ``hard``) and ``inv_total`` their inverse sums.
+    responsibilities (0/1 with ``hard``) and ``inv_total`` each row's weight
+    over their sum (its inverse without weights: ``_block_loglik``).
 
     The E-step's second half, after the log-densities: see
     ``block_normalize``, ``block_hard_assign`` and ``_block_loglik``.
@@ -359,11 +367,12 @@ def _block_scatter(n_rows, rdev, dev, out, zero, accumulate):
 
 
 @njit(**_JIT)
-def _block_stats_2d(xt, n_rows, mean, e, w, inv_total, sx, sxx, accumulate):
+def _block_stats_2d(xt, n_rows, mean, e, inv_total, sx, sxx, accumulate):
     """nk, sx and the scatter of one component for two features, in one sweep.
 
     ``e`` is the component's row of unnormalised responsibilities; the
-    responsibility ``e[b] * inv_total[b] * w[b]`` and the deviations are
+    responsibility ``e[b] * inv_total[b]`` (times the row's weight, see
+    ``_block_loglik``) and the deviations are
     formed in registers, so nothing is stored per row. Same sums as
     ``_block_resp``, ``_block_first_moments`` and ``_block_scatter`` (the
     scatter added to ``sxx`` with ``accumulate``).
@@ -377,7 +386,7 @@ def _block_stats_2d(xt, n_rows, mean, e, w, inv_total, sx, sxx, accumulate):
     s01 = 0.0
     s11 = 0.0
     for b in range(n_rows):
-        r = e[b] * inv_total[b] * w[b]
+        r = e[b] * inv_total[b]
         t0 = xt[0, b] - m0
         t1 = xt[1, b] - m1
         rt0 = r * t0
@@ -402,8 +411,8 @@ def _block_stats_2d(xt, n_rows, mean, e, w, inv_total, sx, sxx, accumulate):
 
 
 @njit(**_JIT)
-def _component_stats(xt, n_rows, means, means_x, logp, k, w, inv_total, r, dev, rdev, zero,
-                     sx, sxx, accumulate):
+def _component_stats(xt, n_rows, means, means_x, logp, k, inv_total, r, dev, rdev, zero, sx,
+                     sxx, accumulate):
     """Component k's statistics of the block, full covariances: returns nk,
     writes sx and the scatter into ``sxx`` (added with ``accumulate``), from
     the unnormalised responsibilities ``logp`` (see ``_block_posterior``).
@@ -411,29 +420,29 @@ def _component_stats(xt, n_rows, means, means_x, logp, k, w, inv_total, r, dev, 
     ``rdev``: scratch) and the scatter summed in tiles, in the dtype of
     ``dev``. The kernels of ``unrolled_full_kernels`` with ``sweep`` call
     ``_component_stats_sweep`` instead."""
-    _block_resp(logp, k, n_rows, w, inv_total, r)
+    _block_resp(logp, k, n_rows, inv_total, r)
     nk = _block_first_moments(xt, n_rows, means_x[k], r, dev, rdev, sx)
     _block_scatter(n_rows, rdev, dev, sxx, zero, accumulate)
     return nk
 
 
 @njit(**_JIT)
-def _component_stats_sweep(xt, n_rows, means, means_x, logp, k, w, inv_total, r, dev, rdev,
+def _component_stats_sweep(xt, n_rows, means, means_x, logp, k, inv_total, r, dev, rdev,
                            zero, sx, sxx, accumulate):
     """``_component_stats`` in one sweep over the block's rows, everything in
     float64 and nothing stored per row (the scratch is not used): the
     statistics of two features (``_block_stats_2d``), which the kernels of
     ``unrolled_full_kernels`` replace by ``unrolled_block_stats``."""
-    return _block_stats_2d(xt, n_rows, means[k], logp[k], w, inv_total, sx, sxx, accumulate)
+    return _block_stats_2d(xt, n_rows, means[k], logp[k], inv_total, sx, sxx, accumulate)
 
 
 @njit(**_JIT)
-def _block_full_stats(xt, n_rows, means, means_x, logp, w, inv_total, r, dev, rdev, zero,
+def _block_full_stats(xt, n_rows, means, means_x, logp, inv_total, r, dev, rdev, zero,
                       nk, sx, sxx, accumulate):
     """The block's statistics of every component, full covariances: ``nk[k]``,
     ``sx[k]`` and the scatter into ``sxx[k]`` (``_component_stats``)."""
     for k in range(means.shape[0]):
-        nk[k] = _component_stats(xt, n_rows, means, means_x, logp, k, w, inv_total, r, dev,
+        nk[k] = _component_stats(xt, n_rows, means, means_x, logp, k, inv_total, r, dev,
                                  rdev, zero, sx[k], sxx[k], accumulate)
 
 
@@ -505,7 +514,7 @@ def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row
         block_log_prob_full(xt, n_rows, means_x, precisions_chol, const, logp, mean_u, y, sq)
         loglik_part[c] = _block_posterior(logp, n_rows, hard, w, sample_weight.shape[0] == 0,
                                           lse, inv_total)
-        _block_full_stats(xt, n_rows, means, means_x, logp, w, inv_total, r, dev, rdev, zero,
+        _block_full_stats(xt, n_rows, means, means_x, logp, inv_total, r, dev, rdev, zero,
                           nk_part[c], sx_part[c], sxx_part[c_sxx], accumulate)
 
 
@@ -571,7 +580,7 @@ def em_pass_full_components(X, sample_weight, means, precisions_chol, const, row
             r = np.empty(chunk_size, X.dtype)
             # np.bool_: a literal True would compile the scatter tiles again
             # for Literal[bool] (em_pass_full passes a runtime bool).
-            nk_part[c, k] = _component_stats(xt, n_rows, means, means_x, logp, k, w,
+            nk_part[c, k] = _component_stats(xt, n_rows, means, means_x, logp, k,
                                              inv_total, r, dev, rdev, zero, sx_part[c, k],
                                              sxx[0, k], np.bool_(True))
 
@@ -639,7 +648,7 @@ def em_pass_tied(X, sample_weight, means, means_u, precision_chol, const, shift,
         loglik_part[c] = _block_posterior(logp, n_rows, hard, w, sample_weight.shape[0] == 0,
                                           lse, inv_total)
         for k in range(n_components):
-            _block_resp(logp, k, n_rows, w, inv_total, r)
+            _block_resp(logp, k, n_rows, inv_total, r)
             nk_part[c, k] = _block_centred_sums(xt, n_rows, means[k], r, sx_part[c, k])
         # The pooled scatter: sum_k r_bk = w_b, so one scatter of all rows
         # replaces n_components per-component ones.
@@ -766,7 +775,7 @@ def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row
         s1 = np.empty(n_features, X.dtype)
         s2 = np.empty(n_features, X.dtype)
         for k in range(n_components):
-            _block_resp(logp, k, n_rows, w, inv_total, r)
+            _block_resp(logp, k, n_rows, inv_total, r)
             nk = 0.0
             for b in range(n_rows):
                 nk += r[b]
@@ -825,7 +834,7 @@ def _one_sweep_source(n_features):
     tile = d if d <= ONE_SWEEP_SINGLE_MAX_FEATURES else ONE_SWEEP_TILE
     groups = [list(range(start, min(start + tile, d))) for start in range(0, d, tile)]
     name = f"unrolled_block_stats_{d}"
-    lines = [f"def {name}(xt, n_rows, mean, e, w, inv_total, sx, sxx, accumulate):"]
+    lines = [f"def {name}(xt, n_rows, mean, e, inv_total, sx, sxx, accumulate):"]
     lines += [f"    m{i} = mean[{i}]" for i in range(d)]
     lines.append("    nk = 0.0")
     for g, rows in enumerate(groups):
@@ -837,7 +846,7 @@ def _one_sweep_source(n_features):
                 lines += [f"    s{i} = 0.0" for i in rows]
             lines += [f"    s{i}_{j} = 0.0" for i, j in pairs]
             lines.append("    for b in range(n_rows):")
-            lines.append("        r = e[b] * inv_total[b] * w[b]")
+            lines.append("        r = e[b] * inv_total[b]")
             if diagonal and g == 0:
                 lines.append("        nk += r")
             lines += [f"        t{i} = xt[{i}, b] - m{i}" for i in sorted(set(rows) | set(cols))]

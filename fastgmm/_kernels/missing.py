@@ -274,7 +274,7 @@ def missing_pass(X, sample_weight, row_pattern, obs_idx, n_obs, p0, factors, log
             # Expected statistics, per component.
             for k in range(n_components):
                 F = factors[q, k]
-                _block_resp(lp, k, n, w, inv_total, r)
+                _block_resp(lp, k, n, inv_total, r)
                 total = 0.0
                 for i in range(n):
                     total += r[i]
