@@ -367,50 +367,6 @@ def _block_scatter(n_rows, rdev, dev, out, zero, accumulate):
 
 
 @njit(**_JIT)
-def _block_stats_2d(xt, n_rows, mean, e, inv_total, sx, sxx, accumulate):
-    """nk, sx and the scatter of one component for two features, in one sweep.
-
-    ``e`` is the component's row of unnormalised responsibilities; the
-    responsibility ``e[b] * inv_total[b]`` (times the row's weight, see
-    ``_block_loglik``) and the deviations are
-    formed in registers, so nothing is stored per row. Same sums as
-    ``_block_resp``, ``_block_first_moments`` and ``_block_scatter`` (the
-    scatter added to ``sxx`` with ``accumulate``).
-    """
-    m0 = mean[0]
-    m1 = mean[1]
-    nk = 0.0
-    s0 = 0.0
-    s1 = 0.0
-    s00 = 0.0
-    s01 = 0.0
-    s11 = 0.0
-    for b in range(n_rows):
-        r = e[b] * inv_total[b]
-        t0 = xt[0, b] - m0
-        t1 = xt[1, b] - m1
-        rt0 = r * t0
-        rt1 = r * t1
-        nk += r
-        s0 += rt0
-        s1 += rt1
-        s00 += rt0 * t0
-        s01 += rt0 * t1
-        s11 += rt1 * t1
-    sx[0] = s0
-    sx[1] = s1
-    if accumulate:
-        sxx[0, 0] += s00
-        sxx[0, 1] += s01
-        sxx[1, 1] += s11
-    else:
-        sxx[0, 0] = s00
-        sxx[0, 1] = s01
-        sxx[1, 1] = s11
-    return nk
-
-
-@njit(**_JIT)
 def _component_stats(xt, n_rows, means, means_x, logp, k, inv_total, r, dev, rdev, zero, sx,
                      sxx, accumulate):
     """Component k's statistics of the block, full covariances: returns nk,
@@ -431,8 +387,9 @@ def _component_stats_sweep(xt, n_rows, means, means_x, logp, k, inv_total, r, de
                            zero, sx, sxx, accumulate):
     """``_component_stats`` in one sweep over the block's rows, everything in
     float64 and nothing stored per row (the scratch is not used): the
-    statistics of two features (``_block_stats_2d``), which the kernels of
-    ``unrolled_full_kernels`` replace by ``unrolled_block_stats``."""
+    written-out statistics of two features (``_block_stats_2d``, that is
+    ``unrolled_block_stats(2)``), which the kernels of
+    ``unrolled_full_kernels`` replace by those of their number of features."""
     return _block_stats_2d(xt, n_rows, means[k], logp[k], inv_total, sx, sxx, accumulate)
 
 
@@ -794,31 +751,6 @@ def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row
                 _diag_moments(xt, n_rows, means_x[k], rx, sx_part[c, k], sxx_part[c, k], zero)
 
 
-# Passes of a single block (small data) skip the thread pool; see ``serial_twin``.
-em_pass_full_serial = serial_twin(em_pass_full, **_JIT)
-em_pass_tied_serial = serial_twin(em_pass_tied, **_JIT)
-em_pass_diag_serial = serial_twin(em_pass_diag, **_JIT)
-
-# 'full' with the uncentred product (see logprob.centred_product): the same
-# kernels, calling the uncentred log-densities (see kernel_variant).
-em_pass_full_uncentred = kernel_variant(
-    em_pass_full, "_uncentred", {"block_log_prob_full": block_log_prob_full_uncentred},
-    parallel=True, **_JIT)
-em_pass_full_uncentred_serial = serial_twin(em_pass_full_uncentred, **_JIT)
-em_pass_full_components_uncentred = kernel_variant(
-    em_pass_full_components, "_uncentred",
-    {"block_log_prob_full_one": block_log_prob_full_one_uncentred}, parallel=True, **_JIT)
-# Two features: one sweep per component for the log-densities and for the
-# statistics, no triangular tiles (a fit on two features compiles only these).
-_block_full_stats_2d = kernel_variant(_block_full_stats, "_2d",
-                                      {"_component_stats": _component_stats_sweep}, **_JIT)
-em_pass_full_2d = kernel_variant(
-    em_pass_full, "_2d", {"block_log_prob_full": block_log_prob_full_2d,
-                          "_block_full_stats": _block_full_stats_2d},
-    parallel=True, **_JIT)
-em_pass_full_2d_serial = serial_twin(em_pass_full_2d, **_JIT)
-
-
 def one_sweep_stats(n_features, dtype):
     """Whether the unrolled kernels of ``n_features`` features of ``dtype``
     take the statistics in one sweep (``unrolled_block_stats``)."""
@@ -867,20 +799,55 @@ def _one_sweep_source(n_features):
 
 @cached_factory
 def unrolled_block_stats(n_features):
-    """``_block_stats_2d`` for ``n_features`` features, written out.
+    """One component's statistics of a block for ``n_features`` features,
+    written out: ``unrolled_block_stats(n_features)(xt, n_rows, mean, e,
+    inv_total, sx, sxx, accumulate)`` returns nk and writes sx and the
+    scatter's upper triangle (added to ``sxx`` with ``accumulate``), with
+    ``e`` the component's unnormalised responsibilities and ``inv_total``
+    each row's weight over their sum (``_block_loglik``).
 
     nk, sx and the scatter's upper triangle of one component in one sweep
     over the block's rows (one per tile of the triangle above
     ``_config.ONE_SWEEP_SINGLE_MAX_FEATURES`` features, so that a sweep's
     sums fit the vector registers): the responsibility, the deviations and
     their products are formed in registers and every sum is a float64
-    register, so nothing is stored per row. Same arguments as ``_block_stats_2d``;
-    generated per number of features (see ``generated_function``).
+    register, so nothing is stored per row. Generated per number of
+    features (see ``generated_function``); two features use it too
+    (``_block_stats_2d``).
     """
     name, source = _one_sweep_source(n_features)
     return generated_function(
         source, name, __name__,
-        f"``_block_stats_2d`` for {n_features} features (generated).", **_JIT)
+        f"One component's statistics of a block, {n_features} features (generated).",
+        **_JIT)
+
+
+# Passes of a single block (small data) skip the thread pool; see ``serial_twin``.
+em_pass_full_serial = serial_twin(em_pass_full, **_JIT)
+em_pass_tied_serial = serial_twin(em_pass_tied, **_JIT)
+em_pass_diag_serial = serial_twin(em_pass_diag, **_JIT)
+
+# 'full' with the uncentred product (see logprob.centred_product): the same
+# kernels, calling the uncentred log-densities (see kernel_variant).
+em_pass_full_uncentred = kernel_variant(
+    em_pass_full, "_uncentred", {"block_log_prob_full": block_log_prob_full_uncentred},
+    parallel=True, **_JIT)
+em_pass_full_uncentred_serial = serial_twin(em_pass_full_uncentred, **_JIT)
+em_pass_full_components_uncentred = kernel_variant(
+    em_pass_full_components, "_uncentred",
+    {"block_log_prob_full_one": block_log_prob_full_one_uncentred}, parallel=True, **_JIT)
+# Two features: one sweep per component for the log-densities and for the
+# statistics (the written-out statistics of two features, which
+# _component_stats_sweep calls), no triangular tiles (a fit on two features
+# compiles only these).
+_block_stats_2d = unrolled_block_stats(2)
+_block_full_stats_2d = kernel_variant(_block_full_stats, "_2d",
+                                      {"_component_stats": _component_stats_sweep}, **_JIT)
+em_pass_full_2d = kernel_variant(
+    em_pass_full, "_2d", {"block_log_prob_full": block_log_prob_full_2d,
+                          "_block_full_stats": _block_full_stats_2d},
+    parallel=True, **_JIT)
+em_pass_full_2d_serial = serial_twin(em_pass_full_2d, **_JIT)
 
 
 @cached_factory
