@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from fastgmm import _em
+from fastgmm import _em, _threads
 from fastgmm._covariance import compute_precision_cholesky
 from fastgmm._stats import Params
 from fastgmm.bench import SHAPES, make_data, make_start
@@ -35,6 +35,15 @@ def parse_shapes(text):
     return shapes
 
 
+_PICKED = []
+
+
+def _serial_kernel(kernels, n_blocks):
+    """Stands for ``_threads.pick_kernel``: the serial twin, whatever the blocks."""
+    _PICKED.append(kernels[1])
+    return kernels[1]
+
+
 def pass_cpu_ms(shape, dtype, repeat):
     covariance_type = shape["covariance_type"]
     X = make_data(shape["n_samples"], shape["n_features"], shape["n_components"]).astype(dtype)
@@ -49,6 +58,10 @@ def pass_cpu_ms(shape, dtype, repeat):
                     compute_precision_cholesky(covariances, covariance_type))
     empty = np.empty(0)
     _em.em_pass(X, empty, params, covariance_type)  # compile or load from cache
+    if not _PICKED:
+        raise RuntimeError("the pass did not pick its kernel through "
+                           "fastgmm._threads.pick_kernel: this script would time "
+                           "the parallel kernel's calling thread only")
     times = []
     for _ in range(repeat):
         t0 = time.thread_time()
@@ -64,7 +77,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     # Every segment to the serial kernel: one thread does all the work.
-    _em._pick = lambda kernels, n_blocks: kernels[1]
+    _threads.pick_kernel = _serial_kernel
     cells = [f"{name}: {pass_cpu_ms(shape, args.dtype, args.repeat):.1f}"
              for name, shape in parse_shapes(args.shapes)]
     print(args.dtype, "  ".join(cells), "ms CPU per pass (serial kernel, min of",
