@@ -207,7 +207,7 @@ UNROLLED_MAX_FEATURES = ({"float64": 23, "float32": 28} if HOST_AVX512
 
 # Up to this many features (with the unrolled product: UNROLLED_MAX_FEATURES),
 # 'full' takes each component's statistics of a block in one sweep over its
-# rows (``_kernels.em_pass.one_sweep_stats``: nothing stored per row, every
+# rows (``_kernels.em_pass.stats_sweep``: nothing stored per row, every
 # sum in float64, as for two features) instead of storing the
 # responsibilities, D and r D and then summing the scatter in tiles; above
 # ONE_SWEEP_SINGLE_MAX_FEATURES the sums no longer fit the registers, and it
@@ -231,9 +231,27 @@ ONE_SWEEP_STATS_MAX_FEATURES = ({"float64": 16, "float32": 6} if HOST_AVX512
                                 else {"float64": 8, "float32": 5})
 ONE_SWEEP_SINGLE_MAX_FEATURES = 10 if HOST_AVX512 else 8
 ONE_SWEEP_TILE = 4
-# The one sweep is a variant of the unrolled kernels: never wider than them.
-assert all(ONE_SWEEP_STATS_MAX_FEATURES[t] <= UNROLLED_MAX_FEATURES[t]
-           for t in UNROLLED_MAX_FEATURES)
+
+# Above ONE_SWEEP_STATS_MAX_FEATURES and up to this many features, the
+# unrolled kernels store only each component's responsibilities of a block,
+# sum nk and sx feature by feature (float64) and sweep the rows once per
+# ONE_SWEEP_TILE x ONE_SWEEP_TILE tile of the scatter, its sums in X's dtype
+# (``_kernels.em_pass.tiled_block_scatter``; float32 sums fill 16 lanes of an
+# AVX-512 register where the float64 sweep's fill 8), instead of storing D
+# and r D and then summing the scatter tiles. One component's statistics of
+# a 512-row block, one thread, against the stored rows and tiles, ns (AVX-512,
+# three repetitions agreeing within 5 %): float32 d=7 2218 -> 1461, d=8
+# 2116 -> 1667, d=10 2757 -> 2130, d=12 2915 -> 2452, d=16 4020 -> 3475,
+# d=20 4888 -> 4564, d=24 6293 -> 6010; float64 d=17 8598 -> 6076, d=20 8152
+# -> 6974, d=23 10261 -> 8420 (and against the float64 one sweep, which
+# stays below 17 features: d=8 1957 -> 2091, d=12 2631 -> 3299, d=16 4146
+# -> 4891). Compiled for AVX2 (NUMBA_CPU_NAME=haswell, same host), float32:
+# d=6 1732 -> 1340, d=7 2060 -> 1454, d=8 2078 -> 1624.
+SCATTER_SWEEP_MAX_FEATURES = ({"float64": 23, "float32": 16} if HOST_AVX512
+                              else {"float64": 8, "float32": 8})
+# The sweeps are variants of the unrolled kernels: never wider than them.
+assert all(ONE_SWEEP_STATS_MAX_FEATURES[t] <= SCATTER_SWEEP_MAX_FEATURES[t]
+           <= UNROLLED_MAX_FEATURES[t] for t in UNROLLED_MAX_FEATURES)
 BLAS_PASS_CHUNK_SIZE = 512
 
 # 'tied' covariances of at least this many features run their pass by BLAS-3

@@ -571,7 +571,7 @@ class Full(_MatrixModel):
             return self.em_kernels_2d, self.log_prob_kernels_2d, None
         if _lp_kernels.unrolled_product(n_features, dtype):
             em_pair, components = _em_kernels.unrolled_full_kernels(
-                n_features, _em_kernels.one_sweep_stats(n_features, dtype))
+                n_features, _em_kernels.stats_sweep(n_features, dtype))
             return em_pair, _lp_kernels.unrolled_log_prob_kernels(n_features)[2], components
         if _lp_kernels.centred_product(n_features, dtype):
             return (self.em_kernels, self.log_prob_kernels,

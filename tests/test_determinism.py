@@ -50,6 +50,7 @@ if sys.argv[1] == "helpers":
     # ... and the generated helpers of the written-out kernels.
     L.unrolled_squared_norm(8)(a2, np.int64(10), m, np.zeros(8), a2, a1)
     E.unrolled_block_stats(8)(a2, np.int64(10), np.zeros(8), a1, a1, np.zeros(8), m, False)
+    E.tiled_block_scatter(8)(a2, np.int64(10), np.zeros(8), a1, 0.0, m, False)
 
 def digest(*arrays):
     h = hashlib.sha1()
@@ -60,17 +61,19 @@ def digest(*arrays):
 rng = np.random.default_rng(1)
 out = {}
 # Widths up to _config.UNROLLED_MAX_FEATURES run written-out kernels (8: with
-# the one-sweep statistics on every host; 16: without them where AVX-512
-# allows the product); 30 the column tiles, uncentred (float64 from
-# CENTRED_PRODUCT_MAX_FEATURES).
-for d, K in [(8, 8), (16, 8), (30, 4)]:
+# the one-sweep statistics on every host; with AVX-512, 16 with the one sweep
+# per tile, 20, and 12 in float32, with the tiled scatter in X's dtype); 30
+# the column tiles, uncentred (float64 from CENTRED_PRODUCT_MAX_FEATURES).
+for d, K, dtype in [(8, 8, "float64"), (16, 8, "float64"), (20, 4, "float64"),
+                    (12, 8, "float32"), (30, 4, "float64")]:
     X = rng.standard_normal((20000, d)) + rng.integers(0, 4, (20000, 1)) * 3.0
+    X = X.astype(dtype)
     means = X[rng.choice(len(X), K, replace=False)]
     A = rng.normal(size=(K, d, d))
     cov = A @ np.swapaxes(A, 1, 2) / d + np.eye(d)
     params = Params(np.full(K, 1 / K), means, cov, compute_precision_cholesky(cov, "full"))
     st = _em.em_pass(X, np.empty(0), params, "full")
-    out[f"full d={d}"] = {name: digest(getattr(st, name))
+    out[f"full d={d} {dtype}"] = {name: digest(getattr(st, name))
                           for name in ("loglik", "nk", "sx", "sxx")}
 json.dump(out, sys.stdout)
 """

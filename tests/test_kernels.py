@@ -249,7 +249,7 @@ def test_full_runs_the_kernels_of_its_data_only(n_blocks, dtype):
         return getattr(kernel, "args", (kernel,))[0]
 
     def unrolled(n_features):
-        sweep = em_pass.one_sweep_stats(n_features, dtype)
+        sweep = em_pass.stats_sweep(n_features, dtype)
         (em, em_serial), components = em_pass.unrolled_full_kernels(n_features, sweep)
         return {em, em_serial, components, *logprob.unrolled_log_prob_kernels(n_features)[2]}
 
@@ -277,7 +277,7 @@ def test_full_runs_the_kernels_of_its_data_only(n_blocks, dtype):
             expected = unrolled(n_features)
             # The pass, its serial twin and the accumulating pass of the width,
             # with the statistics the rule says.
-            sweep = em_pass.one_sweep_stats(n_features, dtype)
+            sweep = em_pass.stats_sweep(n_features, dtype)
             (em, em_serial), components = em_pass.unrolled_full_kernels(n_features, sweep)
             assert unwrapped(model.pass_kernel(n_blocks, False, n_features, dtype)[0]) is (
                 em if n_blocks > 1 else em_serial)
@@ -288,11 +288,14 @@ def test_full_runs_the_kernels_of_its_data_only(n_blocks, dtype):
         else:
             expected = families["uncentred"]
         assert picked <= expected, (n_features, picked)
-    # Each width has kernels of its own; the pass with its statistics in one
-    # sweep is another kernel than the one with tiles.
+    # Each width has kernels of its own; each way of taking the statistics
+    # is another kernel.
     assert not unrolled(3) & unrolled(4)
-    assert not set(em_pass.unrolled_full_kernels(3, True)[0]) & set(
-        em_pass.unrolled_full_kernels(3, False)[0])
+    kinds = [set(em_pass.unrolled_full_kernels(3, sweep)[0])
+             for sweep in (None, "float64", "scatter")]
+    assert not (kinds[0] & kinds[1] or kinds[0] & kinds[2] or kinds[1] & kinds[2])
+    with pytest.raises(ValueError, match="statistics sweep"):
+        em_pass.unrolled_full_kernels(3, "tiles")
     # Accumulating scatters: two features run the serial two-feature pass.
     assert model.pass_kernel(n_blocks, True, 2, dtype)[0] is em_pass.em_pass_full_2d_serial
 
@@ -360,22 +363,55 @@ def test_unrolled_block_stats_match_numpy(n_features, accumulate, dtype):
     np.testing.assert_array_equal(sxx[lower], before[lower])
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("accumulate", [False, True])
+@pytest.mark.parametrize("n_features", [1, 4, 5, 9, 16, 23])
+def test_tiled_block_scatter_matches_numpy(n_features, accumulate, dtype):
+    """The generated tiled scatter of a component (one sweep per 4 x 4 tile,
+    the last tiles partial): the upper triangle of ``sum_b r_b D_b D_b^T``
+    over 37 rows of a wider block, against numpy in float64, written or
+    added to what ``sxx`` held; the lower triangle is left as it was. The
+    sums are in the type of ``zero``, X's dtype: float32's tolerance for
+    float32 rows."""
+    from fastgmm._kernels import em_pass
+
+    rng = np.random.default_rng(13)
+    n_rows = 37
+    xt = rng.normal(size=(n_features, 64)).astype(dtype)
+    mean = rng.normal(size=n_features).astype(dtype)
+    r = rng.uniform(size=64).astype(dtype)
+    before = rng.normal(size=(n_features, n_features))
+    sxx = before.copy()
+    em_pass.tiled_block_scatter(n_features)(xt, n_rows, mean, r, dtype(0), sxx, accumulate)
+    D = xt[:, :n_rows].T.astype(np.float64) - mean.astype(np.float64)
+    rD = (r[:n_rows, None] * D.astype(dtype)).astype(np.float64)
+    upper = np.triu_indices(n_features)
+    expected = (rD.T @ D)[upper] + (before[upper] if accumulate else 0.0)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(sxx[upper], expected, rtol=rtol,
+                               atol=rtol * np.abs(expected).max())
+    lower = np.tril_indices(n_features, -1)
+    np.testing.assert_array_equal(sxx[lower], before[lower])
+
+
 @pytest.mark.parametrize("dtype, n_features, sweep",
-                         [(np.float64, 3, None), (np.float64, 9, None),
-                          (np.float32, 3, None), (np.float32, 9, None),
-                          (np.float64, 5, False), (np.float32, 5, True)])
+                         [(np.float64, 3, "rule"), (np.float64, 9, "rule"),
+                          (np.float32, 3, "rule"), (np.float32, 9, "rule"),
+                          (np.float64, 5, None), (np.float32, 5, "float64"),
+                          (np.float64, 5, "scatter"), (np.float32, 13, "scatter")])
 def test_unrolled_kernels_match_reference(dtype, n_features, sweep, monkeypatch):
     """The kernels of the unrolled product (scoring, the pass, the
     accumulating pass) against the reference, on 300 rows in blocks of 128
     and a rest: the same checks as the tiles'. The pass takes its statistics
-    in one sweep or by tiles as ``one_sweep_stats`` says (``sweep`` None),
-    or as ``sweep`` forces."""
+    as ``stats_sweep`` says (``sweep`` "rule"), or as ``sweep`` forces: by
+    stored rows and tiles (None), in one float64 sweep, or by the tiled
+    scatter in X's dtype."""
     from fastgmm._kernels import em_pass, logprob
 
     assert logprob.unrolled_product(n_features, dtype) or not _config.HOST_AVX512
     monkeypatch.setattr(logprob, "unrolled_product", lambda d, dt: True)
-    if sweep is not None:
-        monkeypatch.setattr(em_pass, "one_sweep_stats", lambda d, dt: sweep)
+    if sweep != "rule":
+        monkeypatch.setattr(em_pass, "stats_sweep", lambda d, dt: sweep)
     X, params = make_problem(6, "full", dtype, n_samples=300, n_features=n_features,
                              n_components=3)
     rtol = ref.RTOL[dtype]

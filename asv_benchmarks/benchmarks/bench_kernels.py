@@ -52,13 +52,14 @@ class Kernels:
 class FullProductPaths:
     """The fused pass and scoring of full covariances at small and middle d by
     each path: the column tiles, the straight-line product
-    (``logprob.unrolled_product``) with tiled statistics, and with the
-    statistics in one sweep (``em_pass.one_sweep_stats``), whatever the
-    rules would choose for the shape. Commits without the unrolled product
-    skip its paths.
+    (``logprob.unrolled_product``) with the statistics by stored rows and
+    tiles, in one float64 sweep, and by the tiled scatter in X's dtype
+    (``em_pass.stats_sweep``: None, ``"float64"``, ``"scatter"``), whatever
+    the rules would choose for the shape. Commits without a path skip it
+    (before ``stats_sweep``, ``em_pass.one_sweep_stats`` said True or False).
     """
 
-    params = (["tiles", "unrolled", "unrolled_sweep"], DTYPES, [4, 8, 16])
+    params = (["tiles", "unrolled", "unrolled_sweep", "unrolled_scatter"], DTYPES, [4, 8, 16])
     param_names = ["path", "dtype", "n_features"]
     timeout = 300
     n_components = 16
@@ -67,14 +68,25 @@ class FullProductPaths:
         from fastgmm import _em
         from fastgmm._kernels import em_pass, logprob
 
-        self.rules = [(logprob, "unrolled_product"), (em_pass, "one_sweep_stats")]
-        needed = {"tiles": 0, "unrolled": 1, "unrolled_sweep": 2}[path]
-        if not all(hasattr(m, name) for m, name in self.rules[:needed]):
+        rules = []
+        if path != "tiles":
+            if not hasattr(logprob, "unrolled_product"):
+                raise NotImplementedError(f"no {path} path at this commit")
+            rules.append((logprob, "unrolled_product", True))
+        else:
+            rules.append((logprob, "unrolled_product", False))
+        stats = {"tiles": None, "unrolled": None, "unrolled_sweep": "float64",
+                 "unrolled_scatter": "scatter"}[path]
+        if hasattr(em_pass, "stats_sweep"):
+            rules.append((em_pass, "stats_sweep", stats))
+        elif stats == "scatter":
             raise NotImplementedError(f"no {path} path at this commit")
-        self.saved = [(m, name, getattr(m, name)) for m, name in self.rules if hasattr(m, name)]
-        chosen = {"tiles": (False, False), "unrolled": (True, False),
-                  "unrolled_sweep": (True, True)}[path]
-        for (m, name), value in zip(self.rules, chosen):
+        elif hasattr(em_pass, "one_sweep_stats"):
+            rules.append((em_pass, "one_sweep_stats", stats == "float64"))
+        elif stats is not None:
+            raise NotImplementedError(f"no {path} path at this commit")
+        self.saved = [(m, name, getattr(m, name)) for m, name, _ in rules if hasattr(m, name)]
+        for m, name, value in rules:
             if hasattr(m, name):
                 setattr(m, name, lambda d, dt, value=value: value)
         # The rows of the d = 16 kernel benchmarks, for every d here.

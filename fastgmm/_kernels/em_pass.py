@@ -39,7 +39,8 @@ import numpy as np
 from numba import njit, prange
 
 from .._config import (FASTMATH, HOST_AVX512, NUMBA_CACHE, ONE_SWEEP_SINGLE_MAX_FEATURES,
-                       ONE_SWEEP_STATS_MAX_FEATURES, ONE_SWEEP_TILE)
+                       ONE_SWEEP_STATS_MAX_FEATURES, ONE_SWEEP_TILE,
+                       SCATTER_SWEEP_MAX_FEATURES)
 from . import cached_factory, generated_function, kernel_variant, serial_twin
 from .logprob import (
     block_log_prob_diag,
@@ -391,6 +392,24 @@ def _component_stats_sweep(xt, n_rows, means, means_x, logp, k, inv_total, r, de
     ``unrolled_block_stats(2)``), which the kernels of
     ``unrolled_full_kernels`` replace by those of their number of features."""
     return _block_stats_2d(xt, n_rows, means[k], logp[k], inv_total, sx, sxx, accumulate)
+
+
+def _component_stats_scatter(xt, n_rows, means, means_x, logp, k, inv_total, r, dev, rdev,
+                             zero, sx, sxx, accumulate):
+    """``_component_stats`` with the responsibilities the only values stored
+    per row: nk and sx as ``_block_first_moments`` sums them (float64 sums of
+    X's dtype products), the scatter by ``tiled_block_scatter`` of the
+    width (``_tiled_scatter``, which ``unrolled_full_kernels`` replaces:
+    this function is only compiled through ``kernel_variant``)."""
+    _block_resp(logp, k, n_rows, inv_total, r)
+    nk = _block_centred_sums(xt, n_rows, means_x[k], r, sx)
+    _tiled_scatter(xt, n_rows, means_x[k], r, zero, sxx, accumulate)
+    return nk
+
+
+# Stands for the tiled scatter of a width in _component_stats_scatter (see
+# there); never called.
+_tiled_scatter = None
 
 
 @njit(**_JIT)
@@ -751,49 +770,78 @@ def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row
                 _diag_moments(xt, n_rows, means_x[k], rx, sx_part[c, k], sxx_part[c, k], zero)
 
 
-def one_sweep_stats(n_features, dtype):
-    """Whether the unrolled kernels of ``n_features`` features of ``dtype``
-    take the statistics in one sweep (``unrolled_block_stats``)."""
-    return n_features <= ONE_SWEEP_STATS_MAX_FEATURES[np.dtype(dtype).name]
+def stats_sweep(n_features, dtype):
+    """How the unrolled kernels of ``n_features`` features of ``dtype`` take
+    each component's statistics of a block: ``"float64"``, in one sweep
+    over its rows (one per tile of the triangle from
+    ``ONE_SWEEP_SINGLE_MAX_FEATURES`` features), every sum in float64,
+    nothing stored per row (``unrolled_block_stats``); ``"scatter"``, the
+    responsibilities stored, nk and sx summed feature by feature in float64
+    and the scatter in X's dtype, one sweep per ``ONE_SWEEP_TILE`` x
+    ``ONE_SWEEP_TILE`` tile, D and r D formed in registers
+    (``tiled_block_scatter``); None: the responsibilities, D and r D stored,
+    then the scatter tiles (``_component_stats``). The thresholds:
+    ``_config.ONE_SWEEP_STATS_MAX_FEATURES`` and
+    ``_config.SCATTER_SWEEP_MAX_FEATURES``."""
+    name = np.dtype(dtype).name
+    if n_features <= ONE_SWEEP_STATS_MAX_FEATURES[name]:
+        return "float64"
+    if n_features <= SCATTER_SWEEP_MAX_FEATURES[name]:
+        return "scatter"
+    return None
 
 
-def _one_sweep_source(n_features):
-    """The source of ``unrolled_block_stats(n_features)``: one loop over the
-    block's rows for the whole triangle up to ``ONE_SWEEP_SINGLE_MAX_FEATURES``
-    features, else one per tile of ``ONE_SWEEP_TILE`` by ``ONE_SWEEP_TILE``
-    entries of it (the tiles on the diagonal also sum nk and sx)."""
+def _sweep_source(n_features, scatter_only):
+    """The source of ``unrolled_block_stats(n_features)`` or, with
+    ``scatter_only``, of ``tiled_block_scatter(n_features)``: one loop over
+    the block's rows per tile of ``ONE_SWEEP_TILE`` by ``ONE_SWEEP_TILE``
+    entries of the triangle (for ``unrolled_block_stats`` up to
+    ``ONE_SWEEP_SINGLE_MAX_FEATURES`` features, one loop for the whole
+    triangle). ``unrolled_block_stats`` forms each row's responsibility
+    from ``e`` and ``inv_total`` and sums nk and sx in the tiles on the
+    diagonal, every sum float64; ``tiled_block_scatter`` reads the
+    responsibilities ``r`` and sums the scatter in the type of ``zero``."""
     d = n_features
-    tile = d if d <= ONE_SWEEP_SINGLE_MAX_FEATURES else ONE_SWEEP_TILE
+    single = not scatter_only and d <= ONE_SWEEP_SINGLE_MAX_FEATURES
+    tile = d if single else ONE_SWEEP_TILE
     groups = [list(range(start, min(start + tile, d))) for start in range(0, d, tile)]
-    name = f"unrolled_block_stats_{d}"
-    lines = [f"def {name}(xt, n_rows, mean, e, inv_total, sx, sxx, accumulate):"]
+    if scatter_only:
+        name = f"tiled_block_scatter_{d}"
+        lines = [f"def {name}(xt, n_rows, mean, r, zero, sxx, accumulate):"]
+    else:
+        name = f"unrolled_block_stats_{d}"
+        lines = [f"def {name}(xt, n_rows, mean, e, inv_total, sx, sxx, accumulate):"]
     lines += [f"    m{i} = mean[{i}]" for i in range(d)]
-    lines.append("    nk = 0.0")
+    if not scatter_only:
+        lines.append("    nk = 0.0")
     for g, rows in enumerate(groups):
         for h in range(g, len(groups)):
             cols = groups[h]
-            diagonal = g == h
+            first_moments = g == h and not scatter_only
             pairs = [(i, j) for i in rows for j in cols if j >= i]
-            if diagonal:
+            if first_moments:
                 lines += [f"    s{i} = 0.0" for i in rows]
-            lines += [f"    s{i}_{j} = 0.0" for i, j in pairs]
+            start = "zero" if scatter_only else "0.0"
+            lines += [f"    s{i}_{j} = {start}" for i, j in pairs]
             lines.append("    for b in range(n_rows):")
-            lines.append("        r = e[b] * inv_total[b]")
-            if diagonal and g == 0:
-                lines.append("        nk += r")
+            lines.append("        rb = r[b]" if scatter_only else
+                         "        rb = e[b] * inv_total[b]")
+            if first_moments and g == 0:
+                lines.append("        nk += rb")
             lines += [f"        t{i} = xt[{i}, b] - m{i}" for i in sorted(set(rows) | set(cols))]
             for i in rows:
-                lines.append(f"        rt{i} = r * t{i}")
-                if diagonal:
+                lines.append(f"        rt{i} = rb * t{i}")
+                if first_moments:
                     lines.append(f"        s{i} += rt{i}")
             lines += [f"        s{i}_{j} += rt{i} * t{j}" for i, j in pairs]
-            if diagonal:
+            if first_moments:
                 lines += [f"    sx[{i}] = s{i}" for i in rows]
             lines.append("    if accumulate:")
             lines += [f"        sxx[{i}, {j}] += s{i}_{j}" for i, j in pairs]
             lines.append("    else:")
             lines += [f"        sxx[{i}, {j}] = s{i}_{j}" for i, j in pairs]
-    lines.append("    return nk")
+    if not scatter_only:
+        lines.append("    return nk")
     return name, "\n".join(lines) + "\n"
 
 
@@ -815,10 +863,35 @@ def unrolled_block_stats(n_features):
     features (see ``generated_function``); two features use it too
     (``_block_stats_2d``).
     """
-    name, source = _one_sweep_source(n_features)
+    name, source = _sweep_source(n_features, scatter_only=False)
     return generated_function(
         source, name, __name__,
         f"One component's statistics of a block, {n_features} features (generated).",
+        **_JIT)
+
+
+@cached_factory
+def tiled_block_scatter(n_features):
+    """One component's scatter of a block for ``n_features`` features,
+    written out: ``tiled_block_scatter(n_features)(xt, n_rows, mean, r,
+    zero, sxx, accumulate)`` writes the upper triangle of ``sum_b r_b D_b
+    D_b^T`` (``D_b = x_b - mean``; added to ``sxx`` with ``accumulate``),
+    summed in the type of ``zero``, from the responsibilities ``r`` (times
+    the sample weights, as ``_block_resp`` stores them).
+
+    One sweep over the block's rows per ``ONE_SWEEP_TILE`` x
+    ``ONE_SWEEP_TILE`` tile of the triangle: the deviations and their
+    products with r are formed in registers, as in ``unrolled_block_stats``,
+    but the sums are X's dtype (float32 sums fill twice the lanes of
+    float64 ones) and a row's responsibility is read, not formed, so that
+    nk and sx (float64 sums, see ``_component_stats_scatter``) take a loop
+    of their own. Generated per number of features (see
+    ``generated_function``).
+    """
+    name, source = _sweep_source(n_features, scatter_only=True)
+    return generated_function(
+        source, name, __name__,
+        f"One component's scatter of a block, {n_features} features (generated).",
         **_JIT)
 
 
@@ -855,17 +928,28 @@ def unrolled_full_kernels(n_features, sweep):
     """``((em_pass_full, its serial twin), em_pass_full_components)`` with the
     straight-line product of ``n_features`` features
     (``logprob.unrolled_squared_norm``; the rule: ``logprob.unrolled_product``)
-    and, with ``sweep``, every component's statistics in one sweep
-    (``unrolled_block_stats``; the rule: ``one_sweep_stats``), in the
+    and each component's statistics as ``sweep`` says (a value of
+    ``stats_sweep``, the rule): ``"float64"``, one sweep
+    (``unrolled_block_stats``), ``"scatter"``, the tiled scatter
+    (``tiled_block_scatter``), None, the stored rows and tiles; in the
     accumulating pass as in the others."""
     suffix = f"_unrolled{n_features}"
     one, block, _ = unrolled_log_prob_kernels(n_features)
     em_replace = {"block_log_prob_full": block}
     components_replace = {"block_log_prob_full_one": one}
-    if sweep:
-        suffix_sweep = suffix + "_sweep"
-        component = kernel_variant(_component_stats_sweep, suffix,
-                                   {"_block_stats_2d": unrolled_block_stats(n_features)}, **_JIT)
+    if sweep is not None:
+        if sweep == "float64":
+            suffix_sweep = suffix + "_sweep"
+            component = kernel_variant(
+                _component_stats_sweep, suffix,
+                {"_block_stats_2d": unrolled_block_stats(n_features)}, **_JIT)
+        elif sweep == "scatter":
+            suffix_sweep = suffix + "_scatter"
+            component = kernel_variant(
+                _component_stats_scatter, suffix,
+                {"_tiled_scatter": tiled_block_scatter(n_features)}, **_JIT)
+        else:
+            raise ValueError(f"unknown statistics sweep {sweep!r}")
         em_replace["_block_full_stats"] = kernel_variant(
             _block_full_stats, suffix_sweep, {"_component_stats": component}, **_JIT)
         components_replace["_component_stats"] = component
