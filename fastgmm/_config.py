@@ -209,7 +209,8 @@ UNROLLED_MAX_FEATURES = ({"float64": 23, "float32": 28} if HOST_AVX512
 # 'full' takes each component's statistics of a block in one sweep over its
 # rows (``_kernels.em_pass.stats_sweep``: nothing stored per row, every
 # sum in float64, as for two features) instead of storing the
-# responsibilities, D and r D and then summing the scatter in tiles; above
+# responsibilities, D and r D and then summing the scatter in tiles (or,
+# up to SCATTER_SWEEP_MAX_FEATURES, the tiled scatter below); above
 # ONE_SWEEP_SINGLE_MAX_FEATURES the sums no longer fit the registers, and it
 # sweeps once per tile of ONE_SWEEP_TILE x ONE_SWEEP_TILE entries of the
 # triangle. With
@@ -225,8 +226,8 @@ UNROLLED_MAX_FEATURES = ({"float64": 23, "float32": 28} if HOST_AVX512
 # (AVX-512, same pass, ratio of the medians of three alternating rounds):
 # float64 d=12 K=16 0.81, d=14 0.80, d=16 0.87 and 0.88, d=20 1.05, d=23
 # 1.07; tiles of 5 at d=16 1.09, of 6 0.945, of 8 1.22; float32 d=12 1.12,
-# d=16 1.21. Without AVX-512 a 4 x 4 tile's sums and rows do not fit the
-# 16 registers: no tiled sweep there.
+# d=16 1.21. Without AVX-512 a 4 x 4 tile's float64 sums and rows do not
+# fit the 16 registers: no tiled float64 sweep there.
 ONE_SWEEP_STATS_MAX_FEATURES = ({"float64": 16, "float32": 6} if HOST_AVX512
                                 else {"float64": 8, "float32": 5})
 ONE_SWEEP_SINGLE_MAX_FEATURES = 10 if HOST_AVX512 else 8
@@ -245,8 +246,11 @@ ONE_SWEEP_TILE = 4
 # d=20 4888 -> 4564, d=24 6293 -> 6010; float64 d=17 8598 -> 6076, d=20 8152
 # -> 6974, d=23 10261 -> 8420 (and against the float64 one sweep, which
 # stays below 17 features: d=8 1957 -> 2091, d=12 2631 -> 3299, d=16 4146
-# -> 4891). Compiled for AVX2 (NUMBA_CPU_NAME=haswell, same host), float32:
-# d=6 1732 -> 1340, d=7 2060 -> 1454, d=8 2078 -> 1624.
+# -> 4891). float32 stops at 16: from 17 features each width's generated
+# scatter compiles for seconds (a function of its own per width) for the
+# 5-7 % above. Compiled for AVX2 (NUMBA_CPU_NAME=haswell, same host), float32:
+# d=6 1732 -> 1340, d=7 2060 -> 1454, d=8 2078 -> 1624; float64 has no range
+# there (its one sweep reaches the unrolled product's 8 features).
 SCATTER_SWEEP_MAX_FEATURES = ({"float64": 23, "float32": 16} if HOST_AVX512
                               else {"float64": 8, "float32": 8})
 # The sweeps are variants of the unrolled kernels: never wider than them.

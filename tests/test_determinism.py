@@ -50,7 +50,10 @@ if sys.argv[1] == "helpers":
     # ... and the generated helpers of the written-out kernels.
     L.unrolled_squared_norm(8)(a2, np.int64(10), m, np.zeros(8), a2, a1)
     E.unrolled_block_stats(8)(a2, np.int64(10), np.zeros(8), a1, a1, np.zeros(8), m, False)
-    E.tiled_block_scatter(8)(a2, np.int64(10), np.zeros(8), a1, 0.0, m, False)
+    # (the tiled scatter of the widths below that take it: 20 float64, 12 float32)
+    for d, t in ((20, np.float64), (12, np.float32)):
+        E.tiled_block_scatter(d)(np.zeros((d, 520), t), np.int64(10), np.zeros(d, t),
+                                 np.zeros(520, t), t(0), np.zeros((d, d)), False)
 
 def digest(*arrays):
     h = hashlib.sha1()

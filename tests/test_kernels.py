@@ -364,6 +364,27 @@ def test_unrolled_block_stats_match_numpy(n_features, accumulate, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_stats_sweep_rule_follows_the_thresholds(dtype):
+    """Which statistics the unrolled kernels take, at each threshold's edges:
+    the float64 sweep up to ``ONE_SWEEP_STATS_MAX_FEATURES``, the tiled
+    scatter from there up to ``SCATTER_SWEEP_MAX_FEATURES`` (where that range
+    is not empty), the stored rows and tiles above."""
+    from fastgmm._kernels import em_pass
+
+    name = np.dtype(dtype).name
+    one = _config.ONE_SWEEP_STATS_MAX_FEATURES[name]
+    scatter = _config.SCATTER_SWEEP_MAX_FEATURES[name]
+    assert em_pass.stats_sweep(1, dtype) == "float64"
+    assert em_pass.stats_sweep(one, dtype) == "float64"
+    if scatter > one:
+        assert em_pass.stats_sweep(one + 1, dtype) == "scatter"
+        assert em_pass.stats_sweep(scatter, dtype) == "scatter"
+    assert em_pass.stats_sweep(scatter + 1, dtype) is None
+    if _config.HOST_AVX512:
+        assert (one, scatter) == {"float64": (16, 23), "float32": (6, 16)}[name]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("accumulate", [False, True])
 @pytest.mark.parametrize("n_features", [1, 4, 5, 9, 16, 23])
 def test_tiled_block_scatter_matches_numpy(n_features, accumulate, dtype):

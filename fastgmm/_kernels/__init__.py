@@ -43,8 +43,8 @@ data everything below is float64. For float32 data:
    component, nothing stored per row, in the accumulating pass too. Above
    it and up to ``_config.SCATTER_SWEEP_MAX_FEATURES["float32"]`` (16 with
    AVX-512, 8 without), the tiled scatter (``em_pass.tiled_block_scatter``)
-   keeps this rule: float32 sums of float32 products for the scatter,
-   float64 sums for nk and sx.
+   keeps the rule of this item's first sentences: float32 sums of float32
+   products for the scatter, float64 sums for nk and sx.
 4. Across blocks. Each block writes its sums into float64 ``*_part`` rows,
    and the driver adds them in float64, in a fixed order.
 5. Range. A float32 block sum of squared deviations stays finite for data

@@ -375,8 +375,9 @@ def _component_stats(xt, n_rows, means, means_x, logp, k, inv_total, r, dev, rde
     the unnormalised responsibilities ``logp`` (see ``_block_posterior``).
     The responsibilities, D and r D are stored per row (``r``, ``dev``,
     ``rdev``: scratch) and the scatter summed in tiles, in the dtype of
-    ``dev``. The kernels of ``unrolled_full_kernels`` with ``sweep`` call
-    ``_component_stats_sweep`` instead."""
+    ``dev``. The kernels of ``unrolled_full_kernels`` with a ``sweep`` call
+    ``_component_stats_sweep`` ("float64") or ``_component_stats_scatter``
+    ("scatter") instead."""
     _block_resp(logp, k, n_rows, inv_total, r)
     nk = _block_first_moments(xt, n_rows, means_x[k], r, dev, rdev, sx)
     _block_scatter(n_rows, rdev, dev, sxx, zero, accumulate)
@@ -397,8 +398,9 @@ def _component_stats_sweep(xt, n_rows, means, means_x, logp, k, inv_total, r, de
 def _component_stats_scatter(xt, n_rows, means, means_x, logp, k, inv_total, r, dev, rdev,
                              zero, sx, sxx, accumulate):
     """``_component_stats`` with the responsibilities the only values stored
-    per row: nk and sx as ``_block_first_moments`` sums them (float64 sums of
-    X's dtype products), the scatter by ``tiled_block_scatter`` of the
+    per row: nk and sx by ``_block_centred_sums`` (float64 sums of X's dtype
+    products, the values ``_block_first_moments`` sums), the scatter by
+    ``tiled_block_scatter`` of the
     width (``_tiled_scatter``, which ``unrolled_full_kernels`` replaces:
     this function is only compiled through ``kernel_variant``)."""
     _block_resp(logp, k, n_rows, inv_total, r)
@@ -773,7 +775,7 @@ def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row
 def stats_sweep(n_features, dtype):
     """How the unrolled kernels of ``n_features`` features of ``dtype`` take
     each component's statistics of a block: ``"float64"``, in one sweep
-    over its rows (one per tile of the triangle from
+    over its rows (one per tile of the triangle above
     ``ONE_SWEEP_SINGLE_MAX_FEATURES`` features), every sum in float64,
     nothing stored per row (``unrolled_block_stats``); ``"scatter"``, the
     responsibilities stored, nk and sx summed feature by feature in float64
