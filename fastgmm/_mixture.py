@@ -52,7 +52,7 @@ from ._blocked import blas_single_thread
 from ._outofcore import float_dtype, is_dask_array
 from ._covariance import COVARIANCE_TYPES
 from ._memory import check_fit_memory
-from ._spurious import feature_variances
+from ._spurious import checked_variances, feature_variances
 from ._stats import Params
 from ._validation import (
     check_array,
@@ -252,16 +252,17 @@ class BaseMixture(_ParamsMixin):
         a row cannot be omitted from them)."""
         return self._nan_policy() == "marginalize"
 
-    def _check_X(self, X, *, reset, allow_nan=None, return_largest=False):
+    def _check_X(self, X, *, reset, allow_nan=None, return_largest=False, largest=None):
         # NaN: fit takes them under 'marginalize' and 'omit', the per-row
         # outputs as _accepts_nan says. With return_largest (fit), also
-        # max|X| where the check read it (see check_array).
+        # max|X| where the check read it (see check_array; ``largest``, where
+        # the fit read it already).
         if allow_nan is None:
             allow_nan = self._accepts_nan() or (reset and self._nan_policy() == "omit")
         if reset:
             return check_array(X, estimator_name=type(self).__name__, ensure_min_samples=2,
                                keep_mapped_dtype=True, allow_nan=allow_nan,
-                               return_largest=return_largest)
+                               return_largest=return_largest, largest=largest)
         self._check_is_fitted("precisions_cholesky_")
         check_feature_names(X, getattr(self, "feature_names_in_", None),
                             type(self).__name__)
@@ -442,6 +443,7 @@ class BaseMixture(_ParamsMixin):
         names = feature_names(X)
         dask_data = None
         missing = None  # nan_policy='marginalize' on data with NaN: _missing.MissingData
+        checked = None  # (variances, max|X|) of the unweighted X, read with its check
         if is_dask_array(X):
             from ._dask import DaskData
 
@@ -458,7 +460,14 @@ class BaseMixture(_ParamsMixin):
                 ) from exc
             X = dask_data.X
         else:
-            X, largest = self._check_X(X, reset=True, return_largest=True)
+            # An unweighted in-memory X: the spurious test's feature variances
+            # and max|X| in one sweep, which checks its values too
+            # (_spurious.checked_variances; None: checked as usual).
+            if (self._finds_spurious and sample_weight is None
+                    and (sweep_cache is None or "feature_variances" not in sweep_cache)):
+                checked = checked_variances(X)
+            X, largest = self._check_X(X, reset=True, return_largest=True,
+                                       largest=None if checked is None else checked[1])
         n_samples, n_features = X.shape
         if warm:
             if n_features != self.n_features_in_:
@@ -515,6 +524,11 @@ class BaseMixture(_ParamsMixin):
         # test (see _spurious); from the start's sample for Dask data.
         if not self._finds_spurious or is_dask_array(start_X):
             variances = None
+        elif checked is not None and missing is None and not omitted:
+            # Read with the check of X (the same numbers feature_variances gives).
+            variances = checked[0]
+            if sweep_cache is not None:
+                sweep_cache["feature_variances"] = variances
         elif sweep_cache is not None and missing is None and dask_data is None:
             # The same X and sample_weight in every fit of the sweep.
             if "feature_variances" not in sweep_cache:

@@ -32,12 +32,39 @@ import numpy as np
 from . import _config, _covariance, _linalg
 from ._em import EMPTY_FRACTION
 from ._outofcore import PageReleaser
+from ._validation import is_plain_array
 from .kmeans import _feature_variances as column_variances
+from .kmeans import column_statistics
 
 # Above this many features the smallest eigenvalue is not computed: a
 # Cholesky factorisation of Sigma_k - threshold I says whether it is below
 # the threshold (O(d^3 / 3) instead of an eigendecomposition).
 _EIGEN_MAX_FEATURES = 256
+
+
+def checked_variances(X):
+    """``(variances, max|X|)`` of an unweighted X that a fit has not checked
+    yet, where one sweep over it shows every value finite; else None.
+
+    For an in-memory float32/float64 X (``is_plain_array``): the sweep of
+    :func:`feature_variances` (``kmeans.column_statistics``) also reads the
+    largest value, and finite variances prove every value finite (a NaN or
+    an infinity makes its column's variance NaN), so that the fit's check of
+    X (``check_array(..., largest=...)``), its magnitude check and the
+    spurious test's scale take one read of X instead of two. None for
+    anything else, and where a variance is not finite (a NaN, an infinity,
+    or finite values whose squares overflow): the fit then checks X as
+    usual, which names the problem.
+    """
+    if not is_plain_array(X, 2):
+        return None
+    # Overflowing squares mean only that X takes the usual check (which
+    # then says so), not a warning here.
+    with np.errstate(over="ignore", invalid="ignore"):
+        variances, largest = column_statistics(X, _config.CHUNK_SIZE)
+    if not (np.isfinite(largest) and np.isfinite(variances).all()):
+        return None
+    return variances, largest
 
 
 def feature_variances(X, sample_weight, step=None):

@@ -39,7 +39,8 @@ def is_plain_array(X, ensure_min_samples=1, n_features=None):
 
 
 def check_array(X, *, estimator_name, ensure_min_samples=1, n_features=None,
-                name="X", keep_mapped_dtype=False, allow_nan=False, return_largest=False):
+                name="X", keep_mapped_dtype=False, allow_nan=False, return_largest=False,
+                largest=None):
     """Validate a data matrix: 2-D, finite, real; float32 kept, anything else float64.
 
     A float32/float64 array in native byte order is returned as it is,
@@ -54,7 +55,10 @@ def check_array(X, *, estimator_name, ensure_min_samples=1, n_features=None,
     ``allow_nan`` NaN values are let through (``nan_policy`` other than
     'raise'); infinity never is. With ``return_largest``, returns ``(X,
     largest)``: ``max|X|`` where the finiteness check read it (a large
-    in-memory float32/float64 X), else None.
+    in-memory float32/float64 X), else None. ``largest``: ``max|X|`` from a
+    sweep of the caller's that found every value finite
+    (``_spurious.checked_variances``); an in-memory float32/float64 X is then
+    not read again.
 
     Raises
     ------
@@ -68,6 +72,8 @@ def check_array(X, *, estimator_name, ensure_min_samples=1, n_features=None,
         # The common case, checked in a few microseconds (a pipeline scoring
         # a row at a time pays this per call); anything else takes the full
         # path below, which names the problem.
+        if largest is not None:
+            return (X, largest) if return_largest else X
         finite, largest = finite_largest(X)
         if finite:
             return (X, largest) if return_largest else X

@@ -457,27 +457,39 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None,
 
 
 def _feature_variances(X, chunk_size):
-    """``np.var(X, axis=0)`` in float64, in one pass over X.
+    """``np.var(X, axis=0)`` in float64, in one pass over X (see
+    :func:`column_statistics`)."""
+    return column_statistics(X, chunk_size)[0]
+
+
+def column_statistics(X, chunk_size):
+    """``(np.var(X, axis=0), max|X|)``: the variances in float64 and the
+    largest absolute value, in one pass over a float32/float64 X.
 
     Each block's column means and squared deviations from them come from a
     kernel (``column_moments``: the two-pass formula within the block, in
     cache); the sum of squared deviations from the overall mean is theirs
     plus ``n_b (mean_b - mean)^2`` per block, summed over the blocks in
     their order. A kernel, because numpy's axis-0 reductions of a tall,
-    narrow array are slow (27 ms for np.var of 1e6 x 2).
+    narrow array are slow (27 ms for np.var of 1e6 x 2). The largest value
+    is read in the same sweep; it means something only where every
+    variance is finite, which is then also the proof that every value of X
+    is (a NaN or an infinity makes its column's variance NaN; finite values
+    whose squares overflow make it infinite).
     """
     n_samples, n_features = X.shape
     n_blocks = _n_blocks(n_samples, chunk_size)
     mean_part = np.empty((n_blocks, n_features))
     m2_part = np.empty((n_blocks, n_features))
+    largest_part = np.empty(n_blocks)
     name = ("column_moments_rowwise" if n_features >= _kernels.ROWWISE_LOAD_MIN_FEATURES
             else "column_moments")
-    _kernel(name, n_blocks)(X, 0, n_samples, chunk_size, mean_part, m2_part)
+    _kernel(name, n_blocks)(X, 0, n_samples, chunk_size, mean_part, m2_part, largest_part)
     counts = np.full(n_blocks, float(chunk_size))
     counts[-1] = n_samples - (n_blocks - 1) * chunk_size
     mean = (counts[:, None] * mean_part).sum(axis=0) / n_samples
     between = (counts[:, None] * (mean_part - mean) ** 2).sum(axis=0)
-    return (m2_part.sum(axis=0) + between) / n_samples
+    return (m2_part.sum(axis=0) + between) / n_samples, float(largest_part.max())
 
 
 def _tolerance(X, tol, chunk_size, variances=None):

@@ -163,6 +163,34 @@ def test_seeding_kernels_match_reference(rng, dtype):
             rtol=KERNEL_RTOL, atol=reference.REORDER_ATOL)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_features", [2, 70])
+def test_column_statistics_read_the_largest_value(dtype, n_features):
+    """``column_statistics``: the variances of ``_feature_variances`` and
+    max|X| from the same sweep (narrow rows through their transposed copy,
+    wide rows row by row), against numpy; a NaN or an infinity leaves its
+    column's variance NaN, finite values whose squares overflow leave it
+    infinite (a fit's check of X relies on both)."""
+    from fastgmm.kmeans import column_statistics
+
+    rng = np.random.default_rng(14)
+    X = (rng.standard_normal((1037, n_features)) * 3.0 - 1.0).astype(dtype)
+    X[517, n_features - 1] = -40.0
+    variances, largest = column_statistics(X, 256)
+    np.testing.assert_array_equal(variances, _feature_variances(X, 256))
+    np.testing.assert_allclose(variances, np.var(X.astype(np.float64), axis=0), rtol=1e-10)
+    assert largest == 40.0 == float(np.abs(X).max())
+    for bad in (np.nan, np.inf, -np.inf):
+        Y = X.copy()
+        Y[300, 1] = bad
+        variances, _ = column_statistics(Y, 256)
+        assert np.isnan(variances[1]) and np.isfinite(np.delete(variances, 1)).all()
+    if dtype == np.float64:
+        with np.errstate(over="ignore"):
+            variances, largest = column_statistics(X * 1e160, 256)
+        assert np.isinf(variances).all() and np.isfinite(largest)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("offset", [1e3, 1e7])
 def test_feature_variances(rng, dtype, offset):

@@ -178,12 +178,19 @@ def test_feature_variances_once_per_sweep(monkeypatch):
 
     calls = []
     original = _mixture.feature_variances
+    original_checked = _mixture.checked_variances
 
     def counting(X, sample_weight):
         calls.append(X.shape)
         return original(X, sample_weight)
 
+    def counting_checked(X):
+        # Unweighted fits read them with the check of X.
+        calls.append(X.shape)
+        return original_checked(X)
+
     monkeypatch.setattr(_mixture, "feature_variances", counting)
+    monkeypatch.setattr(_mixture, "checked_variances", counting_checked)
     X = load_old_faithful()
     # diag, K=5 from this seed collapses onto the 14 eruptions of 83 min.
     params = dict(n_init=1, random_state=4, tol=1e-6, max_iter=1000)

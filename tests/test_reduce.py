@@ -172,21 +172,42 @@ def test_check_array_returns_the_largest_value_it_read(monkeypatch):
 
 @pytest.mark.filterwarnings("ignore:Best performing initialization did not converge")
 def test_fit_reads_x_once_for_finiteness_and_magnitude(monkeypatch):
-    """The fit's finiteness check reads max|X| of a large X; the magnitude
-    check (sums of squared deviations must not overflow) takes it instead of
-    reading X again, and still refuses an X that would overflow; the
-    'kmeans' start does not check X again."""
+    """A fit reads X once before its start for the check of its values,
+    max|X| (the magnitude check: sums of squared deviations must not
+    overflow) and the spurious test's feature variances: without weights,
+    the column moments' sweep (``_spurious.checked_variances``) does all
+    three; with weights (weighted variances), the finiteness check's scan of
+    a large X gives max|X|. An X whose squares overflow is still refused;
+    the 'kmeans' start does not check X again."""
+    import fastgmm.kmeans as kmeans_module
+
     monkeypatch.setattr(_config, "PARALLEL_SCAN_MIN_VALUES", 2**10)
     calls = record_max_abs_scans(monkeypatch)
+    sweeps = []
+    pick = kmeans_module._kernel
+
+    def counted(name, n_blocks):
+        if name.startswith("column_moments"):
+            sweeps.append(name)
+        return pick(name, n_blocks)
+
+    monkeypatch.setattr(kmeans_module, "_kernel", counted)
     X = np.random.default_rng(7).standard_normal((3000, 2))
+    w = np.random.default_rng(8).uniform(0.5, 2.0, X.shape[0])
     for init_params in ("random", "kmeans"):
         # The 'kmeans' start's k-means takes the checked X without a check.
         GaussianMixture(2, max_iter=2, random_state=0, init_params=init_params).fit(X)
+        assert calls == [] and len(sweeps) == 1, init_params
+        sweeps.clear()
+        GaussianMixture(2, max_iter=2, random_state=0, init_params=init_params).fit(
+            X, sample_weight=w)
         assert calls == [X.shape], init_params
         calls.clear()
+        sweeps.clear()
     with pytest.raises(ValueError, match="would overflow float64"):
         GaussianMixture(2, max_iter=2, random_state=0).fit(X * 1e160)
-    assert calls == [X.shape]
+    # The sweep's variances overflow: the check reads X as it would have.
+    assert calls == [X.shape] and len(sweeps) == 1
 
 
 @pytest.mark.filterwarnings("ignore:Best performing initialization did not converge")
@@ -222,6 +243,7 @@ def test_feature_variances_read_once_per_fit(monkeypatch, weighted):
     X[:, 1] *= 3.0
     w = rng.uniform(0.5, 2.0, X.shape[0]) if weighted else None
     fitted = GaussianMixture(2, n_init=3, max_iter=3, random_state=0).fit(X, sample_weight=w)
+    # Unweighted, the sweep also checked X (test_fit_reads_x_once_...).
     assert len(sweeps) == (3 if weighted else 1)
     assert len(handed) == 3
     for variances in handed:

@@ -186,3 +186,26 @@ def test_plot_in_mclusts_sign_leaves_a_gap_for_a_spurious_model(faithful):
         assert ax.lines[1].get_ydata()[0] == -sel.results_["bic"][0]  # the star
     finally:
         plt.close(ax.figure)
+
+
+def test_checked_variances_are_those_of_the_fit_or_none():
+    """``checked_variances``: for an unweighted in-memory X with every value
+    finite, the feature variances the spurious test takes and max|X|; None
+    where the fit must check X as usual (a NaN, an infinity, squares that
+    overflow, or an X that is not a float32/float64 array)."""
+    from fastgmm._spurious import checked_variances
+
+    X = np.random.default_rng(15).standard_normal((500, 3))
+    variances, largest = checked_variances(X)
+    np.testing.assert_array_equal(variances, feature_variances(X, np.empty(0)))
+    assert largest == float(np.abs(X).max())
+    np.testing.assert_array_equal(checked_variances(X.astype(np.float32))[0],
+                                  feature_variances(X.astype(np.float32), np.empty(0)))
+    for bad in (np.nan, np.inf):
+        Y = X.copy()
+        Y[10, 2] = bad
+        assert checked_variances(Y) is None
+    assert checked_variances(X * 1e160) is None
+    assert checked_variances(X.tolist()) is None
+    assert checked_variances(X.astype(np.int64)) is None
+    assert checked_variances(X[:1]) is None
