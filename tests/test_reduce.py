@@ -170,19 +170,11 @@ def test_check_array_returns_the_largest_value_it_read(monkeypatch):
     assert largest is None and got.dtype == np.float64
 
 
-@pytest.mark.filterwarnings("ignore:Best performing initialization did not converge")
-def test_fit_reads_x_once_for_finiteness_and_magnitude(monkeypatch):
-    """A fit reads X once before its start for the check of its values,
-    max|X| (the magnitude check: sums of squared deviations must not
-    overflow) and the spurious test's feature variances: without weights,
-    the column moments' sweep (``_spurious.checked_variances``) does all
-    three; with weights (weighted variances), the finiteness check's scan of
-    a large X gives max|X|. An X whose squares overflow is still refused;
-    the 'kmeans' start does not check X again."""
+def record_column_moment_sweeps(monkeypatch):
+    """Record the name of each column-moments kernel k-means' module picks
+    (one sweep over X each); returns the list."""
     import fastgmm.kmeans as kmeans_module
 
-    monkeypatch.setattr(_config, "PARALLEL_SCAN_MIN_VALUES", 2**10)
-    calls = record_max_abs_scans(monkeypatch)
     sweeps = []
     pick = kmeans_module._kernel
 
@@ -192,6 +184,21 @@ def test_fit_reads_x_once_for_finiteness_and_magnitude(monkeypatch):
         return pick(name, n_blocks)
 
     monkeypatch.setattr(kmeans_module, "_kernel", counted)
+    return sweeps
+
+
+@pytest.mark.filterwarnings("ignore:Best performing initialization did not converge")
+def test_fit_reads_x_once_for_finiteness_and_magnitude(monkeypatch):
+    """A fit reads X once before its start for the check of its values,
+    max|X| (the magnitude check: sums of squared deviations must not
+    overflow) and the spurious test's feature variances: without weights,
+    the column moments' sweep (``_spurious.checked_variances``) does all
+    three; with weights (weighted variances), the finiteness check's scan of
+    a large X gives max|X|. An X whose squares overflow is still refused;
+    the 'kmeans' start does not check X again."""
+    monkeypatch.setattr(_config, "PARALLEL_SCAN_MIN_VALUES", 2**10)
+    calls = record_max_abs_scans(monkeypatch)
+    sweeps = record_column_moment_sweeps(monkeypatch)
     X = np.random.default_rng(7).standard_normal((3000, 2))
     w = np.random.default_rng(8).uniform(0.5, 2.0, X.shape[0])
     for init_params in ("random", "kmeans"):
@@ -220,15 +227,7 @@ def test_feature_variances_read_once_per_fit(monkeypatch, weighted):
     scikit-learn's) each start computes its own."""
     import fastgmm.kmeans as kmeans_module
 
-    sweeps = []
-    pick = kmeans_module._kernel
-
-    def counted(name, n_blocks):
-        if name.startswith("column_moments"):
-            sweeps.append(name)
-        return pick(name, n_blocks)
-
-    monkeypatch.setattr(kmeans_module, "_kernel", counted)
+    sweeps = record_column_moment_sweeps(monkeypatch)
     # The variances each start's k-means is handed.
     handed = []
     fit_checked = kmeans_module.KMeans._fit_checked
