@@ -77,7 +77,11 @@ MAX_CHUNK_SIZE = 4096
 NUMBA_CACHE = read_numba_cache()
 
 # LLVM fast-math flags, leaving out ``nnan`` and ``ninf``: log-sum-exp relies
-# on -inf (a zero weight) propagating correctly.
+# on -inf (a zero weight) propagating correctly, and the checks of X by its
+# column moments (``KMeans.fit``, ``_spurious.checked_variances``) on a NaN
+# or an infinity making its column's moments NaN. (``reassoc`` with ``nsz``
+# would let LLVM fold ``(x - y) + y`` into ``x``: the moments' kernels must
+# not take that shape, which would drop the NaN an infinity makes.)
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 def host_has_avx512(cpu_name=None, cpu_features=None):

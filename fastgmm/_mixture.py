@@ -462,8 +462,12 @@ class BaseMixture(_ParamsMixin):
         else:
             # An unweighted in-memory X: the spurious test's feature variances
             # and max|X| in one sweep, which checks its values too
-            # (_spurious.checked_variances; None: checked as usual).
+            # (_spurious.checked_variances; None: checked as usual). Not
+            # where NaN may be let through: their rows are found by reading
+            # X again (_missing.has_nan), and such an X would pay this sweep
+            # for nothing.
             if (self._finds_spurious and sample_weight is None
+                    and self._nan_policy() == "raise"
                     and (sweep_cache is None or "feature_variances" not in sweep_cache)):
                 checked = checked_variances(X)
             X, largest = self._check_X(X, reset=True, return_largest=True,
@@ -493,7 +497,8 @@ class BaseMixture(_ParamsMixin):
                 self._check_incomplete_fit()
             if incomplete:
                 largest = max(float(np.nanmax(X)), -float(np.nanmin(X)))
-            # Otherwise max|X| as the finiteness check read it (None: read here).
+            # Otherwise max|X| as the finiteness check, or the column moments
+            # that stood for it (checked_variances), read it (None: read here).
             X = _em.pass_data(X, _em.check_magnitude(X, largest))
             sample_weight = check_sample_weight(sample_weight, n_samples,
                                                 rescale=self._rescale_sample_weight)
@@ -524,7 +529,7 @@ class BaseMixture(_ParamsMixin):
         # test (see _spurious); from the start's sample for Dask data.
         if not self._finds_spurious or is_dask_array(start_X):
             variances = None
-        elif checked is not None and missing is None and not omitted:
+        elif checked is not None:
             # Read with the check of X (the same numbers feature_variances gives).
             variances = checked[0]
             if sweep_cache is not None:

@@ -180,11 +180,25 @@ def test_column_statistics_read_the_largest_value(dtype, n_features):
     np.testing.assert_array_equal(variances, _feature_variances(X, 256))
     np.testing.assert_allclose(variances, np.var(X.astype(np.float64), axis=0), rtol=1e-10)
     assert largest == 40.0 == float(np.abs(X).max())
-    for bad in (np.nan, np.inf, -np.inf):
-        Y = X.copy()
-        Y[300, 1] = bad
+    # In a middle block, in the one-row last block (1037 = 4 * 256 + 13: the
+    # last block has 13 rows; 1024 starts it), in the last column (the
+    # row-wise loop's leftover lanes at 70 features).
+    last = n_features - 1
+    for row, col in ((300, 1), (1024, 0), (1036, last), (5, last)):
+        for bad in (np.nan, np.inf, -np.inf):
+            Y = X.copy()
+            Y[row, col] = bad
+            with np.errstate(invalid="ignore"):
+                variances, _ = column_statistics(Y, 256)
+            assert np.isnan(variances[col]), (row, col, bad)
+            assert np.isfinite(np.delete(variances, col)).all()
+    # Both infinities in one column, and a column of infinities.
+    Y = X.copy()
+    Y[3, 0], Y[900, 0] = np.inf, -np.inf
+    Y[:, last] = np.inf
+    with np.errstate(invalid="ignore"):
         variances, _ = column_statistics(Y, 256)
-        assert np.isnan(variances[1]) and np.isfinite(np.delete(variances, 1)).all()
+    assert np.isnan(variances[0]) and np.isnan(variances[last])
     if dtype == np.float64:
         with np.errstate(over="ignore"):
             variances, largest = column_statistics(X * 1e160, 256)

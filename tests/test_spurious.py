@@ -188,23 +188,37 @@ def test_plot_in_mclusts_sign_leaves_a_gap_for_a_spurious_model(faithful):
         plt.close(ax.figure)
 
 
-def test_checked_variances_are_those_of_the_fit_or_none():
+@pytest.mark.parametrize("n_features", [3, 10])
+def test_checked_variances_are_those_of_the_fit_or_none(n_features):
     """``checked_variances``: for an unweighted in-memory X with every value
-    finite, the feature variances the spurious test takes and max|X|; None
-    where the fit must check X as usual (a NaN, an infinity, squares that
-    overflow, or an X that is not a float32/float64 array)."""
+    finite, the feature variances the spurious test takes and max|X|
+    (float32 beyond the float32 pass's range too, whose fit takes the
+    variances of X as float64); None where the fit must check X as usual (a
+    NaN, an infinity, squares that overflow, or an X that is not a
+    float32/float64 array); a fit of such an X raises what the check
+    raises. Narrow rows (3 features) and wide ones (10) take the two
+    kernels of the column moments."""
     from fastgmm._spurious import checked_variances
+    from fastgmm._validation import check_array
 
-    X = np.random.default_rng(15).standard_normal((500, 3))
+    X = np.random.default_rng(15).standard_normal((500, n_features))
     variances, largest = checked_variances(X)
     np.testing.assert_array_equal(variances, feature_variances(X, np.empty(0)))
     assert largest == float(np.abs(X).max())
     np.testing.assert_array_equal(checked_variances(X.astype(np.float32))[0],
                                   feature_variances(X.astype(np.float32), np.empty(0)))
-    for bad in (np.nan, np.inf):
+    wide = (X * 4 * _config.FLOAT32_PASS_MAX_ABS).astype(np.float32)
+    np.testing.assert_array_equal(checked_variances(wide)[0],
+                                  feature_variances(wide.astype(np.float64), np.empty(0)))
+    for bad in (np.nan, np.inf, -np.inf):
         Y = X.copy()
-        Y[10, 2] = bad
+        Y[10, n_features - 1] = bad
         assert checked_variances(Y) is None
+        with pytest.raises(ValueError) as expected:
+            check_array(Y, estimator_name="GaussianMixture", ensure_min_samples=2)
+        with pytest.raises(ValueError) as raised:
+            GaussianMixture(2).fit(Y)
+        assert str(raised.value) == str(expected.value)
     assert checked_variances(X * 1e160) is None
     assert checked_variances(X.tolist()) is None
     assert checked_variances(X.astype(np.int64)) is None

@@ -1062,7 +1062,7 @@ def column_moments(X, row_start, row_stop, chunk_size, mean_part, m2_part, large
     Each block is read from X once (into its transposed scratch), then
     summed twice in cache: the mean, then the squared deviations from it
     (the corrected two-pass formula within the block); the driver combines
-    the blocks (``fastgmm.kmeans._feature_variances``), so the variances
+    the blocks (``fastgmm.kmeans.column_statistics``), so the variances
     take one pass over X instead of two. From ``ROWWISE_LOAD_MIN_FEATURES``
     features on, ``column_moments_rowwise`` (the same kernel, compiled with
     ``_rowwise_column_moments``: both sweeps row by row, the loop over the
