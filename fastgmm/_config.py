@@ -319,6 +319,16 @@ BLAS_DIAG_MIN_WORK = 256 * 256 if HOST_AVX512 else 0
 BLAS_SPHERICAL_MIN_FEATURES = 512
 BLAS_SPHERICAL_MIN_WORK = 512 * 32
 BLAS_SPHERICAL_WIDE_FEATURES = 1024
+# With AVX-512, 'spherical' also takes the BLAS pass from
+# BLAS_SPHERICAL_LARGE_WORK_MIN_FEATURES features where n_components *
+# n_features >= BLAS_SPHERICAL_LARGE_WORK (the crossing of 'diag' there).
+# Pass time Numba / BLAS on an AMD EPYC with AVX-512 (same script, medians
+# of 3), float32 / float64: d=256 K=128 0.89 / -, K=192 0.92 / 1.37, K=256
+# 1.60 / 2.66; d=384 K=128 1.02 / -, K=256 2.02 / -. The rule above left
+# d=256 K=256 float32 on the Numba pass, slower than scikit-learn in the
+# grid (0.83x and 1.00x in two runs).
+BLAS_SPHERICAL_LARGE_WORK_MIN_FEATURES = 256
+BLAS_SPHERICAL_LARGE_WORK = 256 * 256 if HOST_AVX512 else math.inf
 # The large-d 'diag' / 'spherical' pass computes a block's log-density GEMM
 # as (rows @ coef.T).T up to this many components, coef @ rows.T above.
 # OpenBLAS, one thread, 512 rows x 2048 features, float32: K=64 90 against

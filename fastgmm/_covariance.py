@@ -877,9 +877,12 @@ class Spherical(Diag):
     variational = True
 
     def blas_pass(self, n_features, n_components=1):
-        return (n_features >= _config.BLAS_SPHERICAL_MIN_FEATURES
-                and (n_components * n_features >= _config.BLAS_SPHERICAL_MIN_WORK
-                     or n_features >= _config.BLAS_SPHERICAL_WIDE_FEATURES))
+        work = n_components * n_features
+        return ((n_features >= _config.BLAS_SPHERICAL_MIN_FEATURES
+                 and (work >= _config.BLAS_SPHERICAL_MIN_WORK
+                      or n_features >= _config.BLAS_SPHERICAL_WIDE_FEATURES))
+                or (n_features >= _config.BLAS_SPHERICAL_LARGE_WORK_MIN_FEATURES
+                    and work >= _config.BLAS_SPHERICAL_LARGE_WORK))
 
     def run_blas_pass(self, X, sample_weight, args, hard):
         # One precision per component: half the GEMMs of 'diag' (see there).

@@ -31,7 +31,8 @@ def _set_paths(monkeypatch, on):
     value = 1 if on else 10**9
     for name in ("BLAS_TIED_MIN_FEATURES", "BLAS_DIAG_MIN_FEATURES", "BLAS_DIAG_MIN_COMPONENTS",
                  "BLAS_DIAG_MIN_WORK", "BLAS_SPHERICAL_MIN_FEATURES", "BLAS_SPHERICAL_MIN_WORK",
-                 "BLAS_SPHERICAL_WIDE_FEATURES"):
+                 "BLAS_SPHERICAL_WIDE_FEATURES", "BLAS_SPHERICAL_LARGE_WORK_MIN_FEATURES",
+                 "BLAS_SPHERICAL_LARGE_WORK"):
         monkeypatch.setattr(_config, name, value)
 
 
@@ -196,6 +197,17 @@ def test_dispatch_picks_both_paths(covariance_type, monkeypatch):
         monkeypatch.setattr(_config, "BLAS_SPHERICAL_WIDE_FEATURES", N_FEATURES)
         assert model.blas_pass(N_FEATURES, 1)
         assert not model.blas_pass(N_FEATURES - 1, 1)
+        # (AVX-512 hosts) from fewer features where components times
+        # features reach BLAS_SPHERICAL_LARGE_WORK.
+        monkeypatch.setattr(_config, "BLAS_SPHERICAL_LARGE_WORK_MIN_FEATURES", N_FEATURES - 2)
+        monkeypatch.setattr(_config, "BLAS_SPHERICAL_LARGE_WORK", (N_FEATURES - 2) * 8)
+        assert model.blas_pass(N_FEATURES - 2, 8)
+        assert not model.blas_pass(N_FEATURES - 2, 7)
+        assert not model.blas_pass(N_FEATURES - 3, 100)
+        if _config.HOST_AVX512:
+            monkeypatch.undo()
+            assert model.blas_pass(256, 256) and not model.blas_pass(256, 192)
+            assert not model.blas_pass(384, 128) and model.blas_pass(384, 256)
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)
