@@ -34,7 +34,7 @@ from ._em import EMPTY_FRACTION
 from ._outofcore import PageReleaser
 from ._validation import is_plain_array
 from .kmeans import _feature_variances as column_variances
-from .kmeans import column_statistics
+from .kmeans import unchecked_column_statistics
 
 # Above this many features the smallest eigenvalue is not computed: a
 # Cholesky factorisation of Sigma_k - threshold I says whether it is below
@@ -47,24 +47,21 @@ def checked_variances(X):
     yet, where one sweep over it shows every value finite; else None.
 
     For an in-memory float32/float64 X (``is_plain_array``): the sweep of
-    :func:`feature_variances` (``kmeans.column_statistics``) also reads the
-    largest value, and finite variances prove every value finite (a NaN or
-    an infinity makes its column's variance NaN), so that the fit's check of
-    X (``check_array(..., largest=...)``), its magnitude check and the
-    spurious test's scale take one read of X instead of two. None for
-    anything else, and where a variance is not finite (a NaN, an infinity,
-    or finite values whose squares overflow): the fit then checks X as
-    usual, which names the problem.
+    :func:`feature_variances` also reads the largest value and shows every
+    value finite (``kmeans.unchecked_column_statistics``), so that the fit's
+    check of X (``check_array(..., largest=...)``), its magnitude check and
+    the spurious test's scale take one read of X instead of two. None for
+    anything else, and where the sweep cannot tell (a NaN, an infinity, or
+    finite values whose squares overflow): the fit then checks X as usual,
+    which names the problem.
     """
     if not is_plain_array(X, 2):
         return None
     # Overflowing squares mean only that X takes the usual check (which
     # then says so), not a warning here.
     with np.errstate(over="ignore", invalid="ignore"):
-        variances, largest = column_statistics(X, _config.CHUNK_SIZE)
-    if not (np.isfinite(largest) and np.isfinite(variances).all()):
-        return None
-    return variances, largest
+        variances, largest, finite = unchecked_column_statistics(X)
+    return (variances, largest) if finite else None
 
 
 def feature_variances(X, sample_weight, step=None):

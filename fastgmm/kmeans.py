@@ -492,6 +492,23 @@ def column_statistics(X, chunk_size):
     return (m2_part.sum(axis=0) + between) / n_samples, float(largest_part.max())
 
 
+def unchecked_column_statistics(X):
+    """``(variances, max|X|, finite)`` of an in-memory float32/float64 X
+    (``is_plain_array``) that no check has read yet: :func:`column_statistics`
+    (blocks of ``_config.CHUNK_SIZE`` rows), and whether the same sweep shows
+    every value of X finite.
+
+    A NaN or an infinity makes its column's variance NaN, so finite
+    variances (and largest value) prove every value finite: one read of X
+    then stands for its check (``KMeans.fit``, a mixture's fit through
+    ``_spurious.checked_variances``). ``finite`` is also False for finite
+    values whose squares overflow: the caller then checks X as usual, which
+    names the problem or passes X.
+    """
+    variances, largest = column_statistics(X, _config.CHUNK_SIZE)
+    return variances, largest, bool(np.isfinite(largest) and np.isfinite(variances).all())
+
+
 def _tolerance(X, tol, chunk_size, variances=None):
     """scikit-learn's absolute tolerance: tol times the mean (unweighted)
     feature variance of X, computed here in float64 whatever the dtype of X
@@ -824,13 +841,12 @@ class KMeans(_TransformerOutputMixin, _ParamsMixin):
         variances = None
         # self.tol is validated with the other parameters, after X.
         if is_plain_array(X) and _valid_tol(self.tol) and self.tol > 0:
-            # The tolerance's feature variances are finite only for finite
-            # values (a NaN or an infinity makes its column's NaN): one read
-            # of X checks it and gives them. Otherwise the check names the
-            # problem, or passes X (finite values whose squares overflow),
-            # whose variances these are.
-            variances = _feature_variances(X, _config.CHUNK_SIZE)
-            if not np.all(np.isfinite(variances)):
+            # One read of X gives the tolerance's feature variances and checks
+            # its values (unchecked_column_statistics). Where it cannot tell,
+            # the check names the problem, or passes X (finite values whose
+            # squares overflow), whose variances these are.
+            variances, _, finite = unchecked_column_statistics(X)
+            if not finite:
                 X = _check_X(X, type(self).__name__)
         else:
             X = _check_X(X, type(self).__name__)

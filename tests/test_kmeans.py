@@ -499,10 +499,11 @@ def test_one_read_checks_values_and_gives_the_tolerance(monkeypatch, dtype, bad)
     squares overflow (the variance infinite) is checked and fitted as before."""
     scans = record_max_abs_scans(monkeypatch)
     monkeypatch.setattr(_config, "PARALLEL_SCAN_MIN_VALUES", 2**10)
+    # Every read of X for column moments goes through column_statistics.
     variances = []
-    feature_variances = kmeans_module._feature_variances
-    monkeypatch.setattr(kmeans_module, "_feature_variances",
-                        lambda X, c: variances.append(X.shape) or feature_variances(X, c))
+    column_statistics = kmeans_module.column_statistics
+    monkeypatch.setattr(kmeans_module, "column_statistics",
+                        lambda X, c: variances.append(X.shape) or column_statistics(X, c))
     X = np.random.default_rng(3).normal(size=(3000, 3))
     KMeans(2, n_init=1, random_state=0).fit(X.astype(dtype))
     assert scans == [] and variances == [X.shape]
