@@ -413,3 +413,35 @@ class DiagPassBlock:
 
     def time_shifted_rows_norms(self, dtype, n_features):
         self.kernels.shifted_rows_norms(self.Xb, self.centre, self.Y, self.squares)
+
+
+class Normalize:
+    """The E-step's exponentials: ``logprob.block_normalize`` on one block
+    (its log-sum-exp and unnormalised responsibilities, one
+    ``exp_nonpositive`` per row and component), repeated 64 times per call
+    so that the call's overhead does not weigh."""
+
+    params = ([8, 32], [1024])
+    param_names = ["n_components", "n_rows"]
+
+    def setup(self, n_components, n_rows):
+        from numba import njit
+
+        from fastgmm._kernels.logprob import block_normalize
+
+        @njit
+        def repeat(logp0, logp, lse, total, times):
+            for _ in range(times):
+                logp[:, :] = logp0
+                block_normalize(logp, logp.shape[1], lse, total)
+
+        rng = np.random.default_rng(0)
+        self.logp0 = -rng.exponential(20.0, size=(n_components, n_rows))
+        self.logp = self.logp0.copy()
+        self.lse = np.empty(n_rows)
+        self.total = np.empty(n_rows)
+        self.repeat = repeat
+        repeat(self.logp0, self.logp, self.lse, self.total, 1)
+
+    def time_block_normalize(self, *args):
+        self.repeat(self.logp0, self.logp, self.lse, self.total, 64)
