@@ -611,6 +611,32 @@ def test_kernels_run_as_python_without_the_jit():
         np.testing.assert_allclose(results["1"][key], value, rtol=1e-12, err_msg=key)
 
 
+@pytest.mark.parametrize("n_rows", [1, 63, 64, 65, 1024])
+def test_block_loglik_sums_the_rows_log_likelihoods(n_rows):
+    """The block's log-likelihood is sum(lse + log(total)) to rounding (one
+    scalar log per 64 rows without weights, per row with them); a row whose
+    total is 0 (all its terms 0) makes it -inf; ``total`` becomes each row's
+    weight over its total, 0 where the total is 0."""
+    from fastgmm._kernels.em_pass import _block_loglik
+
+    rng = np.random.default_rng(n_rows)
+    lse = rng.normal(scale=30.0, size=n_rows)
+    total = rng.uniform(1.0, 16.0, size=n_rows)
+    w = rng.uniform(0.0, 3.0, size=n_rows)
+    for unit_weights in (True, False):
+        weights = np.ones(n_rows) if unit_weights else w
+        out = total.copy()
+        loglik = _block_loglik(n_rows, lse, weights, out, unit_weights)
+        terms = weights * (lse + np.log(total))
+        scale = np.abs(weights * lse).sum() + np.abs(weights * np.log(total)).sum()
+        assert abs(loglik - terms.sum()) <= 1e-14 * scale
+        np.testing.assert_allclose(out, weights / total, rtol=1e-15)
+    out = total.copy()
+    out[n_rows // 2] = 0.0
+    assert _block_loglik(n_rows, lse, np.ones(n_rows), out, True) == -np.inf
+    assert out[n_rows // 2] == 0.0
+
+
 def test_float32_responsibilities_never_subnormal():
     """A responsibility below float32's smallest normal number is written to a
     float32 row as 0, never as a (slow) subnormal; float64 rows keep it."""

@@ -16,37 +16,15 @@ numpy's sum by less than the last bit of the constant it enters (see
 there).
 """
 
-import math
-import struct
-
 import numpy as np
 from numba import njit
 
 from .._config import NUMBA_CACHE
-from ._inline import _bits_to_float64, float64_bits
+from ._inline import sum_of_logs
 
 # numpy's error model: x / 0 is inf or NaN as in numpy (Python's raises,
 # and its check keeps the loops from vectorising).
 _JIT = dict(cache=NUMBA_CACHE, nogil=True, error_model="numpy")
-
-_MANTISSA = (1 << 52) - 1
-# The mantissa bits of sqrt(2): a mantissa above them is reduced into
-# [sqrt(1/2), 1) by one less in the exponent.
-_SQRT2_MANTISSA = struct.unpack("<q", struct.pack("<d", math.sqrt(2.0)))[0] & _MANTISSA
-# ln 2 in two parts, the first with trailing zero bits: n * _LN2_HI is exact
-# for |n| < 2**20 (as in _inline.exp_nonpositive).
-_LN2_HI = 6.93147180369123816490e-01
-_LN2_LO = 1.90821492927058770002e-10
-
-
-@njit(**_JIT)
-def _reduced(bits):
-    """The float ``m`` in [sqrt(1/2), sqrt(2)) with ``x = m 2**e`` for the
-    positive normal float64 ``x`` of these bits (only the mantissa's bits
-    are read; :func:`log_sums` adds up the exponents)."""
-    mantissa = bits & _MANTISSA
-    big = mantissa > _SQRT2_MANTISSA
-    return _bits_to_float64(mantissa | ((1023 - big) << 52))
 
 
 @njit(**_JIT)
@@ -56,20 +34,21 @@ def log_sums(a, out):
     A positive normal ``x`` is ``m 2**e`` with ``m`` in [sqrt(1/2),
     sqrt(2)): the exponents are summed exactly as integers, and the
     mantissas multiplied in eight independent products over groups of 64
-    values (each product stays within 2**(+-32)), so that a row of d
-    values takes d / 64 logarithms instead of d; ``e ln 2`` is added in two
-    parts. Its error is absolute, about 1e-15 per group of 64 (the
-    products' rounding), where numpy's is that of the logs and their sum:
-    against long double logarithms summed in long double, at d = 2048,
-    2.9e-14 here and 7.4e-14 for ``np.log(a).sum(axis=1)`` over values
-    spread over e**(+-9), 6.5e-15 against 8.2e-16 over values near 1
-    (``1 / sqrt(U(0.9, 1.1))``). Both are below the last bit of the
-    ``d / 2 log(2 pi)`` (2.3e-13 at d = 2048, 7.1e-15 at d = 64; fewer than
-    64 values are summed value by value) that the log-determinant is added
-    to in the log-densities' constants. 0.54 ms against numpy's 3.09 at
-    K = 256, d = 2048 (``asv_benchmarks/diag_kernels.py``). A row holding
-    zero, a subnormal, a negative value, inf or
-    NaN is summed value by value (``np.log``'s -inf, nan, inf).
+    values (each product stays within 2**(+-32)), so that a row of d values
+    takes d / 64 logarithms instead of d; ``e ln 2`` is added in two parts
+    (``_inline.sum_of_logs``, per row). Its error is absolute, about 1e-15
+    per group of 64 (the products' rounding), where numpy's is that of the
+    logs and their sum: against long double logarithms summed in long
+    double, at d = 2048, 2.9e-14 here and 7.4e-14 for
+    ``np.log(a).sum(axis=1)`` over values spread over e**(+-9), 6.5e-15
+    against 8.2e-16 over values near 1 (``1 / sqrt(U(0.9, 1.1))``). Both are
+    below the last bit of the ``d / 2 log(2 pi)`` (2.3e-13 at d = 2048,
+    7.1e-15 at d = 64; fewer than 64 values are summed value by value) that
+    the log-determinant is added to in the log-densities' constants. 0.54 ms
+    against numpy's 3.09 at K = 256, d = 2048
+    (``asv_benchmarks/diag_kernels.py``). A row holding zero, a subnormal, a
+    negative value, inf or NaN is summed value by value (``np.log``'s -inf,
+    nan, inf).
 
     Parameters
     ----------
@@ -78,39 +57,8 @@ def log_sums(a, out):
         Output.
     """
     n_values = a.shape[1]
-    n_grouped = n_values - n_values % 64
     for k in range(a.shape[0]):
-        row = a[k]
-        exponent = 0
-        unusual = 0
-        for i in range(n_values):
-            bits = float64_bits(row[i])
-            biased = bits >> 52  # negative for a negative value
-            unusual += (biased <= 0) | (biased >= 2047)
-            exponent += biased + ((bits & _MANTISSA) > _SQRT2_MANTISSA)
-        if unusual:
-            total = 0.0
-            for i in range(n_values):
-                total += np.log(row[i])
-            out[k] = total
-            continue
-        total = 0.0
-        for g in range(0, n_grouped, 64):
-            p0 = p1 = p2 = p3 = p4 = p5 = p6 = p7 = 1.0
-            for i in range(g, g + 64, 8):
-                p0 *= _reduced(float64_bits(row[i]))
-                p1 *= _reduced(float64_bits(row[i + 1]))
-                p2 *= _reduced(float64_bits(row[i + 2]))
-                p3 *= _reduced(float64_bits(row[i + 3]))
-                p4 *= _reduced(float64_bits(row[i + 4]))
-                p5 *= _reduced(float64_bits(row[i + 5]))
-                p6 *= _reduced(float64_bits(row[i + 6]))
-                p7 *= _reduced(float64_bits(row[i + 7]))
-            total += math.log(((p0 * p1) * (p2 * p3)) * ((p4 * p5) * (p6 * p7)))
-        for i in range(n_grouped, n_values):
-            total += math.log(_reduced(float64_bits(row[i])))
-        n_two = exponent - 1023 * n_values
-        out[k] = n_two * _LN2_HI + (total + n_two * _LN2_LO)
+        out[k] = sum_of_logs(a[k], n_values)
 
 
 @njit(**_JIT)

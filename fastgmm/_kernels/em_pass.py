@@ -42,6 +42,7 @@ from .._config import (FASTMATH, HOST_AVX512, NUMBA_CACHE, ONE_SWEEP_SINGLE_MAX_
                        ONE_SWEEP_STATS_MAX_FEATURES, ONE_SWEEP_TILE,
                        SCATTER_SWEEP_MAX_FEATURES)
 from . import cached_factory, generated_function, kernel_variant, serial_twin
+from ._inline import sum_of_logs
 from .logprob import (
     block_log_prob_diag,
     block_log_prob_full,
@@ -103,22 +104,16 @@ def _block_loglik(n_rows, lse, w, total, unit_weights):
     that a responsibility times the row's weight is one product, ``e *
     total``, in every statistics loop.
 
-    Without sample weights the logarithms are taken of products of eight
-    totals (each in [1, n_components], so a product cannot overflow for any
-    realistic n_components): one scalar ``log`` per eight rows instead of per
-    row, in a fixed grouping.
+    Without sample weights the logarithms of the totals are summed by
+    ``sum_of_logs`` (exponents summed as integers, one scalar ``log`` per
+    64 rows; each total is in [1, n_components], or 0 for a row whose
+    terms are all 0, whose log-likelihood is then -inf).
     """
     loglik = 0.0
     if unit_weights:
         for b in range(n_rows):
             loglik += lse[b]
-        n_eight = n_rows - n_rows % 8
-        for b in range(0, n_eight, 8):
-            loglik += math.log(((total[b] * total[b + 1]) * (total[b + 2] * total[b + 3]))
-                               * ((total[b + 4] * total[b + 5])
-                                  * (total[b + 6] * total[b + 7])))
-        for b in range(n_eight, n_rows):
-            loglik += math.log(total[b])
+        loglik += sum_of_logs(total, n_rows)
     else:
         for b in range(n_rows):
             # A row of weight 0 adds nothing, even where its density is 0.
