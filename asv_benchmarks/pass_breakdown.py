@@ -70,7 +70,7 @@ def _run(X, means, precisions_chol, const, last_stage):
         if last_stage >= 3:
             for k in range(n_components):
                 _block_resp(logp, k, CHUNK, total, r)
-                check += _block_first_moments(xt, CHUNK, means[k], r, dev, rdev, sx[k])
+                check += _block_first_moments(xt, CHUNK, means[k], r, dev, rdev, zero, sx[k])
                 if last_stage >= 4:
                     _block_scatter(CHUNK, rdev, dev, sxx[k], zero, False)
     return check + xt[0, 0]

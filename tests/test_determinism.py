@@ -43,17 +43,18 @@ if sys.argv[1] == "helpers":
     # Load the helpers' standalone libraries before any kernel runs.
     a2 = np.zeros((8, 520)); a1 = np.zeros(520); m = np.zeros((8, 8))
     E._block_first_moments(a2, np.int64(10), np.zeros(8), np.zeros(520), a2.copy(),
-                           a2.copy(), np.zeros(8))
+                           a2.copy(), 0.0, np.zeros(8))
     E._block_scatter(np.int64(10), a2, a2, m, 0.0, False)
     E._block_posterior(np.zeros((8, 520)), np.int64(10), False, a1, True, np.zeros(520),
                        np.zeros(520))
     # ... and the generated helpers of the written-out kernels.
     L.unrolled_squared_norm(8)(a2, np.int64(10), m, np.zeros(8), a2, a1)
     E.unrolled_block_stats(8)(a2, np.int64(10), np.zeros(8), a1, a1, np.zeros(8), m, False)
-    # (the tiled scatter of the widths below that take it: 20 float64, 12 float32)
+    # (the tiled statistics of the widths below that take them: 20 float64,
+    # 12 float32)
     for d, t in ((20, np.float64), (12, np.float32)):
-        E.tiled_block_scatter(d)(np.zeros((d, 520), t), np.int64(10), np.zeros(d, t),
-                                 np.zeros(520, t), t(0), np.zeros((d, d)), False)
+        E.tiled_block_stats(d)(np.zeros((d, 520), t), np.int64(10), np.zeros(d, t),
+                               np.zeros(520, t), t(0), np.zeros(d), np.zeros((d, d)), False)
 
 def digest(*arrays):
     h = hashlib.sha1()
@@ -65,7 +66,7 @@ rng = np.random.default_rng(1)
 out = {}
 # Widths up to _config.UNROLLED_MAX_FEATURES run written-out kernels (8: with
 # the one-sweep statistics on every host; with AVX-512, 16 with the one sweep
-# per tile, 20, and 12 in float32, with the tiled scatter in X's dtype); 30
+# per tile, 20, and 12 in float32, with the tiled statistics in X's dtype); 30
 # the column tiles, uncentred (float64 from CENTRED_PRODUCT_MAX_FEATURES).
 for d, K, dtype in [(8, 8, "float64"), (16, 8, "float64"), (20, 4, "float64"),
                     (12, 8, "float32"), (30, 4, "float64")]:

@@ -387,13 +387,14 @@ def test_stats_sweep_rule_follows_the_thresholds(dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("accumulate", [False, True])
 @pytest.mark.parametrize("n_features", [1, 4, 5, 9, 16, 23])
-def test_tiled_block_scatter_matches_numpy(n_features, accumulate, dtype):
-    """The generated tiled scatter of a component (one sweep per 4 x 4 tile,
-    the last tiles partial): the upper triangle of ``sum_b r_b D_b D_b^T``
-    over 37 rows of a wider block, against numpy in float64, written or
-    added to what ``sxx`` held; the lower triangle is left as it was. The
-    sums are in the type of ``zero``, X's dtype: float32's tolerance for
-    float32 rows."""
+def test_tiled_block_stats_match_numpy(n_features, accumulate, dtype):
+    """The generated tiled statistics of a component (one sweep per 4 x 4
+    tile, the last tiles partial) from stored responsibilities, over 37 rows
+    of a wider block, against numpy in float64: nk, sx and the upper
+    triangle of ``sum_b r_b D_b D_b^T``, written or (the scatter) added to
+    what ``sxx`` held; the lower triangle is left as it was. sx and the
+    scatter are summed in the type of ``zero``, X's dtype: float32's
+    tolerance for float32 rows; nk is a float64 sum of the stored values."""
     from fastgmm._kernels import em_pass
 
     rng = np.random.default_rng(13)
@@ -403,7 +404,9 @@ def test_tiled_block_scatter_matches_numpy(n_features, accumulate, dtype):
     r = rng.uniform(size=64).astype(dtype)
     before = rng.normal(size=(n_features, n_features))
     sxx = before.copy()
-    em_pass.tiled_block_scatter(n_features)(xt, n_rows, mean, r, dtype(0), sxx, accumulate)
+    sx = np.full(n_features, np.nan)
+    nk = em_pass.tiled_block_stats(n_features)(xt, n_rows, mean, r, dtype(0), sx, sxx,
+                                               accumulate)
     D = xt[:, :n_rows].T.astype(np.float64) - mean.astype(np.float64)
     rD = (r[:n_rows, None] * D.astype(dtype)).astype(np.float64)
     upper = np.triu_indices(n_features)
@@ -411,6 +414,9 @@ def test_tiled_block_scatter_matches_numpy(n_features, accumulate, dtype):
     rtol = 1e-12 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(sxx[upper], expected, rtol=rtol,
                                atol=rtol * np.abs(expected).max())
+    assert nk == pytest.approx(r[:n_rows].astype(np.float64).sum(), rel=1e-15)
+    np.testing.assert_allclose(sx, rD.sum(axis=0), rtol=rtol,
+                               atol=rtol * np.abs(rD).sum(axis=0).max())
     lower = np.tril_indices(n_features, -1)
     np.testing.assert_array_equal(sxx[lower], before[lower])
 

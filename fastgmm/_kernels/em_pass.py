@@ -161,15 +161,17 @@ def _block_centred_sums(xt, n_rows, mean, r, sx):
 
 
 @njit(**_JIT)
-def _block_first_moments(xt, n_rows, mean, r, dev, rdev, sx):
-    """nk and sx of one component; leaves D and r*D in ``dev``, ``rdev``."""
+def _block_first_moments(xt, n_rows, mean, r, dev, rdev, zero, sx):
+    """nk and sx of one component; leaves D and r*D in ``dev``, ``rdev``.
+    nk is a float64 sum, sx one in the type of ``zero`` (X's dtype: the
+    rule of ``fastgmm._kernels``)."""
     n_features = xt.shape[0]
     nk = 0.0
     for b in range(n_rows):
         nk += r[b]
     for i in range(n_features):
         m = mean[i]
-        s = 0.0
+        s = zero
         for b in range(n_rows):
             t = xt[i, b] - m
             dev[i, b] = t
@@ -369,12 +371,12 @@ def _component_stats(xt, n_rows, means, means_x, logp, k, inv_total, r, dev, rde
     writes sx and the scatter into ``sxx`` (added with ``accumulate``), from
     the unnormalised responsibilities ``logp`` (see ``_block_posterior``).
     The responsibilities, D and r D are stored per row (``r``, ``dev``,
-    ``rdev``: scratch) and the scatter summed in tiles, in the dtype of
-    ``dev``. The kernels of ``unrolled_full_kernels`` with a ``sweep`` call
+    ``rdev``: scratch), sx summed along them and the scatter in tiles, both
+    in the dtype of ``dev``. The kernels of ``unrolled_full_kernels`` with a ``sweep`` call
     ``_component_stats_sweep`` ("float64") or ``_component_stats_scatter``
     ("scatter") instead."""
     _block_resp(logp, k, n_rows, inv_total, r)
-    nk = _block_first_moments(xt, n_rows, means_x[k], r, dev, rdev, sx)
+    nk = _block_first_moments(xt, n_rows, means_x[k], r, dev, rdev, zero, sx)
     _block_scatter(n_rows, rdev, dev, sxx, zero, accumulate)
     return nk
 
@@ -393,20 +395,17 @@ def _component_stats_sweep(xt, n_rows, means, means_x, logp, k, inv_total, r, de
 def _component_stats_scatter(xt, n_rows, means, means_x, logp, k, inv_total, r, dev, rdev,
                              zero, sx, sxx, accumulate):
     """``_component_stats`` with the responsibilities the only values stored
-    per row: nk and sx by ``_block_centred_sums`` (float64 sums of X's dtype
-    products, the values ``_block_first_moments`` sums), the scatter by
-    ``tiled_block_scatter`` of the
-    width (``_tiled_scatter``, which ``unrolled_full_kernels`` replaces:
-    this function is only compiled through ``kernel_variant``)."""
+    per row: nk, sx and the scatter by ``tiled_block_stats`` of the width
+    (``_tiled_stats``, which ``unrolled_full_kernels`` replaces: this
+    function is only compiled through ``kernel_variant``), sx and the
+    scatter summed in X's dtype."""
     _block_resp(logp, k, n_rows, inv_total, r)
-    nk = _block_centred_sums(xt, n_rows, means_x[k], r, sx)
-    _tiled_scatter(xt, n_rows, means_x[k], r, zero, sxx, accumulate)
-    return nk
+    return _tiled_stats(xt, n_rows, means_x[k], r, zero, sx, sxx, accumulate)
 
 
-# Stands for the tiled scatter of a width in _component_stats_scatter (see
-# there); never called.
-_tiled_scatter = None
+# Stands for the tiled statistics of a width in _component_stats_scatter
+# (see there); never called.
+_tiled_stats = None
 
 
 @njit(**_JIT)
@@ -616,7 +615,7 @@ def em_pass_tied(X, sample_weight, means, means_u, precision_chol, const, shift,
         load_block(X, start, n_rows, xt)
         _block_weights(sample_weight, start, n_rows, w)
         # dev = x - shift (and rdev = w dev) serve the E-step and the pooled scatter.
-        _block_first_moments(xt, n_rows, shift_x, w, dev, rdev, pooled_sx)
+        _block_first_moments(xt, n_rows, shift_x, w, dev, rdev, zero, pooled_sx)
         block_log_prob_tied(dev, n_rows, means_u_x, precision_chol_x, const, logp, xu, sq)
         loglik_part[c] = _block_posterior(logp, n_rows, hard, w, sample_weight.shape[0] == 0,
                                           lse, inv_total)
@@ -773,10 +772,9 @@ def stats_sweep(n_features, dtype):
     over its rows (one per tile of the triangle above
     ``ONE_SWEEP_SINGLE_MAX_FEATURES`` features), every sum in float64,
     nothing stored per row (``unrolled_block_stats``); ``"scatter"``, the
-    responsibilities stored, nk and sx summed feature by feature in float64
-    and the scatter in X's dtype, one sweep per ``ONE_SWEEP_TILE`` x
-    ``ONE_SWEEP_TILE`` tile, D and r D formed in registers
-    (``tiled_block_scatter``); None: the responsibilities, D and r D stored,
+    responsibilities stored, then one sweep per ``ONE_SWEEP_TILE`` x
+    ``ONE_SWEEP_TILE`` tile, D and r D formed in registers, sx and the
+    scatter summed in X's dtype, nk in float64 (``tiled_block_stats``); None: the responsibilities, D and r D stored,
     then the scatter tiles (``_component_stats``). The thresholds:
     ``_config.ONE_SWEEP_STATS_MAX_FEATURES`` and
     ``_config.SCATTER_SWEEP_MAX_FEATURES``."""
@@ -788,41 +786,40 @@ def stats_sweep(n_features, dtype):
     return None
 
 
-def _sweep_source(n_features, scatter_only):
+def _sweep_source(n_features, stored):
     """The source of ``unrolled_block_stats(n_features)`` or, with
-    ``scatter_only``, of ``tiled_block_scatter(n_features)``: one loop over
-    the block's rows per tile of ``ONE_SWEEP_TILE`` by ``ONE_SWEEP_TILE``
+    ``stored``, of ``tiled_block_stats(n_features)``: one loop over the
+    block's rows per tile of ``ONE_SWEEP_TILE`` by ``ONE_SWEEP_TILE``
     entries of the triangle (for ``unrolled_block_stats`` up to
     ``ONE_SWEEP_SINGLE_MAX_FEATURES`` features, one loop for the whole
-    triangle). ``unrolled_block_stats`` forms each row's responsibility
-    from ``e`` and ``inv_total`` and sums nk and sx in the tiles on the
-    diagonal, every sum float64; ``tiled_block_scatter`` reads the
-    responsibilities ``r`` and sums the scatter in the type of ``zero``."""
+    triangle), nk summed in the first tile and sx in the tiles on the
+    diagonal. ``unrolled_block_stats`` forms each row's responsibility from
+    ``e`` and ``inv_total`` and sums everything in float64;
+    ``tiled_block_stats`` reads the stored responsibilities ``r`` and sums
+    sx and the scatter in the type of ``zero`` (nk in float64)."""
     d = n_features
-    single = not scatter_only and d <= ONE_SWEEP_SINGLE_MAX_FEATURES
+    single = not stored and d <= ONE_SWEEP_SINGLE_MAX_FEATURES
     tile = d if single else ONE_SWEEP_TILE
     groups = [list(range(start, min(start + tile, d))) for start in range(0, d, tile)]
-    if scatter_only:
-        name = f"tiled_block_scatter_{d}"
-        lines = [f"def {name}(xt, n_rows, mean, r, zero, sxx, accumulate):"]
+    if stored:
+        name = f"tiled_block_stats_{d}"
+        lines = [f"def {name}(xt, n_rows, mean, r, zero, sx, sxx, accumulate):"]
     else:
         name = f"unrolled_block_stats_{d}"
         lines = [f"def {name}(xt, n_rows, mean, e, inv_total, sx, sxx, accumulate):"]
+    start = "zero" if stored else "0.0"
     lines += [f"    m{i} = mean[{i}]" for i in range(d)]
-    if not scatter_only:
-        lines.append("    nk = 0.0")
+    lines.append("    nk = 0.0")
     for g, rows in enumerate(groups):
         for h in range(g, len(groups)):
             cols = groups[h]
-            first_moments = g == h and not scatter_only
+            first_moments = g == h
             pairs = [(i, j) for i in rows for j in cols if j >= i]
             if first_moments:
-                lines += [f"    s{i} = 0.0" for i in rows]
-            start = "zero" if scatter_only else "0.0"
+                lines += [f"    s{i} = {start}" for i in rows]
             lines += [f"    s{i}_{j} = {start}" for i, j in pairs]
             lines.append("    for b in range(n_rows):")
-            lines.append("        rb = r[b]" if scatter_only else
-                         "        rb = e[b] * inv_total[b]")
+            lines.append("        rb = r[b]" if stored else "        rb = e[b] * inv_total[b]")
             if first_moments and g == 0:
                 lines.append("        nk += rb")
             lines += [f"        t{i} = xt[{i}, b] - m{i}" for i in sorted(set(rows) | set(cols))]
@@ -837,8 +834,7 @@ def _sweep_source(n_features, scatter_only):
             lines += [f"        sxx[{i}, {j}] += s{i}_{j}" for i, j in pairs]
             lines.append("    else:")
             lines += [f"        sxx[{i}, {j}] = s{i}_{j}" for i, j in pairs]
-    if not scatter_only:
-        lines.append("    return nk")
+    lines.append("    return nk")
     return name, "\n".join(lines) + "\n"
 
 
@@ -860,7 +856,7 @@ def unrolled_block_stats(n_features):
     features (see ``generated_function``); two features use it too
     (``_block_stats_2d``).
     """
-    name, source = _sweep_source(n_features, scatter_only=False)
+    name, source = _sweep_source(n_features, stored=False)
     return generated_function(
         source, name, __name__,
         f"One component's statistics of a block, {n_features} features (generated).",
@@ -868,27 +864,29 @@ def unrolled_block_stats(n_features):
 
 
 @cached_factory
-def tiled_block_scatter(n_features):
-    """One component's scatter of a block for ``n_features`` features,
-    written out: ``tiled_block_scatter(n_features)(xt, n_rows, mean, r,
-    zero, sxx, accumulate)`` writes the upper triangle of ``sum_b r_b D_b
-    D_b^T`` (``D_b = x_b - mean``; added to ``sxx`` with ``accumulate``),
-    summed in the type of ``zero``, from the responsibilities ``r`` (times
-    the sample weights, as ``_block_resp`` stores them).
+def tiled_block_stats(n_features):
+    """One component's statistics of a block for ``n_features`` features
+    from its stored responsibilities, written out:
+    ``tiled_block_stats(n_features)(xt, n_rows, mean, r, zero, sx, sxx,
+    accumulate)`` returns nk (a float64 sum), writes sx and the upper
+    triangle of the scatter ``sum_b r_b D_b D_b^T`` (``D_b = x_b - mean``;
+    added to ``sxx`` with ``accumulate``), both summed in the type of
+    ``zero``, from the responsibilities ``r`` (times the sample weights, as
+    ``_block_resp`` stores them).
 
     One sweep over the block's rows per ``ONE_SWEEP_TILE`` x
     ``ONE_SWEEP_TILE`` tile of the triangle: the deviations and their
     products with r are formed in registers, as in ``unrolled_block_stats``,
-    but the sums are X's dtype (float32 sums fill twice the lanes of
-    float64 ones) and a row's responsibility is read, not formed, so that
-    nk and sx (float64 sums, see ``_component_stats_scatter``) take a loop
-    of their own. Generated per number of features (see
-    ``generated_function``).
+    but sx and the scatter are summed in X's dtype (float32 sums fill twice
+    the lanes of float64 ones: the rule of ``fastgmm._kernels``) and a
+    row's responsibility is read, not formed. Generated per number of
+    features (see ``generated_function``).
     """
-    name, source = _sweep_source(n_features, scatter_only=True)
+    name, source = _sweep_source(n_features, stored=True)
     return generated_function(
         source, name, __name__,
-        f"One component's scatter of a block, {n_features} features (generated).",
+        f"One component's statistics of a block, {n_features} features, from its "
+        "stored responsibilities (generated).",
         **_JIT)
 
 
@@ -927,8 +925,8 @@ def unrolled_full_kernels(n_features, sweep):
     (``logprob.unrolled_squared_norm``; the rule: ``logprob.unrolled_product``)
     and each component's statistics as ``sweep`` says (a value of
     ``stats_sweep``, the rule): ``"float64"``, one sweep
-    (``unrolled_block_stats``), ``"scatter"``, the tiled scatter
-    (``tiled_block_scatter``), None, the stored rows and tiles; in the
+    (``unrolled_block_stats``), ``"scatter"``, the tiled statistics
+    (``tiled_block_stats``), None, the stored rows and tiles; in the
     accumulating pass as in the others."""
     suffix = f"_unrolled{n_features}"
     one, block, _ = unrolled_log_prob_kernels(n_features)
@@ -944,7 +942,7 @@ def unrolled_full_kernels(n_features, sweep):
             suffix_sweep = suffix + "_scatter"
             component = kernel_variant(
                 _component_stats_scatter, suffix,
-                {"_tiled_scatter": tiled_block_scatter(n_features)}, **_JIT)
+                {"_tiled_stats": tiled_block_stats(n_features)}, **_JIT)
         else:
             raise ValueError(f"unknown statistics sweep {sweep!r}")
         em_replace["_block_full_stats"] = kernel_variant(
