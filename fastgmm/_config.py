@@ -213,28 +213,32 @@ UNROLLED_MAX_FEATURES = ({"float64": 23, "float32": 28} if HOST_AVX512
 # 'full' takes each component's statistics of a block in one sweep over its
 # rows (``_kernels.em_pass.stats_sweep``: nothing stored per row, every
 # sum in float64, as for two features) instead of storing the
-# responsibilities, D and r D and then summing the scatter in tiles (or,
-# up to SCATTER_SWEEP_MAX_FEATURES, the tiled scatter below); above
-# ONE_SWEEP_SINGLE_MAX_FEATURES the sums no longer fit the registers, and it
-# sweeps once per tile of ONE_SWEEP_TILE x ONE_SWEEP_TILE entries of the
-# triangle. With
-# AVX-512, one serial pass over 2e5 rows (512-row blocks, CPU time, minimum
-# of 5, tiles -> one sweep, ms): float64 d=3 K=9 6.25 -> 4.34, d=4 7.57 ->
-# 5.29, d=5 9.62 -> 6.33, d=6 10.93 -> 7.87, d=7 13.49 -> 10.25, d=8 K=16
-# 24.8 -> 19.5, d=10 34.4 -> 30.8, d=12 40.2 -> 40.9, d=14 60.6 -> 67.6;
-# float32 (float64 sums against float32 tiles) d=3 K=9 4.57 -> 3.90, d=4
-# 5.05 -> 4.49, d=6 6.92 -> 6.27, d=8 K=16 17.4 -> 20.5. Compiled for AVX2
-# (NUMBA_CPU_NAME=haswell, same host): float64 d=3 6.38 -> 3.98, d=5 9.45
-# -> 6.03, d=6 10.8 -> 7.7, d=8 23.8 -> 19.1; float32 d=3 4.41 -> 3.53, d=5
-# 6.17 -> 4.89. One sweep per 4 x 4 tile against the stored rows and tiles
-# (AVX-512, same pass, ratio of the medians of three alternating rounds):
-# float64 d=12 K=16 0.81, d=14 0.80, d=16 0.87 and 0.88, d=20 1.05, d=23
-# 1.07; tiles of 5 at d=16 1.09, of 6 0.945, of 8 1.22; float32 d=12 1.12,
-# d=16 1.21. Without AVX-512 a 4 x 4 tile's float64 sums and rows do not
-# fit the 16 registers: no tiled float64 sweep there.
-ONE_SWEEP_STATS_MAX_FEATURES = ({"float64": 16, "float32": 6} if HOST_AVX512
-                                else {"float64": 8, "float32": 5})
-ONE_SWEEP_SINGLE_MAX_FEATURES = 10 if HOST_AVX512 else 8
+# responsibilities and sweeping once per tile of the scatter (up to
+# SCATTER_SWEEP_MAX_FEATURES, the tiled statistics below; above it, storing
+# D and r D too and summing the scatter in tiles). The one sweep was first
+# measured against the stored rows and tiles (AVX-512, one serial pass over
+# 2e5 rows, 512-row blocks, CPU time, minimum of 5, tiles -> one sweep,
+# ms): float64 d=3 K=9 6.25 -> 4.34, d=5 9.62 -> 6.33, d=7 13.49 -> 10.25,
+# d=8 K=16 24.8 -> 19.5, d=10 34.4 -> 30.8, d=12 40.2 -> 40.9; float32
+# (float64 sums against float32 tiles) d=3 K=9 4.57 -> 3.90, d=6 6.92 ->
+# 6.27. Against the tiled statistics, which sum nk and sx in the diagonal
+# tiles (one component's statistics of a 512-row block, one thread, the
+# responsibilities stored included, one sweep / tiled, ns): float64 d=2
+# 113 / 144, d=3 192 / 224, d=5 403 / 489, d=6 576 / 682, d=7 801 / 817
+# and 1409 / 827, d=8 1220 / 998, d=10 2546 / 1575, d=12 2045 / 1989,
+# d=16 3840 / 3389; float32 (float64 sums against float32 ones) d=1 76 /
+# 140, d=3 221 / 170, d=4 305 / 222, d=6 724 / 380, d=8 1261 / 550. The
+# serial pass (same measure as above, three alternating rounds, this rule
+# against 16 / 6): float64 200000:8:16 19.0 / 18.8 -> 17.2 / 17.2 ms,
+# 200000:16:16 51.4 / 59.9 -> 49.9 / 51.6; float32 200000:4:9 4.1 / 4.3 /
+# 4.3 -> 3.9 / 3.8 / 3.8, 200000:6:9 5.7 / 5.7 / 5.8 -> 5.6 / 5.1 / 5.1;
+# float64 d=7 K=16 with the tiled statistics 17.9 / 16.6 / 15.1, the one
+# sweep 15.8 / 15.4 / 15.5. Compiled for AVX2 (NUMBA_CPU_NAME=haswell, same
+# host, block statistics as above): float64 d=6 561 / 696, d=7 824 / 887,
+# d=8 1180 / 1064; float32 d=3 219 / 171. The same thresholds with and
+# without AVX-512; with so few features the sweep's sums fit the registers
+# in one sweep.
+ONE_SWEEP_STATS_MAX_FEATURES = {"float64": 7, "float32": 2}
 ONE_SWEEP_TILE = 4
 
 # Above ONE_SWEEP_STATS_MAX_FEATURES and up to this many features, the

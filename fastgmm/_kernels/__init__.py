@@ -35,15 +35,15 @@ data everything below is float64. For float32 data:
    first moments ``sx`` of 'full', 'diag' and 'spherical'. ``nk``, and
    ``sx`` of 'tied', are float64 sums. Where a responsibility times a
    sample weight multiplies float32 deviations it is rounded to float32
-   first. 'full' with two features, and float32 data of at most
-   ``_config.ONE_SWEEP_STATS_MAX_FEATURES["float32"]`` features (6 with
-   AVX-512, 5 without; ``em_pass.stats_sweep``), forms the deviations
-   from the (float32-valued) means, the responsibilities and their products
-   in float64 and sums nk, sx and the scatter in float64: one sweep per
-   component, nothing stored per row, in the accumulating pass too. Above
-   it and up to ``_config.SCATTER_SWEEP_MAX_FEATURES["float32"]`` (16 with
-   AVX-512, 8 without), the tiled statistics (``em_pass.tiled_block_stats``)
-   keep the rule of this item's first sentences.
+   first. 'full' with at most two features
+   (``_config.ONE_SWEEP_STATS_MAX_FEATURES["float32"]``;
+   ``em_pass.stats_sweep``) forms the deviations from the (float32-valued)
+   means, the responsibilities and their products in float64 and sums nk,
+   sx and the scatter in float64: one sweep per component, nothing stored
+   per row, in the accumulating pass too. Above it and up to
+   ``_config.SCATTER_SWEEP_MAX_FEATURES["float32"]`` (16 with AVX-512, 8
+   without), the tiled statistics (``em_pass.tiled_block_stats``) keep the
+   rule of this item's first sentences.
 4. Across blocks. Each block writes its sums into float64 ``*_part`` rows,
    and the driver adds them in float64, in a fixed order.
 5. Range. A float32 block sum of squared deviations stays finite for data

@@ -38,9 +38,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .._config import (FASTMATH, HOST_AVX512, NUMBA_CACHE, ONE_SWEEP_SINGLE_MAX_FEATURES,
-                       ONE_SWEEP_STATS_MAX_FEATURES, ONE_SWEEP_TILE,
-                       SCATTER_SWEEP_MAX_FEATURES)
+from .._config import (FASTMATH, HOST_AVX512, NUMBA_CACHE, ONE_SWEEP_STATS_MAX_FEATURES,
+                       ONE_SWEEP_TILE, SCATTER_SWEEP_MAX_FEATURES)
 from . import cached_factory, generated_function, kernel_variant, serial_twin
 from ._inline import sum_of_logs
 from .logprob import (
@@ -769,13 +768,13 @@ def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row
 def stats_sweep(n_features, dtype):
     """How the unrolled kernels of ``n_features`` features of ``dtype`` take
     each component's statistics of a block: ``"float64"``, in one sweep
-    over its rows (one per tile of the triangle above
-    ``ONE_SWEEP_SINGLE_MAX_FEATURES`` features), every sum in float64,
-    nothing stored per row (``unrolled_block_stats``); ``"scatter"``, the
-    responsibilities stored, then one sweep per ``ONE_SWEEP_TILE`` x
-    ``ONE_SWEEP_TILE`` tile, D and r D formed in registers, sx and the
-    scatter summed in X's dtype, nk in float64 (``tiled_block_stats``); None: the responsibilities, D and r D stored,
-    then the scatter tiles (``_component_stats``). The thresholds:
+    over its rows, every sum in float64, nothing stored per row
+    (``unrolled_block_stats``); ``"scatter"``, the responsibilities
+    stored, then one sweep per ``ONE_SWEEP_TILE`` x ``ONE_SWEEP_TILE``
+    tile, D and r D formed in registers, sx and the scatter summed in X's
+    dtype, nk in float64 (``tiled_block_stats``); None: the
+    responsibilities, D and r D stored, then the scatter tiles
+    (``_component_stats``). The thresholds:
     ``_config.ONE_SWEEP_STATS_MAX_FEATURES`` and
     ``_config.SCATTER_SWEEP_MAX_FEATURES``."""
     name = np.dtype(dtype).name
@@ -789,17 +788,16 @@ def stats_sweep(n_features, dtype):
 def _sweep_source(n_features, stored):
     """The source of ``unrolled_block_stats(n_features)`` or, with
     ``stored``, of ``tiled_block_stats(n_features)``: one loop over the
-    block's rows per tile of ``ONE_SWEEP_TILE`` by ``ONE_SWEEP_TILE``
-    entries of the triangle (for ``unrolled_block_stats`` up to
-    ``ONE_SWEEP_SINGLE_MAX_FEATURES`` features, one loop for the whole
-    triangle), nk summed in the first tile and sx in the tiles on the
-    diagonal. ``unrolled_block_stats`` forms each row's responsibility from
+    block's rows for ``unrolled_block_stats`` (a few features, see
+    ``_config.ONE_SWEEP_STATS_MAX_FEATURES``), one per tile of
+    ``ONE_SWEEP_TILE`` by ``ONE_SWEEP_TILE`` entries of the triangle for
+    ``tiled_block_stats``; nk summed in the first tile and sx in the tiles
+    on the diagonal. ``unrolled_block_stats`` forms each row's responsibility from
     ``e`` and ``inv_total`` and sums everything in float64;
     ``tiled_block_stats`` reads the stored responsibilities ``r`` and sums
     sx and the scatter in the type of ``zero`` (nk in float64)."""
     d = n_features
-    single = not stored and d <= ONE_SWEEP_SINGLE_MAX_FEATURES
-    tile = d if single else ONE_SWEEP_TILE
+    tile = ONE_SWEEP_TILE if stored else d
     groups = [list(range(start, min(start + tile, d))) for start in range(0, d, tile)]
     if stored:
         name = f"tiled_block_stats_{d}"
@@ -848,9 +846,9 @@ def unrolled_block_stats(n_features):
     each row's weight over their sum (``_block_loglik``).
 
     nk, sx and the scatter's upper triangle of one component in one sweep
-    over the block's rows (one per tile of the triangle above
-    ``_config.ONE_SWEEP_SINGLE_MAX_FEATURES`` features, so that a sweep's
-    sums fit the vector registers): the responsibility, the deviations and
+    over the block's rows (for the few features of
+    ``_config.ONE_SWEEP_STATS_MAX_FEATURES``, whose sums fit the vector
+    registers): the responsibility, the deviations and
     their products are formed in registers and every sum is a float64
     register, so nothing is stored per row. Generated per number of
     features (see ``generated_function``); two features use it too
