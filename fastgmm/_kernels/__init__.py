@@ -41,7 +41,7 @@ data everything below is float64. For float32 data:
    means, the responsibilities and their products in float64 and sums nk,
    sx and the scatter in float64: one sweep per component, nothing stored
    per row, in the accumulating pass too. Above it and up to
-   ``_config.SCATTER_SWEEP_MAX_FEATURES["float32"]`` (16 with AVX-512, 8
+   ``_config.SCATTER_SWEEP_MAX_FEATURES["float32"]`` (20 with AVX-512, 8
    without), the tiled statistics (``em_pass.tiled_block_stats``) keep the
    rule of this item's first sentences.
 4. Across blocks. Each block writes its sums into float64 ``*_part`` rows,
