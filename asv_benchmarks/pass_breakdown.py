@@ -6,7 +6,7 @@ Run: ``python asv_benchmarks/pass_breakdown.py [N:d:K] [float32] [tiles]``
 float32 data: scored and scattered in float32, responsibilities in float64;
 the log-densities by the product the pass uses for these data, or by the
 column tiles with ``tiles``; the statistics always by stored rows and tiles,
-also where the pass takes them in one float64 sweep or by the tiled scatter,
+also where the pass takes them in one float64 sweep or by the tiled statistics,
 ``em_pass.stats_sweep``). A serial loop over
 256-row blocks calls the block helpers of the fused pass
 (``fastgmm._kernels``) stage by stage: loading the block, the log-densities

@@ -39,8 +39,9 @@ bits between one and two threads (``asv_benchmarks/large_d_profile.py
 --blas``), so they are not used here.
 
 For float32 data the log-densities and a block's scatter are computed in
-float32 and added into float64 totals; ``nk`` and ``sx`` are float64 (the
-rule in ``fastgmm._kernels``).
+float32 and added into float64 totals; ``nk`` and 'full''s ``sx`` are
+float64 (``sx`` a float64 product of the block: the exception the rule in
+``fastgmm._kernels`` names).
 """
 
 import contextlib

@@ -259,16 +259,17 @@ ONE_SWEEP_TILE = 4
 # 2116 -> 1667, d=10 2757 -> 2130, d=12 2915 -> 2452, d=16 4020 -> 3475,
 # d=20 4888 -> 4564, d=24 6293 -> 6010; float64 d=17 8598 -> 6076, d=20 8152
 # -> 6974, d=23 10261 -> 8420 (and against the float64 one sweep, which
-# stays below 17 features: d=8 1957 -> 2091, d=12 2631 -> 3299, d=16 4146
-# -> 4891). Compiled for AVX2 (NUMBA_CPU_NAME=haswell, same host), float32:
+# then stayed below 17 features: d=8 1957 -> 2091, d=12 2631 -> 3299, d=16
+# 4146 -> 4891). Compiled for AVX2 (NUMBA_CPU_NAME=haswell, same host), float32:
 # d=6 1732 -> 1340, d=7 2060 -> 1454, d=8 2078 -> 1624 (float64 d=8: see
 # ONE_SWEEP_STATS_MAX_FEATURES). float32 stops at 20, below the unrolled
 # product's 28: each width's generated statistics are a function of their
 # own, and compile for seconds. The current version against the stored rows
 # (ns, as above): float32 d=17 3542 -> 2091, d=20 4533 -> 2809, d=24 5168
-# -> 3898, d=28 6540 -> 5289; whole fits (asv_benchmarks/grid_ab.py, 2
-# rounds, 5 iterations, N=1e5, K=16, ms per iteration) d=20 25.13 -> 20.72,
-# d=24 18.72 -> 18.19, against the first process's compile
+# -> 3898, d=28 6540 -> 5289; whole fits (asv_benchmarks/grid_ab.py, 5
+# iterations, N=1e5, K=16, ms per iteration) d=20 16.56 -> 14.69 (3 rounds;
+# a first 2-round run gave 25.13 -> 20.72 on a loaded host), d=24 18.72 ->
+# 18.19 (2 rounds), against the first process's compile
 # (asv_benchmarks/cold_compile.py --float32, FASTGMM_NUMBA_CACHE=0) d=20
 # 30.17 -> 34.77 s, d=24 31.80 -> 45.70 s.
 SCATTER_SWEEP_MAX_FEATURES = ({"float64": 23, "float32": 20} if HOST_AVX512

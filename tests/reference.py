@@ -54,8 +54,9 @@ CENTRED_SUM_RTOL = {np.float64: 1e-8, np.float32: 1e-5}
 CENTRED_SUM_ATOL = {np.float64: 1e-9, np.float32: 1e-5}
 # The same, as an absolute error relative to the sum of the terms' magnitudes
 # (sum r |x - mu|), for rows far from the means: float64 sums of a few
-# hundred terms err by ~1e-14 of it; 'diag' and 'spherical' sum a block's
-# first moments in float32 (128 terms: ~1e-6 of it).
+# hundred terms err by ~1e-14 of it; 'full' (but its one sweep), 'diag'
+# and 'spherical' sum a block's first moments in float32 (128 terms: ~1e-6
+# of it).
 CENTRED_SUM_TERMS_RTOL = {np.float64: 1e-12, np.float32: 1e-5}
 # Parameters after one M-step against the reference: a division by nk and,
 # for precisions, a Cholesky factorisation and inverse amplify the

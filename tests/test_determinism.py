@@ -48,8 +48,8 @@ if sys.argv[1] == "helpers":
     E._block_posterior(np.zeros((8, 520)), np.int64(10), False, a1, True, np.zeros(520),
                        np.zeros(520))
     # ... and the generated helpers of the written-out kernels.
-    L.unrolled_squared_norm(8)(a2, np.int64(10), m, np.zeros(8), a2, a1)
     a6 = np.zeros((6, 520))
+    L.unrolled_squared_norm(6)(a6, np.int64(10), np.zeros((6, 6)), np.zeros(6), a6, a1)
     E.unrolled_block_stats(6)(a6, np.int64(10), np.zeros(6), a1, a1, np.zeros(6),
                               np.zeros((6, 6)), False)
     # (the tiled statistics of the widths below that take them: 16 and 20

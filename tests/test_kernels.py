@@ -332,9 +332,11 @@ def test_unrolled_squared_norm_matches_numpy(dtype):
 @pytest.mark.parametrize("accumulate", [False, True])
 @pytest.mark.parametrize("n_features", [1, 3, 6, 7])
 def test_unrolled_block_stats_match_numpy(n_features, accumulate, dtype):
-    """The generated one-sweep statistics of a component (up to
-    ``ONE_SWEEP_STATS_MAX_FEATURES``, 7): nk, sx and the scatter's upper
-    triangle of 37 rows of a wider block, against numpy in
+    """The generated one-sweep statistics of a component (the widths of
+    ``ONE_SWEEP_STATS_MAX_FEATURES["float64"]``, 7; float32 rows take it up
+    to 2 features by the rule, and are run here at every width directly):
+    nk, sx and the scatter's upper triangle of 37 rows of a wider block,
+    against numpy in
     float64 (written, or added to what ``sxx`` held, with ``accumulate``);
     the lower triangle is left as it was. float32 rows, with float32-valued
     means as the pass gives them, are summed in float64: the tolerance is
@@ -456,6 +458,10 @@ def test_unrolled_kernels_match_reference(dtype, n_features, sweep, monkeypatch)
         np.testing.assert_allclose(stats.nk, resp.sum(axis=0), rtol=rtol)
         for k in range(3):
             D = X.astype(np.float64) - stats.ref[k]
+            magnitude = (resp[:, k] @ np.abs(D)).max()
+            np.testing.assert_allclose(stats.sx[k], resp[:, k] @ D,
+                                       rtol=ref.CENTRED_SUM_RTOL[dtype],
+                                       atol=ref.CENTRED_SUM_TERMS_RTOL[dtype] * magnitude)
             scatter = np.triu((resp[:, k, None] * D).T @ D)
             np.testing.assert_allclose(np.triu(stats.sxx[k]), scatter, rtol=rtol,
                                        atol=rtol * np.abs(scatter).max())

@@ -53,10 +53,14 @@ class FullProductPaths:
     """The fused pass and scoring of full covariances at small and middle d by
     each path: the column tiles, the straight-line product
     (``logprob.unrolled_product``) with the statistics by stored rows and
-    tiles, in one float64 sweep, and by the tiled scatter in X's dtype
+    tiles, in one float64 sweep, and by the tiled statistics in X's dtype
     (``em_pass.stats_sweep``: None, ``"float64"``, ``"scatter"``), whatever
     the rules would choose for the shape. Commits without a path skip it
     (before ``stats_sweep``, ``em_pass.one_sweep_stats`` said True or False).
+    The float64 sweep at d = 16 was one sweep per 4 x 4 tile until its
+    threshold fell to 7 features; since then it is one sweep over the whole
+    triangle (whose sums do not fit the registers), which no rule chooses:
+    that cell's history changes kernel there.
     """
 
     params = (["tiles", "unrolled", "unrolled_sweep", "unrolled_scatter"], DTYPES, [4, 8, 16])

@@ -140,7 +140,7 @@ def exp_nonpositive(x):
     2e-17) by Horner's rule, and 2**n added to the result's exponent bits;
     the fast-math flag set may reassociate the reduction, which leaves 2e-15
     relative error on [-50, 0] and 3e-14 near the cutoff. Returns exactly 0
-    for x < EXP_CUTOFF, including -inf.
+    for x < EXP_CUTOFF, including -inf, and for NaN.
     ``math.exp`` is a scalar libm call in Numba and stops the loop from
     vectorising; this is about five times faster there.
 
@@ -170,7 +170,7 @@ def exp_nonpositive(x):
     q = q * r + _Q1
     q = q * r + _Q0
     p = (q * r + 1.0) * r + 1.0
-    # p is in [0.7, 1.5): adding n to its exponent (n >= -996 above the
+    # p is in [0.7, 1.42]: adding n to its exponent (n >= -995 above the
     # cutoff) leaves a normal number, exactly p * 2**n.
     y = _bits_to_float64(float64_bits(p) + (types.int64(types.int32(n)) << 52))
     return y if x >= EXP_CUTOFF else 0.0

@@ -33,8 +33,6 @@ Which of these sums are float32 for float32 data (within a block) and which
 float64 is the rule in the docstring of ``fastgmm._kernels``.
 """
 
-import math
-
 import numpy as np
 from numba import njit, prange
 
@@ -117,7 +115,7 @@ def _block_loglik(n_rows, lse, w, total, unit_weights):
         for b in range(n_rows):
             # A row of weight 0 adds nothing, even where its density is 0.
             if w[b] != 0.0:
-                loglik += w[b] * (lse[b] + math.log(total[b]))
+                loglik += w[b] * (lse[b] + np.log(total[b]))
     if unit_weights:
         for b in range(n_rows):
             total[b] = 1.0 / total[b] if total[b] > 0.0 else 0.0
@@ -145,7 +143,8 @@ def _block_posterior(logp, n_rows, hard, w, unit_weights, lse, inv_total):
 
 @njit(**_JIT)
 def _block_centred_sums(xt, n_rows, mean, r, sx):
-    """nk and sx of one component, nothing stored per row (float64 sums)."""
+    """nk and sx of one component, nothing stored per row (float64 sums):
+    'tied''s per-component first moments."""
     n_features = xt.shape[0]
     nk = 0.0
     for b in range(n_rows):
@@ -457,8 +456,8 @@ def em_pass_full(X, sample_weight, means, precisions_chol, const, row_start, row
     n_features = X.shape[1]
     n_components = means.shape[0]
     n_blocks = loglik_part.shape[0]
-    # Scored in X's dtype (see block_log_prob_full); for float32 data the
-    # scatter of a block is summed in float32, nk and sx in float64, but
+    # Scored in X's dtype (see block_log_prob_full); for float32 data sx
+    # and the scatter of a block are summed in float32, nk in float64, but
     # where _component_stats is the one sweep (the _2d and _sweep variants:
     # all float64; the rule: fastgmm._kernels).
     means_x = means.astype(X.dtype)
