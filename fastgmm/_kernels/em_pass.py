@@ -370,9 +370,9 @@ def _component_stats(xt, n_rows, means, means_x, logp, k, inv_total, r, dev, rde
     the unnormalised responsibilities ``logp`` (see ``_block_posterior``).
     The responsibilities, D and r D are stored per row (``r``, ``dev``,
     ``rdev``: scratch), sx summed along them and the scatter in tiles, both
-    in the dtype of ``dev``. The kernels of ``unrolled_full_kernels`` with a ``sweep`` call
-    ``_component_stats_sweep`` ("float64") or ``_component_stats_scatter``
-    ("scatter") instead."""
+    in the dtype of ``dev``. The kernels of ``unrolled_full_kernels`` with a
+    ``sweep`` call ``_component_stats_sweep`` ("float64") or
+    ``_component_stats_scatter`` ("scatter") instead."""
     _block_resp(logp, k, n_rows, inv_total, r)
     nk = _block_first_moments(xt, n_rows, means_x[k], r, dev, rdev, zero, sx)
     _block_scatter(n_rows, rdev, dev, sxx, zero, accumulate)
