@@ -34,9 +34,9 @@ data everything below is float64. For float32 data:
    scatter of 'tied', ``sum r D^2`` of 'diag' and 'spherical'; so are the
    first moments ``sx`` of 'full', 'diag' and 'spherical'. ``nk``, and
    ``sx`` of 'tied' and of the BLAS pass of 'full' at many features
-   (``fastgmm._blocked``: a float64 product), are float64 sums. Where a responsibility times a
-   sample weight multiplies float32 deviations it is rounded to float32
-   first. 'full' with at most two features
+   (``fastgmm._blocked``: a float64 product), are float64 sums. Where a
+   responsibility times a sample weight multiplies float32 deviations it
+   is rounded to float32 first. 'full' with at most two features
    (``_config.ONE_SWEEP_STATS_MAX_FEATURES["float32"]``;
    ``em_pass.stats_sweep``) forms the deviations from the (float32-valued)
    means, the responsibilities and their products in float64 and sums nk,

@@ -791,10 +791,10 @@ def _sweep_source(n_features, stored):
     ``_config.ONE_SWEEP_STATS_MAX_FEATURES``), one per tile of
     ``ONE_SWEEP_TILE`` by ``ONE_SWEEP_TILE`` entries of the triangle for
     ``tiled_block_stats``; nk summed in the first tile and sx in the tiles
-    on the diagonal. ``unrolled_block_stats`` forms each row's responsibility from
-    ``e`` and ``inv_total`` and sums everything in float64;
-    ``tiled_block_stats`` reads the stored responsibilities ``r`` and sums
-    sx and the scatter in the type of ``zero`` (nk in float64)."""
+    on the diagonal. ``unrolled_block_stats`` forms each row's
+    responsibility from ``e`` and ``inv_total`` and sums everything in
+    float64; ``tiled_block_stats`` reads the stored responsibilities ``r``
+    and sums sx and the scatter in the type of ``zero`` (nk in float64)."""
     d = n_features
     tile = ONE_SWEEP_TILE if stored else d
     groups = [list(range(start, min(start + tile, d))) for start in range(0, d, tile)]
