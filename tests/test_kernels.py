@@ -105,8 +105,9 @@ def test_em_pass_statistics_match_dense_reference(covariance_type, dtype, weight
 # Feature counts that reach every tile path of the triangular product and the
 # scatter: the two-feature special case of 'full', two-wide tiles with and
 # without a one-column rest below WIDE_TILE_MIN_FEATURES, four-wide tiles with
-# rests of 0..3 columns from it on ('diag' and 'spherical' have no tiles; they
-# run the same widths).
+# rests of 0..3 columns from it on. 'diag', 'spherical' and 'tied' score four
+# features per sweep over the block and 'diag' / 'spherical' sum their
+# moments two features per sweep: the same widths leave every rest of both.
 TILE_FEATURE_COUNTS = [1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 16, 19]
 
 

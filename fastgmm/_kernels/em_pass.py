@@ -676,9 +676,35 @@ def _diag_moments_sparse(X, start, xt, n_rows, mean, r, idx, s1, s2, sx, sxx):
 @njit(**_JIT)
 def _diag_moments(xt, n_rows, mean, r, sx, sxx, zero):
     """``sum_b r_b (x_bi - mean_i)`` and ``sum_b r_b (x_bi - mean_i)^2`` of a
-    block's rows into ``sx``, ``sxx``: one sweep per feature, in the type of
-    ``zero`` (X's dtype; blocks are summed in float64), nothing stored."""
-    for i in range(xt.shape[0]):
+    block's rows into ``sx``, ``sxx``, in the type of ``zero`` (X's dtype;
+    blocks are summed in float64), nothing stored. Two features per sweep
+    over the rows: each load of ``r[b]`` serves two products, where one
+    feature per sweep was bound by the loads. Each feature's two sums are
+    accumulated as in a sweep of its own."""
+    n_features = xt.shape[0]
+    n_two = n_features - n_features % 2
+    for i in range(0, n_two, 2):
+        m0 = mean[i]
+        m1 = mean[i + 1]
+        s1_0 = zero
+        s1_1 = zero
+        s2_0 = zero
+        s2_1 = zero
+        for b in range(n_rows):
+            rb = r[b]
+            t0 = xt[i, b] - m0
+            t1 = xt[i + 1, b] - m1
+            rt0 = rb * t0
+            rt1 = rb * t1
+            s1_0 += rt0
+            s1_1 += rt1
+            s2_0 += rt0 * t0
+            s2_1 += rt1 * t1
+        sx[i] = s1_0
+        sx[i + 1] = s1_1
+        sxx[i] = s2_0
+        sxx[i + 1] = s2_1
+    for i in range(n_two, n_features):
         m = mean[i]
         s1 = zero
         s2 = zero

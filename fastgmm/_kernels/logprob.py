@@ -520,10 +520,20 @@ def block_log_prob_tied(xc, n_rows, means_u, precision_chol, const, logp, xu, sq
     """
     n_components, n_features = means_u.shape
     block_triangular_product(xc, n_rows, precision_chol, np.zeros(n_features, xu.dtype), xu)
+    n_four = n_features - n_features % 4
     for k in range(n_components):
         for b in range(n_rows):
             sq[b] = 0.0
-        for j in range(n_features):
+        # Four features per pass, as block_log_prob_diag.
+        for j in range(0, n_four, 4):
+            m0, m1, m2, m3 = means_u[k, j], means_u[k, j + 1], means_u[k, j + 2], means_u[k, j + 3]
+            for b in range(n_rows):
+                t0 = xu[j, b] - m0
+                t1 = xu[j + 1, b] - m1
+                t2 = xu[j + 2, b] - m2
+                t3 = xu[j + 3, b] - m3
+                sq[b] = (((sq[b] + t0 * t0) + t1 * t1) + t2 * t2) + t3 * t3
+        for j in range(n_four, n_features):
             m = means_u[k, j]
             for b in range(n_rows):
                 t = xu[j, b] - m
@@ -553,10 +563,27 @@ def block_log_prob_diag(xt, n_rows, means, precisions_chol, const, logp, sq):
         Scratch.
     """
     n_components, n_features = means.shape
+    n_four = n_features - n_features % 4
     for k in range(n_components):
         for b in range(n_rows):
             sq[b] = 0.0
-        for j in range(n_features):
+        # Four features per pass over the block: one load and one store of
+        # sq[b] per four squares where one per feature left the loop bound
+        # by them. The squares are added in the order of the features, as
+        # one feature per pass adds them.
+        for j in range(0, n_four, 4):
+            m0, m1, m2, m3 = means[k, j], means[k, j + 1], means[k, j + 2], means[k, j + 3]
+            p0 = precisions_chol[k, j]
+            p1 = precisions_chol[k, j + 1]
+            p2 = precisions_chol[k, j + 2]
+            p3 = precisions_chol[k, j + 3]
+            for b in range(n_rows):
+                t0 = (xt[j, b] - m0) * p0
+                t1 = (xt[j + 1, b] - m1) * p1
+                t2 = (xt[j + 2, b] - m2) * p2
+                t3 = (xt[j + 3, b] - m3) * p3
+                sq[b] = (((sq[b] + t0 * t0) + t1 * t1) + t2 * t2) + t3 * t3
+        for j in range(n_four, n_features):
             m = means[k, j]
             p = precisions_chol[k, j]
             for b in range(n_rows):
