@@ -771,16 +771,19 @@ def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row
         s1 = np.empty(n_features, X.dtype)
         s2 = np.empty(n_features, X.dtype)
         for k in range(n_components):
-            _block_resp(logp, k, n_rows, inv_total, r)
+            # The responsibilities in float64 and as stored in X's dtype,
+            # and the count of those nonzero, in one sweep.
+            n_kept = 0
+            for b in range(n_rows):
+                value = logp[k, b] * inv_total[b]
+                r[b] = value
+                stored = _stored_resp(value, rx)
+                rx[b] = stored
+                n_kept += stored != 0.0
             nk = 0.0
             for b in range(n_rows):
                 nk += r[b]
-            for b in range(n_rows):
-                rx[b] = _stored_resp(r[b], rx)
             nk_part[c, k] = nk
-            n_kept = 0
-            for b in range(n_rows):
-                n_kept += rx[b] != 0.0
             if SPARSE_ROWS_DIVISOR * n_kept <= n_rows:
                 # Most rows have responsibility 0 (well separated components):
                 # their terms are 0, so only the others are summed.

@@ -544,6 +544,44 @@ def block_log_prob_tied(xc, n_rows, means_u, precision_chol, const, logp, xu, sq
 
 
 @njit(**_JIT)
+def _block_log_prob_diag_narrow(xt, n_rows, means, precisions_chol, const, logp):
+    """``block_log_prob_diag`` of one to three features: one pass over the
+    block per component, straight into ``logp`` (the squares added in the
+    order of the features, as there)."""
+    n_components, n_features = means.shape
+    for k in range(n_components):
+        c = const[k]
+        m0 = means[k, 0]
+        p0 = precisions_chol[k, 0]
+        if n_features == 1:
+            for b in range(n_rows):
+                t0 = (xt[0, b] - m0) * p0
+                logp[k, b] = c - 0.5 * (t0 * t0)
+        elif n_features == 2:
+            m1 = means[k, 1]
+            p1 = precisions_chol[k, 1]
+            for b in range(n_rows):
+                t0 = (xt[0, b] - m0) * p0
+                t1 = (xt[1, b] - m1) * p1
+                s = t0 * t0
+                s = s + t1 * t1
+                logp[k, b] = c - 0.5 * s
+        else:
+            m1 = means[k, 1]
+            p1 = precisions_chol[k, 1]
+            m2 = means[k, 2]
+            p2 = precisions_chol[k, 2]
+            for b in range(n_rows):
+                t0 = (xt[0, b] - m0) * p0
+                t1 = (xt[1, b] - m1) * p1
+                t2 = (xt[2, b] - m2) * p2
+                s = t0 * t0
+                s = s + t1 * t1
+                s = s + t2 * t2
+                logp[k, b] = c - 0.5 * s
+
+
+@njit(**_JIT)
 def block_log_prob_diag(xt, n_rows, means, precisions_chol, const, logp, sq):
     """Weighted log-densities of one block, diagonal covariances.
 
@@ -563,6 +601,9 @@ def block_log_prob_diag(xt, n_rows, means, precisions_chol, const, logp, sq):
         Scratch.
     """
     n_components, n_features = means.shape
+    if n_features < 4:
+        _block_log_prob_diag_narrow(xt, n_rows, means, precisions_chol, const, logp)
+        return
     n_four = n_features - n_features % 4
     for k in range(n_components):
         for b in range(n_rows):
