@@ -655,7 +655,7 @@ def test_block_loglik_sums_the_rows_log_likelihoods(n_rows):
 def test_float32_responsibilities_never_subnormal():
     """A responsibility below float32's smallest normal number is written to a
     float32 row as 0, never as a (slow) subnormal; float64 rows keep it."""
-    from fastgmm._kernels.em_pass import FLOAT32_TINY, _block_resp
+    from fastgmm._kernels.em_pass import FLOAT32_TINY, _block_resp, _block_resp_kept
 
     assert np.float32(FLOAT32_TINY) == np.finfo(np.float32).tiny
     terms = np.array([[1.0, 1e-40, 3e-38, 0.5, 2e-39]])
@@ -670,6 +670,14 @@ def test_float32_responsibilities_never_subnormal():
     flushed = np.where(expected >= np.finfo(np.float32).tiny, expected, 0.0).astype(np.float32)
     np.testing.assert_array_equal(r32, flushed)
     assert not np.any((r32 != 0) & (np.abs(r32) < np.finfo(np.float32).tiny))
+    # The 'diag' pass's sweep: the float64 values exact, the stored ones
+    # flushed the same way, and the count of those nonzero.
+    r64[:] = -1.0
+    for rx, kept in ((np.empty(5, np.float32), flushed), (np.empty(5), expected)):
+        n_kept = _block_resp_kept(terms, 0, 5, inv_total, r64, rx)
+        np.testing.assert_array_equal(r64, expected)
+        np.testing.assert_array_equal(rx, kept)
+        assert n_kept == np.count_nonzero(kept)
 
 
 @pytest.mark.parametrize("covariance_type", ["diag", "spherical"])

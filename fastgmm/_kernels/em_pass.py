@@ -95,6 +95,22 @@ def _block_resp(logp, k, n_rows, inv_total, r):
 
 
 @njit(**_JIT)
+def _block_resp_kept(logp, k, n_rows, inv_total, r, rx):
+    """``_block_resp`` into ``r`` (float64) and into ``rx`` (X's dtype, as
+    ``_stored_resp`` stores them) in one sweep, where a sweep for each and
+    one to count cost three; returns how many of ``rx`` are nonzero (the
+    sparse moments' test of ``em_pass_diag``)."""
+    n_kept = 0
+    for b in range(n_rows):
+        value = logp[k, b] * inv_total[b]
+        r[b] = value
+        stored = _stored_resp(value, rx)
+        rx[b] = stored
+        n_kept += stored != 0.0
+    return n_kept
+
+
+@njit(**_JIT)
 def _block_loglik(n_rows, lse, w, total, unit_weights):
     """Weighted sum of the block's log-likelihoods ``lse + log(total)``; turns
     ``total`` into the row's weight over it (its inverse without weights), so
@@ -771,15 +787,7 @@ def em_pass_diag(X, sample_weight, means, precisions_chol, const, row_start, row
         s1 = np.empty(n_features, X.dtype)
         s2 = np.empty(n_features, X.dtype)
         for k in range(n_components):
-            # The responsibilities in float64 and as stored in X's dtype,
-            # and the count of those nonzero, in one sweep.
-            n_kept = 0
-            for b in range(n_rows):
-                value = logp[k, b] * inv_total[b]
-                r[b] = value
-                stored = _stored_resp(value, rx)
-                rx[b] = stored
-                n_kept += stored != 0.0
+            n_kept = _block_resp_kept(logp, k, n_rows, inv_total, r, rx)
             nk = 0.0
             for b in range(n_rows):
                 nk += r[b]

@@ -524,7 +524,7 @@ def block_log_prob_tied(xc, n_rows, means_u, precision_chol, const, logp, xu, sq
     for k in range(n_components):
         for b in range(n_rows):
             sq[b] = 0.0
-        # Four features per pass, as block_log_prob_diag.
+        # Four features per sweep, as block_log_prob_diag.
         for j in range(0, n_four, 4):
             m0, m1, m2, m3 = means_u[k, j], means_u[k, j + 1], means_u[k, j + 2], means_u[k, j + 3]
             for b in range(n_rows):
@@ -545,9 +545,10 @@ def block_log_prob_tied(xc, n_rows, means_u, precision_chol, const, logp, xu, sq
 
 @njit(**_JIT)
 def _block_log_prob_diag_narrow(xt, n_rows, means, precisions_chol, const, logp):
-    """``block_log_prob_diag`` of one to three features: one pass over the
+    """``block_log_prob_diag`` of one to three features: one sweep over the
     block per component, straight into ``logp`` (the squares added in the
-    order of the features, as there)."""
+    order of the features, as there), where the running sum took a sweep to
+    zero, one per feature and one to read back."""
     n_components, n_features = means.shape
     for k in range(n_components):
         c = const[k]
@@ -585,7 +586,9 @@ def _block_log_prob_diag_narrow(xt, n_rows, means, precisions_chol, const, logp)
 def block_log_prob_diag(xt, n_rows, means, precisions_chol, const, logp, sq):
     """Weighted log-densities of one block, diagonal covariances.
 
-    Computed in the dtype of ``xt`` (X's), as ``block_log_prob_full``.
+    Computed in the dtype of ``xt`` (X's), as ``block_log_prob_full``: four
+    features per sweep over the block's rows, or below four features one
+    sweep per component (``_block_log_prob_diag_narrow``).
 
     Parameters
     ----------
@@ -598,7 +601,7 @@ def block_log_prob_diag(xt, n_rows, means, precisions_chol, const, logp, sq):
     logp : ndarray of shape (n_components, chunk_size), float64
         Output.
     sq : ndarray of shape (chunk_size,), xt's dtype
-        Scratch.
+        Scratch (unused below four features).
     """
     n_components, n_features = means.shape
     if n_features < 4:
@@ -608,10 +611,10 @@ def block_log_prob_diag(xt, n_rows, means, precisions_chol, const, logp, sq):
     for k in range(n_components):
         for b in range(n_rows):
             sq[b] = 0.0
-        # Four features per pass over the block: one load and one store of
+        # Four features per sweep over the block: one load and one store of
         # sq[b] per four squares where one per feature left the loop bound
         # by them. The squares are added in the order of the features, as
-        # one feature per pass adds them.
+        # one feature per sweep adds them.
         for j in range(0, n_four, 4):
             m0, m1, m2, m3 = means[k, j], means[k, j + 1], means[k, j + 2], means[k, j + 3]
             p0 = precisions_chol[k, j]
