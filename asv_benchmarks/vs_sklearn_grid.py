@@ -24,7 +24,11 @@ multiply-adds per row exceed ``--max-work``, so that it stays runnable on 2 core
 ``--n-components`` and ``--repeat`` narrow a run;
 ``--sklearn-blas-threads 1`` times scikit-learn with BLAS on one thread
 (fastgmm's fits run BLAS on one thread themselves), for a machine where
-BLAS's threads contend with other work.
+BLAS's threads contend with other work. Each library's fits of a cell
+start after a pause of ``--settle`` seconds (default 0.5): OpenBLAS's
+worker threads keep spinning for a while after a threaded product, and
+fits started in that time share the cores with them (see
+``start_speed.py``); ``--settle 0`` times the libraries back to back.
 """
 
 import argparse
@@ -125,6 +129,8 @@ def main():
                         help="only these d of the grid (comma-separated)")
     parser.add_argument("--n-components", type=_ints, default=None,
                         help="only these K of the grid (comma-separated)")
+    parser.add_argument("--settle", type=float, default=0.5,
+                        help="seconds of pause before each library's fits of a cell")
     parser.add_argument("--worst", type=int, default=5,
                         help="how many of the smallest ratios to list at the end")
     args = parser.parse_args()
@@ -143,8 +149,10 @@ def main():
             ms_per_iteration(GaussianMixture, X, covariance_type, n_components,
                              start, 1, repeat=1)  # compile or load from cache
             try:
+                time.sleep(args.settle)
                 ours = ms_per_iteration(GaussianMixture, X, covariance_type,
                                         n_components, start, args.n_iter, args.repeat)
+                time.sleep(args.settle)
                 theirs = ms_per_iteration(SKGaussianMixture, X, covariance_type,
                                           n_components, start, args.n_iter, args.repeat,
                                           args.sklearn_blas_threads)
