@@ -31,24 +31,19 @@ _JIT = dict(cache=NUMBA_CACHE, nogil=True, error_model="numpy")
 def log_sums(a, out):
     """``out[k] = sum_i log(a[k, i])``: log det of a diagonal factor per row.
 
-    A positive normal ``x`` is ``m 2**e`` with ``m`` in [sqrt(1/2),
-    sqrt(2)): the exponents are summed exactly as integers, and the
-    mantissas multiplied in eight independent products over groups of 64
-    values (each product stays within 2**(+-32)), so that a row of d values
-    takes d / 64 logarithms instead of d; ``e ln 2`` is added in two parts
-    (``_inline.sum_of_logs``, per row). Its error is absolute, about 1e-15
-    per group of 64 (the products' rounding), where numpy's is that of the
-    logs and their sum: against long double logarithms summed in long
-    double, at d = 2048, 2.9e-14 here and 7.4e-14 for
-    ``np.log(a).sum(axis=1)`` over values spread over e**(+-9), 6.5e-15
-    against 8.2e-16 over values near 1 (``1 / sqrt(U(0.9, 1.1))``). Both are
-    below the last bit of the ``d / 2 log(2 pi)`` (2.3e-13 at d = 2048,
-    7.1e-15 at d = 64; fewer than 64 values are summed value by value) that
-    the log-determinant is added to in the log-densities' constants. 0.54 ms
-    against numpy's 3.09 at K = 256, d = 2048
-    (``asv_benchmarks/diag_kernels.py``). A row holding zero, a subnormal, a
-    negative value, inf or NaN is summed value by value (``np.log``'s -inf,
-    nan, inf).
+    Each row by ``_inline.sum_of_logs`` (exponents summed as integers,
+    mantissas multiplied in groups of 64: a row of d values takes d / 64
+    logarithms instead of d; a row holding zero, a subnormal, a negative
+    value, inf or NaN summed value by value, as ``np.log`` gives them). Its
+    error is absolute, about 1e-15 per group of 64 (the products'
+    rounding), where numpy's is that of the logs and their sum: against
+    long double logarithms summed in long double, at d = 2048, 2.9e-14 here
+    and 7.4e-14 for ``np.log(a).sum(axis=1)`` over values spread over
+    e**(+-9), 6.5e-15 against 8.2e-16 over values near 1 (``1 / sqrt(U(0.9,
+    1.1))``). Both are below the last bit of the ``d / 2 log(2 pi)`` (2.3e-13
+    at d = 2048, 7.1e-15 at d = 64) that the log-determinant is added to in
+    the log-densities' constants. 0.54 ms against numpy's 3.09 at K = 256,
+    d = 2048 (``asv_benchmarks/diag_kernels.py``).
 
     Parameters
     ----------
