@@ -493,6 +493,42 @@ def centred_product(n_features, dtype):
 
 
 @njit(**_JIT)
+def _block_log_prob_tied_narrow(xu, n_rows, means_u, const, logp):
+    """The log-densities of ``block_log_prob_tied`` from ``xu = x U``, one to
+    three features: one sweep over the block per component, straight into
+    ``logp`` (the squares added in the order of the features, as there),
+    where the running sum took a sweep to zero, one per feature and one to
+    read back (``_block_log_prob_diag_narrow`` without the scales)."""
+    n_components, n_features = means_u.shape
+    for k in range(n_components):
+        c = const[k]
+        m0 = means_u[k, 0]
+        if n_features == 1:
+            for b in range(n_rows):
+                t0 = xu[0, b] - m0
+                logp[k, b] = c - 0.5 * (t0 * t0)
+        elif n_features == 2:
+            m1 = means_u[k, 1]
+            for b in range(n_rows):
+                t0 = xu[0, b] - m0
+                t1 = xu[1, b] - m1
+                s = t0 * t0
+                s = s + t1 * t1
+                logp[k, b] = c - 0.5 * s
+        else:
+            m1 = means_u[k, 1]
+            m2 = means_u[k, 2]
+            for b in range(n_rows):
+                t0 = xu[0, b] - m0
+                t1 = xu[1, b] - m1
+                t2 = xu[2, b] - m2
+                s = t0 * t0
+                s = s + t1 * t1
+                s = s + t2 * t2
+                logp[k, b] = c - 0.5 * s
+
+
+@njit(**_JIT)
 def block_log_prob_tied(xc, n_rows, means_u, precision_chol, const, logp, xu, sq):
     """Weighted log-densities of one block, one shared covariance.
 
@@ -500,7 +536,9 @@ def block_log_prob_tied(xc, n_rows, means_u, precision_chol, const, logp, xu, sq
     its ``mu_k U`` (``means_u[k]``), so the cost per component is
     n_features, not n_features**2. The rows may be given relative to any
     shift s (``xc = x - s``, with ``means_u[k] = (mu_k - s) U``); the
-    arithmetic runs in the dtype of ``xu``.
+    arithmetic runs in the dtype of ``xu``. Four features per sweep over
+    the block, or below four features one sweep per component
+    (``_block_log_prob_tied_narrow``).
 
     Parameters
     ----------
@@ -520,6 +558,9 @@ def block_log_prob_tied(xc, n_rows, means_u, precision_chol, const, logp, xu, sq
     """
     n_components, n_features = means_u.shape
     block_triangular_product(xc, n_rows, precision_chol, np.zeros(n_features, xu.dtype), xu)
+    if n_features < 4:
+        _block_log_prob_tied_narrow(xu, n_rows, means_u, const, logp)
+        return
     n_four = n_features - n_features % 4
     for k in range(n_components):
         for b in range(n_rows):
