@@ -493,42 +493,6 @@ def centred_product(n_features, dtype):
 
 
 @njit(**_JIT)
-def _block_log_prob_tied_narrow(xu, n_rows, means_u, const, logp):
-    """The log-densities of ``block_log_prob_tied`` from ``xu = x U``, one to
-    three features: one sweep over the block per component, straight into
-    ``logp`` (the squares added in the order of the features, as there),
-    where the running sum took a sweep to zero, one per feature and one to
-    read back (``_block_log_prob_diag_narrow`` without the scales)."""
-    n_components, n_features = means_u.shape
-    for k in range(n_components):
-        c = const[k]
-        m0 = means_u[k, 0]
-        if n_features == 1:
-            for b in range(n_rows):
-                t0 = xu[0, b] - m0
-                logp[k, b] = c - 0.5 * (t0 * t0)
-        elif n_features == 2:
-            m1 = means_u[k, 1]
-            for b in range(n_rows):
-                t0 = xu[0, b] - m0
-                t1 = xu[1, b] - m1
-                s = t0 * t0
-                s = s + t1 * t1
-                logp[k, b] = c - 0.5 * s
-        else:
-            m1 = means_u[k, 1]
-            m2 = means_u[k, 2]
-            for b in range(n_rows):
-                t0 = xu[0, b] - m0
-                t1 = xu[1, b] - m1
-                t2 = xu[2, b] - m2
-                s = t0 * t0
-                s = s + t1 * t1
-                s = s + t2 * t2
-                logp[k, b] = c - 0.5 * s
-
-
-@njit(**_JIT)
 def block_log_prob_tied(xc, n_rows, means_u, precision_chol, const, logp, xu, sq):
     """Weighted log-densities of one block, one shared covariance.
 
@@ -559,7 +523,8 @@ def block_log_prob_tied(xc, n_rows, means_u, precision_chol, const, logp, xu, sq
     n_components, n_features = means_u.shape
     block_triangular_product(xc, n_rows, precision_chol, np.zeros(n_features, xu.dtype), xu)
     if n_features < 4:
-        _block_log_prob_tied_narrow(xu, n_rows, means_u, const, logp)
+        # Its scales are not read (see _block_log_prob_tied_narrow).
+        _block_log_prob_tied_narrow(xu, n_rows, means_u, means_u, const, logp)
         return
     n_four = n_features - n_features % 4
     for k in range(n_components):
@@ -584,12 +549,27 @@ def block_log_prob_tied(xc, n_rows, means_u, precision_chol, const, logp, xu, sq
             logp[k, b] = c - 0.5 * sq[b]
 
 
+@njit(inline="always", **_JIT)
+def _scaled(x, m, p):
+    """A row's deviation from a mean times the feature's factor of the
+    precision: 'diag' and 'spherical' (``_block_log_prob_tied_narrow``, the
+    rows already multiplied by U, compiles ``_unscaled`` in its place)."""
+    return (x - m) * p
+
+
+@njit(inline="always", **_JIT)
+def _unscaled(x, m, p):
+    """``_scaled`` where the rows are already scaled: ``x - m``."""
+    return x - m
+
+
 @njit(**_JIT)
 def _block_log_prob_diag_narrow(xt, n_rows, means, precisions_chol, const, logp):
     """``block_log_prob_diag`` of one to three features: one sweep over the
     block per component, straight into ``logp`` (the squares added in the
     order of the features, as there), where the running sum took a sweep to
-    zero, one per feature and one to read back."""
+    zero, one per feature and one to read back. Compiled again as
+    ``_block_log_prob_tied_narrow`` for 'tied''s rows ``x U``."""
     n_components, n_features = means.shape
     for k in range(n_components):
         c = const[k]
@@ -597,14 +577,14 @@ def _block_log_prob_diag_narrow(xt, n_rows, means, precisions_chol, const, logp)
         p0 = precisions_chol[k, 0]
         if n_features == 1:
             for b in range(n_rows):
-                t0 = (xt[0, b] - m0) * p0
+                t0 = _scaled(xt[0, b], m0, p0)
                 logp[k, b] = c - 0.5 * (t0 * t0)
         elif n_features == 2:
             m1 = means[k, 1]
             p1 = precisions_chol[k, 1]
             for b in range(n_rows):
-                t0 = (xt[0, b] - m0) * p0
-                t1 = (xt[1, b] - m1) * p1
+                t0 = _scaled(xt[0, b], m0, p0)
+                t1 = _scaled(xt[1, b], m1, p1)
                 s = t0 * t0
                 s = s + t1 * t1
                 logp[k, b] = c - 0.5 * s
@@ -614,9 +594,9 @@ def _block_log_prob_diag_narrow(xt, n_rows, means, precisions_chol, const, logp)
             m2 = means[k, 2]
             p2 = precisions_chol[k, 2]
             for b in range(n_rows):
-                t0 = (xt[0, b] - m0) * p0
-                t1 = (xt[1, b] - m1) * p1
-                t2 = (xt[2, b] - m2) * p2
+                t0 = _scaled(xt[0, b], m0, p0)
+                t1 = _scaled(xt[1, b], m1, p1)
+                t2 = _scaled(xt[2, b], m2, p2)
                 s = t0 * t0
                 s = s + t1 * t1
                 s = s + t2 * t2
@@ -997,3 +977,9 @@ weighted_log_prob_full_2d_serial = serial_twin(weighted_log_prob_full_2d, **_JIT
 weighted_log_prob_tied_serial = serial_twin(weighted_log_prob_tied, **_JIT)
 weighted_log_prob_diag_serial = serial_twin(weighted_log_prob_diag, **_JIT)
 normalize_log_prob_serial = serial_twin(normalize_log_prob, **_JIT)
+
+# The log-densities of 'tied' below four features from its rows ``x U``
+# (``block_log_prob_tied``): 'diag''s one sweep per component without the
+# scales (``_unscaled``; the scales it is given are not read).
+_block_log_prob_tied_narrow = kernel_variant(
+    _block_log_prob_diag_narrow, "_tied", {"_scaled": _unscaled}, **_JIT)
