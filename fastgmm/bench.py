@@ -583,7 +583,7 @@ def fma_loop(bufs, n_sweeps, a, b):
     return check
 
 
-@njit(parallel=True, cache=NUMBA_CACHE, nogil=True)
+@njit(parallel=True, fastmath=False, cache=NUMBA_CACHE, nogil=True)
 def parallel_copy(src, dst, block):
     """``dst[:] = src`` in blocks of ``block`` elements, spread over the threads."""
     n_blocks = -(-src.shape[0] // block)

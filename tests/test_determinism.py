@@ -139,3 +139,76 @@ def test_a_compiled_kernel_defines_no_weak_function():
     found = json.loads(run.stdout)
     assert found["gufuncs"]
     assert found["weak"] == []
+
+
+_FLAGS_SCRIPT = r"""
+import json, re, sys
+import numpy as np
+from fastgmm._kernels import _inline, em_pass
+
+values = np.linspace(0.3, 3.7, 517)
+if sys.argv[1] == "caller":
+    # A fast-math kernel compiles it first (as an EM pass does).
+    em_pass._block_loglik(np.int64(517), values.copy(), np.ones(517), values.copy(),
+                          True)
+value = _inline.sum_of_logs(values, np.int64(517))
+ir = _inline.sum_of_logs.inspect_llvm(_inline.sum_of_logs.signatures[0])
+fast = re.findall(r"= f(?:add|sub|mul|div) (?:fast|reassoc|nnan|ninf|nsz|arcp|contract|afn)", ir)
+json.dump({"value": value.hex(), "fast_math_ops": len(fast)}, sys.stdout)
+"""
+
+
+def _sum_of_logs_compiled(first):
+    env = dict(os.environ, FASTGMM_NUMBA_CACHE="0")
+    run = subprocess.run([sys.executable, "-c", _FLAGS_SCRIPT, first], env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return json.loads(run.stdout)
+
+
+@pytest.mark.skipif(numba.config.DISABLE_JIT, reason="nothing is compiled")
+def test_a_helper_keeps_its_own_flags_whoever_compiles_it_first():
+    """Numba compiles a function whose decorator does not set ``fastmath``
+    with the flags of the function whose compilation first needs it
+    (``Flags.inherit_if_not_set``). ``_inline.sum_of_logs`` is not fast-math
+    (its products and sum rounded as written), but compiled first from
+    ``em_pass._block_loglik`` it was, and the cache kept whichever came
+    first: log-likelihoods, and through the cached helpers a later fit's
+    parameters, differed in the last bits with the process's history. The
+    cache off, so that each process compiles it."""
+    direct = _sum_of_logs_compiled("direct")
+    through_caller = _sum_of_logs_compiled("caller")
+    assert direct["fast_math_ops"] == 0
+    assert through_caller == direct
+
+
+def _dispatchers():
+    import importlib
+    import pkgutil
+
+    import fastgmm
+    from numba.core.registry import CPUDispatcher
+
+    found = {}
+    for info in pkgutil.walk_packages(fastgmm.__path__, "fastgmm."):
+        if ".cli" in info.name or info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        for name, value in vars(module).items():
+            if isinstance(value, CPUDispatcher) and value.py_func.__module__ == module.__name__:
+                found[f"{module.__name__}.{name}"] = value
+    return found
+
+
+@pytest.mark.skipif(numba.config.DISABLE_JIT, reason="nothing is compiled")
+def test_every_compiled_function_sets_its_own_flags():
+    """Every jitted function of the package (but those inlined into their
+    callers, ``inline='always'``, which take the caller's flags by design)
+    sets ``fastmath`` itself, so that none inherits it from its first caller
+    (see the test above)."""
+    dispatchers = _dispatchers()
+    assert len(dispatchers) > 50
+    missing = sorted(name for name, d in dispatchers.items()
+                     if d.targetoptions.get("inline", "never") != "always"
+                     and "fastmath" not in d.targetoptions)
+    assert missing == []

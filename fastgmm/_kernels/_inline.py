@@ -72,8 +72,11 @@ def _reduced(bits):
     return _bits_to_float64(mantissa | ((1023 - big) << 52))
 
 
-# Not fast-math: the products and the final sum are rounded as written.
-@njit(cache=NUMBA_CACHE, nogil=True, error_model="numpy")
+# Not fast-math: the products and the final sum are rounded as written. Said
+# explicitly: a function whose decorator leaves ``fastmath`` unset is
+# compiled with the flags of the caller that first needs it (Numba's
+# ``Flags.inherit_if_not_set``), here the fast-math ``_block_loglik``.
+@njit(fastmath=False, cache=NUMBA_CACHE, nogil=True, error_model="numpy")
 def sum_of_logs(values, n_values):
     """``sum_i log(values[i])`` over the first ``n_values`` float64 values,
     one scalar logarithm per 64 values.

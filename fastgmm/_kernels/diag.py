@@ -24,7 +24,7 @@ from ._inline import sum_of_logs
 
 # numpy's error model: x / 0 is inf or NaN as in numpy (Python's raises,
 # and its check keeps the loops from vectorising).
-_JIT = dict(cache=NUMBA_CACHE, nogil=True, error_model="numpy")
+_JIT = dict(fastmath=False, cache=NUMBA_CACHE, nogil=True, error_model="numpy")
 
 
 @njit(**_JIT)

@@ -910,7 +910,7 @@ SWEEP_BLOCK = 2048
 
 # No fastmath: the cumulative sum must add in order, with every product
 # rounded first, as np.cumsum(sample_weight * closest_dist_sq) does.
-@njit(cache=NUMBA_CACHE, nogil=True)
+@njit(fastmath=False, cache=NUMBA_CACHE, nogil=True)
 def lower_and_search_cumsum(X, sample_weight, center, closest_dist_sq, values, cast,
                             ids):
     """Lower ``closest_dist_sq`` to a new centre, and search the values in the

@@ -22,7 +22,7 @@ from numba import njit
 from .._config import NUMBA_CACHE
 
 
-@njit(cache=NUMBA_CACHE, nogil=True)
+@njit(fastmath=False, cache=NUMBA_CACHE, nogil=True)
 def full_covariances(sxx, sx, delta, nk_raw, nk, reg_covar, out):
     """``_stats._full_covariances``: for each component,
     ``(S - sx delta^T - delta sx^T + nk_raw delta delta^T) / nk + reg_covar I``,
