@@ -30,7 +30,11 @@ import sys
 import numba
 import pytest
 
+import fastgmm
 from fastgmm._config import NUMBA_CACHE
+
+# The child processes import the package this process imports.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(fastgmm.__file__)))
 
 _SCRIPT = r"""
 import hashlib, json, sys
@@ -88,7 +92,7 @@ json.dump(out, sys.stdout)
 
 
 def _pass_digests(mode):
-    env = dict(os.environ, FASTGMM_NUMBA_CACHE="1")
+    env = dict(os.environ, FASTGMM_NUMBA_CACHE="1", PYTHONPATH=_ROOT)
     run = subprocess.run([sys.executable, "-c", _SCRIPT, mode], env=env,
                          capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-2000:]
@@ -134,7 +138,7 @@ def test_a_compiled_kernel_defines_no_weak_function():
     'full' pass's ``sx`` differed in the last bits). A kernel compiled in
     this process (the cache off: a small one, ``reduce.add_block_sums``)
     defines its gufunc, privately, and no weak function."""
-    env = dict(os.environ, FASTGMM_NUMBA_CACHE="0")
+    env = dict(os.environ, FASTGMM_NUMBA_CACHE="0", PYTHONPATH=_ROOT)
     run = subprocess.run([sys.executable, "-c", _LINKAGE_SCRIPT], env=env,
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
@@ -161,7 +165,7 @@ json.dump({"value": value.hex(), "fast_math_ops": len(fast)}, sys.stdout)
 
 
 def _sum_of_logs_compiled(first):
-    env = dict(os.environ, FASTGMM_NUMBA_CACHE="0")
+    env = dict(os.environ, FASTGMM_NUMBA_CACHE="0", PYTHONPATH=_ROOT)
     run = subprocess.run([sys.executable, "-c", _FLAGS_SCRIPT, first], env=env,
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
@@ -214,3 +218,49 @@ def test_every_compiled_function_sets_its_own_flags():
                      if d.targetoptions.get("inline", "never") != "always"
                      and "fastmath" not in d.targetoptions)
     assert missing == []
+
+
+_STALE_SCRIPT = r"""
+import json, sys
+import numpy as np
+from fastgmm._kernels import reduce as R
+
+R.add_block_sums(np.ones((3, 5)), 3, np.zeros(5))
+stats = R.add_block_sums.stats
+json.dump({"hits": sum(stats.cache_hits.values()),
+           "misses": sum(stats.cache_misses.values())}, sys.stdout)
+"""
+
+
+@pytest.mark.skipif(numba.config.DISABLE_JIT, reason="nothing is compiled")
+def test_a_cached_kernel_is_compiled_again_when_another_kernel_file_changes(tmp_path):
+    """A kernel's machine code holds private copies of the helpers it calls,
+    from other files of ``fastgmm._kernels`` and with the constants of
+    ``fastgmm._config``; Numba's cache checks only the kernel's own file, so
+    a change to a helper's file (an update of the package, a developer's
+    edit) left the kernels of the other files loading the old code. The
+    kernels' cache entries are now stamped with all those files. A copy of
+    the package: a kernel compiled and cached, then loaded (a cache hit),
+    then ``_config.py`` and another kernel file changed (a comment added):
+    the kernel is compiled again."""
+    import shutil
+
+    root = tmp_path / "copy"
+    shutil.copytree(os.path.dirname(fastgmm.__file__), root / "fastgmm",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    env = dict(os.environ, FASTGMM_NUMBA_CACHE="1", PYTHONPATH=str(root))
+    env.pop("NUMBA_CACHE_DIR", None)
+
+    def run():
+        done = subprocess.run([sys.executable, "-c", _STALE_SCRIPT], env=env, cwd=root,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return json.loads(done.stdout)
+
+    assert run() == {"hits": 0, "misses": 1}
+    assert run() == {"hits": 1, "misses": 0}
+    for name in ("_config.py", "_kernels/_inline.py"):
+        with open(root / "fastgmm" / name, "a") as f:
+            f.write("# changed\n")
+        assert run() == {"hits": 0, "misses": 1}, name
+        assert run() == {"hits": 1, "misses": 0}, name

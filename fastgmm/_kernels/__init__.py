@@ -57,11 +57,15 @@ float32 data change only what is read.
 """
 
 import functools
+import glob
+import hashlib
+import os
 import sys
 import threading
 import types
 
 from numba import njit
+from numba.core import caching as _caching
 from numba.core import codegen as _codegen
 from llvmlite import binding as _llvm
 
@@ -119,6 +123,79 @@ if _optimize_final_module is not None and not getattr(
         _optimize_final_module, "fastgmm_private_copies", False):
     _codegen.CPUCodeLibrary._optimize_final_module = _private_linked_copies(
         _optimize_final_module)
+
+
+_KERNELS_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+@functools.lru_cache(maxsize=None)
+def _file_digest(path, mtime, size):
+    """SHA-256 of a file's bytes (``mtime`` and ``size`` key the memo, so
+    that a file changed while the process runs is read again)."""
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).digest()
+
+
+def kernel_sources_stamp():
+    """One digest of every file the kernels are compiled from: the modules
+    of ``fastgmm._kernels`` and ``fastgmm._config`` (whose constants the
+    kernels read as compile-time values)."""
+    paths = sorted(glob.glob(os.path.join(_KERNELS_DIR, "*.py")))
+    paths.append(os.path.join(os.path.dirname(_KERNELS_DIR), "_config.py"))
+    digest = hashlib.sha256()
+    for path in paths:
+        st = os.stat(path)
+        digest.update(os.path.basename(path).encode())
+        digest.update(_file_digest(path, st.st_mtime, st.st_size))
+    return digest.digest()
+
+
+def _kernel_locator(base):
+    """Numba's cache locator ``base``, for the functions of this package's
+    kernel modules only, with their cache entries stamped by
+    :func:`kernel_sources_stamp` instead of their own file's digest.
+
+    A kernel's machine code holds private copies of the helpers it calls
+    (see ``_private_linked_copies``), from other files of this package, and
+    the values of ``fastgmm._config``'s constants; Numba checks a cache
+    entry against its function's own file only, so that after a change to
+    a helper's file (an update of the package, an edit) the kernels of the
+    other files loaded the old code from the cache. Stamped with every
+    kernel file, an entry is stale, and compiled again, when any of them
+    changes.
+    """
+    class KernelCacheLocator(base):
+        def get_source_stamp(self):
+            return kernel_sources_stamp()
+
+        @classmethod
+        def from_function(cls, py_func, py_file):
+            if os.path.dirname(os.path.abspath(py_file)) != _KERNELS_DIR:
+                return None
+            return super().from_function(py_func, py_file)
+
+    KernelCacheLocator.__name__ = KernelCacheLocator.__qualname__ = "Kernel" + base.__name__
+    KernelCacheLocator.fastgmm_kernels = True
+    return KernelCacheLocator
+
+
+def _install_kernel_locators():
+    """Put :func:`_kernel_locator`'s locators first in Numba's list, in
+    Numba's own order (a cache directory the user set, the package's
+    ``__pycache__``, the user-wide one), once. Without the list or the
+    locators (another numba), Numba's own stamps stay (the test of the
+    stamp, ``tests/test_determinism.py``, then fails)."""
+    impl = getattr(_caching, "CacheImpl", None) or getattr(_caching, "_CacheImpl", None)
+    classes = getattr(impl, "_locator_classes", None)
+    if classes is None or any(getattr(c, "fastgmm_kernels", False) for c in classes):
+        return
+    bases = [getattr(_caching, name, None) or getattr(_caching, "_" + name, None)
+             for name in ("UserProvidedCacheLocator", "InTreeCacheLocator",
+                          "UserWideCacheLocator")]
+    classes[:0] = [_kernel_locator(base) for base in bases if base is not None]
+
+
+_install_kernel_locators()
 
 
 def kernel_variant(kernel, suffix, replace=None, **options):

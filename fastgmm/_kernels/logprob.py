@@ -518,12 +518,13 @@ def block_log_prob_tied(xc, n_rows, means_u, precision_chol, const, logp, xu, sq
     xu : ndarray of shape (n_features, chunk_size), float32 or float64
         Output as well as scratch: ``xu[:, b] = xc[:, b] U``.
     sq : ndarray of shape (chunk_size,), xu's dtype
-        Scratch.
+        Scratch (unused below four features).
     """
     n_components, n_features = means_u.shape
     block_triangular_product(xc, n_rows, precision_chol, np.zeros(n_features, xu.dtype), xu)
     if n_features < 4:
-        # Its scales are not read (see _block_log_prob_tied_narrow).
+        # Its scales: any (K, d) array; loaded, never used (see
+        # _block_log_prob_tied_narrow).
         _block_log_prob_tied_narrow(xu, n_rows, means_u, means_u, const, logp)
         return
     n_four = n_features - n_features % 4
@@ -980,6 +981,6 @@ normalize_log_prob_serial = serial_twin(normalize_log_prob, **_JIT)
 
 # The log-densities of 'tied' below four features from its rows ``x U``
 # (``block_log_prob_tied``): 'diag''s one sweep per component without the
-# scales (``_unscaled``; the scales it is given are not read).
+# scales (``_unscaled``; the scales it is given are loaded, never used).
 _block_log_prob_tied_narrow = kernel_variant(
     _block_log_prob_diag_narrow, "_tied", {"_scaled": _unscaled}, **_JIT)
