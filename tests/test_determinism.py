@@ -233,23 +233,30 @@ json.dump({"hits": sum(stats.cache_hits.values()),
 
 
 @pytest.mark.skipif(numba.config.DISABLE_JIT, reason="nothing is compiled")
-def test_a_cached_kernel_is_compiled_again_when_another_kernel_file_changes(tmp_path):
+@pytest.mark.parametrize("cache_dir", [False, True], ids=["in-tree", "NUMBA_CACHE_DIR"])
+def test_a_cached_kernel_is_compiled_again_when_another_kernel_file_changes(tmp_path,
+                                                                            cache_dir):
     """A kernel's machine code holds private copies of the helpers it calls,
     from other files of ``fastgmm._kernels`` and with the constants of
     ``fastgmm._config``; Numba's cache checks only the kernel's own file, so
     a change to a helper's file (an update of the package, a developer's
     edit) left the kernels of the other files loading the old code. The
     kernels' cache entries are now stamped with all those files. A copy of
-    the package: a kernel compiled and cached, then loaded (a cache hit),
-    then ``_config.py`` and another kernel file changed (a comment added):
-    the kernel is compiled again."""
+    the package, its cache beside the modules or in ``NUMBA_CACHE_DIR``: a
+    kernel compiled and cached, then loaded (a cache hit), then
+    ``_config.py`` and another kernel file changed (a comment added): the
+    kernel is compiled again. A file of the directory that cannot be read
+    (a dangling link) changes the stamp too, and does not break the import."""
     import shutil
 
     root = tmp_path / "copy"
     shutil.copytree(os.path.dirname(fastgmm.__file__), root / "fastgmm",
                     ignore=shutil.ignore_patterns("__pycache__"))
     env = dict(os.environ, FASTGMM_NUMBA_CACHE="1", PYTHONPATH=str(root))
+    env.pop("NUMBA_CACHE_LOCATOR_CLASSES", None)
     env.pop("NUMBA_CACHE_DIR", None)
+    if cache_dir:
+        env["NUMBA_CACHE_DIR"] = str(tmp_path / "numba_cache")
 
     def run():
         done = subprocess.run([sys.executable, "-c", _STALE_SCRIPT], env=env, cwd=root,
@@ -264,3 +271,6 @@ def test_a_cached_kernel_is_compiled_again_when_another_kernel_file_changes(tmp_
             f.write("# changed\n")
         assert run() == {"hits": 0, "misses": 1}, name
         assert run() == {"hits": 1, "misses": 0}, name
+    os.symlink(root / "missing.py", root / "fastgmm" / "_kernels" / "zz_link.py")
+    assert run() == {"hits": 0, "misses": 1}
+    assert run() == {"hits": 1, "misses": 0}

@@ -144,9 +144,14 @@ def kernel_sources_stamp():
     paths.append(os.path.join(os.path.dirname(_KERNELS_DIR), "_config.py"))
     digest = hashlib.sha256()
     for path in paths:
-        st = os.stat(path)
         digest.update(os.path.basename(path).encode())
-        digest.update(_file_digest(path, st.st_mtime, st.st_size))
+        try:
+            st = os.stat(path)
+            digest.update(_file_digest(path, st.st_mtime, st.st_size))
+        except OSError as exc:
+            # A stray file that cannot be read (a dangling link, no
+            # permission) is stamped by its failure, not raised from import.
+            digest.update(b"?" + type(exc).__name__.encode())
     return digest.digest()
 
 
@@ -166,6 +171,9 @@ def _kernel_locator(base):
     """
     class KernelCacheLocator(base):
         def get_source_stamp(self):
+            if getattr(sys, "frozen", False):
+                # Numba's stamp of a frozen application: its executable.
+                return super().get_source_stamp()
             return kernel_sources_stamp()
 
         @classmethod
@@ -174,25 +182,36 @@ def _kernel_locator(base):
                 return None
             return super().from_function(py_func, py_file)
 
-    KernelCacheLocator.__name__ = KernelCacheLocator.__qualname__ = "Kernel" + base.__name__
-    KernelCacheLocator.fastgmm_kernels = True
+    name = "Kernel" + base.__name__.lstrip("_")
+    KernelCacheLocator.__name__ = KernelCacheLocator.__qualname__ = name
+    KernelCacheLocator.fastgmm_kernels = _KERNELS_DIR
     return KernelCacheLocator
 
 
 def _install_kernel_locators():
     """Put :func:`_kernel_locator`'s locators first in Numba's list, in
     Numba's own order (a cache directory the user set, the package's
-    ``__pycache__``, the user-wide one), once. Without the list or the
-    locators (another numba), Numba's own stamps stay (the test of the
-    stamp, ``tests/test_determinism.py``, then fails)."""
+    ``__pycache__``, the user-wide one), once for this directory; they are
+    also this module's attributes (``KernelInTreeCacheLocator``...), for a
+    ``NUMBA_CACHE_LOCATOR_CLASSES`` that names its locators (Numba then
+    reads that list instead, and without them a kernel's entry has Numba's
+    own stamp). Without the list or the locators (another numba), Numba's
+    own stamps stay (the test of the stamp, ``tests/test_determinism.py``,
+    then fails). A package imported from a zip file keeps Numba's own
+    stamps too (its locator for zip files)."""
     impl = getattr(_caching, "CacheImpl", None) or getattr(_caching, "_CacheImpl", None)
     classes = getattr(impl, "_locator_classes", None)
-    if classes is None or any(getattr(c, "fastgmm_kernels", False) for c in classes):
+    if classes is None:
         return
-    bases = [getattr(_caching, name, None) or getattr(_caching, "_" + name, None)
-             for name in ("UserProvidedCacheLocator", "InTreeCacheLocator",
-                          "UserWideCacheLocator")]
-    classes[:0] = [_kernel_locator(base) for base in bases if base is not None]
+    installed = [c for c in classes if getattr(c, "fastgmm_kernels", None) == _KERNELS_DIR]
+    if not installed:
+        bases = [getattr(_caching, name, None) or getattr(_caching, "_" + name, None)
+                 for name in ("UserProvidedCacheLocator", "InTreeCacheLocator",
+                              "UserWideCacheLocator")]
+        installed = [_kernel_locator(base) for base in bases if base is not None]
+        classes[:0] = installed
+    for locator in installed:
+        globals()[locator.__name__] = locator
 
 
 _install_kernel_locators()
