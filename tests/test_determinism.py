@@ -36,6 +36,23 @@ from fastgmm._config import NUMBA_CACHE
 # The child processes import the package this process imports.
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(fastgmm.__file__)))
 
+
+def _child_json(script, *args, cache, timeout=600, cwd=None, **env):
+    """What a child process running ``script`` prints (JSON), the kernels'
+    cache on or off (``FASTGMM_NUMBA_CACHE``), importing the package this
+    process imports; ``env`` sets more variables (None: unset)."""
+    child_env = dict(os.environ, FASTGMM_NUMBA_CACHE="1" if cache else "0",
+                     PYTHONPATH=_ROOT)
+    for name, value in env.items():
+        if value is None:
+            child_env.pop(name, None)
+        else:
+            child_env[name] = value
+    run = subprocess.run([sys.executable, "-c", script, *args], env=child_env, cwd=cwd,
+                         capture_output=True, text=True, timeout=timeout)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return json.loads(run.stdout)
+
 _SCRIPT = r"""
 import hashlib, json, sys
 import numpy as np
@@ -92,11 +109,7 @@ json.dump(out, sys.stdout)
 
 
 def _pass_digests(mode):
-    env = dict(os.environ, FASTGMM_NUMBA_CACHE="1", PYTHONPATH=_ROOT)
-    run = subprocess.run([sys.executable, "-c", _SCRIPT, mode], env=env,
-                         capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stderr[-2000:]
-    return json.loads(run.stdout)
+    return _child_json(_SCRIPT, mode, cache=True, timeout=900)
 
 
 @pytest.mark.skipif(numba.config.DISABLE_JIT, reason="nothing is compiled")
@@ -138,11 +151,7 @@ def test_a_compiled_kernel_defines_no_weak_function():
     'full' pass's ``sx`` differed in the last bits). A kernel compiled in
     this process (the cache off: a small one, ``reduce.add_block_sums``)
     defines its gufunc, privately, and no weak function."""
-    env = dict(os.environ, FASTGMM_NUMBA_CACHE="0", PYTHONPATH=_ROOT)
-    run = subprocess.run([sys.executable, "-c", _LINKAGE_SCRIPT], env=env,
-                         capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-2000:]
-    found = json.loads(run.stdout)
+    found = _child_json(_LINKAGE_SCRIPT, cache=False)
     assert found["gufuncs"]
     assert found["weak"] == []
 
@@ -165,11 +174,7 @@ json.dump({"value": value.hex(), "fast_math_ops": len(fast)}, sys.stdout)
 
 
 def _sum_of_logs_compiled(first):
-    env = dict(os.environ, FASTGMM_NUMBA_CACHE="0", PYTHONPATH=_ROOT)
-    run = subprocess.run([sys.executable, "-c", _FLAGS_SCRIPT, first], env=env,
-                         capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-2000:]
-    return json.loads(run.stdout)
+    return _child_json(_FLAGS_SCRIPT, first, cache=False)
 
 
 @pytest.mark.skipif(numba.config.DISABLE_JIT, reason="nothing is compiled")
@@ -252,17 +257,11 @@ def test_a_cached_kernel_is_compiled_again_when_another_kernel_file_changes(tmp_
     root = tmp_path / "copy"
     shutil.copytree(os.path.dirname(fastgmm.__file__), root / "fastgmm",
                     ignore=shutil.ignore_patterns("__pycache__"))
-    env = dict(os.environ, FASTGMM_NUMBA_CACHE="1", PYTHONPATH=str(root))
-    env.pop("NUMBA_CACHE_LOCATOR_CLASSES", None)
-    env.pop("NUMBA_CACHE_DIR", None)
-    if cache_dir:
-        env["NUMBA_CACHE_DIR"] = str(tmp_path / "numba_cache")
+    cache_dir = str(tmp_path / "numba_cache") if cache_dir else None
 
     def run():
-        done = subprocess.run([sys.executable, "-c", _STALE_SCRIPT], env=env, cwd=root,
-                              capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, done.stderr[-2000:]
-        return json.loads(done.stdout)
+        return _child_json(_STALE_SCRIPT, cache=True, cwd=root, PYTHONPATH=str(root),
+                           NUMBA_CACHE_DIR=cache_dir, NUMBA_CACHE_LOCATOR_CLASSES=None)
 
     assert run() == {"hits": 0, "misses": 1}
     assert run() == {"hits": 1, "misses": 0}
