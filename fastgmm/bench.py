@@ -547,7 +547,7 @@ _FMA_CHAIN = 8
 _FMA_BUFFER = 256  # doubles per buffer: 8 KiB per thread
 
 
-@njit(fastmath={"contract"}, cache=NUMBA_CACHE, nogil=True)
+@njit(fastmath={"contract"}, error_model="python", cache=NUMBA_CACHE, nogil=True)
 def _fma_sweeps(buf, n_sweeps, a, b):
     """``n_sweeps`` sweeps of ``_FMA_CHAIN`` multiply-adds on every element of
     the four rows of ``buf``: ``8 * _FMA_CHAIN * buf.shape[1]`` flops a sweep."""
@@ -573,7 +573,7 @@ def _fma_sweeps(buf, n_sweeps, a, b):
     return buf[0, 0]
 
 
-@njit(parallel=True, fastmath={"contract"}, cache=NUMBA_CACHE, nogil=True)
+@njit(parallel=True, fastmath={"contract"}, error_model="python", cache=NUMBA_CACHE, nogil=True)
 def fma_loop(bufs, n_sweeps, a, b):
     """Each ``bufs[t]`` (one per thread) through ``_fma_sweeps``; returns one
     value per thread (so that nothing is optimised away)."""
@@ -583,7 +583,7 @@ def fma_loop(bufs, n_sweeps, a, b):
     return check
 
 
-@njit(parallel=True, fastmath=False, cache=NUMBA_CACHE, nogil=True)
+@njit(parallel=True, fastmath=False, error_model="python", cache=NUMBA_CACHE, nogil=True)
 def parallel_copy(src, dst, block):
     """``dst[:] = src`` in blocks of ``block`` elements, spread over the threads."""
     n_blocks = -(-src.shape[0] // block)

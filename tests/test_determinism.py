@@ -212,16 +212,20 @@ def _dispatchers():
 
 
 @pytest.mark.skipif(numba.config.DISABLE_JIT, reason="nothing is compiled")
-def test_every_compiled_function_sets_its_own_flags():
+@pytest.mark.parametrize("option", ["fastmath", "error_model"])
+def test_every_compiled_function_sets_its_own_flags(option):
     """Every jitted function of the package (but those inlined into their
     callers, ``inline='always'``, which take the caller's flags by design)
-    sets ``fastmath`` itself, so that none inherits it from its first caller
-    (see the test above)."""
+    sets ``fastmath`` and ``error_model`` itself, so that none inherits them
+    from its first caller (see the test above; Numba inherits both).
+    ``error_model`` decides whether a division by zero raises or gives inf
+    and NaN, and its check can keep a loop from vectorising, which under
+    fast-math changes how sums are associated."""
     dispatchers = _dispatchers()
     assert len(dispatchers) > 50
     missing = sorted(name for name, d in dispatchers.items()
                      if d.targetoptions.get("inline", "never") != "always"
-                     and "fastmath" not in d.targetoptions)
+                     and option not in d.targetoptions)
     assert missing == []
 
 

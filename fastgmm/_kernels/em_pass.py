@@ -56,7 +56,7 @@ from .logprob import (
     unrolled_log_prob_kernels,
 )
 
-_JIT = dict(fastmath=FASTMATH, cache=NUMBA_CACHE, nogil=True)
+_JIT = dict(fastmath=FASTMATH, error_model="python", cache=NUMBA_CACHE, nogil=True)
 
 
 @njit(**_JIT)

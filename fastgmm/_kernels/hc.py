@@ -47,7 +47,7 @@ def _before(c1, a1, b1, c2, a2, b2):
     return a1 > a2
 
 
-@njit(fastmath=False, cache=NUMBA_CACHE, nogil=True)
+@njit(fastmath=False, error_model="python", cache=NUMBA_CACHE, nogil=True)
 def _term(n, trace, work, alpha, beta):
     """A group's VVV term, ``n log(det(W / n) [n > d] + beta (tr W + alpha) / n)``.
 
@@ -78,7 +78,7 @@ def _term(n, trace, work, alpha, beta):
     return n * math.log(inner)
 
 
-@njit(fastmath=False, cache=NUMBA_CACHE, nogil=True)
+@njit(fastmath=False, error_model="python", cache=NUMBA_CACHE, nogil=True)
 def _merged(i, j, means, counts, scatters, vvv, alpha, beta, work):
     """The term of groups i and j merged (VVV), or Ward's cost (EII).
 
@@ -106,7 +106,7 @@ def _merged(i, j, means, counts, scatters, vvv, alpha, beta, work):
     return _term(nij, trace, work, alpha, beta)
 
 
-@njit(fastmath=False, cache=NUMBA_CACHE, nogil=True)
+@njit(fastmath=False, error_model="python", cache=NUMBA_CACHE, nogil=True)
 def _cost(i, j, means, counts, scatters, terms, vvv, alpha, beta, work):
     value = _merged(i, j, means, counts, scatters, vvv, alpha, beta, work)
     if vvv:
@@ -114,7 +114,7 @@ def _cost(i, j, means, counts, scatters, terms, vvv, alpha, beta, work):
     return value
 
 
-@njit(fastmath=False, cache=NUMBA_CACHE, nogil=True)
+@njit(fastmath=False, error_model="python", cache=NUMBA_CACHE, nogil=True)
 def _row_best(i, cost, active, g):
     """(best partner, cost) of group i among the active groups, in the tie order."""
     best = -1
@@ -136,14 +136,14 @@ def _row_best(i, cost, active, g):
 COST_SLICES = 16
 
 
-@njit(fastmath=False, cache=NUMBA_CACHE, nogil=True)
+@njit(fastmath=False, error_model="python", cache=NUMBA_CACHE, nogil=True)
 def _lower_row(i, means, counts, scatters, terms, vvv, alpha, beta, work, cost):
     """``cost[i, j]`` for every ``j < i``."""
     for j in range(i):
         cost[i, j] = _cost(j, i, means, counts, scatters, terms, vvv, alpha, beta, work)
 
 
-@njit(parallel=True, fastmath=False, cache=NUMBA_CACHE, nogil=True)
+@njit(parallel=True, fastmath=False, error_model="python", cache=NUMBA_CACHE, nogil=True)
 def _initial_costs(means, counts, scatters, terms, vvv, alpha, beta, cost):
     """Every pair's cost into the symmetric ``cost`` (inf on the diagonal).
 
@@ -163,7 +163,7 @@ def _initial_costs(means, counts, scatters, terms, vvv, alpha, beta, cost):
             cost[j, i] = cost[i, j]
 
 
-@njit(parallel=True, fastmath=False, cache=NUMBA_CACHE, nogil=True)
+@njit(parallel=True, fastmath=False, error_model="python", cache=NUMBA_CACHE, nogil=True)
 def _costs_to(a, means, counts, scatters, terms, active, vvv, alpha, beta, cost):
     """``cost[a, j] = cost[j, a]`` for every active group ``j != a``."""
     g, d = means.shape
@@ -178,7 +178,7 @@ def _costs_to(a, means, counts, scatters, terms, active, vvv, alpha, beta, cost)
                 cost[j, a] = cj
 
 
-@njit(fastmath=False, cache=NUMBA_CACHE, nogil=True)
+@njit(fastmath=False, error_model="python", cache=NUMBA_CACHE, nogil=True)
 def hc_merge(means, counts, scatters, vvv, alpha, beta, n_merges, merges, merge_costs):
     """Agglomerate groups, ``n_merges`` times, by the VVV or EII criterion.
 

@@ -28,7 +28,7 @@ from .._config import FASTMATH, HOST_AVX512, NUMBA_CACHE, UNROLLED_MAX_FEATURES
 from . import cached_factory, generated_function, kernel_variant, serial_twin
 from ._inline import LOG_2PI, exp_nonpositive
 
-_JIT = dict(fastmath=FASTMATH, cache=NUMBA_CACHE, nogil=True)
+_JIT = dict(fastmath=FASTMATH, error_model="python", cache=NUMBA_CACHE, nogil=True)
 
 
 # Scratch rows are this many elements longer than a block: with a row

@@ -48,7 +48,7 @@ from .._config import FASTMATH, NUMBA_CACHE
 from . import serial_twin
 from .em_pass import _block_posterior, _block_resp
 
-_OPTIONS = dict(fastmath=FASTMATH, cache=NUMBA_CACHE, nogil=True)
+_OPTIONS = dict(fastmath=FASTMATH, error_model="python", cache=NUMBA_CACHE, nogil=True)
 
 
 @njit(parallel=True, **_OPTIONS)

@@ -12,7 +12,7 @@ from .._config import NUMBA_CACHE
 
 # No fastmath: the rotation angles come from differences of nearly equal
 # sums, and the sweeps must lower -Q exactly as the algebra says.
-_JIT = dict(fastmath=False, cache=NUMBA_CACHE, nogil=True)
+_JIT = dict(fastmath=False, error_model="python", cache=NUMBA_CACHE, nogil=True)
 
 
 @njit(**_JIT)

@@ -19,7 +19,7 @@ from numba import njit, prange
 
 from .._config import NUMBA_CACHE
 
-_JIT = dict(fastmath=False, cache=NUMBA_CACHE, nogil=True)
+_JIT = dict(fastmath=False, error_model="python", cache=NUMBA_CACHE, nogil=True)
 
 # Entries of the sum per task: a tile of a row of parts, read contiguously
 # block after block.

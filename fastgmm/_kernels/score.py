@@ -14,7 +14,7 @@ from numba import njit, prange
 from .._config import FASTMATH, NUMBA_CACHE
 from . import serial_twin
 
-_JIT = dict(fastmath=FASTMATH, cache=NUMBA_CACHE, nogil=True)
+_JIT = dict(fastmath=FASTMATH, error_model="python", cache=NUMBA_CACHE, nogil=True)
 
 
 @njit(parallel=True, **_JIT)

@@ -14,7 +14,7 @@ from numba import njit
 from .._config import NUMBA_CACHE
 
 # No fastmath: NaN (a degenerate component) must stop the loop as in numpy.
-_JIT = dict(fastmath=False, cache=NUMBA_CACHE, nogil=True)
+_JIT = dict(fastmath=False, error_model="python", cache=NUMBA_CACHE, nogil=True)
 
 
 @njit(**_JIT)
