@@ -69,6 +69,18 @@ from numba.core import caching as _caching
 from numba.core import codegen as _codegen
 from llvmlite import binding as _llvm
 
+from .._config import FASTMATH, NUMBA_CACHE
+
+# The options every kernel is compiled with, fast-math or exact (a module
+# adds to them, e.g. ``parallel=True``, or changes one, as 'diag''s numpy
+# error model). Both set ``fastmath`` and ``error_model``: Numba compiles a
+# function that leaves either unset with those of the first caller that
+# needs it (``Flags.inherit_if_not_set``), and the on-disk cache keeps that
+# version (``tests/test_determinism.py`` checks every jitted function of the
+# package). ``nogil``: the kernels run with the GIL released.
+FAST_JIT = dict(fastmath=FASTMATH, error_model="python", cache=NUMBA_CACHE, nogil=True)
+EXACT_JIT = dict(fastmath=False, error_model="python", cache=NUMBA_CACHE, nogil=True)
+
 
 _WEAK = (_llvm.Linkage.linkonce_any, _llvm.Linkage.linkonce_odr, _llvm.Linkage.weak_any,
          _llvm.Linkage.weak_odr)

@@ -10,6 +10,7 @@ from numba import config, njit, types
 from numba.extending import intrinsic
 
 from .._config import FASTMATH, NUMBA_CACHE
+from . import EXACT_JIT
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -76,7 +77,7 @@ def _reduced(bits):
 # explicitly: a function whose decorator leaves ``fastmath`` unset is
 # compiled with the flags of the caller that first needs it (Numba's
 # ``Flags.inherit_if_not_set``), here the fast-math ``_block_loglik``.
-@njit(fastmath=False, cache=NUMBA_CACHE, nogil=True, error_model="numpy")
+@njit(**dict(EXACT_JIT, error_model="numpy"))
 def sum_of_logs(values, n_values):
     """``sum_i log(values[i])`` over the first ``n_values`` float64 values,
     one scalar logarithm per 64 values.

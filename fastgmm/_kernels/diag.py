@@ -19,12 +19,12 @@ there).
 import numpy as np
 from numba import njit
 
-from .._config import NUMBA_CACHE
+from . import EXACT_JIT
 from ._inline import sum_of_logs
 
 # numpy's error model: x / 0 is inf or NaN as in numpy (Python's raises,
 # and its check keeps the loops from vectorising).
-_JIT = dict(fastmath=False, cache=NUMBA_CACHE, nogil=True, error_model="numpy")
+_JIT = dict(EXACT_JIT, error_model="numpy")
 
 
 @njit(**_JIT)

@@ -36,9 +36,9 @@ float64 is the rule in the docstring of ``fastgmm._kernels``.
 import numpy as np
 from numba import njit, prange
 
-from .._config import (FASTMATH, HOST_AVX512, NUMBA_CACHE, ONE_SWEEP_STATS_MAX_FEATURES,
-                       ONE_SWEEP_TILE, SCATTER_SWEEP_MAX_FEATURES)
-from . import cached_factory, generated_function, kernel_variant, serial_twin
+from .._config import (HOST_AVX512, ONE_SWEEP_STATS_MAX_FEATURES, ONE_SWEEP_TILE,
+                       SCATTER_SWEEP_MAX_FEATURES)
+from . import FAST_JIT, cached_factory, generated_function, kernel_variant, serial_twin
 from ._inline import sum_of_logs
 from .logprob import (
     block_log_prob_diag,
@@ -56,7 +56,7 @@ from .logprob import (
     unrolled_log_prob_kernels,
 )
 
-_JIT = dict(fastmath=FASTMATH, error_model="python", cache=NUMBA_CACHE, nogil=True)
+_JIT = FAST_JIT
 
 
 @njit(**_JIT)

@@ -33,6 +33,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._config import NUMBA_CACHE
+from . import EXACT_JIT
 
 
 @njit(cache=NUMBA_CACHE, nogil=True, inline="always")
@@ -47,7 +48,7 @@ def _before(c1, a1, b1, c2, a2, b2):
     return a1 > a2
 
 
-@njit(fastmath=False, error_model="python", cache=NUMBA_CACHE, nogil=True)
+@njit(**EXACT_JIT)
 def _term(n, trace, work, alpha, beta):
     """A group's VVV term, ``n log(det(W / n) [n > d] + beta (tr W + alpha) / n)``.
 
@@ -78,7 +79,7 @@ def _term(n, trace, work, alpha, beta):
     return n * math.log(inner)
 
 
-@njit(fastmath=False, error_model="python", cache=NUMBA_CACHE, nogil=True)
+@njit(**EXACT_JIT)
 def _merged(i, j, means, counts, scatters, vvv, alpha, beta, work):
     """The term of groups i and j merged (VVV), or Ward's cost (EII).
 
@@ -106,7 +107,7 @@ def _merged(i, j, means, counts, scatters, vvv, alpha, beta, work):
     return _term(nij, trace, work, alpha, beta)
 
 
-@njit(fastmath=False, error_model="python", cache=NUMBA_CACHE, nogil=True)
+@njit(**EXACT_JIT)
 def _cost(i, j, means, counts, scatters, terms, vvv, alpha, beta, work):
     value = _merged(i, j, means, counts, scatters, vvv, alpha, beta, work)
     if vvv:
@@ -114,7 +115,7 @@ def _cost(i, j, means, counts, scatters, terms, vvv, alpha, beta, work):
     return value
 
 
-@njit(fastmath=False, error_model="python", cache=NUMBA_CACHE, nogil=True)
+@njit(**EXACT_JIT)
 def _row_best(i, cost, active, g):
     """(best partner, cost) of group i among the active groups, in the tie order."""
     best = -1
@@ -136,14 +137,14 @@ def _row_best(i, cost, active, g):
 COST_SLICES = 16
 
 
-@njit(fastmath=False, error_model="python", cache=NUMBA_CACHE, nogil=True)
+@njit(**EXACT_JIT)
 def _lower_row(i, means, counts, scatters, terms, vvv, alpha, beta, work, cost):
     """``cost[i, j]`` for every ``j < i``."""
     for j in range(i):
         cost[i, j] = _cost(j, i, means, counts, scatters, terms, vvv, alpha, beta, work)
 
 
-@njit(parallel=True, fastmath=False, error_model="python", cache=NUMBA_CACHE, nogil=True)
+@njit(parallel=True, **EXACT_JIT)
 def _initial_costs(means, counts, scatters, terms, vvv, alpha, beta, cost):
     """Every pair's cost into the symmetric ``cost`` (inf on the diagonal).
 
@@ -163,7 +164,7 @@ def _initial_costs(means, counts, scatters, terms, vvv, alpha, beta, cost):
             cost[j, i] = cost[i, j]
 
 
-@njit(parallel=True, fastmath=False, error_model="python", cache=NUMBA_CACHE, nogil=True)
+@njit(parallel=True, **EXACT_JIT)
 def _costs_to(a, means, counts, scatters, terms, active, vvv, alpha, beta, cost):
     """``cost[a, j] = cost[j, a]`` for every active group ``j != a``."""
     g, d = means.shape
@@ -178,7 +179,7 @@ def _costs_to(a, means, counts, scatters, terms, active, vvv, alpha, beta, cost)
                 cost[j, a] = cj
 
 
-@njit(fastmath=False, error_model="python", cache=NUMBA_CACHE, nogil=True)
+@njit(**EXACT_JIT)
 def hc_merge(means, counts, scatters, vvv, alpha, beta, n_merges, merges, merge_costs):
     """Agglomerate groups, ``n_merges`` times, by the VVV or EII criterion.
 

@@ -36,13 +36,11 @@ float64); centres and all accumulators are float64.
 import numpy as np
 from numba import njit, prange
 
-from .._config import FASTMATH, NUMBA_CACHE
-from . import kernel_variant, serial_twin
+from . import EXACT_JIT, FAST_JIT, kernel_variant, serial_twin
 from ._inline import _bits_to_float64, float64_bits
 from .logprob import ROW_PAD
 
-# numba wants a set (not a frozenset) of flags.
-_JIT = dict(fastmath=FASTMATH, error_model="python", cache=NUMBA_CACHE, nogil=True)
+_JIT = FAST_JIT
 
 # From this many features on, a block is copied into its transposed scratch
 # row by row (see ``_load_block``).
@@ -910,7 +908,7 @@ SWEEP_BLOCK = 2048
 
 # No fastmath: the cumulative sum must add in order, with every product
 # rounded first, as np.cumsum(sample_weight * closest_dist_sq) does.
-@njit(fastmath=False, error_model="python", cache=NUMBA_CACHE, nogil=True)
+@njit(**EXACT_JIT)
 def lower_and_search_cumsum(X, sample_weight, center, closest_dist_sq, values, cast,
                             ids):
     """Lower ``closest_dist_sq`` to a new centre, and search the values in the

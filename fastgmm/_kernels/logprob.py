@@ -24,11 +24,11 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .._config import FASTMATH, HOST_AVX512, NUMBA_CACHE, UNROLLED_MAX_FEATURES
-from . import cached_factory, generated_function, kernel_variant, serial_twin
+from .._config import HOST_AVX512, UNROLLED_MAX_FEATURES
+from . import FAST_JIT, cached_factory, generated_function, kernel_variant, serial_twin
 from ._inline import LOG_2PI, exp_nonpositive
 
-_JIT = dict(fastmath=FASTMATH, error_model="python", cache=NUMBA_CACHE, nogil=True)
+_JIT = FAST_JIT
 
 
 # Scratch rows are this many elements longer than a block: with a row

@@ -44,11 +44,10 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .._config import FASTMATH, NUMBA_CACHE
-from . import serial_twin
+from . import FAST_JIT, serial_twin
 from .em_pass import _block_posterior, _block_resp
 
-_OPTIONS = dict(fastmath=FASTMATH, error_model="python", cache=NUMBA_CACHE, nogil=True)
+_OPTIONS = FAST_JIT
 
 
 @njit(parallel=True, **_OPTIONS)

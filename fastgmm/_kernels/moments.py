@@ -9,10 +9,10 @@ one per row instead of ``n_components``.
 
 from numba import njit
 
-from .._config import FASTMATH, NUMBA_CACHE
+from . import FAST_JIT
 
 
-@njit(fastmath=FASTMATH, error_model="python", cache=NUMBA_CACHE, nogil=True)
+@njit(**FAST_JIT)
 def centred_moments(X, means, r, comp, rows, sx, sxx):
     """Add ``r_j (x_b - mu_k)`` and ``r_j (x_b - mu_k)^2`` into ``sx[k]`` and
     ``sxx[k]`` for each entry ``j`` (``k = comp[j]``, ``b = rows[j]``).
@@ -41,7 +41,7 @@ def centred_moments(X, means, r, comp, rows, sx, sxx):
             sxx[k, i] += rt * t
 
 
-@njit(fastmath=FASTMATH, error_model="python", cache=NUMBA_CACHE, nogil=True)
+@njit(**FAST_JIT)
 def centred_moments_pooled(X, means, r, comp, rows, sx, sxx_total):
     """``centred_moments`` for 'spherical', whose M-step reads only each
     component's second moments summed over the features: ``sx`` as there,

@@ -19,10 +19,10 @@ import math
 import numpy as np
 from numba import njit
 
-from .._config import NUMBA_CACHE
+from . import EXACT_JIT
 
 
-@njit(fastmath=False, error_model="python", cache=NUMBA_CACHE, nogil=True)
+@njit(**EXACT_JIT)
 def full_covariances(sxx, sx, delta, nk_raw, nk, reg_covar, out):
     """``_stats._full_covariances``: for each component,
     ``(S - sx delta^T - delta sx^T + nk_raw delta delta^T) / nk + reg_covar I``,
@@ -58,7 +58,7 @@ def full_covariances(sxx, sx, delta, nk_raw, nk, reg_covar, out):
 # the last pivot of a singular matrix (collinear points) then comes out
 # <= 0 where LAPACK's does; rounded products could leave it a tiny
 # positive number and pass a singular covariance as positive definite.
-@njit(fastmath={"contract"}, error_model="python", cache=NUMBA_CACHE, nogil=True)
+@njit(**dict(EXACT_JIT, fastmath={"contract"}))
 def precision_cholesky(batch, out, failed):
     """Upper-triangular U with ``U U^T = inverse(batch[k])``, for each matrix.
 

@@ -8,11 +8,11 @@ definition and the stopping rule.
 import numpy as np
 from numba import njit
 
-from .._config import NUMBA_CACHE
+from . import EXACT_JIT
 
 # No fastmath: the rotation angles come from differences of nearly equal
 # sums, and the sweeps must lower -Q exactly as the algebra says.
-_JIT = dict(fastmath=False, error_model="python", cache=NUMBA_CACHE, nogil=True)
+_JIT = EXACT_JIT
 
 
 @njit(**_JIT)

@@ -17,9 +17,9 @@ threads on.
 import numpy as np
 from numba import njit, prange
 
-from .._config import NUMBA_CACHE
+from . import EXACT_JIT
 
-_JIT = dict(fastmath=False, error_model="python", cache=NUMBA_CACHE, nogil=True)
+_JIT = EXACT_JIT
 
 # Entries of the sum per task: a tile of a row of parts, read contiguously
 # block after block.

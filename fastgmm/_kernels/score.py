@@ -11,10 +11,9 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .._config import FASTMATH, NUMBA_CACHE
-from . import serial_twin
+from . import FAST_JIT, serial_twin
 
-_JIT = dict(fastmath=FASTMATH, error_model="python", cache=NUMBA_CACHE, nogil=True)
+_JIT = FAST_JIT
 
 
 @njit(parallel=True, **_JIT)

@@ -11,10 +11,10 @@ import math
 import numpy as np
 from numba import njit
 
-from .._config import NUMBA_CACHE
+from . import EXACT_JIT
 
 # No fastmath: NaN (a degenerate component) must stop the loop as in numpy.
-_JIT = dict(fastmath=False, error_model="python", cache=NUMBA_CACHE, nogil=True)
+_JIT = EXACT_JIT
 
 
 @njit(**_JIT)
