@@ -141,25 +141,19 @@ _KERNELS_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 @functools.lru_cache(maxsize=None)
-def _file_digest(path, mtime, size):
-    """SHA-256 of a file's bytes (``mtime`` and ``size`` key the memo, so
-    that a file changed while the process runs is read again)."""
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).digest()
-
-
 def kernel_sources_stamp():
     """One digest of every file the kernels are compiled from: the modules
     of ``fastgmm._kernels`` and ``fastgmm._config`` (whose constants the
-    kernels read as compile-time values)."""
+    kernels read as compile-time values). Read once per process, when the
+    first kernel is defined: the stamp of the sources this process runs."""
     paths = sorted(glob.glob(os.path.join(_KERNELS_DIR, "*.py")))
     paths.append(os.path.join(os.path.dirname(_KERNELS_DIR), "_config.py"))
     digest = hashlib.sha256()
     for path in paths:
         digest.update(os.path.basename(path).encode())
         try:
-            st = os.stat(path)
-            digest.update(_file_digest(path, st.st_mtime, st.st_size))
+            with open(path, "rb") as f:
+                digest.update(hashlib.sha256(f.read()).digest())
         except OSError as exc:
             # A stray file that cannot be read (a dangling link, no
             # permission) is stamped by its failure, not raised from import.
