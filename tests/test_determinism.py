@@ -17,9 +17,10 @@ does not, and compares the pass statistics bit for bit (the first process
 compiles the kernels when the cache is cold, so the second one loads them).
 The second test checks, in a process that compiles one small kernel, that
 nothing it defines is weak: the case of a process that compiled its kernels,
-without the ~30 s it takes to compile those of a whole pass. The last two
-check that a helper's fast-math flags are its own, not those of the caller
-that compiled it first.
+without the ~30 s it takes to compile those of a whole pass. The next two
+check that a function's fast-math flags and error model are its own, not
+those of the caller that compiled it first; the last, that a kernel's cache
+entry goes stale when any file it is compiled from changes.
 """
 
 import json
@@ -197,7 +198,6 @@ def _dispatchers():
     import importlib
     import pkgutil
 
-    import fastgmm
     from numba.core.registry import CPUDispatcher
 
     found = {}

@@ -106,10 +106,9 @@ def test_em_pass_statistics_match_dense_reference(covariance_type, dtype, weight
 # scatter: the two-feature special case of 'full', two-wide tiles with and
 # without a one-column rest below WIDE_TILE_MIN_FEATURES, four-wide tiles with
 # rests of 0..3 columns from it on. 'diag', 'spherical' and 'tied' score four
-# features per sweep over the block ('diag' and 'spherical' below four
-# features: one sweep per component, of each width 1-3) and 'diag' /
-# 'spherical' sum their moments two features per sweep: the same widths
-# leave every rest of both.
+# features per sweep over the block (below four features one sweep per
+# component, of each width 1-3) and 'diag' / 'spherical' sum their moments
+# two features per sweep: the same widths leave every rest of both.
 TILE_FEATURE_COUNTS = [1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 16, 19]
 
 
