@@ -16,7 +16,7 @@ from ._outofcore import PageReleaser, float_dtype
 from ._kernels.kmeans import gather_rows, partition_order
 from ._stats import Stats, nk_regularization
 from ._validation import is_plain_array
-from .kmeans import KMeans, _partition_sums
+from .kmeans import KMeans
 
 _INIT_CHUNK = 1 << 15
 
@@ -165,19 +165,25 @@ _SCATTER_MNK = 1 << 18
 _SCATTER_MIN_ROWS = 64
 
 
-def _partition_stats(X, sample_weight, labels, n_components, covariance_type,
-                     empty_means):
+def _partition_stats(X, sample_weight, labels, n_components, covariance_type, centres):
     """Statistics of a hard partition: every row wholly in component ``labels[i]``.
 
     The numbers of :func:`_stats_from_resp` with the one-hot
     responsibilities of ``labels`` (up to rounding: sums run in another
-    order), without them: the weights and first moments come from one
-    kernel pass over X (``partition_sums``, block partials in a fixed
-    order); then each component's rows are gathered, centred on its mean
-    (in their order in X, ``_chunk_rows`` at a time), and enter its
-    scatter in a few large products instead of a small one per component
-    and chunk; no chunk x n_components matrix is built or searched for its
-    non-zeros.
+    order, around other references), without them and in one read of X:
+    each component's rows are gathered (in their order in X,
+    ``_chunk_rows`` at a time), centred on its row of ``centres`` (the
+    k-means centres: the statistics' ``ref``, which the M-step moves to the
+    rows' mean), and enter its scatter in a few large products instead of a
+    small one per component and chunk; no chunk x n_components matrix is
+    built or searched for its non-zeros. The weights are the labels'
+    counts, or their rows' weights summed in X's order.
+
+    ``centres`` must lie near their components' rows (the k-means centres,
+    the means of the k-means labels of the last iteration, are within a
+    fraction of a component's spread of its mean): a scatter taken around a
+    centre at a distance of t spreads loses about t**2 of its relative
+    precision when the M-step moves it to the mean.
     """
     n_samples, n_features = X.shape
     weighted = sample_weight.shape[0] > 0
@@ -187,6 +193,13 @@ def _partition_stats(X, sample_weight, labels, n_components, covariance_type,
     order = np.empty(n_samples, dtype=np.intp)
     bounds = np.empty(n_components + 1, dtype=np.intp)
     partition_order(labels, bounds, order)
+    if weighted:
+        nk = np.bincount(labels, weights=sample_weight, minlength=n_components)
+    else:
+        nk = np.diff(bounds).astype(np.float64)
+    ref = np.array(centres, dtype=np.float64)
+    total_w = nk.sum()
+    shift = nk @ ref / total_w
 
     # Scratch of one piece, reused: fresh arrays of a few MiB per piece
     # cost more in page faults than the gather itself.
@@ -196,25 +209,15 @@ def _partition_stats(X, sample_weight, labels, n_components, covariance_type,
     col_sum = np.empty(n_features)
     kernel_weight = np.ascontiguousarray(sample_weight, dtype=np.float64)
 
-    def pieces(k, shift):
-        """Component k's rows minus ``shift``, float64, with their weights and
-        their weighted sum."""
+    def pieces(k):
+        """Component k's rows minus its centre, float64, with their weights
+        and their weighted sum."""
         for lo in range(bounds[k], bounds[k + 1], step):
             rows = order[lo:min(lo + step, bounds[k + 1])]
-            gather_rows(X, rows, kernel_weight, shift, d_buf, col_sum)
+            gather_rows(X, rows, kernel_weight, ref[k], d_buf, col_sum)
             yield (d_buf[:rows.shape[0]], sample_weight[rows] if weighted else None,
                    col_sum)
 
-    # The first moments in one pass over X, in its order (a kernel).
-    sum_rx, nk = _partition_sums(
-        X, sample_weight if weighted else np.ones(n_samples), labels, n_components,
-        _config.CHUNK_SIZE)
-    ref = sum_rx / np.maximum(nk, np.finfo(np.float64).tiny)[:, None]
-    empty = nk <= 0.0
-    if empty.any():
-        ref[empty] = np.asarray(empty_means, dtype=np.float64)[empty]
-    total_w = nk.sum()
-    shift = nk @ ref / total_w
     sx = np.zeros((n_components, n_features))
     model = _covariance.get(covariance_type)
     sxx = np.zeros(model.scatter_shape(n_components, n_features))
@@ -235,7 +238,7 @@ def _partition_stats(X, sample_weight, labels, n_components, covariance_type,
             model.start_rows(sxx, np.asarray(X[start:stop], dtype=np.float64), resp,
                              sample_weight[start:stop] if weighted else None, shift)
     for k in range(n_components):
-        for D, wk, rD_sum in pieces(k, ref[k]):
+        for D, wk, rD_sum in pieces(k):
             rD = D if wk is None else np.multiply(wk[:, None], D, out=rd_buf[:D.shape[0]])
             sx[k] += rD_sum
             for lo in range(0, D.shape[0], scatter_rows):

@@ -246,29 +246,6 @@ def _lloyd_pass_bounded(X, sample_weight, centers, labels, bounds, chunk_size,
     return sums, weights, inertia, n_changed
 
 
-def _partition_sums(X, sample_weight, labels, n_clusters, chunk_size):
-    """(sums, weights): float64 (K, d) sums of ``w_i x_i`` and (K,) sums of
-    ``w_i`` over the rows of each label, block partials summed in a fixed
-    order (``sample_weight`` float64, or in the dtype of X)."""
-    n_samples, n_features = X.shape
-    n_blocks = _n_blocks(n_samples, chunk_size)
-    block_bytes = 8 * n_clusters * (n_features + 1)
-    seg_blocks = max(1, min(n_blocks, _config.PART_BYTES // block_bytes))
-    sums_part = np.empty((seg_blocks, n_clusters, n_features))
-    weight_part = np.empty((seg_blocks, n_clusters))
-    sums = np.zeros((n_clusters, n_features))
-    weights = np.zeros(n_clusters)
-    kernel = _kernel("partition_sums", n_blocks)
-    for n_seg, row_start, row_stop in block_segments(n_blocks, seg_blocks, chunk_size,
-                                                     n_samples):
-        kernel(
-            X, sample_weight, labels, row_start, row_stop, chunk_size,
-            sums_part[:n_seg], weight_part[:n_seg])
-        sums += sums_part[:n_seg].sum(axis=0)
-        weights += weight_part[:n_seg].sum(axis=0)
-    return sums, weights
-
-
 def _labels_inertia(X, sample_weight, centers, chunk_size):
     """Labels (int32) of the nearest centres and the weighted inertia."""
     labels = np.full(X.shape[0], -1, dtype=np.int32)

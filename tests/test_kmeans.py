@@ -123,8 +123,7 @@ def test_short_segments_run_the_pass_kernel_of_the_whole_pass(rng, monkeypatch):
     monkeypatch.setattr(_config, "PART_BYTES", 5 * 8 * (7 * 5 + 2))  # 5 blocks a call
     seen = record_kernel_choices(monkeypatch, kmeans_module)
     _lloyd_pass(X, w, centers, np.full(X.shape[0], -1, dtype=np.int32), 64)
-    kmeans_module._partition_sums(X, w, np.zeros(X.shape[0], dtype=np.int32), 7, 64)
-    assert len(seen) == 2 and set(seen) == {n_blocks}, seen
+    assert len(seen) == 1 and set(seen) == {n_blocks}, seen
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -735,28 +734,76 @@ def test_wide_thread_count_bit_identical(rng, restore_threads):
 
 
 @pytest.mark.parametrize("weighted", [False, True])
-def test_partition_stats_equal_one_hot_stats(rng, weighted):
+@pytest.mark.parametrize("piece_rows", [None, 97])
+def test_partition_stats_equal_one_hot_stats(rng, monkeypatch, weighted, piece_rows):
     """The k-means start's statistics from each component's gathered rows
-    equal those of the one-hot responsibilities, for every covariance model
-    (the pooled 'tied' ones included), with an empty component (centred on
-    its k-means centre) and a component larger than one gathered piece."""
-    from fastgmm import _covariance, _init
+    (taken around its k-means centre) give the parameters of the one-hot
+    responsibilities (one M-step), for every covariance model (the pooled
+    'tied' ones included), with an empty component (centred on its
+    centre), a component whose centre is not its rows' mean (it took an
+    emptied cluster's rows) and components larger than one gathered piece
+    (``piece_rows``)."""
+    from fastgmm import _covariance, _em, _init
+    from fastgmm._stats import nk_regularization
 
+    if piece_rows is not None:
+        monkeypatch.setattr(_init, "_INIT_CHUNK", piece_rows)
     X = blobs(rng, n_samples=3000, n_features=5, n_centers=4)
     w = rng.uniform(0.1, 2.0, X.shape[0]) if weighted else np.empty(0)
-    labels = KMeans(6, random_state=0).fit(X).labels_.copy()
+    km = KMeans(6, random_state=0).fit(X)
+    labels = km.labels_.copy()
     labels[labels == 5] = 4
-    empty_means = rng.normal(size=(6, 5))
+    centres = km.cluster_centers_.copy()
+    centres[5] = rng.normal(size=5)
     step = _init._chunk_rows(5, 6)
+    assert piece_rows is None or np.bincount(labels).max() > 3 * step
     for covariance_type in _covariance.MODELS:
         chunks = _init._one_hot_chunks(X.shape[0], 6, np.arange(X.shape[0]), labels, step)
         expected = _init._stats_from_resp(X, w, chunks, 6, covariance_type,
-                                          empty_means=empty_means)
-        got = _init._partition_stats(X, w, labels, 6, covariance_type, empty_means)
-        for name, a, b in zip(expected._fields, expected, got):
+                                          empty_means=centres)
+        got = _init._partition_stats(X, w, labels, 6, covariance_type, centres)
+        np.testing.assert_allclose(got.nk, expected.nk, rtol=KERNEL_RTOL)
+        assert got.sum_weights == pytest.approx(expected.sum_weights, rel=KERNEL_RTOL)
+        nk_reg = nk_regularization(expected.sum_weights, X.shape[0])
+        params = [_em.m_step(stats, covariance_type, 1e-6, nk_reg, False,
+                             normalize="n_samples") for stats in (expected, got)]
+        for name, a, b in zip(("weights", "means", "covariances"), *params):
             scale = max(1.0, float(np.max(np.abs(a))))
             np.testing.assert_allclose(b, a, rtol=KERNEL_RTOL, atol=KERNEL_RTOL * scale * 1e2,
                                        err_msg=f"{covariance_type} {name}")
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_partition_stats_far_from_the_origin(rng, monkeypatch, weighted):
+    """Components of many pieces, far from the origin (1e6 with unit
+    spread): the start's parameters against the reference M-step of the
+    one-hot responsibilities (taken around the k-means centres, the
+    covariances suffer no cancellation)."""
+    from fastgmm import _em, _init
+    from fastgmm._stats import nk_regularization
+
+    monkeypatch.setattr(_init, "_INIT_CHUNK", 101)
+    X = blobs(rng, n_samples=4000, n_features=3, n_centers=3) + 1e6
+    w = rng.uniform(0.1, 2.0, X.shape[0]) if weighted else np.empty(0)
+    km = KMeans(3, random_state=0).fit(X)
+    labels = km.labels_
+    resp = np.zeros((X.shape[0], 3))
+    resp[np.arange(X.shape[0]), labels] = 1.0
+    for covariance_type in ("full", "tied", "diag", "spherical"):
+        stats = _init._partition_stats(X, w, labels, 3, covariance_type, km.cluster_centers_)
+        got = _em.m_step(stats, covariance_type, 0.0,
+                         nk_regularization(stats.sum_weights, X.shape[0]), False,
+                         normalize="n_samples")
+        weights, means, covariances = reference.m_step(
+            X, resp, covariance_type, 0.0, sample_weight=w if weighted else None)
+        np.testing.assert_allclose(got.weights, weights, rtol=1e-12)
+        np.testing.assert_allclose(got.means, means, rtol=1e-13)
+        # Within 1e-9 of the largest: the data's own precision at 1e6 is
+        # 1e-10 of their spread ('tied''s small off-diagonal entries, pooled
+        # around one shift, are that far from the reference's).
+        np.testing.assert_allclose(got.covariances, covariances, rtol=1e-9,
+                                   atol=1e-9 * float(np.max(np.abs(covariances))),
+                                   err_msg=covariance_type)
 
 
 @pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])

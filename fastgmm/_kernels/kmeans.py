@@ -1094,49 +1094,6 @@ def column_moments(X, row_start, row_stop, chunk_size, mean_part, m2_part, large
                                                      m2_part[c])
 
 
-@njit(parallel=True, **_JIT)
-def partition_sums(X, sample_weight, labels, row_start, row_stop, chunk_size, sums_part,
-                   weight_part):
-    """Per-block sums of ``w_i x_i`` and ``w_i`` over the rows of each label.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features), float32 or float64, any layout
-    sample_weight : ndarray of shape (n_samples,), same dtype as X
-    labels : ndarray of shape (n_samples,), integer
-        Each in [0, n_clusters).
-    row_start, row_stop : int
-    chunk_size : int
-    sums_part : ndarray of shape (n_blocks, n_clusters, n_features), float64
-        Out: ``sums_part[c, k] = sum of w_i x_i`` over the rows of block c
-        labelled k.
-    weight_part : ndarray of shape (n_blocks, n_clusters), float64
-        Out: ``sum of w_i`` over the same rows.
-
-    Notes
-    -----
-    Block c reads rows [row_start + c * chunk_size, ...) and writes only row
-    c of ``sums_part`` and ``weight_part``.
-    """
-    n_features = X.shape[1]
-    n_clusters = weight_part.shape[1]
-    for c in prange(weight_part.shape[0]):
-        start = row_start + c * chunk_size
-        n_rows = min(chunk_size, row_stop - start)
-        sums = np.zeros((n_clusters, n_features))
-        weights = np.zeros(n_clusters)
-        for i in range(start, start + n_rows):
-            k = labels[i]
-            w = np.float64(sample_weight[i])
-            weights[k] += w
-            for j in range(n_features):
-                sums[k, j] += w * X[i, j]
-        for k in range(n_clusters):
-            weight_part[c, k] = weights[k]
-            for j in range(n_features):
-                sums_part[c, k, j] = sums[k, j]
-
-
 @njit(**_JIT)
 def partition_order(labels, bounds, order):
     """The rows grouped by label, each group in increasing row order (a
@@ -1210,4 +1167,3 @@ column_moments_rowwise = kernel_variant(
     column_moments, "_rowwise", {"_transposed_column_moments": _rowwise_column_moments},
     parallel=True, **_JIT)
 column_moments_rowwise_serial = serial_twin(column_moments_rowwise, **_JIT)
-partition_sums_serial = serial_twin(partition_sums, **_JIT)
