@@ -1,7 +1,7 @@
 """Where a cold compile goes: seconds per kernel, and LLVM's share of each.
 
 Run: ``python asv_benchmarks/compile_breakdown.py [--n-features D]
-[--covariance-type T] [--float32]`` (the work of ``cold_compile.py``: import,
+[--covariance-type T] [--float32] [--libraries]`` (the work of ``cold_compile.py``: import,
 a default fit of N=1e5 rows, ``predict_proba`` of 1 and of 1e5 rows; the
 on-disk cache is off, ``FASTGMM_NUMBA_CACHE=0``, so every kernel compiles).
 
@@ -10,17 +10,21 @@ kernel or helper that no other compile was under way to compile; the
 helpers a kernel calls are compiled inside its time), the step of the run
 that asked for it, whether it is a ``parallel=True`` kernel, its seconds,
 and the part of them spent in LLVM: the function passes, the module passes
-(each library is optimised again once its callees are linked in) and the
-code generation, with the number of libraries it finalised. Numba lowers a
-``prange`` loop into a library of its own, wraps it twice
-(``parallelgufuncwrapper`` and a gufunc wrapper) and links the three into
-the kernel's library; each of the four optimises and generates the machine
-code of the loop's body, with every helper it calls, again.
+(each library is optimised again once its callees are linked in), the
+code generation and LLVM's other calls (parsing, linking, verifying), with
+the number of libraries it finalised. Numba compiles a ``prange`` loop's
+body into a library of its own, wraps it twice (a gufunc wrapper, then
+``parallelgufuncwrapper``) and links them into the kernel's library; each
+of the four optimises and generates the machine code of the loop's body,
+with every helper it calls, again.
 
 The LLVM times come from timing llvmlite's calls into LLVM (a private
 wrapper of ``llvmlite.binding.ffi``, patched here only); the rest of a
 compile is Numba's own, in Python (bytecode analysis, type inference,
-lowering to LLVM IR). ``--libraries`` also lists, under each compile, the
+lowering to LLVM IR). Numba's one-time set-up (its runtime library, the
+thread pool) is done before the timing starts, by compiling and running
+two trivial functions, so that it does not count against the first
+kernel. ``--libraries`` also lists, under each compile, the
 libraries it finalised and each one's seconds (linking its callees,
 optimising the module, generating its code: Numba's private
 ``CPUCodeLibrary.finalize``, timed here only).
@@ -44,6 +48,7 @@ _LLVM_STAGES = {
     "LLVMPY_RunNewModulePassManager": "module passes",
     "LLVMPY_FinalizeObject": "code generation",
 }
+OTHER_LLVM = "other LLVM calls"
 
 
 class _Recorder(event.Listener):
@@ -80,10 +85,8 @@ class _Recorder(event.Listener):
                 finalised=list(self._finalised)))
 
     def llvm_call(self, name, seconds):
-        stage = _LLVM_STAGES.get(name)
-        if stage is not None:
-            self._llvm[stage] += seconds
-            self._libraries += name == "LLVMPY_FinalizeObject"
+        self._llvm[_LLVM_STAGES.get(name, OTHER_LLVM)] += seconds
+        self._libraries += name == "LLVMPY_FinalizeObject"
 
     def finalised(self, library, seconds):
         self._finalised.append((library, seconds))
@@ -109,7 +112,7 @@ def _library_name(name):
     if name.startswith("<"):
         # "<numba.np.ufunc.wrappers._GufuncWrapper object at 0x...>"
         name = name[1:].split(" ")[0].rsplit(".", 1)[-1]
-    return re.sub(r"_0x[0-9a-f]+$", "", name)
+    return re.sub(r"_+0x[0-9a-f]+$", "", name)
 
 
 def _time_libraries(recorder):
@@ -128,6 +131,19 @@ def _time_libraries(recorder):
     CPUCodeLibrary.finalize = timed
 
 
+def _numba_set_up():
+    """Numba's one-time work (its runtime library, the registries, the
+    thread pool), done by the first compile and the first parallel call."""
+    from numba import njit, prange
+
+    @njit(parallel=True)
+    def fill(out):
+        for i in prange(out.shape[0]):
+            out[i] = i
+
+    fill(np.empty(4))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-features", type=int, default=2)
@@ -137,6 +153,7 @@ def main():
                         help="list the libraries each compile finalised")
     args = parser.parse_args()
 
+    _numba_set_up()
     recorder = _Recorder()
     _time_llvm(recorder)
     if args.libraries:
@@ -158,7 +175,7 @@ def main():
     model.predict_proba(X)
     total = time.perf_counter() - t0
 
-    stages = list(_LLVM_STAGES.values())
+    stages = list(_LLVM_STAGES.values()) + [OTHER_LLVM]
     print(f"Cold compile, d={args.n_features}, {args.covariance_type}, {X.dtype.name}: "
           f"import {t_fit - t0:.2f} s, the rest {total - (t_fit - t0):.2f} s, "
           f"{total:.2f} s in all")
