@@ -218,7 +218,8 @@ class CovarianceModel:
 
     def start_scatter(self, sxx, D, rD, k):
         """Add component ``k``'s scatter of a chunk of a start (rows ``D``
-        centred on its mean, ``rD`` the same times the responsibilities) to
+        centred on the statistics' reference ``ref[k]``, its mean or its
+        k-means centre; ``rD`` the same times the responsibilities) to
         ``sxx`` (of :meth:`scatter_shape`)."""
 
     def data_covariance(self, scatter_of_data, reg_covar):

@@ -179,9 +179,11 @@ def _partition_stats(X, sample_weight, labels, n_components, covariance_type, ce
     built or searched for its non-zeros. The weights are the labels'
     counts, or their rows' weights summed in X's order.
 
-    ``centres`` must lie near their components' rows (the k-means centres,
-    the means of the k-means labels of the last iteration, are within a
-    fraction of a component's spread of its mean): a scatter taken around a
+    ``centres`` must lie near their components' rows: the k-means centres
+    (the means of the k-means labels of the last iteration, within a
+    fraction of a component's spread of its mean), or a fitted mixture's
+    means for the partition of its MAP labels (``model_selection``'s
+    cross-model start: within about a spread). A scatter taken around a
     centre at a distance of t spreads loses about t**2 of its relative
     precision when the M-step moves it to the mean.
     """

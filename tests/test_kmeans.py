@@ -740,9 +740,9 @@ def test_partition_stats_equal_one_hot_stats(rng, monkeypatch, weighted, piece_r
     (taken around its k-means centre) give the parameters of the one-hot
     responsibilities (one M-step), for every covariance model (the pooled
     'tied' ones included), with an empty component (centred on its
-    centre), a component whose centre is not its rows' mean (it took an
-    emptied cluster's rows) and components larger than one gathered piece
-    (``piece_rows``)."""
+    centre), one whose rows all have weight 0, a component whose centre is
+    not its rows' mean (it took an emptied cluster's rows) and components
+    larger than one gathered piece (``piece_rows``)."""
     from fastgmm import _covariance, _em, _init
     from fastgmm._stats import nk_regularization
 
@@ -755,6 +755,11 @@ def test_partition_stats_equal_one_hot_stats(rng, monkeypatch, weighted, piece_r
     labels[labels == 5] = 4
     centres = km.cluster_centers_.copy()
     centres[5] = rng.normal(size=5)
+    if weighted:
+        # A component of rows all of weight 0 (empty for the statistics),
+        # and rows of weight 0 among another's.
+        w[labels == 3] = 0.0
+        w[np.flatnonzero(labels == 0)[::7]] = 0.0
     step = _init._chunk_rows(5, 6)
     assert piece_rows is None or np.bincount(labels).max() > 3 * step
     for covariance_type in _covariance.MODELS:
