@@ -629,7 +629,7 @@ def lloyd_pass_bounded(X, sample_weight, centers, shift, half_sep, row_start, ro
         changed_part[c] = n_changed
 
 
-@njit(**_JIT)
+@njit(inline="always", **_JIT)
 def _row_sq_dist_tile(x, centers, k):
     """Squared distances of one row ``x`` to the ``CENTER_TILE`` (4) centres
     ``centers[k:k + 4]``, as a tuple.
@@ -659,7 +659,7 @@ def _row_sq_dist_tile(x, centers, k):
     return a0, a1, a2, a3
 
 
-@njit(**_JIT)
+@njit(inline="always", **_JIT)
 def _row_sq_dist(x, center):
     """Squared distance of one row ``x`` to ``center``."""
     a = 0.0
