@@ -32,11 +32,10 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .._config import NUMBA_CACHE
 from . import EXACT_JIT
 
 
-@njit(cache=NUMBA_CACHE, nogil=True, inline="always")
+@njit(inline="always", **EXACT_JIT)
 def _before(c1, a1, b1, c2, a2, b2):
     """Whether pair (a1, b1) of cost c1 comes before (a2, b2) of cost c2 (a < b)."""
     if c1 < c2:
