@@ -17,8 +17,10 @@ does not, and compares the pass statistics bit for bit (the first process
 compiles the kernels when the cache is cold, so the second one loads them).
 The second test checks, in a process that compiles one small kernel, that
 nothing it defines is weak: the case of a process that compiled its kernels,
-without the ~30 s it takes to compile those of a whole pass. The next two
-check that a function's fast-math flags and error model are its own, not
+without the ~30 s it takes to compile those of a whole pass. The third
+checks that the libraries Numba builds for a kernel's ``prange`` loop are
+left for the kernel's module to optimise, and another's are not touched.
+The next two check that a function's fast-math flags and error model are its own, not
 those of the caller that compiled it first; the last, that a kernel's cache
 entry goes stale when any file it is compiled from changes.
 """
@@ -155,6 +157,70 @@ def test_a_compiled_kernel_defines_no_weak_function():
     found = _child_json(_LINKAGE_SCRIPT, cache=False)
     assert found["gufuncs"]
     assert found["weak"] == []
+
+
+_PARTS_SCRIPT = r"""
+import json, sys
+import numpy as np
+from numba import njit, prange
+from numba.core import codegen
+from fastgmm._kernels import _is_parfor_part
+from fastgmm._kernels import reduce as R
+
+finalised = []
+finalize = codegen.CPUCodeLibrary.finalize
+
+
+def recording(self):
+    finalize(self)
+    finalised.append(self)
+
+
+codegen.CPUCodeLibrary.finalize = recording
+
+
+def libraries(call):
+    del finalised[:]
+    call()
+    return [dict(name=lib.name.split(" at ")[0], part=_is_parfor_part(lib.name),
+                 unoptimised=bool(getattr(lib, "fastgmm_unoptimised", False)),
+                 kernel_runs=lib.name == "add_block_sums") for lib in finalised]
+
+
+@njit(parallel=True)
+def users_sum(x):
+    s = 0.0
+    for i in prange(x.shape[0]):
+        s += x[i]
+    return s
+
+
+out = np.zeros(5)
+kernel = libraries(lambda: R.add_block_sums(np.ones((3, 5)), 3, out))
+users = libraries(lambda: users_sum(np.ones(10)))
+json.dump({"kernel": kernel, "users": users, "sums": out.tolist()}, sys.stdout)
+"""
+
+
+@pytest.mark.skipif(numba.config.DISABLE_JIT, reason="nothing is compiled")
+def test_a_parallel_kernels_loop_is_optimised_once_in_the_kernel():
+    """The three libraries Numba builds for a ``prange`` loop of fastgmm's
+    (the gufunc and its two wrappers) are left unoptimised, the kernel's
+    module optimising them with everything else once
+    (``fastgmm._kernels._private_linked_copies``); another's parallel
+    function (here, this test's) is built as Numba builds it. Fails if Numba
+    names the parts otherwise (they are then optimised four times: a slower
+    cold compile, the same results)."""
+    found = _child_json(_PARTS_SCRIPT, cache=False)
+    parts = [lib for lib in found["kernel"] if lib["part"]]
+    assert len(parts) == 3, found["kernel"]
+    assert all(lib["unoptimised"] for lib in parts)
+    kernel = [lib for lib in found["kernel"] if lib["kernel_runs"]]
+    assert len(kernel) == 1 and not kernel[0]["unoptimised"]
+    assert found["sums"] == [3.0] * 5
+    users_parts = [lib for lib in found["users"] if lib["part"]]
+    assert len(users_parts) == 3, found["users"]
+    assert not any(lib["unoptimised"] for lib in found["users"])
 
 
 _FLAGS_SCRIPT = r"""

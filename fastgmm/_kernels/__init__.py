@@ -67,6 +67,7 @@ import types
 from numba import njit
 from numba.core import caching as _caching
 from numba.core import codegen as _codegen
+from numba.core import event as _event
 from llvmlite import binding as _llvm
 
 from .._config import FASTMATH, NUMBA_CACHE
@@ -84,6 +85,36 @@ EXACT_JIT = dict(fastmath=False, error_model="python", cache=NUMBA_CACHE, nogil=
 
 _WEAK = (_llvm.Linkage.linkonce_any, _llvm.Linkage.linkonce_odr, _llvm.Linkage.weak_any,
          _llvm.Linkage.weak_odr)
+
+
+def _is_parfor_part(name):
+    """Whether a library of this name is one Numba builds for a ``prange``
+    loop (the loop's body, a "gufunc", and its two wrappers) and links into
+    the kernel that holds the loop."""
+    return (name.startswith("__numba_parfor_gufunc") or name == "parallelgufuncwrapper"
+            or "._GufuncWrapper object" in name)
+
+
+class _FastgmmCompiles(_event.Listener):
+    """Which functions Numba is compiling, innermost last, from its
+    "numba:compile" events: whether each is one of this package's (a
+    function of a ``fastgmm`` module). The events, and the finalisation of
+    the libraries that a compile builds, run under Numba's global compiler
+    lock, one compile at a time."""
+
+    def __init__(self):
+        self._stack = []
+
+    def on_start(self, event):
+        func = getattr(event.data["dispatcher"], "py_func", None)
+        module = getattr(func, "__module__", None) or ""
+        self._stack.append(module == "fastgmm" or module.startswith("fastgmm."))
+
+    def on_end(self, event):
+        self._stack.pop()
+
+    def innermost_is_fastgmm(self):
+        return bool(self._stack) and self._stack[-1]
 
 
 def _private_linked_copies(optimize_final_module):
@@ -114,8 +145,30 @@ def _private_linked_copies(optimize_final_module):
     themselves, the user's) are left as numba builds them. The copies linked
     in from this library, when another links it (``_get_module_for_linking``
     makes only external functions ``linkonce_odr``), stay private copies.
+
+    The parts of a parallel kernel are optimised once, in the kernel's
+    module. Numba builds each ``prange`` loop in three libraries before the
+    kernel's own (the gufunc, its ``_GufuncWrapper`` and the
+    ``parallelgufuncwrapper``; ``_is_parfor_part``), each linking the one
+    before, and optimised each module whole: the loop's body, with every
+    helper it calls, went through LLVM's pipeline four times. Only the
+    kernel's private copies ever run (above), so the three parts of a
+    fastgmm kernel's loops, those finalised while Numba compiles a function
+    of this package (``_FastgmmCompiles``), are left unoptimised, and the
+    kernel's module, which links them all, optimises everything once. In
+    every comparison made, the kernels' results were those of the four
+    rounds bit for bit, at the same speed, and a cold compile 3-6 s shorter
+    (the benchmarks page, "Where a cold compile goes";
+    ``asv_benchmarks/compile_breakdown.py``).
     """
+    compiles = _FastgmmCompiles()
+    _event.register("numba:compile", compiles)
+
     def optimize(self):
+        if compiles.innermost_is_fastgmm() and _is_parfor_part(self.name):
+            # Its code never runs: the kernel's module optimises it.
+            self.fastgmm_unoptimised = True
+            return
         optimize_final_module(self)
         module = self._final_module
         if any(fn.linkage == _llvm.Linkage.external and not fn.is_declaration
