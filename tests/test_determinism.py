@@ -162,7 +162,8 @@ def test_a_compiled_kernel_defines_no_weak_function():
 _PARTS_SCRIPT = r"""
 import json, sys
 import numpy as np
-from numba import njit, prange
+from llvmlite import binding as llvm
+from numba import guvectorize, njit, prange
 from numba.core import codegen
 from fastgmm._kernels import _is_parfor_part
 from fastgmm._kernels import reduce as R
@@ -182,9 +183,13 @@ codegen.CPUCodeLibrary.finalize = recording
 def libraries(call):
     del finalised[:]
     call()
-    return [dict(name=lib.name.split(" at ")[0], part=_is_parfor_part(lib.name),
-                 unoptimised=bool(getattr(lib, "fastgmm_unoptimised", False)),
-                 kernel_runs=lib.name == "add_block_sums") for lib in finalised]
+    return list(finalised)
+
+
+def described(libs):
+    return [dict(name=lib.name.split(" at ")[0], part=_is_parfor_part(lib),
+                 unoptimised=bool(getattr(lib, "fastgmm_unoptimised", False)))
+            for lib in libs]
 
 
 @njit(parallel=True)
@@ -195,32 +200,51 @@ def users_sum(x):
     return s
 
 
+def users_gufunc(x, out):
+    out[0] = x.sum()
+
+
 out = np.zeros(5)
-kernel = libraries(lambda: R.add_block_sums(np.ones((3, 5)), 3, out))
+kernel_libs = libraries(lambda: R.add_block_sums(np.ones((3, 5)), 3, out))
+kernel = [lib for lib in kernel_libs if lib.name == "add_block_sums"]
+# The parts' functions as the kernel's module holds them.
+parts_internal = [fn.linkage == llvm.Linkage.internal for lib in kernel
+                  for fn in lib._final_module.functions
+                  if not fn.is_declaration and ("parfor_gufunc" in fn.name
+                                                or fn.name.startswith(".kernel."))]
 users = libraries(lambda: users_sum(np.ones(10)))
-json.dump({"kernel": kernel, "users": users, "sums": out.tolist()}, sys.stdout)
+gufunc_libs = libraries(lambda: guvectorize(["void(float64[:], float64[:])"], "(n)->()",
+                                            target="parallel")(users_gufunc))
+json.dump({"kernel": described(kernel_libs), "kernels": len(kernel),
+           "kernel_unoptimised": [bool(getattr(lib, "fastgmm_unoptimised", False))
+                                  for lib in kernel],
+           "parts_internal": parts_internal, "users": described(users),
+           "guvectorize": described(gufunc_libs), "sums": out.tolist()}, sys.stdout)
 """
 
 
 @pytest.mark.skipif(numba.config.DISABLE_JIT, reason="nothing is compiled")
 def test_a_parallel_kernels_loop_is_optimised_once_in_the_kernel():
     """The three libraries Numba builds for a ``prange`` loop of fastgmm's
-    (the gufunc and its two wrappers) are left unoptimised, the kernel's
-    module optimising them with everything else once
-    (``fastgmm._kernels._private_linked_copies``); another's parallel
-    function (here, this test's) is built as Numba builds it. Fails if Numba
-    names the parts otherwise (they are then optimised four times: a slower
-    cold compile, the same results)."""
+    (the gufunc and its two wrappers) are left unoptimised, and the
+    kernel's module, which optimises them with everything else once, holds
+    them as private functions: the copies that run
+    (``fastgmm._kernels._private_linked_copies``). The parts of a parallel
+    function that is not fastgmm's (here, this test's) are optimised as
+    Numba does, and a parallel ``guvectorize``'s libraries are not taken
+    for parts. Fails if Numba names the parts otherwise (they are then
+    optimised four times: a slower cold compile, the same results)."""
     found = _child_json(_PARTS_SCRIPT, cache=False)
     parts = [lib for lib in found["kernel"] if lib["part"]]
     assert len(parts) == 3, found["kernel"]
     assert all(lib["unoptimised"] for lib in parts)
-    kernel = [lib for lib in found["kernel"] if lib["kernel_runs"]]
-    assert len(kernel) == 1 and not kernel[0]["unoptimised"]
+    assert found["kernels"] == 1 and found["kernel_unoptimised"] == [False]
+    assert found["parts_internal"] and all(found["parts_internal"]), found["parts_internal"]
     assert found["sums"] == [3.0] * 5
     users_parts = [lib for lib in found["users"] if lib["part"]]
     assert len(users_parts) == 3, found["users"]
     assert not any(lib["unoptimised"] for lib in found["users"])
+    assert found["guvectorize"] and not any(lib["part"] for lib in found["guvectorize"])
 
 
 _FLAGS_SCRIPT = r"""

@@ -87,34 +87,52 @@ _WEAK = (_llvm.Linkage.linkonce_any, _llvm.Linkage.linkonce_odr, _llvm.Linkage.w
          _llvm.Linkage.weak_odr)
 
 
-def _is_parfor_part(name):
-    """Whether a library of this name is one Numba builds for a ``prange``
-    loop (the loop's body, a "gufunc", and its two wrappers) and links into
-    the kernel that holds the loop."""
-    return (name.startswith("__numba_parfor_gufunc") or name == "parallelgufuncwrapper"
-            or "._GufuncWrapper object" in name)
+_GUFUNC_PREFIX = "__numba_parfor_gufunc"
+
+
+def _is_parfor_part(library):
+    """Whether ``library`` is one of those Numba builds for a ``prange``
+    loop: the loop's body (a "gufunc", named for it), or one of its two
+    wrappers (``_GufuncWrapper``, ``parallelgufuncwrapper``), which link
+    the body's library. A parallel ``vectorize`` or ``guvectorize``'s
+    wrappers, and the kernel that holds the loop, are not."""
+    name = library.name
+    if name.startswith(_GUFUNC_PREFIX):
+        return True
+    return (name == "parallelgufuncwrapper" or "._GufuncWrapper object" in name) and any(
+        linked.name.startswith(_GUFUNC_PREFIX) for linked in library._linking_libraries)
 
 
 class _FastgmmCompiles(_event.Listener):
-    """Which functions Numba is compiling, innermost last, from its
-    "numba:compile" events: whether each is one of this package's (a
-    function of a ``fastgmm`` module). The events, and the finalisation of
-    the libraries that a compile builds, run under Numba's global compiler
-    lock, one compile at a time."""
+    """Whether the innermost function Numba is compiling is one of this
+    package's (of a ``fastgmm`` module), from Numba's "numba:compile"
+    events. The events, and the finalisation of the libraries a compile
+    builds, run under Numba's global compiler lock, one compile at a time.
+
+    A compile's start and end events share its ``data``: an end removes its
+    own start and any left above it (the ends of compiles inside it, were
+    they missed), and an end whose start was not seen (the listener
+    registered during that compile) removes nothing. Every compile's start
+    is on top while it runs, so a missed end never decides for another."""
 
     def __init__(self):
-        self._stack = []
+        self._open = []
 
     def on_start(self, event):
         func = getattr(event.data["dispatcher"], "py_func", None)
         module = getattr(func, "__module__", None) or ""
-        self._stack.append(module == "fastgmm" or module.startswith("fastgmm."))
+        self._open.append((id(event.data), module == "fastgmm"
+                           or module.startswith("fastgmm.")))
 
     def on_end(self, event):
-        self._stack.pop()
+        key = id(event.data)
+        for i in range(len(self._open) - 1, -1, -1):
+            if self._open[i][0] == key:
+                del self._open[i:]
+                return
 
     def innermost_is_fastgmm(self):
-        return bool(self._stack) and self._stack[-1]
+        return bool(self._open) and self._open[-1][1]
 
 
 def _private_linked_copies(optimize_final_module):
@@ -146,33 +164,37 @@ def _private_linked_copies(optimize_final_module):
     in from this library, when another links it (``_get_module_for_linking``
     makes only external functions ``linkonce_odr``), stay private copies.
 
-    The parts of a parallel kernel are optimised once, in the kernel's
-    module. Numba builds each ``prange`` loop in three libraries before the
-    kernel's own (the gufunc, its ``_GufuncWrapper`` and the
-    ``parallelgufuncwrapper``; ``_is_parfor_part``), each linking the one
-    before, and optimised each module whole: the loop's body, with every
-    helper it calls, went through LLVM's pipeline four times. Only the
-    kernel's private copies ever run (above), so the three parts of a
-    fastgmm kernel's loops, those finalised while Numba compiles a function
-    of this package (``_FastgmmCompiles``), are left unoptimised, and the
-    kernel's module, which links them all, optimises everything once. In
+    The parts of a parallel kernel go through LLVM's module passes once, in
+    the kernel's module. Numba builds each ``prange`` loop in three
+    libraries before the kernel's own (the gufunc, its ``_GufuncWrapper``
+    and the ``parallelgufuncwrapper``; ``_is_parfor_part``), each linking
+    the one before, and ran the module passes over each module whole: the
+    loop's body, with every helper it calls, four times. Only the kernel's
+    private copies run (above), so the three parts of a fastgmm kernel's
+    loops, those finalised while Numba compiles a function of this package
+    (``_FastgmmCompiles``), are left unoptimised, and the kernel's module,
+    which links them all, optimises everything once. A library that links
+    an unoptimised part makes its copies private too, whoever's it is. In
     every comparison made, the kernels' results were those of the four
-    rounds bit for bit, at the same speed, and a cold compile 3-6 s shorter
-    (the benchmarks page, "Where a cold compile goes";
-    ``asv_benchmarks/compile_breakdown.py``).
+    rounds bit for bit and their speed the same; the module passes of a
+    cold compile took 2.7 s instead of 5.6 (the benchmarks page, "Where a
+    cold compile goes"; ``asv_benchmarks/compile_breakdown.py``).
     """
     compiles = _FastgmmCompiles()
     _event.register("numba:compile", compiles)
 
     def optimize(self):
-        if compiles.innermost_is_fastgmm() and _is_parfor_part(self.name):
-            # Its code never runs: the kernel's module optimises it.
+        if compiles.innermost_is_fastgmm() and _is_parfor_part(self):
+            # Only the copies linked into the kernel's module, optimised
+            # there and private, run.
             self.fastgmm_unoptimised = True
             return
         optimize_final_module(self)
         module = self._final_module
-        if any(fn.linkage == _llvm.Linkage.external and not fn.is_declaration
-               and "7fastgmm" in fn.name for fn in module.functions):
+        if any(getattr(linked, "fastgmm_unoptimised", False)
+               for linked in self._linking_libraries) or any(
+                fn.linkage == _llvm.Linkage.external and not fn.is_declaration
+                and "7fastgmm" in fn.name for fn in module.functions):
             for fn in module.functions:
                 if not fn.is_declaration and fn.linkage in _WEAK:
                     fn.linkage = "internal"
