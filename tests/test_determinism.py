@@ -17,18 +17,20 @@ does not, and compares the pass statistics bit for bit (the first process
 compiles the kernels when the cache is cold, so the second one loads them).
 The second test checks, in a process that compiles one small kernel, that
 nothing it defines is weak: the case of a process that compiled its kernels,
-without the ~30 s it takes to compile those of a whole pass. The third
-checks that the libraries Numba builds for a kernel's ``prange`` loop are
-left for the kernel's module to optimise, and another's are not touched.
-The next two check that a function's fast-math flags and error model are its own, not
-those of the caller that compiled it first; the last, that a kernel's cache
-entry goes stale when any file it is compiled from changes.
+without the ~30 s it takes to compile those of a whole pass. The next two
+check that the libraries Numba builds for a kernel's ``prange`` loop are
+left for the kernel's module to optimise, and another's are not touched,
+whatever order the compile events came in. The next two check that a
+function's fast-math flags and error model are its own, not those of the
+caller that compiled it first; the last, that a kernel's cache entry goes
+stale when any file it is compiled from changes.
 """
 
 import json
 import os
 import subprocess
 import sys
+import types
 
 import numba
 import pytest
@@ -245,6 +247,44 @@ def test_a_parallel_kernels_loop_is_optimised_once_in_the_kernel():
     assert len(users_parts) == 3, found["users"]
     assert not any(lib["unoptimised"] for lib in found["users"])
     assert found["guvectorize"] and not any(lib["part"] for lib in found["guvectorize"])
+
+
+def _compile_event(module):
+    """A stand-in for Numba's "numba:compile" event of a function of ``module``."""
+    func = types.SimpleNamespace(__module__=module)
+    return types.SimpleNamespace(data={"dispatcher": types.SimpleNamespace(py_func=func)})
+
+
+def test_the_compile_listener_answers_for_the_innermost_compile():
+    """``_FastgmmCompiles`` says whether the compile under way is fastgmm's,
+    from start and end events that share their data: a compile inside
+    another answers for itself while it runs, the outer one's answer comes
+    back after it, an end whose start was not seen (the listener
+    registered during that compile) changes nothing, and a missed end is
+    cleared by the end of the compile around it."""
+    from fastgmm._kernels import _FastgmmCompiles
+
+    listener = _FastgmmCompiles()
+    outer, inner, users = (_compile_event("fastgmm._kernels.em_pass"),
+                           _compile_event("fastgmm._kernels.reduce"), _compile_event("mine"))
+    listener.on_end(_compile_event("fastgmm.kmeans"))  # its start was not seen
+    assert not listener.innermost_is_fastgmm()
+    listener.on_start(users)
+    listener.on_start(outer)
+    assert listener.innermost_is_fastgmm()
+    listener.on_start(inner)
+    listener.on_end(inner)
+    assert listener.innermost_is_fastgmm()
+    listener.on_start(_compile_event("mine.too"))  # whose end is missed
+    assert not listener.innermost_is_fastgmm()
+    listener.on_end(outer)
+    assert not listener.innermost_is_fastgmm()
+    listener.on_start(inner)
+    assert listener.innermost_is_fastgmm()
+    listener.on_end(inner)
+    listener.on_end(users)
+    assert not listener.innermost_is_fastgmm()
+    assert listener._open == []
 
 
 _FLAGS_SCRIPT = r"""
