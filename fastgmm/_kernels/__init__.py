@@ -176,9 +176,11 @@ def _private_linked_copies(optimize_final_module):
     which links them all, optimises everything once. A library that links
     an unoptimised part makes its copies private too, whoever's it is. In
     every comparison made, the kernels' results were those of the four
-    rounds bit for bit and their speed the same; the module passes of a
-    cold compile took 2.7 s instead of 5.6 (the benchmarks page, "Where a
-    cold compile goes"; ``asv_benchmarks/compile_breakdown.py``).
+    rounds bit for bit and their speed the same within the host's noise
+    (their machine code differs: what is inlined where, registers); the
+    module passes of a cold compile took 2.7 s instead of 5.6 (the
+    benchmarks page, "Where a cold compile goes";
+    ``asv_benchmarks/compile_breakdown.py``).
     """
     compiles = _FastgmmCompiles()
     _event.register("numba:compile", compiles)
