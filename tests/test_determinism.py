@@ -217,11 +217,42 @@ parts_internal = [fn.linkage == llvm.Linkage.internal for lib in kernel
 users = libraries(lambda: users_sum(np.ones(10)))
 gufunc_libs = libraries(lambda: guvectorize(["void(float64[:], float64[:])"], "(n)->()",
                                             target="parallel")(users_gufunc))
+
+# A parallel cfunc (a build without compile events) while the listener has a
+# fastgmm compile open, as after a missed end: its parts are left
+# unoptimised, and its library, which links them, holds private copies.
+from numba import cfunc
+from numba.core import event
+from fastgmm._kernels import _FastgmmCompiles
+
+listener = next(x for x in event._registered["numba:compile"]
+                if isinstance(x, _FastgmmCompiles))
+listener._open.append((id(listener), True))
+try:
+    del finalised[:]
+
+    @cfunc("float64(int64)", parallel=True)
+    def users_cfunc(n):
+        s = 0.0
+        for i in prange(n):
+            s += i
+        return s
+finally:
+    listener._open.pop()
+weak = (llvm.Linkage.linkonce_any, llvm.Linkage.linkonce_odr, llvm.Linkage.weak_any,
+        llvm.Linkage.weak_odr)
+cfunc_lib = finalised[-1]
+net = {"links_unoptimised": any(getattr(x, "fastgmm_unoptimised", False)
+                                for x in cfunc_lib._linking_libraries),
+       "weak": [fn.name for fn in cfunc_lib._final_module.functions
+                if not fn.is_declaration and fn.linkage in weak],
+       "value": users_cfunc.ctypes(100)}
 json.dump({"kernel": described(kernel_libs), "kernels": len(kernel),
            "kernel_unoptimised": [bool(getattr(lib, "fastgmm_unoptimised", False))
                                   for lib in kernel],
            "parts_internal": parts_internal, "users": described(users),
-           "guvectorize": described(gufunc_libs), "sums": out.tolist()}, sys.stdout)
+           "guvectorize": described(gufunc_libs), "sums": out.tolist(), "net": net},
+          sys.stdout)
 """
 
 
@@ -234,8 +265,11 @@ def test_a_parallel_kernels_loop_is_optimised_once_in_the_kernel():
     (``fastgmm._kernels._private_linked_copies``). The parts of a parallel
     function that is not fastgmm's (here, this test's) are optimised as
     Numba does, and a parallel ``guvectorize``'s libraries are not taken
-    for parts. Fails if Numba names the parts otherwise (they are then
-    optimised four times: a slower cold compile, the same results)."""
+    for parts. A library that links parts left unoptimised, a parallel
+    ``cfunc`` built while the listener holds a fastgmm compile open (as
+    after a missed end), holds private copies, optimised there. Fails if
+    Numba names or links the parts otherwise (they are then optimised four
+    times: a slower cold compile, the same results)."""
     found = _child_json(_PARTS_SCRIPT, cache=False)
     parts = [lib for lib in found["kernel"] if lib["part"]]
     assert len(parts) == 3, found["kernel"]
@@ -247,6 +281,9 @@ def test_a_parallel_kernels_loop_is_optimised_once_in_the_kernel():
     assert len(users_parts) == 3, found["users"]
     assert not any(lib["unoptimised"] for lib in found["users"])
     assert found["guvectorize"] and not any(lib["part"] for lib in found["guvectorize"])
+    assert found["net"]["links_unoptimised"]
+    assert found["net"]["weak"] == []
+    assert found["net"]["value"] == 4950.0
 
 
 def _compile_event(module):
@@ -271,6 +308,8 @@ def test_the_compile_listener_answers_for_the_innermost_compile():
     assert not listener.innermost_is_fastgmm()
     listener.on_start(users)
     listener.on_start(outer)
+    assert listener.innermost_is_fastgmm()
+    listener.on_end(_compile_event("fastgmm.kmeans"))  # nor this one's
     assert listener.innermost_is_fastgmm()
     listener.on_start(inner)
     listener.on_end(inner)

@@ -112,14 +112,19 @@ class _FastgmmCompiles(_event.Listener):
     A compile's start and end events share its ``data``: an end removes its
     own start and any left above it (the ends of compiles inside it, were
     they missed), and an end whose start was not seen (the listener
-    registered during that compile) removes nothing. Every compile's start
-    is on top while it runs, so a missed end never decides for another."""
+    registered during that compile) removes nothing. A dispatcher's compile
+    is on top while it runs, so a missed end (another listener raising
+    before this one) does not decide for it. It can for a build that sends
+    no such event (a ``cfunc``, a ``vectorize``) while no compile is open;
+    a library linking parts left unoptimised then makes its copies private
+    (``_private_linked_copies``), and they are optimised there, and run."""
 
     def __init__(self):
         self._open = []
 
     def on_start(self, event):
-        func = getattr(event.data["dispatcher"], "py_func", None)
+        data = event.data if isinstance(event.data, dict) else {}
+        func = getattr(data.get("dispatcher"), "py_func", None)
         module = getattr(func, "__module__", None) or ""
         self._open.append((id(event.data), module == "fastgmm"
                            or module.startswith("fastgmm.")))
@@ -160,7 +165,8 @@ def _private_linked_copies(optimize_final_module):
     gufunc into its wrapper and optimise it again (10-20 % more cold compile
     time, measured with asv_benchmarks/cold_compile.py).
     Libraries that define no fastgmm function (numba's own, the gufuncs
-    themselves, the user's) are left as numba builds them. The copies linked
+    themselves, the user's) keep numba's linkage, except one that links a
+    part left unoptimised (below). The copies linked
     in from this library, when another links it (``_get_module_for_linking``
     makes only external functions ``linkonce_odr``), stay private copies.
 
