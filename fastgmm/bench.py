@@ -347,7 +347,10 @@ def run(shapes, n_iter=5, repeat=3, dtype=np.float64, scale=1.0, warmup=True,
     scale : float, default=1.0
         Multiplies every shape's number of rows (at least 1000 are kept).
     warmup : bool, default=True
-        Fit a small slice first, so compilation is not timed.
+        Fit every library once first, one iteration on the timed data, so
+        that compiling or loading fastgmm's kernels is not timed (a slice
+        of the data would leave the kernels only many rows use, the
+        parallel ones, to the first timed fit).
     reg_covar : float, default=1e-6
         Added to the covariances' diagonal by the libraries that take it
         (fastgmm's default); oneDAL adds nothing.
@@ -391,7 +394,7 @@ def run(shapes, n_iter=5, repeat=3, dtype=np.float64, scale=1.0, warmup=True,
         makers = [maker(peer) for _, peer in rows]
         if warmup:
             for make in makers:
-                _time_one(make, X[:2000], 1)
+                _time_one(make, X, 1)
         timed = _time_fits(makers, X, n_iter, repeat)
         base = {}
         for (estimator, peer), (seconds, lower_bound) in zip(rows, timed):

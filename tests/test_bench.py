@@ -35,6 +35,26 @@ def _block(monkeypatch, *modules):
         monkeypatch.setitem(sys.modules, name, None)
 
 
+def test_warmup_fits_the_timed_data(monkeypatch):
+    """The warm-up fit of each library runs on the data the timed fits run
+    on: fastgmm's first fit of a slice used only its serial kernels, and
+    the first timed fit then loaded (or compiled) the parallel ones."""
+    calls = []
+    time_one = bench._time_one
+
+    def recording(make_model, X, n_iter):
+        calls.append((X.shape, n_iter))
+        return time_one(make_model, X, n_iter)
+
+    monkeypatch.setattr(bench, "_time_one", recording)
+    results = bench.run("a", n_iter=2, repeat=1, scale=0.003, warmup=True)
+    n_libraries = len(_libraries(results, "a"))
+    assert n_libraries >= 1
+    rows = {shape for shape, _ in calls}
+    assert rows == {(3000, 2)}  # more rows than the 2000 of the old slice
+    assert [n for _, n in calls] == [1] * n_libraries + [2] * n_libraries
+
+
 def test_fastgmm_and_sklearn_rows_agree():
     pytest.importorskip("sklearn")
     results = bench.run("abc", n_iter=1, repeat=1, scale=TINY, warmup=False)
