@@ -165,9 +165,9 @@ _PARTS_SCRIPT = r"""
 import json, sys
 import numpy as np
 from llvmlite import binding as llvm
-from numba import guvectorize, njit, prange
-from numba.core import codegen
-from fastgmm._kernels import _is_parfor_part
+from numba import cfunc, guvectorize, njit, prange
+from numba.core import codegen, event
+from fastgmm._kernels import _FastgmmCompiles, _is_parfor_part
 from fastgmm._kernels import reduce as R
 
 finalised = []
@@ -188,10 +188,13 @@ def libraries(call):
     return list(finalised)
 
 
+def unoptimised(lib):
+    return bool(getattr(lib, "fastgmm_unoptimised", False))
+
+
 def described(libs):
     return [dict(name=lib.name.split(" at ")[0], part=_is_parfor_part(lib),
-                 unoptimised=bool(getattr(lib, "fastgmm_unoptimised", False)))
-            for lib in libs]
+                 unoptimised=unoptimised(lib)) for lib in libs]
 
 
 @njit(parallel=True)
@@ -221,10 +224,6 @@ gufunc_libs = libraries(lambda: guvectorize(["void(float64[:], float64[:])"], "(
 # A parallel cfunc (a build without compile events) while the listener has a
 # fastgmm compile open, as after a missed end: its parts are left
 # unoptimised, and its library, which links them, holds private copies.
-from numba import cfunc
-from numba.core import event
-from fastgmm._kernels import _FastgmmCompiles
-
 listener = next(x for x in event._registered["numba:compile"]
                 if isinstance(x, _FastgmmCompiles))
 listener._open.append((id(listener), True))
@@ -242,14 +241,12 @@ finally:
 weak = (llvm.Linkage.linkonce_any, llvm.Linkage.linkonce_odr, llvm.Linkage.weak_any,
         llvm.Linkage.weak_odr)
 cfunc_lib = finalised[-1]
-net = {"links_unoptimised": any(getattr(x, "fastgmm_unoptimised", False)
-                                for x in cfunc_lib._linking_libraries),
+net = {"links_unoptimised": any(unoptimised(x) for x in cfunc_lib._linking_libraries),
        "weak": [fn.name for fn in cfunc_lib._final_module.functions
                 if not fn.is_declaration and fn.linkage in weak],
        "value": users_cfunc.ctypes(100)}
 json.dump({"kernel": described(kernel_libs), "kernels": len(kernel),
-           "kernel_unoptimised": [bool(getattr(lib, "fastgmm_unoptimised", False))
-                                  for lib in kernel],
+           "kernel_unoptimised": [unoptimised(lib) for lib in kernel],
            "parts_internal": parts_internal, "users": described(users),
            "guvectorize": described(gufunc_libs), "sums": out.tolist(), "net": net},
           sys.stdout)
