@@ -225,3 +225,28 @@ def gemm(a, b, c, alpha=1.0, beta=0.0, trans_b=False):
         _scalar(alpha, dtype), _data(a), _ld(a), _data(b), _ld(b), _scalar(beta, dtype),
         _data(c), _ld(c))
     return c
+
+
+def smallest_eigenvalue(a, lower):
+    """The smallest eigenvalue of the symmetric matrix in the triangle
+    ``lower`` (or upper) of ``a``, by LAPACK's ``syevr`` (eigenvalues only,
+    the first of them by index; ``a``'s triangle is destroyed), with scipy's
+    default workspace (``lwork = 26 n``, ``liwork = 10 n``). Returns
+    ``(value, info)``."""
+    a = _square(a, "a")
+    dtype = _dtype(a)
+    n = a.shape[0]
+    values = np.zeros(max(1, n), dtype)
+    z = np.zeros(1, dtype)
+    isuppz = np.zeros(2, np.int32)
+    work = np.empty(max(1, 26 * n), dtype)
+    iwork = np.empty(max(1, 10 * n), np.int32)
+    found = ctypes.c_int(0)
+    info = ctypes.c_int(0)
+    _function(cython_lapack, "syevr", dtype)(
+        _char(b"N"), _char(b"I"), _uplo(lower), _int(n), _data(a), _ld(a),
+        _scalar(0.0, dtype), _scalar(1.0, dtype), _int(1), _int(1), _scalar(0.0, dtype),
+        ctypes.byref(found), _data(values), _data(z), _int(1), _data(isuppz),
+        _data(work), _int(work.shape[0]), _data(iwork), _int(iwork.shape[0]),
+        ctypes.byref(info))
+    return values[0].item(), info.value

@@ -29,16 +29,16 @@ that chose ``_config.SPURIOUS_FRACTION`` are in the user guide
 
 import numpy as np
 
-from . import _config, _covariance, _linalg
+from . import _blocked, _config, _covariance, _linalg
 from ._em import EMPTY_FRACTION
 from ._outofcore import PageReleaser
 from ._validation import is_plain_array
 from .kmeans import _feature_variances as column_variances
 from .kmeans import unchecked_column_statistics
 
-# Above this many features the smallest eigenvalue is not computed: a
-# Cholesky factorisation of Sigma_k - threshold I says whether it is below
-# the threshold (O(d^3 / 3) instead of an eigendecomposition).
+# Up to this many features the smallest eigenvalue of a component that may be
+# below the threshold is computed (and reported); above it, a Cholesky
+# factorisation of Sigma_k - threshold I alone says whether it is below.
 _EIGEN_MAX_FEATURES = 256
 
 
@@ -103,9 +103,29 @@ def feature_variances(X, sample_weight, step=None):
     return m2 / total
 
 
+def _factorises(cov, shift):
+    """Whether ``cov - shift I`` (symmetric) has a Cholesky factor: one d x d
+    temporary, the shifted copy, factorised in place (O(d^3 / 3))."""
+    shifted = np.array(cov, dtype=np.float64, order="F", copy=True)
+    shifted.flat[:: cov.shape[0] + 1] -= shift
+    return _linalg.potrf(shifted, lower=True) == 0
+
+
 def _smallest(cov, threshold):
     """(smallest eigenvalue or None, below threshold) of one component's covariance
-    as the fitted array holds it: a matrix, variances or one variance."""
+    as the fitted array holds it: a matrix, variances or one variance.
+
+    A matrix is first cleared by a Cholesky factorisation of ``cov - (threshold
+    + margin) I`` (at d = 256 a tenth of an eigendecomposition's time): the
+    margin, ``4 d^2 eps (trace + |threshold|)``, exceeds the rounding of the
+    factorisation and of the eigenvalue (both within a small multiple of
+    ``d eps |cov|``), so a matrix it clears is one whose computed smallest
+    eigenvalue is above the threshold too. Only the others take their
+    smallest eigenvalue (``_linalg.smallest_eigenvalue``, up to
+    ``_EIGEN_MAX_FEATURES`` features; beyond, the factorisation of ``cov -
+    threshold I`` decides and no value is given). Both LAPACK calls go
+    through ``_linalg``, which releases the GIL: the components' tests run
+    on the threads together."""
     cov = np.asarray(cov, dtype=np.float64)
     if cov.ndim == 0:
         value = float(cov)
@@ -113,14 +133,18 @@ def _smallest(cov, threshold):
     if cov.ndim == 1:
         value = float(cov.min())
         return value, value <= threshold
-    if cov.shape[0] <= _EIGEN_MAX_FEATURES:
+    n_features = cov.shape[0]
+    if n_features > _EIGEN_MAX_FEATURES:
+        return None, not _factorises(cov, threshold)
+    eps = np.finfo(np.float64).eps
+    margin = 4.0 * n_features**2 * eps * (float(np.abs(np.diagonal(cov)).sum())
+                                          + abs(threshold))
+    if _factorises(cov, threshold + margin):
+        return None, False
+    value, info = _linalg.smallest_eigenvalue(np.array(cov, order="F", copy=True), lower=True)
+    if info != 0:  # pragma: no cover - syevr's bisection failed to converge
         value = float(np.linalg.eigvalsh(cov)[0])
-        return value, value <= threshold
-    # One d x d temporary: the shifted copy, factorised in place.
-    shifted = np.array(cov, dtype=np.float64, order="F", copy=True)
-    shifted.flat[:: cov.shape[0] + 1] -= threshold
-    info = _linalg.potrf(shifted, lower=True)
-    return None, info != 0
+    return value, value <= threshold
 
 
 def spurious_components(params, covariance_type, reg_covar, variances, fraction=None):
@@ -150,15 +174,30 @@ def spurious_components(params, covariance_type, reg_covar, variances, fraction=
     floor = float(np.min(variances))
     threshold = float(reg_covar) + fraction * floor
     covariances = np.asarray(params.covariances)
-    events = []
     weights = np.asarray(params.weights, dtype=np.float64)
-    for k in range(np.shape(params.means)[0]):
-        if weights[k] < EMPTY_FRACTION:
-            # An empty component (kept by on_degenerate='raise', as
-            # scikit-learn keeps it) sits on the floor too, but adds nothing
-            # to the likelihood: not a spurious maximum.
-            continue
-        value, below = _smallest(model.component(covariances, k), threshold)
+    # An empty component (kept by on_degenerate='raise', as scikit-learn
+    # keeps it) sits on the floor too, but adds nothing to the likelihood:
+    # not a spurious maximum.
+    tested = [k for k in range(np.shape(params.means)[0]) if weights[k] >= EMPTY_FRACTION]
+    if not tested:
+        return []
+    # A shared covariance is tested once.
+    keys = tested[:1] if model.shared else tested
+
+    def test(i):
+        return _smallest(model.component(covariances, keys[i]), threshold)
+
+    if np.ndim(model.component(covariances, keys[0])) == 2:
+        # Matrices: one factorisation (and at most one eigendecomposition)
+        # each, spread over the threads with LAPACK on one thread, as the
+        # M-step's (_blocked.map_components_one_blas_thread).
+        results = _blocked.map_components_one_blas_thread(test, len(keys))
+    else:
+        results = [test(i) for i in range(len(keys))]
+    if model.shared:
+        results = results * len(tested)
+    events = []
+    for k, (value, below) in zip(tested, results):
         if not below:
             continue
         shown = ("below" if value is None else f"{value:.6g}")

@@ -71,6 +71,21 @@ def test_potrf_reports_what_scipy_reports_for_an_indefinite_matrix(dtype):
     assert info == their_info == 4
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("lower", [True, False])
+@pytest.mark.parametrize("n", [1, 7, 70])
+def test_smallest_eigenvalue_matches_scipy_bit_for_bit(dtype, lower, n):
+    syevr, = get_lapack_funcs(("syevr",), (np.empty(1, dtype),))
+    S = _spd(n, dtype)
+    value, info = _linalg.smallest_eigenvalue(S.copy(order="F"), lower)
+    w, _, m, _, their_info = syevr(S.copy(order="F"), compute_v=0, range="I", il=1, iu=1,
+                                   lower=lower)
+    assert info == their_info == 0 and m == 1
+    assert value == w[0]
+    assert value == pytest.approx(np.linalg.eigvalsh(S.astype(np.float64))[0],
+                                  rel=1e-4 if dtype == np.float32 else 1e-12)
+
+
 @pytest.mark.parametrize("upper", [True, False])
 @pytest.mark.parametrize("n", [1, 2, 5, 64])
 def test_zero_strict_triangle(upper, n):
@@ -189,11 +204,12 @@ def _routines(n):
         "syrk": lambda: _linalg.syrk(D, C, True),
         "syr2k": lambda: _linalg.syr2k(D, D, C, True),
         "gemm": lambda: _linalg.gemm(D, D, C),
+        "smallest_eigenvalue": lambda: _linalg.smallest_eigenvalue(fresh(S), True),
     }
 
 
 @pytest.mark.parametrize("name", ["potrf", "potri", "lauum", "trtri", "trmm", "syrk",
-                                  "syr2k", "gemm"])
+                                  "syr2k", "gemm", "smallest_eigenvalue"])
 def test_routines_release_the_gil(name):
     # With the GIL held, this thread would stand still for every call (tens
     # of milliseconds at n = 1200); released, only for the moments the

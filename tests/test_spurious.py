@@ -55,6 +55,40 @@ def test_rule_on_crafted_parameters(eigen_max_features, monkeypatch):
     assert spurious_components(empty, "diag", 1e-6, variances) == []
 
 
+def test_matrices_clear_of_the_floor_take_no_eigendecomposition(monkeypatch):
+    """A covariance matrix whose smallest eigenvalue is clear of the threshold
+    is cleared by a Cholesky factorisation, without an eigenvalue; the others
+    (below it or on it) take their smallest eigenvalue, within 1e-13 of the
+    trace of numpy's ``eigvalsh``, and the decision is that eigenvalue's (d
+    from 1 to the largest with a reported value, 256)."""
+    rng = np.random.default_rng(0)
+    threshold = 1e-2
+    real = fastgmm._linalg.smallest_eigenvalue
+    calls = []
+    monkeypatch.setattr(fastgmm._linalg, "smallest_eigenvalue",
+                        lambda a, lower: calls.append(a.shape) or real(a, lower))
+    for n_features in (1, 3, 40, fastgmm._spurious._EIGEN_MAX_FEATURES):
+        q, _ = np.linalg.qr(rng.normal(size=(n_features, n_features)))
+        for delta, clear in ((-1e-3, False), (-1e-12, False), (0.0, False), (1e-12, None),
+                             (1e-3, True), (10.0, True)):
+            values = rng.uniform(1.0, 5.0, n_features)
+            values[0] = threshold * (1 + delta)
+            cov = (q * values) @ q.T
+            cov = (cov + cov.T) / 2
+            del calls[:]
+            value, below = fastgmm._spurious._smallest(cov, threshold)
+            smallest = np.linalg.eigvalsh(cov)[0]
+            if clear is not None:
+                assert (calls == []) == clear, (n_features, delta)
+            if calls == []:
+                assert value is None and not below and smallest > threshold
+            else:
+                assert abs(value - smallest) <= 1e-13 * np.trace(cov), (n_features, delta)
+                assert below == (value <= threshold), (n_features, delta)
+            if abs(delta) >= 1e-3:
+                assert below == (delta < 0), (n_features, delta)
+
+
 @pytest.mark.parametrize("n_samples", [100, 3 * _config.PARALLEL_MIN_BLOCKS * _config.CHUNK_SIZE + 7])
 def test_feature_variances_weighted(n_samples):
     """Against numpy's (weighted) variance (rtol 1e-12: chunks' centred sums

@@ -203,3 +203,35 @@ class HierarchicalStart:
         from fastgmm import hierarchical_tree
 
         hierarchical_tree(self.X, model=model)
+
+
+class SpuriousTest:
+    """The test for spurious components that ends every fit
+    (``_spurious.spurious_components``), on 32 full covariances of 256
+    features whose smallest eigenvalue is clear of the threshold, or on it
+    (every component spurious, as in fits of a few rows per component)."""
+
+    params = (["clear", "on the floor"],)
+    param_names = ["covariances"]
+
+    def setup(self, covariances):
+        from fastgmm._stats import Params
+
+        n_components, n_features, reg_covar = 32, 256, 1e-2
+        rng = np.random.default_rng(0)
+        mats = []
+        for _ in range(n_components):
+            q, _ = np.linalg.qr(rng.normal(size=(n_features, n_features)))
+            values = rng.uniform(1.0, 5.0, n_features)
+            if covariances == "on the floor":
+                values[0] = reg_covar
+            mats.append((q * values) @ q.T)
+        self.params = Params(np.full(n_components, 1.0 / n_components),
+                             np.zeros((n_components, n_features)), np.array(mats), None)
+        self.variances = np.ones(n_features)
+        self.reg_covar = reg_covar
+
+    def time_spurious_components(self, covariances):
+        from fastgmm._spurious import spurious_components
+
+        spurious_components(self.params, "full", self.reg_covar, self.variances)
