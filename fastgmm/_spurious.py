@@ -116,7 +116,7 @@ def _smallest(cov, threshold):
     as the fitted array holds it: a matrix, variances or one variance.
 
     A matrix is first cleared by a Cholesky factorisation of ``cov - (threshold
-    + margin) I`` (at d = 256 a tenth of an eigendecomposition's time): the
+    + margin) I`` (d^3 / 3 flops, fewer than an eigenvalue's reduction): the
     margin, ``4 d^2 eps (trace + |threshold|)``, exceeds the rounding of the
     factorisation and of the eigenvalue (both within a small multiple of
     ``d eps |cov|``), so a matrix it clears is one whose computed smallest
