@@ -12,9 +12,10 @@
 #   thread_scaling.json  thread_scaling.py's results (ms per EM iteration)
 #   thread_scaling.txt   its table
 #   thread_scaling.png   the figure (docs/_static/thread_scaling_16core.png)
+#   thread_scaling_plot.txt  the plotting step's messages
 #   core_scaling.txt     core_scaling.py: FMA, copy and the passes per thread count
 #   overhead.txt         iteration_overhead.py on all threads
-# About five minutes on 16 cores (Numba's compile included).
+# About five minutes on a 2-core machine with THREADS 1,2 (Numba's compile included).
 set -u
 out=${1:?usage: bash asv_benchmarks/many_cores.sh OUT_DIR [THREADS]}
 threads=${2:-1,2,4,8,12,16}
@@ -36,9 +37,14 @@ import os, platform, numba, numpy, scipy, sklearn, fastgmm
 print(platform.python_version(), platform.processor() or platform.machine())
 print('fastgmm', fastgmm.__version__, 'numba', numba.__version__, 'numpy', numpy.__version__,
       'scipy', scipy.__version__, 'scikit-learn', sklearn.__version__)
-print('cpus', os.cpu_count(), 'numba threads', numba.config.NUMBA_NUM_THREADS,
-      'layer', numba.config.THREADING_LAYER)
-print(open('/proc/cpuinfo').read().split('model name')[1].split(chr(10))[0])"
+fastgmm.GaussianMixture(2).fit(numpy.random.default_rng(0).normal(size=(100000, 2)))
+try:
+    layer = numba.threading_layer()
+except ValueError:
+    layer = 'none started'
+print('cpus', os.cpu_count(), 'numba threads', numba.config.NUMBA_NUM_THREADS, 'layer', layer)
+names = [l for l in open('/proc/cpuinfo') if l.startswith('model name')]
+print(names[0].strip() if names else platform.machine())"
 step thread_scaling.txt "$py" "$here/thread_scaling.py" "$out/thread_scaling.json" \
     --threads "$threads" --repeat 3
 step thread_scaling_plot.txt "$py" "$here/thread_scaling.py" "$out/thread_scaling.json" \

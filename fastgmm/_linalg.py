@@ -232,7 +232,8 @@ def smallest_eigenvalue(a, lower):
     ``lower`` (or upper) of ``a``, by LAPACK's ``syevr`` (eigenvalues only,
     the first of them by index; ``a``'s triangle is destroyed), with scipy's
     default workspace (``lwork = 26 n``, ``liwork = 10 n``). Returns
-    ``(value, info)``."""
+    ``(value, info)``; the value is NaN where no eigenvalue was found (n = 0,
+    or info != 0)."""
     a = _square(a, "a")
     dtype = _dtype(a)
     n = a.shape[0]
@@ -249,4 +250,6 @@ def smallest_eigenvalue(a, lower):
         ctypes.byref(found), _data(values), _data(z), _int(1), _data(isuppz),
         _data(work), _int(work.shape[0]), _data(iwork), _int(iwork.shape[0]),
         ctypes.byref(info))
+    if found.value != 1:
+        return float("nan"), info.value
     return values[0].item(), info.value

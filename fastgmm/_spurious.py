@@ -117,9 +117,9 @@ def _smallest(cov, threshold):
 
     A matrix is first cleared by a Cholesky factorisation of ``cov - (threshold
     + margin) I`` (d^3 / 3 flops, fewer than an eigenvalue's reduction): the
-    margin, ``4 d^2 eps (trace + |threshold|)``, exceeds the rounding of the
-    factorisation and of the eigenvalue (both within a small multiple of
-    ``d eps |cov|``), so a matrix it clears is one whose computed smallest
+    margin, ``4 d^2 eps (trace + |threshold|)``, is far above the rounding of
+    the factorisation and of the eigenvalue (a small multiple of ``d eps
+    |cov|`` in practice), so a matrix it clears is one whose computed smallest
     eigenvalue is above the threshold too. Only the others take their
     smallest eigenvalue (``_linalg.smallest_eigenvalue``, up to
     ``_EIGEN_MAX_FEATURES`` features; beyond, the factorisation of ``cov -
@@ -142,7 +142,7 @@ def _smallest(cov, threshold):
     if _factorises(cov, threshold + margin):
         return None, False
     value, info = _linalg.smallest_eigenvalue(np.array(cov, order="F", copy=True), lower=True)
-    if info != 0:  # pragma: no cover - syevr's bisection failed to converge
+    if info != 0:  # pragma: no cover - NaN entries, or syevr did not converge
         value = float(np.linalg.eigvalsh(cov)[0])
     return value, value <= threshold
 
@@ -178,7 +178,7 @@ def spurious_components(params, covariance_type, reg_covar, variances, fraction=
     # An empty component (kept by on_degenerate='raise', as scikit-learn
     # keeps it) sits on the floor too, but adds nothing to the likelihood:
     # not a spurious maximum.
-    tested = [k for k in range(np.shape(params.means)[0]) if weights[k] >= EMPTY_FRACTION]
+    tested = [k for k in range(np.shape(params.means)[0]) if not weights[k] < EMPTY_FRACTION]
     if not tested:
         return []
     # A shared covariance is tested once.

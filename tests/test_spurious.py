@@ -89,6 +89,27 @@ def test_matrices_clear_of_the_floor_take_no_eigendecomposition(monkeypatch):
                 assert below == (delta < 0), (n_features, delta)
 
 
+def test_a_shared_covariance_is_tested_once(monkeypatch):
+    """'tied': the one matrix takes one eigenvalue, and every component but
+    the empty one gets its event."""
+    real = fastgmm._linalg.smallest_eigenvalue
+    calls = []
+    monkeypatch.setattr(fastgmm._linalg, "smallest_eigenvalue",
+                        lambda a, lower: calls.append(a.shape) or real(a, lower))
+    rot = np.array([[1.0, 1.0], [1.0, -1.0]]) / np.sqrt(2)
+    tied = rot @ np.diag([1e-6, 4.0]) @ rot.T
+    params = Params(np.array([0.5, 0.0, 0.25, 0.25]), np.zeros((4, 2)), tied, None)
+    events = spurious_components(params, "tied", 1e-6, np.array([2.0, 50.0]))
+    assert [e["component"] for e in events] == [0, 2, 3]
+    assert len(calls) == 1
+
+
+def test_smallest_eigenvalue_of_an_empty_matrix_is_nan():
+    # (LAPACK refuses il = 1 for n = 0: info < 0, and no eigenvalue.)
+    value, info = fastgmm._linalg.smallest_eigenvalue(np.zeros((0, 0), order="F"), True)
+    assert np.isnan(value)
+
+
 @pytest.mark.parametrize("n_samples", [100, 3 * _config.PARALLEL_MIN_BLOCKS * _config.CHUNK_SIZE + 7])
 def test_feature_variances_weighted(n_samples):
     """Against numpy's (weighted) variance (rtol 1e-12: chunks' centred sums

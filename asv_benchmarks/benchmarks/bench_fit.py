@@ -226,7 +226,7 @@ class SpuriousTest:
             if covariances == "on the floor":
                 values[0] = reg_covar
             mats.append((q * values) @ q.T)
-        self.params = Params(np.full(n_components, 1.0 / n_components),
+        self.mixture = Params(np.full(n_components, 1.0 / n_components),
                              np.zeros((n_components, n_features)), np.array(mats), None)
         self.variances = np.ones(n_features)
         self.reg_covar = reg_covar
@@ -234,4 +234,4 @@ class SpuriousTest:
     def time_spurious_components(self, covariances):
         from fastgmm._spurious import spurious_components
 
-        spurious_components(self.params, "full", self.reg_covar, self.variances)
+        spurious_components(self.mixture, "full", self.reg_covar, self.variances)
