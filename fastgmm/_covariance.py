@@ -57,6 +57,13 @@ from ._stats import (
 )
 
 
+def _cast(a, dtype):
+    """``a`` in ``dtype``; values beyond its range become inf without a
+    warning (the estimator checks the fitted values and says what to do)."""
+    with np.errstate(over="ignore"):
+        return a.astype(dtype, copy=False)
+
+
 class CovarianceModel:
     """What a covariance model knows; the subclasses fill it in.
 
@@ -148,12 +155,14 @@ class CovarianceModel:
         components are not positive definite (NaN in U); nothing raised."""
         raise NotImplementedError
 
-    def precision_cholesky_from_precisions(self, precisions):
-        """U with precision = U U^T, from precisions."""
+    def precision_cholesky_from_precisions(self, precisions, dtype=None):
+        """U with precision = U U^T, from precisions, computed in ``dtype``
+        (default: float32 for float32 precisions, else float64)."""
         raise NotImplementedError
 
-    def precisions_from_cholesky(self, precisions_chol):
-        """Precisions U U^T from their Cholesky factors."""
+    def precisions_from_cholesky(self, precisions_chol, dtype=None):
+        """Precisions U U^T from their Cholesky factors, in ``dtype`` (default:
+        the factors' own)."""
         raise NotImplementedError
 
     def covariances_from_precisions(self, precisions):
@@ -420,20 +429,22 @@ class _MatrixModel(CovarianceModel):
         prec_chol[failed] = np.nan
         return prec_chol.reshape(covariances.shape), failed
 
-    def precision_cholesky_from_precisions(self, precisions):
+    def precision_cholesky_from_precisions(self, precisions, dtype=None):
         # The Cholesky factor of the row- and column-reversed precision,
         # reversed back, is upper triangular (scikit-learn's construction);
-        # beyond _config.MSTEP_BLOCK_BYTES, one component at a time.
+        # beyond _config.MSTEP_BLOCK_BYTES, one component at a time, each
+        # converted to dtype as it is copied (no converted copy of them all).
+        dtype = _lapack_dtype(precisions) if dtype is None else np.dtype(dtype)
         if precisions.nbytes <= _config.MSTEP_BLOCK_BYTES:
-            flipped = precisions[..., ::-1, ::-1]
+            flipped = precisions.astype(dtype, copy=False)[..., ::-1, ::-1]
             return np.linalg.cholesky(flipped)[..., ::-1, ::-1].copy()
         batch = self._matrices(precisions)
-        out = np.empty(batch.shape, dtype=_lapack_dtype(batch))
+        out = np.empty(batch.shape, dtype=dtype)
         _blocked.map_components_one_blas_thread(
             reversed_cholesky(batch, out), batch.shape[0])
         return out.reshape(precisions.shape)
 
-    def precisions_from_cholesky(self, precisions_chol):
+    def precisions_from_cholesky(self, precisions_chol, dtype=None):
         if precisions_chol.nbytes > _config.MSTEP_BLOCK_BYTES:
             # One product per component into the result (as scikit-learn
             # computes precisions_): no temporary the size of all the factors;
@@ -441,13 +452,17 @@ class _MatrixModel(CovarianceModel):
             # the flops of the general product, 2.5x faster on one core at
             # d = 2048). LAPACK on one thread, the components spread over the
             # threads (see _blocked.map_components); 'tied': a batch of one.
+            # Another dtype (float32 precisions_ from float64 factors) is
+            # written component by component, without a float64 array of
+            # them all.
             factors = self._matrices(precisions_chol).astype(
                 _lapack_dtype(precisions_chol), copy=False)
-            out = np.empty(factors.shape, dtype=factors.dtype)
+            out = np.empty(factors.shape, dtype=factors.dtype if dtype is None else dtype)
             _blocked.map_components_one_blas_thread(
                 precisions_from_factors(factors, out), factors.shape[0])
             return out.reshape(precisions_chol.shape)
-        return precisions_chol @ np.swapaxes(precisions_chol, -1, -2)
+        precisions = precisions_chol @ np.swapaxes(precisions_chol, -1, -2)
+        return precisions if dtype is None else _cast(precisions, dtype)
 
     def covariances_from_precisions(self, precisions):
         if precisions.nbytes > _config.MSTEP_BLOCK_BYTES:
@@ -790,11 +805,12 @@ class Diag(CovarianceModel):
                                          prec_chol.reshape(cov.shape[0], -1), failed)
         return prec_chol, failed
 
-    def precision_cholesky_from_precisions(self, precisions):
-        return np.sqrt(precisions)
+    def precision_cholesky_from_precisions(self, precisions, dtype=None):
+        return np.sqrt(precisions if dtype is None else precisions.astype(dtype, copy=False))
 
-    def precisions_from_cholesky(self, precisions_chol):
-        return precisions_chol**2
+    def precisions_from_cholesky(self, precisions_chol, dtype=None):
+        precisions = precisions_chol**2
+        return precisions if dtype is None else _cast(precisions, dtype)
 
     def covariances_from_precisions(self, precisions):
         return 1.0 / precisions

@@ -369,17 +369,25 @@ def precisions_from_factors(factors, out):
     L^T L = U U^T in its lower (Fortran) triangle, the C-order upper one;
     the other is filled from it (:func:`fill_lower_from_upper`). d^3 / 3
     flops where a general product takes 2 d^3 (measured 150-180 ms against
-    410-440 ms at d = 2048 on one core).
+    410-440 ms at d = 2048 on one core). An ``out`` of another dtype (the
+    float32 ``precisions_`` of float32 data) gets each product rounded once
+    from a d x d copy in the factors' dtype: the bits of the whole product
+    converted afterwards, with no temporary the size of all of them.
     """
+    in_place = out.dtype == factors.dtype
 
     def product(k):
-        work = out[k]
+        work = out[k] if in_place else np.empty(factors.shape[1:], factors.dtype)
         np.copyto(work, factors[k])
         info = _linalg.lauum(work.T, lower=True)
         if info != 0:  # pragma: no cover - lauum fails only on bad arguments
             np.dot(factors[k], factors[k].T, out=work)
-            return
-        fill_lower_from_upper(work)
+        else:
+            fill_lower_from_upper(work)
+        if not in_place:
+            # Values beyond out's range become inf: the caller checks.
+            with np.errstate(over="ignore"):
+                out[k] = work
 
     return product
 

@@ -586,10 +586,13 @@ class GaussianMixture(BaseMixture):
             # computed only where they are read (CovarianceModel.covariances_of:
             # the fitted arrays of a fit without iterations, partial_fit's
             # online state), not for every fit (an inverse per component:
-            # as long as two M-steps' factorisations at large d).
-            precisions = precisions_init.astype(np.float64)
+            # as long as two M-steps' factorisations at large d). The
+            # factors are float64, from precisions_init as it is (no float64
+            # copy of a float32 start: each matrix is converted as it is
+            # factorised).
             model = _covariance.get(self.covariance_type)
-            precisions_chol = model.precision_cholesky_from_precisions(precisions)
+            precisions_chol = model.precision_cholesky_from_precisions(
+                precisions_init, dtype=np.float64)
             covariances = None
         return Params(np.asarray(weights), np.asarray(means), covariances,
                       precisions_chol)
@@ -625,8 +628,14 @@ class GaussianMixture(BaseMixture):
         """
         model = _covariance.get(self.covariance_type)
         precisions_chol = np.asarray(params.precisions_chol, dtype=np.float64)
-        precisions = model.precisions_from_cholesky(precisions_chol)
-        covariances = model.covariances_of(params, precisions)
+        if params.covariances is None:
+            # A start's covariances come from its float64 precisions.
+            precisions = model.precisions_from_cholesky(precisions_chol)
+            covariances = model.covariances_of(params, precisions)
+        else:
+            # Straight into dtype (for float32, no float64 array of them all).
+            precisions = model.precisions_from_cholesky(precisions_chol, dtype=dtype)
+            covariances = model.covariances_of(params)
         fitted = {
             "weights_": params.weights,
             "means_": params.means,
@@ -635,7 +644,7 @@ class GaussianMixture(BaseMixture):
             "precisions_": precisions,
         }
         with np.errstate(over="ignore"):
-            fitted = {name: np.asarray(a, dtype=np.float64).astype(  # no copy of K x d x d
+            fitted = {name: np.asarray(a).astype(  # no copy of K x d x d
                 dtype, order="C", copy=name in ("weights_", "means_"))
                 for name, a in fitted.items()}
         for name, a in fitted.items():

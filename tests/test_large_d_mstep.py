@@ -9,6 +9,8 @@ both thresholds so that the problems stay small, and check the results
 against numpy and scikit-learn, and for the same bits on one and two threads.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn import mixture as skm
@@ -91,6 +93,36 @@ def test_start_conversions_match_numpy(large, dtype):
     bad[2] = -bad[2]
     with pytest.raises(np.linalg.LinAlgError):
         model.precision_cholesky_from_precisions(bad)
+
+
+@pytest.mark.parametrize("block_bytes", [1, None])
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_precisions_in_another_dtype_are_the_float64_ones_rounded(block_bytes,
+                                                                  covariance_type,
+                                                                  monkeypatch):
+    """``precisions_from_cholesky(factors, dtype=float32)``: the float64
+    precisions rounded to float32, bit for bit, component by component beyond
+    ``MSTEP_BLOCK_BYTES`` (1) and whole below it (the default); an overflow
+    gives inf, without a warning (the estimator checks the values)."""
+    if block_bytes is not None:
+        monkeypatch.setattr(_config, "MSTEP_BLOCK_BYTES", block_bytes)
+    rng = np.random.default_rng(2)
+    model = _covariance.get(covariance_type)
+    precisions = _precisions(rng, 3, np.float64)
+    factors = {
+        "full": lambda: model.precision_cholesky_from_precisions(precisions),
+        "tied": lambda: model.precision_cholesky_from_precisions(precisions[0]),
+        "diag": lambda: rng.uniform(0.5, 2.0, size=(3, N_FEATURES)),
+        "spherical": lambda: rng.uniform(0.5, 2.0, size=3),
+    }[covariance_type]()
+    expected = model.precisions_from_cholesky(factors)
+    got = model.precisions_from_cholesky(factors, dtype=np.float32)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected.astype(np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        huge = model.precisions_from_cholesky(factors * 1e30, dtype=np.float32)
+    assert np.isinf(huge).any()
 
 
 def test_tied_covariances_from_stats_with_nk_reg():
