@@ -103,7 +103,9 @@ def test_precisions_in_another_dtype_are_the_float64_ones_rounded(block_bytes,
     """``precisions_from_cholesky(factors, dtype=float32)``: the float64
     precisions rounded to float32, bit for bit, component by component beyond
     ``MSTEP_BLOCK_BYTES`` (1) and whole below it (the default); an overflow
-    gives inf, without a warning (the estimator checks the values)."""
+    gives inf, without a warning (the estimator checks the values). And
+    ``precision_cholesky_from_precisions(float32 precisions, dtype=float64)``
+    gives the factors of the float64 conversion, bit for bit."""
     if block_bytes is not None:
         monkeypatch.setattr(_config, "MSTEP_BLOCK_BYTES", block_bytes)
     rng = np.random.default_rng(2)
@@ -123,6 +125,12 @@ def test_precisions_in_another_dtype_are_the_float64_ones_rounded(block_bytes,
         warnings.simplefilter("error")
         huge = model.precisions_from_cholesky(factors * 1e30, dtype=np.float32)
     assert np.isinf(huge).any()
+    # And back: the factors in float64 of float32 precisions, each matrix
+    # converted as it is copied, are those of the converted precisions.
+    precisions32 = expected.astype(np.float32)
+    np.testing.assert_array_equal(
+        model.precision_cholesky_from_precisions(precisions32, dtype=np.float64),
+        model.precision_cholesky_from_precisions(precisions32.astype(np.float64)))
 
 
 def test_tied_covariances_from_stats_with_nk_reg():
