@@ -395,11 +395,13 @@ PARALLEL_SCAN_MIN_VALUES = 2**18
 # whole, as fast as before for many small components.
 MSTEP_BLOCK_BYTES = 2**18
 
-# Up to this many features, the M-step of 'full' and 'tied' (covariances
-# from the statistics, their precision Cholesky factors) runs as one Numba
-# kernel call each (``_kernels/mstep.py``) instead of a few dozen numpy
-# calls whose overhead is the whole cost at small d (precision factors of
-# batches within MSTEP_BLOCK_BYTES; larger ones go to LAPACK in place).
+# Up to this many features, the precision Cholesky factors of 'full' and
+# 'tied' are computed by one Numba kernel call (``_kernels/mstep.py``)
+# instead of a few dozen numpy calls whose overhead is the whole cost at
+# small d (batches within MSTEP_BLOCK_BYTES; larger ones go to LAPACK in
+# place). The covariances from the statistics take their kernel at every d
+# (``_stats._full_covariances``). The measurements below chose the threshold
+# when it held for both:
 # ``_em.m_step`` from the same statistics, median of 300, AMD EPYC (Zen 3),
 # loaded machine, numpy calls vs kernels: d=2 K=8 263 vs 49 us, d=8 K=16
 # 358 vs 71, d=16 K=64 1235 vs 268, d=32 K=32 2089 vs 664.

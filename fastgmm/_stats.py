@@ -107,16 +107,16 @@ def nk_regularization(sum_weights, n_samples):
 
 
 def _full_covariances(sxx, sx, delta, nk_raw, nk, reg_covar):
-    """Full covariances from scatters around ``ref``, in blocks of rows.
+    """Full covariances from scatters around ``ref``.
 
     ``(S - sx delta^T - delta sx^T + nk_raw delta delta^T) / nk + reg_covar I``
-    with S the symmetric matrix whose upper triangle is ``sxx[k]``: the
-    arithmetic, and so the values, of the whole-array expression, written
-    into the output a block of rows at a time (of one component's matrix
-    where it exceeds a block, its lower triangle read as columns of the
-    upper one; else of all the components' matrices), so that no temporary exceeds a few
-    ``_config.MSTEP_BLOCK_BYTES``. A K x d x d expression held four arrays
-    the size of the covariances besides its result.
+    with S the symmetric matrix whose upper triangle is ``sxx[k]``: numpy's
+    arithmetic of that expression, bit for bit, in one sweep per component
+    written into the result (``_kernels.mstep.full_covariances``; a K x d x d
+    expression held four arrays the size of the covariances besides its
+    result). Components whose matrix exceeds ``_config.MSTEP_BLOCK_BYTES``
+    are spread over the threads (the kernel releases the GIL; each
+    component's arithmetic is the same on any thread).
 
     Parameters
     ----------
@@ -134,67 +134,20 @@ def _full_covariances(sxx, sx, delta, nk_raw, nk, reg_covar):
     covariances : ndarray of shape (n_components, n_features, n_features), float64
     """
     n_components, n_features = sx.shape
-    sxx = np.ascontiguousarray(sxx)
+    sxx, sx, delta, nk_raw, nk = _contiguous(sxx, sx, delta, nk_raw, nk)
     out = np.empty((n_components, n_features, n_features))
-    if n_features <= _config.MSTEP_KERNEL_MAX_FEATURES:
-        # The same arithmetic in one kernel call (no temporaries either).
-        _mstep_kernels.full_covariances(sxx, *_contiguous(sx, delta, nk_raw, nk),
-                                        float(reg_covar), out)
+    reg_covar = float(reg_covar)
+    if 8 * n_features * n_features <= _config.MSTEP_BLOCK_BYTES:
+        _mstep_kernels.full_covariances(sxx, sx, delta, nk_raw, nk, reg_covar, out)
         return out
-    cols = np.arange(n_features)
-    step = max(1, _config.MSTEP_BLOCK_BYTES // (8 * n_features))
-    if step < n_features:
-        _full_covariances_by_component(out, sxx, sx, delta, nk_raw, nk, step)
-        out[:, cols, cols] += reg_covar
-        return out
-    # Small matrices: blocks of rows of all the components' matrices, one
-    # after the other (row r of the (K d, d) views is row r % d of component
-    # r // d), the lower triangles gathered.
-    flat_out = out.reshape(-1, n_features)
-    flat_sxx = sxx.reshape(-1, n_features)
-    flat_sx = sx.reshape(-1)
-    flat_delta = delta.reshape(-1)
-    for start in range(0, n_components * n_features, step):
-        stop = min(start + step, n_components * n_features)
-        k, i = np.divmod(np.arange(start, stop), n_features)
-        # S[i, j] is sxx[k, i, j] on and above the diagonal, sxx[k, j, i] below.
-        block = np.where(cols < i[:, None], sxx[k, :, i], flat_sxx[start:stop])
-        block -= flat_sx[start:stop, None] * delta[k]
-        block -= flat_delta[start:stop, None] * sx[k]
-        block += (nk_raw[k] * flat_delta[start:stop])[:, None] * delta[k]
-        block /= nk[k][:, None]
-        flat_out[start:stop] = block
-    out[:, cols, cols] += reg_covar
-    return out
-
-
-def _full_covariances_by_component(out, sxx, sx, delta, nk_raw, nk, step):
-    """``_full_covariances`` for matrices of more than a block (``step`` rows):
-    a block of rows of one component at a time, its part left of the
-    diagonal read as columns of the upper triangle (no gather). The
-    components are spread over the threads (numpy's elementwise loops
-    release the GIL; each component's arithmetic is the same on any
-    thread)."""
-    n_components, n_features = sx.shape
-    cols = np.arange(n_features)
 
     def component(k):
-        for start in range(0, n_features, step):
-            stop = min(start + step, n_features)
-            rows = cols[start:stop, None]
-            # S[i, j] is sxx[k, i, j] on and above the diagonal, sxx[k, j, i]
-            # below: rows [start, stop) read as rows, and their part left of
-            # the diagonal as the columns [start, stop) of rows [0, stop).
-            block = np.array(sxx[k, start:stop])
-            np.copyto(block[:, :stop], sxx[k, :stop, start:stop].T,
-                      where=cols[:stop] < rows)
-            block -= sx[k, start:stop, None] * delta[k]
-            block -= delta[k, start:stop, None] * sx[k]
-            block += (nk_raw[k] * delta[k, start:stop])[:, None] * delta[k]
-            block /= nk[k]
-            out[k, start:stop] = block
+        one = slice(k, k + 1)
+        _mstep_kernels.full_covariances(sxx[one], sx[one], delta[one], nk_raw[one],
+                                        nk[one], reg_covar, out[one])
 
     map_components(component, n_components)
+    return out
 
 
 def estimate_parameters(stats, model, reg_covar, nk_reg):

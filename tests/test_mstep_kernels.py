@@ -1,15 +1,15 @@
 """The M-step kernels of small full / tied covariances (``_kernels/mstep.py``).
 
-Against the numpy M-step they replace (the covariances bit for bit: the
-same operations in the same order) and against scipy's Cholesky factor and
-triangular solve (the precision factors, to rounding: ``reference.RTOL``).
+Against the numpy expression of the M-step (the covariances bit for bit:
+the same operations in the same order) and against scipy's Cholesky factor
+and triangular solve (the precision factors, to rounding: ``reference.RTOL``).
 """
 
 import numpy as np
 import pytest
 import scipy.linalg
 
-from fastgmm import _config, _stats
+from fastgmm import _config, _stats, _threads
 from fastgmm._kernels import mstep
 import reference as ref
 
@@ -19,22 +19,35 @@ def random_spd(rng, n_matrices, n_features):
     return a @ np.swapaxes(a, 1, 2) + n_features * np.eye(n_features)
 
 
-@pytest.mark.parametrize("n_features", [1, 2, 3, 7, 16, 32])
-def test_covariances_equal_the_numpy_m_step_bit_for_bit(n_features, monkeypatch):
+@pytest.mark.parametrize("block_bytes", [None, 1])
+@pytest.mark.parametrize("n_features", [1, 2, 3, 7, 16, 32, 70])
+def test_covariances_equal_the_numpy_expression_bit_for_bit(n_features, block_bytes,
+                                                            monkeypatch):
+    """The kernel against the whole-array numpy expression of the M-step, bit
+    for bit: the batch in one call (default) and one component per call on
+    the threads (``MSTEP_BLOCK_BYTES`` 1), on one thread and on two."""
+    if block_bytes is not None:
+        monkeypatch.setattr(_config, "MSTEP_BLOCK_BYTES", block_bytes)
     rng = np.random.default_rng(n_features)
     n_components = 5
     sxx = random_spd(rng, n_components, n_features)
+    lower = np.tril_indices(n_features, -1)
+    scatter = np.triu(sxx) + np.swapaxes(np.triu(sxx, 1), -1, -2)
     # Only the upper triangle is read: garbage below it must not matter.
-    sxx[:, np.tril_indices(n_features, -1)[0], np.tril_indices(n_features, -1)[1]] = np.nan
+    sxx[:, lower[0], lower[1]] = np.nan
     sx = rng.normal(size=(n_components, n_features))
     nk_raw = rng.uniform(1.0, 50.0, n_components)
     nk = nk_raw + 1e-14
     delta = sx / nk[:, None]
+    cross = sx[:, :, None] * delta[:, None, :]
+    expected = (scatter - cross - np.swapaxes(cross, 1, 2)
+                + nk_raw[:, None, None] * delta[:, :, None] * delta[:, None, :])
+    expected = expected / nk[:, None, None]
+    expected[:, np.arange(n_features), np.arange(n_features)] += 1e-6
     got = _stats._full_covariances(sxx, sx, delta, nk_raw, nk, 1e-6)
-    monkeypatch.setattr(_config, "MSTEP_KERNEL_MAX_FEATURES", 0)
-    expected = _stats._full_covariances(sxx, sx, delta, nk_raw, nk, 1e-6)
     assert np.array_equal(got, expected)
-    assert np.isfinite(got).all()
+    with _threads.thread_limit(1):
+        assert np.array_equal(_stats._full_covariances(sxx, sx, delta, nk_raw, nk, 1e-6), got)
 
 
 @pytest.mark.parametrize("n_features", [1, 2, 5, 16, 32])

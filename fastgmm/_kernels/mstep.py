@@ -4,10 +4,14 @@ For a few components of a few features, the numpy M-step is a few dozen
 calls on arrays of a few dozen values: its cost is the calls' overhead
 (about 0.2 ms for K = 8, d = 2 against a pass of 0.3 ms over 10^4 rows),
 paid every iteration, serially, whatever the thread count. These kernels do
-the same arithmetic in one call each (``_stats`` uses them up to
-``_config.MSTEP_KERNEL_MAX_FEATURES`` features).
+the same arithmetic in one call each: ``_stats`` takes the covariances by
+``full_covariances`` for every d (one sweep per component, no temporaries;
+the components over the threads where a matrix exceeds
+``_config.MSTEP_BLOCK_BYTES``), the precision factors by
+``precision_cholesky`` up to ``_config.MSTEP_KERNEL_MAX_FEATURES`` features
+(LAPACK beyond).
 
-Both are serial (the work is tiny). ``full_covariances`` is compiled
+Both are serial (a call's work is one batch or one component). ``full_covariances`` is compiled
 without fast-math, so each operation rounds as numpy's does: numpy's
 values bit for bit. ``precision_cholesky`` gives LAPACK's Cholesky factor
 to rounding (its multiply-adds fused, as LAPACK's are) and its inverse by
