@@ -434,8 +434,11 @@ class _MatrixModel(CovarianceModel):
         # reversed back, is upper triangular (scikit-learn's construction);
         # beyond _config.MSTEP_BLOCK_BYTES, one component at a time, each
         # converted to dtype as it is copied (no converted copy of them all).
-        dtype = _lapack_dtype(precisions) if dtype is None else np.dtype(dtype)
-        if precisions.nbytes <= _config.MSTEP_BLOCK_BYTES:
+        dtype = np.dtype(_lapack_dtype(precisions) if dtype is None else dtype)
+        # The path by the size of the converted batch, as before the
+        # conversion moved inside (the two factorisations differ in the
+        # last bits).
+        if precisions.size * dtype.itemsize <= _config.MSTEP_BLOCK_BYTES:
             flipped = precisions.astype(dtype, copy=False)[..., ::-1, ::-1]
             return np.linalg.cholesky(flipped)[..., ::-1, ::-1].copy()
         batch = self._matrices(precisions)

@@ -44,8 +44,9 @@ def fit_memory_bytes(n_samples, n_features, n_components, covariance_type, *,
 
     - the model arrays, ``3 C``: at most three such arrays are alive at
       once. The start and every M-step hold the scatters, the new
-      covariances and their Cholesky factors (both computed by blocks, with
-      temporaries of a few ``_config.MSTEP_BLOCK_BYTES``); a pass holds the
+      covariances and their Cholesky factors (written in place, component by
+      component, with temporaries of at most a few
+      ``_config.MSTEP_BLOCK_BYTES``); a pass holds the
       factors and the scatters being summed; the fitted model is the
       covariances, their factors and the precisions. float32 data add the
       fitted arrays' float32 copies: ``4.5 C``. ``n_init > 1`` adds ``2 C``:

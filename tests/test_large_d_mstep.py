@@ -128,9 +128,16 @@ def test_precisions_in_another_dtype_are_the_float64_ones_rounded(block_bytes,
     # And back: the factors in float64 of float32 precisions, each matrix
     # converted as it is copied, are those of the converted precisions.
     precisions32 = expected.astype(np.float32)
+    converted = precisions32.astype(np.float64)
     np.testing.assert_array_equal(
         model.precision_cholesky_from_precisions(precisions32, dtype=np.float64),
-        model.precision_cholesky_from_precisions(precisions32.astype(np.float64)))
+        model.precision_cholesky_from_precisions(converted))
+    # The path is that of the converted batch's size: float32 within the
+    # block, float64 beyond it.
+    monkeypatch.setattr(_config, "MSTEP_BLOCK_BYTES", precisions32.nbytes)
+    np.testing.assert_array_equal(
+        model.precision_cholesky_from_precisions(precisions32, dtype=np.float64),
+        model.precision_cholesky_from_precisions(converted))
 
 
 def test_tied_covariances_from_stats_with_nk_reg():

@@ -25,7 +25,7 @@ def test_covariances_equal_the_numpy_expression_bit_for_bit(n_features, block_by
                                                             monkeypatch):
     """The kernel against the whole-array numpy expression of the M-step, bit
     for bit: the batch in one call (default) and one component per call on
-    the threads (``MSTEP_BLOCK_BYTES`` 1), on one thread and on two."""
+    the threads (``MSTEP_BLOCK_BYTES`` 1), on Numba's threads and on one."""
     if block_bytes is not None:
         monkeypatch.setattr(_config, "MSTEP_BLOCK_BYTES", block_bytes)
     rng = np.random.default_rng(n_features)
