@@ -367,6 +367,12 @@ default='dirichlet_process'
         def cast(a):
             return np.asarray(a, dtype=np.float64).astype(dtype, order="C")
 
+        def cast_large(a):
+            # The K x d x d arrays: no copy where they are already in dtype,
+            # values beyond float32 become inf (checked below).
+            with np.errstate(over="ignore"):
+                return np.asarray(a).astype(dtype, order="C", copy=False)
+
         concentration = params.weight_concentration
         concentration = (tuple(cast(a) for a in concentration)
                          if isinstance(concentration, tuple) else cast(concentration))
@@ -376,16 +382,19 @@ default='dirichlet_process'
             "mean_precision_": cast(params.mean_precision),
             "means_": cast(params.means),
             "degrees_of_freedom_": cast(dof) if np.ndim(dof) else dtype.type(dof),
-            "covariances_": cast(params.covariances),
-            "precisions_cholesky_": cast(params.precisions_chol),
-            "precisions_": cast(model.precisions_from_cholesky(
-                np.asarray(params.precisions_chol, dtype=np.float64))),
+            "covariances_": cast_large(params.covariances),
+            "precisions_cholesky_": cast_large(params.precisions_chol),
+            # Straight into dtype (for float32, no float64 array of them all).
+            "precisions_": model.precisions_from_cholesky(
+                np.asarray(params.precisions_chol, dtype=np.float64), dtype=dtype),
             "weights_": cast(_variational.fitted_weights(params.weight_concentration)),
         }
         if params.priors is not None:
             fitted.update(_prior_attributes(params.priors, dtype))
         for name, a in fitted.items():
-            if not np.all(np.isfinite(np.concatenate(a) if isinstance(a, tuple) else a)):
+            a = np.concatenate(a) if isinstance(a, tuple) else np.asarray(a)
+            # (min and max: no temporary the size of a K x d x d array.)
+            if a.size and not (np.isfinite(a.min()) and np.isfinite(a.max())):
                 raise ValueError(
                     f"The fitted {name.rstrip('_')} do not fit in {np.dtype(dtype).name}. "
                     "Pass float64 data (X.astype(np.float64)) or scale X."
