@@ -48,6 +48,7 @@ from ._stats import (
     _precision_cholesky_batched,
     _precision_cholesky_inplace,
     _symmetrize_upper,
+    cast_fitted,
     covariances_from_factors,
     fill_lower_from_upper,
     ill_defined_message,
@@ -55,13 +56,6 @@ from ._stats import (
     precisions_from_factors,
     reversed_cholesky,
 )
-
-
-def _cast(a, dtype):
-    """``a`` in ``dtype``; values beyond its range become inf without a
-    warning (the estimator checks the fitted values and says what to do)."""
-    with np.errstate(over="ignore"):
-        return a.astype(dtype, copy=False)
 
 
 class CovarianceModel:
@@ -465,7 +459,7 @@ class _MatrixModel(CovarianceModel):
                 precisions_from_factors(factors, out), factors.shape[0])
             return out.reshape(precisions_chol.shape)
         precisions = precisions_chol @ np.swapaxes(precisions_chol, -1, -2)
-        return precisions if dtype is None else _cast(precisions, dtype)
+        return precisions if dtype is None else cast_fitted(precisions, dtype)
 
     def covariances_from_precisions(self, precisions):
         if precisions.nbytes > _config.MSTEP_BLOCK_BYTES:
@@ -813,7 +807,7 @@ class Diag(CovarianceModel):
 
     def precisions_from_cholesky(self, precisions_chol, dtype=None):
         precisions = precisions_chol**2
-        return precisions if dtype is None else _cast(precisions, dtype)
+        return precisions if dtype is None else cast_fitted(precisions, dtype)
 
     def covariances_from_precisions(self, precisions):
         return 1.0 / precisions

@@ -203,6 +203,15 @@ def _all_finite(a):
     return bool(np.isfinite(a.min()) and np.isfinite(a.max()))
 
 
+def cast_fitted(a, dtype):
+    """``a`` as a C-order array of ``dtype``, not copied where it is one (a
+    fitted array in the data's dtype). Values beyond the dtype's range become
+    inf without a warning: the estimators check the fitted values
+    (:func:`_all_finite`) and say what to do."""
+    with np.errstate(over="ignore"):
+        return np.asarray(a).astype(dtype, order="C", copy=False)
+
+
 def _contiguous(*arrays):
     """float64 C-contiguous arrays, as the M-step kernels take them."""
     return tuple(np.ascontiguousarray(a, dtype=np.float64) for a in arrays)

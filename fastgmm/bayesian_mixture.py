@@ -14,6 +14,7 @@ import numpy as np
 from . import _covariance, _variational
 from ._mixture import BaseMixture, _as_float_array, _check_shape
 from ._outofcore import float_dtype, is_dask_array
+from ._stats import _all_finite, cast_fitted
 from ._validation import check_option, check_random_state
 from ._variational import PRIOR_TYPES, Priors
 from ._init import start_statistics
@@ -367,12 +368,6 @@ default='dirichlet_process'
         def cast(a):
             return np.asarray(a, dtype=np.float64).astype(dtype, order="C")
 
-        def cast_large(a):
-            # The K x d x d arrays: no copy where they are already in dtype,
-            # values beyond float32 become inf (checked below).
-            with np.errstate(over="ignore"):
-                return np.asarray(a).astype(dtype, order="C", copy=False)
-
         concentration = params.weight_concentration
         concentration = (tuple(cast(a) for a in concentration)
                          if isinstance(concentration, tuple) else cast(concentration))
@@ -382,8 +377,9 @@ default='dirichlet_process'
             "mean_precision_": cast(params.mean_precision),
             "means_": cast(params.means),
             "degrees_of_freedom_": cast(dof) if np.ndim(dof) else dtype.type(dof),
-            "covariances_": cast_large(params.covariances),
-            "precisions_cholesky_": cast_large(params.precisions_chol),
+            # The K x d x d arrays: no copy where they are already in dtype.
+            "covariances_": cast_fitted(params.covariances, dtype),
+            "precisions_cholesky_": cast_fitted(params.precisions_chol, dtype),
             # Straight into dtype (for float32, no float64 array of them all).
             "precisions_": model.precisions_from_cholesky(
                 np.asarray(params.precisions_chol, dtype=np.float64), dtype=dtype),
@@ -393,8 +389,7 @@ default='dirichlet_process'
             fitted.update(_prior_attributes(params.priors, dtype))
         for name, a in fitted.items():
             a = np.concatenate(a) if isinstance(a, tuple) else np.asarray(a)
-            # (min and max: no temporary the size of a K x d x d array.)
-            if a.size and not (np.isfinite(a.min()) and np.isfinite(a.max())):
+            if a.size and not _all_finite(a):
                 raise ValueError(
                     f"The fitted {name.rstrip('_')} do not fit in {np.dtype(dtype).name}. "
                     "Pass float64 data (X.astype(np.float64)) or scale X."

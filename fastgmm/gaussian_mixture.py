@@ -16,7 +16,7 @@ from ._mixture import BaseMixture, _as_float_array, _check_shape
 from ._outofcore import float_dtype, is_dask_array
 from ._covariance import COVARIANCE_TYPES
 from ._spurious import spurious_components
-from ._stats import Params
+from ._stats import Params, _all_finite
 from ._validation import (
     check_array,
     check_feature_names,
@@ -648,7 +648,7 @@ class GaussianMixture(BaseMixture):
                 dtype, order="C", copy=name in ("weights_", "means_"))
                 for name, a in fitted.items()}
         for name, a in fitted.items():
-            if not (np.isfinite(a.min()) and np.isfinite(a.max())):  # no K x d x d temporary
+            if not _all_finite(a):
                 largest = float(np.max(np.abs(covariances)))
                 raise ValueError(
                     f"The fitted {name.rstrip('_')} do not fit in {np.dtype(dtype).name} "

@@ -11,11 +11,11 @@ the components over the threads where a matrix exceeds
 ``precision_cholesky`` up to ``_config.MSTEP_KERNEL_MAX_FEATURES`` features
 (LAPACK beyond).
 
-Both are serial (a call's work is one batch or one component). ``full_covariances`` is compiled
-without fast-math, so each operation rounds as numpy's does: numpy's
-values bit for bit. ``precision_cholesky`` gives LAPACK's Cholesky factor
-to rounding (its multiply-adds fused, as LAPACK's are) and its inverse by
-a triangular solve, as scikit-learn does.
+Both are serial (a call's work is one batch or one component).
+``full_covariances`` is compiled without fast-math, so each operation
+rounds as numpy's does: numpy's values bit for bit. ``precision_cholesky``
+gives LAPACK's Cholesky factor to rounding (its multiply-adds fused, as
+LAPACK's are) and its inverse by a triangular solve, as scikit-learn does.
 """
 
 import math
